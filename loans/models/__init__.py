@@ -1,0 +1,18 @@
+"""Models of the loans app, one module per area; import them from ``loans.models``."""
+
+from .core import (  # noqa: F401
+    ApplicationEvent,
+    Collateral,
+    Company,
+    CreditLine,
+    Guarantee,
+    Installment,
+    Loan,
+    LoanApplication,
+    LoanProduct,
+    Partner,
+    Person,
+    RelatedParty,
+    Repayment,
+    SyntheticTruth,
+)

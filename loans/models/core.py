@@ -1,0 +1,523 @@
+"""The loan domain: who borrows, what they borrow, and what they owe.
+
+Invariants are enforced twice: by validation in services (clear errors naming the
+field) and by named database constraints (a backstop nobody can skip).
+Money columns are ``DecimalField(max_digits=18, decimal_places=2)``; rates are
+fractions with six places (0.085000 = 8.5 % a year).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from .. import identity
+from ..choices import (
+    ApplicationStatus,
+    Bucket,
+    Classification,
+    CollateralKind,
+    CompanyStatus,
+    CreditLineStatus,
+    Industry,
+    LoanStatus,
+    ProductKind,
+    Province,
+    RepaymentMethod,
+    Role,
+    SecurityStatus,
+)
+
+
+def MoneyField(**kwargs):  # noqa: N802 - reads like a field class
+    return models.DecimalField(max_digits=18, decimal_places=2, **kwargs)
+
+
+def RateField(**kwargs):  # noqa: N802
+    return models.DecimalField(max_digits=8, decimal_places=6, **kwargs)
+
+
+def _in(field: str, choices) -> Q:
+    return Q(**{f"{field}__in": choices.values})
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+# --- Partners -----------------------------------------------------------------------------
+
+
+class Partner(TimeStamped):
+    """A channel or platform that brings borrowers through the API."""
+
+    name = models.CharField(max_length=200, unique=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Borrowers ----------------------------------------------------------------------------
+
+
+class Company(TimeStamped):
+    legal_name = models.CharField(max_length=200)
+    uscc = models.CharField("USCC", max_length=18, unique=True)
+    industry = models.CharField(max_length=1, choices=Industry.choices)
+    province = models.CharField(max_length=2, choices=Province.choices)
+    founded_on = models.DateField()
+    registered_capital = MoneyField()
+    employees = models.PositiveIntegerField()
+    annual_revenue = MoneyField()
+    status = models.CharField(max_length=16, choices=CompanyStatus.choices, default=CompanyStatus.ACTIVE)
+    is_blocklisted = models.BooleanField(default=False)
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="companies"
+    )
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["partner", "id"], name="company_partner_idx"),
+            models.Index(fields=["status"], name="company_status_idx"),
+            models.Index(fields=["legal_name"], name="company_name_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(registered_capital__gte=0), name="company_capital_non_negative"),
+            models.CheckConstraint(condition=Q(annual_revenue__gte=0), name="company_revenue_non_negative"),
+            models.CheckConstraint(condition=_in("status", CompanyStatus), name="company_status_valid"),
+            models.CheckConstraint(condition=_in("industry", Industry), name="company_industry_valid"),
+            models.CheckConstraint(condition=Q(uscc__regex=r"^[0-9A-HJ-NP-RTUW-Y]{18}$"), name="company_uscc_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_name} ({self.uscc})"
+
+
+class Person(TimeStamped):
+    """A natural person behind companies.  The resident ID never leaves encrypted form
+    except through :meth:`reveal_resident_id`, which callers must audit."""
+
+    name = models.CharField(max_length=100)
+    resident_id_hash = models.CharField(max_length=64, unique=True, editable=False)
+    resident_id_encrypted = models.TextField(editable=False)
+    resident_id_masked = models.CharField("resident ID", max_length=18, editable=False)
+    phone_encrypted = models.TextField(blank=True, default="", editable=False)
+    phone_masked = models.CharField("phone", max_length=11, blank=True, default="", editable=False)
+    birth_date = models.DateField(editable=False)
+    is_blocklisted = models.BooleanField(default=False)
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="persons"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["name"], name="person_name_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(resident_id_masked__regex=r"^[0-9]{6}\*{8}[0-9]{3}[0-9X]$"), name="person_id_masked_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.resident_id_masked})"
+
+    def set_resident_id(self, compact: str) -> None:
+        self.resident_id_hash = identity.lookup_hash(compact)
+        self.resident_id_encrypted = identity.encrypt(compact)
+        self.resident_id_masked = identity.mask_resident_id(compact)
+        self.birth_date = identity.birth_date_from_resident_id(compact)
+
+    def set_phone(self, digits: str) -> None:
+        self.phone_encrypted = identity.encrypt(digits) if digits else ""
+        self.phone_masked = identity.mask_phone(digits) if digits else ""
+
+    def reveal_resident_id(self) -> str:
+        return identity.decrypt(self.resident_id_encrypted)
+
+
+class RelatedParty(TimeStamped):
+    """A person's role in a company.  A person may hold several roles in many companies."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="related_parties")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="roles")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    ownership_pct = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "related parties"
+        ordering = ["company_id", "role", "id"]
+        indexes = [
+            models.Index(fields=["person", "role"], name="relparty_person_role_idx"),
+            models.Index(fields=["company", "role"], name="relparty_company_role_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=_in("role", Role), name="relparty_role_valid"),
+            models.CheckConstraint(
+                condition=Q(ownership_pct__isnull=True) | (Q(ownership_pct__gt=0) & Q(ownership_pct__lte=100)),
+                name="relparty_ownership_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role=Role.SHAREHOLDER) | Q(ownership_pct__isnull=False),
+                name="relparty_shareholder_has_ownership",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="relparty_validity_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "person", "role"],
+                condition=Q(valid_to__isnull=True),
+                name="relparty_one_current_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person.name} — {self.get_role_display()} of {self.company.legal_name}"
+
+
+# --- Products -----------------------------------------------------------------------------
+
+
+class LoanProduct(TimeStamped):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=ProductKind.choices)
+    repayment_method = models.CharField(max_length=24, choices=RepaymentMethod.choices)
+    min_amount = MoneyField()
+    max_amount = MoneyField()
+    min_term_months = models.PositiveSmallIntegerField()
+    max_term_months = models.PositiveSmallIntegerField()
+    min_score = models.PositiveSmallIntegerField(default=600)
+    rate_spread = RateField(default=Decimal("0"), help_text="Added to the tier's base rate.")
+    line_validity_months = models.PositiveSmallIntegerField(default=12)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_amount__gt=0) & Q(max_amount__gte=F("min_amount")), name="product_amount_range"),
+            models.CheckConstraint(
+                condition=Q(min_term_months__gte=1) & Q(max_term_months__gte=F("min_term_months")) & Q(max_term_months__lte=360),
+                name="product_term_range",
+            ),
+            models.CheckConstraint(condition=Q(min_score__lte=950), name="product_min_score_range"),
+            models.CheckConstraint(condition=Q(rate_spread__gt=-1) & Q(rate_spread__lt=1), name="product_spread_range"),
+            models.CheckConstraint(condition=_in("kind", ProductKind), name="product_kind_valid"),
+            models.CheckConstraint(condition=_in("repayment_method", RepaymentMethod), name="product_method_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+# --- Applications, lines, loans -----------------------------------------------------------
+
+
+class LoanApplication(TimeStamped):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="applications")
+    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="applications")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="applications")
+    requested_amount = MoneyField()
+    term_months = models.PositiveSmallIntegerField()
+    purpose = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=24, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT)
+    # Outcome of the automated decision (or the committee), copied here for lists and the API;
+    # the full record of inputs and reasons lives in the decision.
+    approved_limit = MoneyField(null=True, blank=True)
+    annual_rate = RateField(null=True, blank=True)
+    tier = models.CharField(max_length=2, blank=True, default="")
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="application_status_idx"),
+            models.Index(fields=["company", "-id"], name="application_company_idx"),
+            models.Index(fields=["partner", "-id"], name="application_partner_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(requested_amount__gt=0), name="application_amount_positive"),
+            models.CheckConstraint(condition=Q(term_months__gte=1) & Q(term_months__lte=360), name="application_term_range"),
+            models.CheckConstraint(condition=Q(approved_limit__isnull=True) | Q(approved_limit__gt=0), name="application_limit_positive"),
+            models.CheckConstraint(condition=Q(annual_rate__isnull=True) | (Q(annual_rate__gte=0) & Q(annual_rate__lt=1)), name="application_rate_range"),
+            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__lte=950), name="application_score_range"),
+            models.CheckConstraint(condition=_in("status", ApplicationStatus), name="application_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Application #{self.pk} — {self.company.legal_name}"
+
+
+class ApplicationEvent(models.Model):
+    """History of an application's status: one row per transition."""
+
+    application = models.ForeignKey(LoanApplication, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=24, blank=True, default="")
+    to_status = models.CharField(max_length=24)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(max_length=500, blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["application_id", "id"]
+
+
+class CreditLine(TimeStamped):
+    """A revolving limit (授信额度) valid for a period; drawdowns against it become loans."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="credit_lines")
+    application = models.OneToOneField(LoanApplication, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_line")
+    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="credit_lines")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_lines")
+    limit_amount = MoneyField()
+    # Sum of principal outstanding on this line's loans, kept here so that a drawdown can
+    # lock one row and the database can refuse a line drawn beyond its limit.
+    drawn_principal = MoneyField(default=Decimal("0.00"))
+    annual_rate = RateField()
+    tier = models.CharField(max_length=2, blank=True, default="")
+    status = models.CharField(max_length=8, choices=CreditLineStatus.choices, default=CreditLineStatus.ACTIVE)
+    opened_on = models.DateField()
+    expires_on = models.DateField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["company", "status"], name="line_company_status_idx"),
+            models.Index(fields=["status", "expires_on"], name="line_status_expiry_idx"),
+            models.Index(fields=["partner", "-id"], name="line_partner_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(limit_amount__gte=0), name="line_limit_non_negative"),
+            models.CheckConstraint(condition=Q(drawn_principal__gte=0) & Q(drawn_principal__lte=F("limit_amount")), name="line_drawn_within_limit"),
+            models.CheckConstraint(condition=Q(annual_rate__gte=0) & Q(annual_rate__lt=1), name="line_rate_range"),
+            models.CheckConstraint(condition=Q(expires_on__gt=F("opened_on")), name="line_expiry_after_opening"),
+            models.CheckConstraint(condition=_in("status", CreditLineStatus), name="line_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Line #{self.pk} — {self.company.legal_name}"
+
+    @property
+    def available_amount(self) -> Decimal:
+        return self.limit_amount - self.drawn_principal
+
+
+class Loan(TimeStamped):
+    """A drawdown on a credit line, with its schedule of installments."""
+
+    credit_line = models.ForeignKey(CreditLine, on_delete=models.PROTECT, related_name="loans")
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="loans")
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="loans")
+    principal = MoneyField()
+    annual_rate = RateField()
+    term_months = models.PositiveSmallIntegerField()
+    repayment_method = models.CharField(max_length=24, choices=RepaymentMethod.choices)
+    disbursed_on = models.DateField()
+    first_due_date = models.DateField()
+    maturity_date = models.DateField()
+    status = models.CharField(max_length=12, choices=LoanStatus.choices, default=LoanStatus.ACTIVE)
+    outstanding_principal = MoneyField()
+    penalty_accrued = MoneyField(default=Decimal("0.00"))
+    days_past_due = models.PositiveIntegerField(default=0)
+    bucket = models.CharField(max_length=8, choices=Bucket.choices, default=Bucket.CURRENT)
+    classification = models.CharField(max_length=16, choices=Classification.choices, default=Classification.NORMAL)
+    serviced_on = models.DateField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "id"], name="loan_status_idx"),
+            models.Index(fields=["company", "status"], name="loan_company_status_idx"),
+            models.Index(fields=["partner", "-id"], name="loan_partner_idx"),
+            models.Index(fields=["bucket"], name="loan_bucket_idx"),
+            models.Index(fields=["classification"], name="loan_classification_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(condition=Q(outstanding_principal__gte=0) & Q(outstanding_principal__lte=F("principal")), name="loan_outstanding_range"),
+            models.CheckConstraint(condition=Q(penalty_accrued__gte=0), name="loan_penalty_non_negative"),
+            models.CheckConstraint(condition=Q(annual_rate__gte=0) & Q(annual_rate__lt=1), name="loan_rate_range"),
+            models.CheckConstraint(condition=Q(term_months__gte=1) & Q(term_months__lte=360), name="loan_term_range"),
+            models.CheckConstraint(condition=Q(first_due_date__gt=F("disbursed_on")), name="loan_first_due_after_disbursal"),
+            models.CheckConstraint(condition=_in("status", LoanStatus), name="loan_status_valid"),
+            models.CheckConstraint(condition=_in("bucket", Bucket), name="loan_bucket_valid"),
+            models.CheckConstraint(condition=_in("classification", Classification), name="loan_classification_valid"),
+            models.UniqueConstraint(fields=["credit_line", "idempotency_key"], name="loan_drawdown_idempotency"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Loan #{self.pk} — {self.principal} CNY"
+
+
+class Installment(models.Model):
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments")
+    number = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    principal_due = MoneyField()
+    interest_due = MoneyField()
+    penalty_due = MoneyField(default=Decimal("0.00"))
+    principal_paid = MoneyField(default=Decimal("0.00"))
+    interest_paid = MoneyField(default=Decimal("0.00"))
+    penalty_paid = MoneyField(default=Decimal("0.00"))
+    paid_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["loan_id", "number"]
+        indexes = [
+            # Daily servicing reads unpaid installments by due date.
+            models.Index(fields=["due_date"], condition=Q(paid_on__isnull=True), name="installment_unpaid_due_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "number"], name="installment_unique_number"),
+            models.CheckConstraint(condition=Q(principal_due__gte=0) & Q(interest_due__gte=0) & Q(penalty_due__gte=0), name="installment_due_non_negative"),
+            models.CheckConstraint(
+                condition=Q(principal_paid__gte=0) & Q(principal_paid__lte=F("principal_due"))
+                & Q(interest_paid__gte=0) & Q(interest_paid__lte=F("interest_due"))
+                & Q(penalty_paid__gte=0) & Q(penalty_paid__lte=F("penalty_due")),
+                name="installment_paid_within_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} due {self.due_date}"
+
+    @property
+    def amount_due(self) -> Decimal:
+        return self.principal_due + self.interest_due + self.penalty_due
+
+    @property
+    def amount_outstanding(self) -> Decimal:
+        return (
+            self.principal_due - self.principal_paid
+            + self.interest_due - self.interest_paid
+            + self.penalty_due - self.penalty_paid
+        )
+
+
+class Repayment(models.Model):
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="repayments")
+    external_ref = models.CharField(max_length=100)
+    amount = MoneyField()
+    received_on = models.DateField()
+    penalty_part = MoneyField(default=Decimal("0.00"))
+    interest_part = MoneyField(default=Decimal("0.00"))
+    principal_part = MoneyField(default=Decimal("0.00"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["loan_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "external_ref"], name="repayment_unique_external_ref"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(penalty_part__gte=0) & Q(interest_part__gte=0) & Q(principal_part__gte=0),
+                name="repayment_parts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount=F("penalty_part") + F("interest_part") + F("principal_part")),
+                name="repayment_parts_sum_to_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} CNY on {self.received_on} ({self.external_ref})"
+
+
+# --- Security -----------------------------------------------------------------------------
+
+
+class Collateral(TimeStamped):
+    owner = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="collateral")
+    kind = models.CharField(max_length=16, choices=CollateralKind.choices)
+    description = models.CharField(max_length=300)
+    appraised_value = MoneyField()
+    haircut_pct = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("30.00"), help_text="Percent deducted from the appraisal.")
+    valued_on = models.DateField()
+    credit_line = models.ForeignKey(CreditLine, null=True, blank=True, on_delete=models.PROTECT, related_name="collateral")
+    loan = models.ForeignKey(Loan, null=True, blank=True, on_delete=models.PROTECT, related_name="collateral")
+    status = models.CharField(max_length=12, choices=SecurityStatus.choices, default=SecurityStatus.PLEDGED)
+
+    class Meta:
+        verbose_name_plural = "collateral"
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(appraised_value__gte=0), name="collateral_value_non_negative"),
+            models.CheckConstraint(condition=Q(haircut_pct__gte=0) & Q(haircut_pct__lt=100), name="collateral_haircut_range"),
+            models.CheckConstraint(condition=Q(credit_line__isnull=False) | Q(loan__isnull=False), name="collateral_secures_something"),
+            models.CheckConstraint(condition=_in("kind", CollateralKind), name="collateral_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.description}"
+
+    @property
+    def lending_value(self) -> Decimal:
+        return (self.appraised_value * (100 - self.haircut_pct) / 100).quantize(Decimal("0.01"))
+
+
+class Guarantee(TimeStamped):
+    guarantor_person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="guarantees")
+    guarantor_company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.PROTECT, related_name="guarantees_given")
+    amount = MoneyField()
+    credit_line = models.ForeignKey(CreditLine, null=True, blank=True, on_delete=models.PROTECT, related_name="guarantees")
+    loan = models.ForeignKey(Loan, null=True, blank=True, on_delete=models.PROTECT, related_name="guarantees")
+    status = models.CharField(max_length=12, choices=SecurityStatus.choices, default=SecurityStatus.PLEDGED)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="guarantee_amount_positive"),
+            models.CheckConstraint(
+                condition=(Q(guarantor_person__isnull=False) & Q(guarantor_company__isnull=True))
+                | (Q(guarantor_person__isnull=True) & Q(guarantor_company__isnull=False)),
+                name="guarantee_exactly_one_guarantor",
+            ),
+            models.CheckConstraint(condition=Q(credit_line__isnull=False) | Q(loan__isnull=False), name="guarantee_secures_something"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.guarantor_person or self.guarantor_company
+        return f"Guarantee by {who} for {self.amount} CNY"
+
+
+# --- Demo data ----------------------------------------------------------------------------
+
+
+class SyntheticTruth(models.Model):
+    """The hidden risk that ``seed_demo`` gives each demo company and person.
+
+    Nothing in underwriting reads it: it exists so that synthetic credit data and
+    realised outcomes can be generated from a known truth, and a trained model can be
+    compared with the oracle.
+    """
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", "Company"
+        PERSON = "person", "Person"
+
+    subject_kind = models.CharField(max_length=8, choices=Kind.choices)
+    subject_id = models.BigIntegerField()
+    latent_risk = models.FloatField(help_text="Standard-normal latent risk; higher is riskier.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="synthetic_truth_unique_subject"),
+        ]
