@@ -90,15 +90,20 @@ def _mac_key() -> bytes:
     return _keys(settings.PII_ENCRYPTION_KEY)[1]
 
 
+@functools.lru_cache(maxsize=4)
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(key)
+
+
 def encrypt(plaintext: str) -> str:
     nonce = os.urandom(12)
-    sealed = AESGCM(_enc_key()).encrypt(nonce, plaintext.encode(), None)
+    sealed = _aead(_enc_key()).encrypt(nonce, plaintext.encode(), None)
     return base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
 def decrypt(token: str) -> str:
     blob = base64.urlsafe_b64decode(token.encode())
-    return AESGCM(_enc_key()).decrypt(blob[:12], blob[12:], None).decode()
+    return _aead(_enc_key()).decrypt(blob[:12], blob[12:], None).decode()
 
 
 def lookup_hash(compact: str) -> str:

@@ -15,7 +15,7 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 
-if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
+if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith(("dev-only", "django-insecure-")):
     raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters")
 if PII_ENCRYPTION_KEY.startswith("ZGV2LW9ubHkt"):
     raise ImproperlyConfigured("PII_ENCRYPTION_KEY must not be the development key")

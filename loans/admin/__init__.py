@@ -1,0 +1,3 @@
+"""Admin registrations of the loans app, one module per area."""
+
+from . import borrowers  # noqa: F401

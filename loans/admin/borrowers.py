@@ -1,0 +1,196 @@
+"""Admin for borrowers, products, partners and security.
+
+Personal data is never shown in clear: a person's resident ID and phone appear masked,
+and the add form takes them once, validates them (stdnum check digits) and stores
+them encrypted.
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+
+from .. import identity
+from ..choices import Role
+from ..models import Collateral, Company, Guarantee, LoanProduct, Partner, Person, RelatedParty
+
+
+class CompanyForm(forms.ModelForm):
+    class Meta:
+        model = Company
+        fields = "__all__"
+
+    def clean_uscc(self):
+        try:
+            return identity.normalize_uscc(self.cleaned_data["uscc"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["uscc"]) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("registered_capital", "annual_revenue"):
+            value = cleaned.get(name)
+            if value is not None and value < 0:
+                self.add_error(name, "Must not be negative.")
+        return cleaned
+
+
+class RelatedPartyFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        total = Decimal("0")
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE") or not form.cleaned_data:
+                continue
+            data = form.cleaned_data
+            pct = data.get("ownership_pct")
+            role = data.get("role")
+            if pct is not None and not (Decimal("0") < pct <= Decimal("100")):
+                form.add_error("ownership_pct", "Must be more than 0 and at most 100.")
+            if role == Role.SHAREHOLDER and pct is None:
+                form.add_error("ownership_pct", "A shareholder needs an ownership percentage.")
+            if role != Role.SHAREHOLDER and pct is not None:
+                form.add_error("ownership_pct", "Only shareholders carry an ownership percentage.")
+            if pct is not None and data.get("valid_to") is None:
+                total += pct
+        if total > 100:
+            raise ValidationError(f"Current shareholdings add up to {total} %, more than 100 %.")
+
+
+class RelatedPartyInline(admin.TabularInline):
+    model = RelatedParty
+    formset = RelatedPartyFormSet
+    extra = 0
+    autocomplete_fields = ["person"]
+    fields = ["person", "role", "ownership_pct", "valid_from", "valid_to"]
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_active", "created_at"]
+    search_fields = ["name"]
+    list_filter = ["is_active"]
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    form = CompanyForm
+    list_display = ["legal_name", "uscc", "industry", "province", "status", "annual_revenue", "employees", "partner"]
+    list_filter = ["status", "industry", "province", "is_blocklisted"]
+    search_fields = ["legal_name", "=uscc"]
+    list_select_related = ["partner"]
+    autocomplete_fields = ["partner"]
+    inlines = [RelatedPartyInline]
+    show_full_result_count = False
+
+
+class PersonForm(forms.ModelForm):
+    """Takes the resident ID and phone in clear once; stores them encrypted and masked."""
+
+    resident_id = forms.CharField(
+        label="Resident ID", max_length=18, required=False,
+        help_text="18 digits; stored encrypted, shown masked. Leave empty to keep the current one.",
+    )
+    phone = forms.CharField(label="Mobile phone", max_length=20, required=False, help_text="Stored encrypted, shown masked.")
+
+    class Meta:
+        model = Person
+        fields = ["name", "is_blocklisted", "partner"]
+
+    def clean_resident_id(self):
+        value = self.cleaned_data.get("resident_id", "").strip()
+        if not value:
+            if self.instance.pk:
+                return ""
+            raise ValidationError("This field is required.")
+        try:
+            compact = identity.normalize_resident_id(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["resident_id"]) from None
+        clash = Person.objects.filter(resident_id_hash=identity.lookup_hash(compact)).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError("A person with this resident ID is already registered.")
+        return compact
+
+    def clean_phone(self):
+        value = self.cleaned_data.get("phone", "").strip()
+        if not value:
+            return ""
+        try:
+            return identity.normalize_phone(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["phone"]) from None
+
+    def save(self, commit=True):
+        person = super().save(commit=False)
+        if self.cleaned_data.get("resident_id"):
+            person.set_resident_id(self.cleaned_data["resident_id"])
+        if self.cleaned_data.get("phone"):
+            person.set_phone(self.cleaned_data["phone"])
+        if commit:
+            person.save()
+        return person
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    form = PersonForm
+    list_display = ["name", "resident_id_masked", "phone_masked", "birth_date", "is_blocklisted", "company_count"]
+    list_filter = ["is_blocklisted"]
+    search_fields = ["name", "resident_id_masked"]
+    readonly_fields = ["resident_id_masked", "phone_masked", "birth_date"]
+    autocomplete_fields = ["partner"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_companies=Count("roles__company", distinct=True))
+
+    @admin.display(description="companies", ordering="_companies")
+    def company_count(self, obj):
+        return obj._companies
+
+    def get_search_results(self, request, queryset, search_term):
+        # An exact resident ID finds its person through the keyed hash, never by decrypting.
+        try:
+            compact = identity.normalize_resident_id(search_term)
+        except ValidationError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(resident_id_hash=identity.lookup_hash(compact)), False
+
+
+@admin.register(RelatedParty)
+class RelatedPartyAdmin(admin.ModelAdmin):
+    list_display = ["company", "person", "role", "ownership_pct", "valid_from", "valid_to"]
+    list_filter = ["role"]
+    search_fields = ["company__legal_name", "=company__uscc", "person__name"]
+    list_select_related = ["company", "person"]
+    autocomplete_fields = ["company", "person"]
+
+
+@admin.register(LoanProduct)
+class LoanProductAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "repayment_method", "min_amount", "max_amount", "min_term_months", "max_term_months", "min_score", "is_active"]
+    list_filter = ["kind", "repayment_method", "is_active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Collateral)
+class CollateralAdmin(admin.ModelAdmin):
+    list_display = ["description", "kind", "owner", "appraised_value", "haircut_pct", "lending_value", "credit_line", "loan", "status"]
+    list_filter = ["kind", "status"]
+    search_fields = ["description", "owner__legal_name", "=owner__uscc"]
+    list_select_related = ["owner", "credit_line__company", "loan"]
+    autocomplete_fields = ["owner"]
+    raw_id_fields = ["credit_line", "loan"]
+
+
+@admin.register(Guarantee)
+class GuaranteeAdmin(admin.ModelAdmin):
+    list_display = ["id", "guarantor_person", "guarantor_company", "amount", "credit_line", "loan", "status"]
+    list_filter = ["status"]
+    search_fields = ["guarantor_person__name", "guarantor_company__legal_name"]
+    list_select_related = ["guarantor_person", "guarantor_company", "credit_line__company", "loan"]
+    autocomplete_fields = ["guarantor_person", "guarantor_company"]
+    raw_id_fields = ["credit_line", "loan"]
