@@ -1,6 +1,7 @@
 """factory-boy factories for the loans domain.  Identities are valid (stdnum check digits)."""
 
 import datetime
+import itertools
 import random
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from loans.choices import CompanyStatus, ProductKind, RepaymentMethod, Role
 from loans.synthetic import make_resident_id, make_uscc
 
 _rng = random.Random(20261129)
+_person_counter = itertools.count()
 
 
 class PartnerFactory(factory.django.DjangoModelFactory):
@@ -45,7 +47,11 @@ class PersonFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, resident_id=None, phone=None, **kwargs):
         person = model_class(**kwargs)
-        person.set_resident_id(resident_id or make_resident_id(_rng, datetime.date(1980, 5, 17)))
+        if resident_id is None:
+            # A distinct birth date per person keeps generated IDs unique across a test.
+            n = next(_person_counter)
+            resident_id = make_resident_id(_rng, datetime.date(1960, 1, 1) + datetime.timedelta(days=n % 15000))
+        person.set_resident_id(resident_id)
         person.set_phone(phone or f"138{_rng.randrange(10**8):08d}")
         person.save()
         return person
