@@ -1,0 +1,139 @@
+"""Admin: score models with metrics and a read-only bins/points table, score histories with
+reason codes, snapshots.  Lists use list_select_related / plain columns: no N+1."""
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from .models import CompanyCreditSnapshot, CreditOutcome, LatestScore, PersonCreditSnapshot, Score, ScoreModel
+from .reasons import texts_for
+
+
+def _metric(obj, section, key):
+    value = (obj.metrics or {}).get(section, {}).get(key)
+    return "—" if value is None else f"{value:.3f}"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScoreModel)
+class ScoreModelAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "subject_kind", "version", "status", "holdout_auc", "cv_auc", "holdout_ks", "created_at", "promoted_at")
+    list_filter = ("subject_kind", "status")
+    fields = ("subject_kind", "version", "status", "created_at", "promoted_at", "scaling", "metrics_table",
+              "bins_table", "trained_on", "reference_distribution")
+    readonly_fields = ("subject_kind", "version", "status", "created_at", "promoted_at", "scaling", "metrics_table",
+                       "bins_table", "trained_on", "reference_distribution")
+
+    def has_add_permission(self, request):
+        return False  # models are trained by train_scorecard
+
+    def has_change_permission(self, request, obj=None):
+        return False  # status moves through services (score_model_set_status) only
+
+    @admin.display(description="holdout AUC")
+    def holdout_auc(self, obj):
+        return _metric(obj, "holdout", "auc")
+
+    @admin.display(description="CV AUC")
+    def cv_auc(self, obj):
+        return _metric(obj, "cv", "auc")
+
+    @admin.display(description="holdout KS")
+    def holdout_ks(self, obj):
+        return _metric(obj, "holdout", "ks")
+
+    @admin.display(description="scaling")
+    def scaling(self, obj):
+        s = obj.scorecard.get("scaling", {})
+        return f"base points {s.get('base_points')} at odds {s.get('base_odds')}:1, PDO {s.get('pdo')}, bounded {s.get('min_score')}–{s.get('max_score')}"
+
+    @admin.display(description="metrics")
+    def metrics_table(self, obj):
+        rows = []
+        for section in ("holdout", "oracle_holdout", "cv"):
+            m = (obj.metrics or {}).get(section)
+            if m:
+                rows.append((section, *(f"{m.get(k, float('nan')):.3f}" for k in ("auc", "ks", "gini"))))
+        return format_html(
+            '<table><tr><th></th><th>AUC</th><th>KS</th><th>Gini</th></tr>{}</table>',
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="bins and points")
+    def bins_table(self, obj):
+        rows = []
+        for ch in obj.scorecard.get("characteristics", []):
+            labels = ch.get("labels") or [str(i) for i in range(len(ch["points"]))]
+            counts = ch.get("counts") or [""] * len(labels)
+            rates = ch.get("bad_rates") or [None] * len(labels)
+            for label, pts, cnt, rate in zip(labels, ch["points"], counts, rates):
+                rows.append((ch["name"], ch.get("dimension", ""), label, cnt, "" if rate is None else f"{rate:.4f}", f"{pts:.2f}"))
+            rows.append((ch["name"], ch.get("dimension", ""), "missing", ch.get("count_missing", ""), "", f"{ch['points_missing']:.2f}"))
+            if ch["kind"] == "categorical":
+                rows.append((ch["name"], ch.get("dimension", ""), "unseen", "", "", f"{ch.get('points_unseen', 0):.2f}"))
+        return format_html(
+            "<table><tr><th>characteristic</th><th>dimension</th><th>bin</th><th>count</th><th>bad rate</th>"
+            "<th>points</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+
+@admin.register(Score)
+class ScoreAdmin(ReadOnlyAdmin):
+    list_display = ("subject_kind", "subject_id", "as_of", "score", "tier", "pd", "model_version", "reasons")
+    list_filter = ("subject_kind", "tier", "as_of")
+    search_fields = ("=subject_id",)
+    list_select_related = ("model",)
+    date_hierarchy = "as_of"
+    readonly_fields = ("subject_kind", "subject_id", "as_of", "model", "model_version", "score", "pd", "tier",
+                       "in_default", "dimension_points", "reasons", "components", "created_at")
+    fields = readonly_fields
+
+    @admin.display(description="reason codes")
+    def reasons(self, obj):
+        return format_html_join(
+            "", "<div>{} {} / {} (−{})</div>",
+            ((r["code"], *texts_for(r["code"]), r["points_lost"]) for r in obj.reason_codes or ()),
+        ) or "—"
+
+
+@admin.register(LatestScore)
+class LatestScoreAdmin(ReadOnlyAdmin):
+    list_display = ("subject_kind", "subject_id", "as_of", "score", "tier")
+    list_filter = ("subject_kind", "tier")
+    search_fields = ("=subject_id",)
+
+
+class _SnapshotAdmin(ReadOnlyAdmin):
+    list_filter = ("as_of", "source")
+    date_hierarchy = "as_of"
+
+
+@admin.register(PersonCreditSnapshot)
+class PersonCreditSnapshotAdmin(_SnapshotAdmin):
+    list_display = ("person", "as_of", "in_default", "ontime_ratio_24m", "worst_dpd_24m", "debt_to_income", "source")
+    list_select_related = ("person",)
+    search_fields = ("=person__id",)
+    list_filter = ("as_of", "source", "in_default")
+
+
+@admin.register(CompanyCreditSnapshot)
+class CompanyCreditSnapshotAdmin(_SnapshotAdmin):
+    list_display = ("company", "as_of", "revenue_12m", "revenue_trend", "lawsuits_24m", "source")
+    list_select_related = ("company",)
+    search_fields = ("=company__id",)
+
+
+@admin.register(CreditOutcome)
+class CreditOutcomeAdmin(ReadOnlyAdmin):
+    list_display = ("subject_kind", "subject_id", "observed_at", "defaulted_12m", "true_pd")
+    list_filter = ("subject_kind", "defaulted_12m")

@@ -1,0 +1,224 @@
+"""Credit data snapshots, realised outcomes, scorecard models, scores and latest-score pointers.
+
+Snapshots and scores are appended, never updated.  Scores carry ``subject_kind`` and a bare
+``subject_id`` (no foreign key) so people and companies share one table and COPY stays simple.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from .features import COMPANY_FEATURES, PERSON_FEATURES
+
+
+class SubjectKind(models.TextChoices):
+    PERSON = "person", "Person 个人"
+    COMPANY = "company", "Company 企业"
+    # Models trained through ``train_scorecard --csv`` on arbitrary data: never used to score
+    # people or companies of this product.
+    EXTERNAL = "external", "External data set"
+
+
+class ModelStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    CHALLENGER = "challenger", "Challenger"
+    CHAMPION = "champion", "Champion"
+    RETIRED = "retired", "Retired"
+
+
+class Tier(models.TextChoices):
+    A = "A", "A (≥ 750)"
+    B = "B", "B (≥ 700)"
+    C = "C", "C (≥ 650)"
+    D = "D", "D (≥ 600)"
+    E = "E", "E (< 600)"
+
+
+def _feature_field(feature):
+    if feature.integer:
+        return models.IntegerField(null=True, blank=True, help_text=f"{feature.meaning} ({feature.unit})")
+    return models.FloatField(null=True, blank=True, help_text=f"{feature.meaning} ({feature.unit})")
+
+
+class _SnapshotBase(models.Model):
+    as_of = models.DateField()
+    source = models.CharField(max_length=32, default="bureau")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class PersonCreditSnapshot(_SnapshotBase):
+    """A person's features across the five dimensions at a date.  Append-only."""
+
+    person = models.ForeignKey(
+        "loans.Person", on_delete=models.CASCADE, related_name="credit_snapshots", db_index=False
+    )
+    in_default = models.BooleanField(
+        default=False, help_text="Currently in default: 90+ DPD or a written-off debt (a knock-out)."
+    )
+    for _f in PERSON_FEATURES:
+        locals()[_f.name] = _feature_field(_f)
+    del _f
+
+    class Meta:
+        ordering = ["person_id", "-as_of"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "as_of"], name="person_snapshot_unique_date"),
+        ]
+        indexes = [models.Index(fields=["person", "-as_of"], name="person_snapshot_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"Person #{self.person_id} credit data on {self.as_of}"
+
+
+class CompanyCreditSnapshot(_SnapshotBase):
+    """A company's operating features at a date.  Append-only."""
+
+    company = models.ForeignKey(
+        "loans.Company", on_delete=models.CASCADE, related_name="credit_snapshots", db_index=False
+    )
+    for _f in COMPANY_FEATURES:
+        locals()[_f.name] = _feature_field(_f)
+    del _f
+
+    class Meta:
+        ordering = ["company_id", "-as_of"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "as_of"], name="company_snapshot_unique_date"),
+        ]
+        indexes = [models.Index(fields=["company", "-as_of"], name="company_snapshot_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"Company #{self.company_id} credit data on {self.as_of}"
+
+
+class CreditOutcome(models.Model):
+    """A realised outcome: did the subject default within 12 months of ``observed_at``?
+
+    ``true_pd`` is filled only by the demo generator (the known truth the outcome was drawn
+    from), so training can print the oracle AUC beside the model's.
+    """
+
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    subject_id = models.BigIntegerField()
+    observed_at = models.DateField()
+    defaulted_12m = models.BooleanField()
+    true_pd = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["subject_kind", "subject_id", "observed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_kind", "subject_id", "observed_at"], name="outcome_unique_observation"
+            ),
+            models.CheckConstraint(
+                condition=Q(subject_kind__in=["person", "company"]), name="outcome_subject_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(true_pd__isnull=True) | (Q(true_pd__gte=0) & Q(true_pd__lte=1)),
+                name="outcome_true_pd_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_kind} #{self.subject_id} observed {self.observed_at}: {'bad' if self.defaulted_12m else 'good'}"
+
+
+class ScoreModel(models.Model):
+    """A trained scorecard, versioned per subject kind.  The scorecard is data: characteristics
+    with bins and points, scaling and tier bands (see ``scoring.scorer.compile_scorecard``)."""
+
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=ModelStatus.choices, default=ModelStatus.DRAFT)
+    scorecard = models.JSONField(help_text="Characteristics, bins, points, scaling and tiers.")
+    metrics = models.JSONField(default=dict, blank=True)
+    reference_distribution = models.JSONField(default=dict, blank=True)
+    trained_on = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["subject_kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject_kind", "version"], name="score_model_unique_version"),
+            models.UniqueConstraint(
+                fields=["subject_kind"],
+                condition=Q(status="champion"),
+                name="score_model_one_champion_per_kind",
+            ),
+            models.CheckConstraint(condition=Q(status__in=ModelStatus.values), name="score_model_status_valid"),
+            models.CheckConstraint(
+                condition=Q(subject_kind__in=SubjectKind.values), name="score_model_subject_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="score_model_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_kind} scorecard v{self.version} ({self.status})"
+
+
+class Score(models.Model):
+    """One score of one subject at a date by one model.  Appended, never updated."""
+
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    subject_id = models.BigIntegerField()
+    as_of = models.DateField()
+    model = models.ForeignKey(ScoreModel, on_delete=models.PROTECT, related_name="scores")
+    model_version = models.PositiveIntegerField()
+    score = models.SmallIntegerField()
+    pd = models.FloatField("probability of default")
+    tier = models.CharField(max_length=1, choices=Tier.choices)
+    in_default = models.BooleanField(default=False)
+    dimension_points = models.JSONField(default=dict)
+    reason_codes = models.JSONField(default=list, help_text="[{code, points_lost}], worst first")
+    components = models.JSONField(null=True, blank=True, help_text="Company composite: each contribution")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["subject_kind", "subject_id", "-as_of"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_kind", "subject_id", "as_of", "model"], name="score_unique_subject_date_model"
+            ),
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=950), name="score_range_0_950"),
+            models.CheckConstraint(condition=Q(pd__gte=0) & Q(pd__lte=1), name="score_pd_range"),
+            models.CheckConstraint(condition=Q(tier__in=Tier.values), name="score_tier_valid"),
+            models.CheckConstraint(
+                condition=Q(subject_kind__in=["person", "company"]), name="score_subject_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["subject_kind", "subject_id", "-as_of"], name="score_subject_latest_idx"),
+            models.Index(fields=["as_of", "subject_kind", "tier"], name="score_date_kind_tier_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_kind} #{self.subject_id} on {self.as_of}: {self.score} ({self.tier})"
+
+
+class LatestScore(models.Model):
+    """Pointer to the latest score of a subject: the latest score is one indexed lookup.
+    Moved set-wise by ``scoring.batch`` (INSERT ... ON CONFLICT DO UPDATE), never backwards."""
+
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    subject_id = models.BigIntegerField()
+    score_record = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="+", db_column="score_id")
+    as_of = models.DateField()
+    score = models.SmallIntegerField()
+    tier = models.CharField(max_length=1, choices=Tier.choices)
+
+    class Meta:
+        ordering = ["subject_kind", "subject_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="latest_score_unique_subject"),
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=950), name="latest_score_range_0_950"),
+        ]
+        indexes = [models.Index(fields=["subject_kind", "tier"], name="latest_score_kind_tier_idx")]
+
+    def __str__(self) -> str:
+        return f"latest {self.subject_kind} #{self.subject_id}: {self.score} on {self.as_of}"

@@ -1,0 +1,90 @@
+import datetime
+
+import pytest
+
+from scoring import api
+from scoring.models import Score
+from tests.factories import CompanyFactory, PersonFactory, RelatedPartyFactory
+from tests.scoring.helpers import AS_OF, BAD_PERSON, GOOD_COMPANY, GOOD_PERSON, champion, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def company_world():
+    champion("person")
+    champion("company")
+    rep, holder, ghost = PersonFactory(), PersonFactory(), PersonFactory()
+    snapshot("person", rep.id, GOOD_PERSON)
+    snapshot("person", holder.id, BAD_PERSON)
+    company = CompanyFactory()
+    snapshot("company", company.id, GOOD_COMPANY)
+    RelatedPartyFactory(company=company, person=rep, role="legal_representative")
+    RelatedPartyFactory(company=company, person=holder, role="shareholder", ownership_pct=40)
+    RelatedPartyFactory(company=company, person=ghost, role="director")  # no credit data
+    # a former director no longer counts
+    RelatedPartyFactory(company=company, person=PersonFactory(), role="director",
+                        valid_from=datetime.date(2015, 1, 1), valid_to=datetime.date(2020, 1, 1))
+    return {"company": company, "rep": rep, "holder": holder, "ghost": ghost}
+
+
+def test_company_scores_on_demand_then_from_the_pointers(company_world, django_assert_num_queries):
+    cid = company_world["company"].id
+    # when: nobody has a score yet
+    bundle = api.company_scores(company_id=cid, as_of=AS_OF, max_age_days=30)
+    # then: scored on demand, people first
+    assert bundle.company.subject_id == cid and 0 <= bundle.company.score <= 950
+    assert bundle.company.model_version == 1
+    roles = {(p.person_id, p.role): p for p in bundle.parties}
+    assert len(roles) == 3
+    assert roles[(company_world["ghost"].id, "director")].score is None
+    assert roles[(company_world["holder"].id, "shareholder")].score.score == 280
+    assert bundle.components["missing_parties"] == [{"person_id": company_world["ghost"].id, "role": "director"}]
+    holder_reasons = roles[(company_world["holder"].id, "shareholder")].score.reasons
+    assert holder_reasons[0].code == "P14" and holder_reasons[0].text_zh == "关系人中有违约"
+    # and when asked again, nothing is rescored: three indexed queries, plus two for the
+    # director who has no credit data (one champion lookup, one snapshot lookup)
+    with django_assert_num_queries(5):
+        again = api.company_scores(company_id=cid, as_of=AS_OF + datetime.timedelta(days=5), max_age_days=30)
+    assert again == bundle
+    assert Score.objects.count() == 3
+
+
+def test_fresh_scores_cost_three_queries(company_world, django_assert_num_queries):
+    # given: the director without credit data leaves
+    from loans.models import RelatedParty
+
+    RelatedParty.objects.filter(person=company_world["ghost"]).delete()
+    cid = company_world["company"].id
+    api.company_scores(company_id=cid, as_of=AS_OF, max_age_days=30)
+    # when / then
+    with django_assert_num_queries(3):
+        bundle = api.company_scores(company_id=cid, as_of=AS_OF, max_age_days=0)
+    assert len(bundle.parties) == 2
+
+
+def test_old_scores_are_refreshed(company_world):
+    cid = company_world["company"].id
+    api.company_scores(company_id=cid, as_of=AS_OF, max_age_days=30)
+    # when
+    later = AS_OF + datetime.timedelta(days=45)
+    bundle = api.company_scores(company_id=cid, as_of=later, max_age_days=30)
+    # then
+    assert bundle.company.as_of == later
+    assert api.latest_score(subject_kind="person", subject_id=company_world["rep"].id).as_of == later
+
+
+def test_latest_score_is_none_for_a_subject_never_scored():
+    assert api.latest_score(subject_kind="person", subject_id=123456) is None
+
+
+def test_a_company_without_credit_data_is_unavailable(company_world):
+    other = CompanyFactory()
+    with pytest.raises(api.ScoringUnavailable, match=f"no credit data for company #{other.id}"):
+        api.company_scores(company_id=other.id, as_of=AS_OF, max_age_days=30)
+
+
+def test_without_a_champion_scoring_is_unavailable():
+    company = CompanyFactory()
+    with pytest.raises(api.ScoringUnavailable, match="no champion person scorecard"):
+        api.company_scores(company_id=company.id, as_of=AS_OF, max_age_days=30)
