@@ -39,3 +39,11 @@ class Command(BaseCommand):
             f"generate_s: {generated - started:.2f}  load_s: {loaded - generated:.2f}  "
             f"companies_per_s: {counts['companies'] / seconds:,.0f}"
         )
+        if no_scoring:
+            return
+        # Credit data, outcomes, first champion scorecards and scores for as_of, so that a
+        # fresh install decides at once.
+        from scoring.demo import seed_scoring_demo
+
+        seed_scoring_demo(seed=seed, as_of=as_of, stdout=self.stdout)
+        self.stdout.write(f"total_s: {time.perf_counter() - started:.2f}")
