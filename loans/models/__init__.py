@@ -16,3 +16,10 @@ from .core import (  # noqa: F401
     Repayment,
     SyntheticTruth,
 )
+from .underwriting import (  # noqa: F401
+    DEFAULT_POLICY,
+    BorrowerGroupMember,
+    CreditPolicy,
+    Decision,
+    LedgerEntry,
+)

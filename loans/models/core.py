@@ -431,8 +431,11 @@ class Repayment(models.Model):
                 condition=Q(penalty_part__gte=0) & Q(interest_part__gte=0) & Q(principal_part__gte=0),
                 name="repayment_parts_non_negative",
             ),
+            # Written as a band narrower than a cent, not as equality: SQLite evaluates the sum
+            # in binary floating point; on PostgreSQL (exact numerics, two places) it is equality.
             models.CheckConstraint(
-                condition=Q(amount=F("penalty_part") + F("interest_part") + F("principal_part")),
+                condition=Q(amount__gte=F("penalty_part") + F("interest_part") + F("principal_part") - Decimal("0.001"))
+                & Q(amount__lte=F("penalty_part") + F("interest_part") + F("principal_part") + Decimal("0.001")),
                 name="repayment_parts_sum_to_amount",
             ),
         ]

@@ -1,0 +1,412 @@
+"""Admin for lending: applications and their decisions, credit policy, lines, loans,
+repayments and the ledger.  Every state change calls a service; domain errors become
+messages, nothing is edited behind the services' back."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from ..errors import DomainError
+from ..models import (
+    ApplicationEvent,
+    CreditLine,
+    CreditPolicy,
+    Decision,
+    Installment,
+    LedgerEntry,
+    Loan,
+    LoanApplication,
+    Repayment,
+)
+from ..services import applications as app_services
+from ..services.lines import credit_line_close, credit_line_draw_down, credit_line_freeze, credit_line_unfreeze
+from ..services.policy import POLICY_FIELDS, credit_policy_publish, credit_policy_validate
+from ..services.repayments import loan_repayment_record
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "message_dict"):
+            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+class ApplicationEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = ApplicationEvent
+    fields = ["at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+    extra = 0
+
+
+class DecisionInline(ReadOnlyMixin, admin.TabularInline):
+    model = Decision
+    fields = ["created_at", "kind", "outcome", "score", "tier", "approved_limit", "annual_rate", "policy_version", "decided_by", "ledger_seq"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+class LoanApplicationForm(forms.ModelForm):
+    class Meta:
+        model = LoanApplication
+        fields = ["company", "product", "partner", "requested_amount", "term_months", "purpose"]
+
+    def clean(self):
+        data = super().clean()
+        product, term = data.get("product"), data.get("term_months")
+        if product and term and not (product.min_term_months <= term <= product.max_term_months):
+            self.add_error("term_months", f"Outside the product's range {product.min_term_months}–{product.max_term_months} months.")
+        amount = data.get("requested_amount")
+        if amount is not None and amount <= 0:
+            self.add_error("requested_amount", "The amount must be greater than zero.")
+        return data
+
+
+def _run_on_each(modeladmin, request, queryset, verb: str, call):
+    done = 0
+    for app_id in queryset.order_by("pk").values_list("pk", flat=True):
+        try:
+            call(app_id)
+            done += 1
+        except (DomainError, ValidationError) as exc:
+            modeladmin.message_user(request, f"Application #{app_id}: {_error_text(exc)}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{verb}: {done} application(s).", messages.SUCCESS)
+
+
+@admin.action(description="Submit for the automated decision")
+def submit_applications(modeladmin, request, queryset):
+    _run_on_each(modeladmin, request, queryset, "Submitted", lambda pk: app_services.application_submit(application_id=pk, actor=request.user))
+
+
+@admin.action(description="Committee: approve (referred only)")
+def committee_approve(modeladmin, request, queryset):
+    _run_on_each(
+        modeladmin, request, queryset, "Approved by committee",
+        lambda pk: app_services.application_committee_approve(application_id=pk, actor=request.user, note=f"approved in committee by {request.user}"),
+    )
+
+
+@admin.action(description="Committee: decline (referred only)")
+def committee_decline(modeladmin, request, queryset):
+    _run_on_each(
+        modeladmin, request, queryset, "Declined by committee",
+        lambda pk: app_services.application_committee_decline(application_id=pk, actor=request.user, note=f"declined in committee by {request.user}"),
+    )
+
+
+@admin.action(description="Borrower accepts the offer")
+def accept_applications(modeladmin, request, queryset):
+    _run_on_each(modeladmin, request, queryset, "Accepted", lambda pk: app_services.application_accept(application_id=pk, actor=request.user))
+
+
+@admin.action(description="Book (opens the credit line)")
+def book_applications(modeladmin, request, queryset):
+    _run_on_each(modeladmin, request, queryset, "Booked", lambda pk: app_services.application_book(application_id=pk, actor=request.user))
+
+
+@admin.action(description="Withdraw")
+def withdraw_applications(modeladmin, request, queryset):
+    _run_on_each(modeladmin, request, queryset, "Withdrawn", lambda pk: app_services.application_withdraw(application_id=pk, actor=request.user, note=f"withdrawn by {request.user}"))
+
+
+@admin.register(LoanApplication)
+class LoanApplicationAdmin(admin.ModelAdmin):
+    form = LoanApplicationForm
+    list_display = ["id", "company", "product", "requested_amount", "term_months", "status", "tier", "score", "approved_limit", "annual_rate", "created_at"]
+    list_filter = ["status", "tier", "product"]
+    list_select_related = ["company", "product"]
+    search_fields = ["=id", "company__legal_name", "=company__uscc"]
+    autocomplete_fields = ["company", "product", "partner"]
+    actions = [submit_applications, committee_approve, committee_decline, accept_applications, book_applications, withdraw_applications]
+    inlines = [DecisionInline, ApplicationEventInline]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["company", "product", "partner", "requested_amount", "term_months", "purpose", "status", "approved_limit",
+                "annual_rate", "tier", "score", "submitted_at", "decided_at", "created_by"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["company", "product", "partner", "requested_amount", "term_months", "purpose"]
+        return self.get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:  # everything is read-only after creation; changes go through actions
+            return
+        data = form.cleaned_data
+        created = app_services.application_create(
+            company_id=data["company"].pk,
+            product_id=data["product"].pk,
+            partner_id=data["partner"].pk if data.get("partner") else None,
+            requested_amount=data["requested_amount"],
+            term_months=data["term_months"],
+            purpose=data.get("purpose") or "",
+            actor=request.user,
+        )
+        obj.pk = created.pk
+        obj.status = created.status
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+
+# --- decisions, policy, ledger --------------------------------------------------------------
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "application", "kind", "outcome", "score", "tier", "approved_limit", "annual_rate", "policy_version", "created_at"]
+    list_filter = ["kind", "outcome", "tier", "policy_version"]
+    list_select_related = ["application__company"]
+    search_fields = ["=application__id", "application__company__legal_name"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff
+
+
+class CreditPolicyForm(forms.ModelForm):
+    class Meta:
+        model = CreditPolicy
+        fields = [*POLICY_FIELDS, "note"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            candidate = CreditPolicy(**{name: data.get(name) for name in POLICY_FIELDS})
+            try:
+                credit_policy_validate(candidate)
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errs)
+        return data
+
+    def validate_unique(self):
+        pass  # a save publishes a new version; the edited row is never written
+
+    def _post_clean(self):
+        pass  # model validation happens in clean() against the would-be new version
+
+
+@admin.register(CreditPolicy)
+class CreditPolicyAdmin(admin.ModelAdmin):
+    """Saving never edits a version: it publishes a new one from the form's values."""
+
+    form = CreditPolicyForm
+    list_display = ["version", "is_active", "min_score", "grey_band_low", "grey_band_high", "auto_approval_ceiling", "legal_rate_cap", "group_exposure_cap", "created_at", "created_by"]
+    list_select_related = ["created_by"]
+    readonly_fields = ["version", "is_active", "created_at", "created_by"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        changes = {name: form.cleaned_data[name] for name in POLICY_FIELDS}
+        new = credit_policy_publish(changes=changes, actor=request.user, note=form.cleaned_data.get("note") or "")
+        obj.pk, obj.version, obj.is_active = new.pk, new.version, True
+        self.message_user(request, f"Published credit policy v{new.version}; earlier versions are kept unchanged.", messages.SUCCESS)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["seq", "kind", "subject_type", "subject_id", "entry_hash", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["=seq", "=subject_id", "=entry_hash"]
+
+
+# --- lines, loans, repayments ----------------------------------------------------------------
+
+
+class DrawdownForm(forms.Form):
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01)
+    term_months = forms.IntegerField(min_value=1, max_value=360)
+    disbursed_on = forms.DateField(initial=timezone.localdate)
+    idempotency_key = forms.CharField(max_length=100, required=False, help_text="Optional; repeating it never draws twice.")
+
+
+class RepaymentForm(forms.Form):
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01)
+    external_ref = forms.CharField(max_length=100, help_text="The bank's payment reference; recording it twice records it once.")
+    received_on = forms.DateField(initial=timezone.localdate)
+
+
+def _form_view(modeladmin, request, obj, form_class, title, perform):
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = perform(form.cleaned_data)
+        except (DomainError, ValidationError) as exc:
+            if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+                for field, errs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errs)
+            else:
+                form.add_error(getattr(exc, "field", None) if getattr(exc, "field", None) in form.fields else None, str(exc))
+        else:
+            modeladmin.message_user(request, result, messages.SUCCESS)
+            return redirect(reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]))
+    context = {**modeladmin.admin_site.each_context(request), "title": title, "form": form, "object": obj, "opts": modeladmin.model._meta}
+    return TemplateResponse(request, "admin/loans/lending_form.html", context)
+
+
+@admin.action(description="Freeze")
+def freeze_lines(modeladmin, request, queryset):
+    for pk in queryset.values_list("pk", flat=True):
+        try:
+            credit_line_freeze(credit_line_id=pk, actor=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+
+
+@admin.action(description="Unfreeze")
+def unfreeze_lines(modeladmin, request, queryset):
+    for pk in queryset.values_list("pk", flat=True):
+        try:
+            credit_line_unfreeze(credit_line_id=pk, actor=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+
+
+@admin.action(description="Close")
+def close_lines(modeladmin, request, queryset):
+    for pk in queryset.values_list("pk", flat=True):
+        try:
+            credit_line_close(credit_line_id=pk, actor=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+
+
+@admin.register(CreditLine)
+class CreditLineAdmin(admin.ModelAdmin):
+    list_display = ["id", "company", "product", "limit_amount", "drawn_principal", "annual_rate", "tier", "status", "opened_on", "expires_on"]
+    list_filter = ["status", "tier", "product"]
+    list_select_related = ["company", "product"]
+    search_fields = ["=id", "company__legal_name", "=company__uscc"]
+    actions = [freeze_lines, unfreeze_lines, close_lines]
+    readonly_fields = ["company", "application", "product", "partner", "limit_amount", "drawn_principal", "available", "annual_rate",
+                       "tier", "status", "opened_on", "expires_on", "draw_down_link"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # lines are opened by booking an application
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="available")
+    def available(self, obj):
+        return obj.available_amount
+
+    @admin.display(description="draw down")
+    def draw_down_link(self, obj):
+        return format_html('<a class="button" href="{}">Draw down…</a>', reverse("admin:loans_creditline_drawdown", args=[obj.pk]))
+
+    def get_urls(self):
+        return [path("<int:pk>/draw-down/", self.admin_site.admin_view(self.drawdown_view), name="loans_creditline_drawdown"), *super().get_urls()]
+
+    def drawdown_view(self, request, pk):
+        line = get_object_or_404(CreditLine, pk=pk)
+        if not self.has_view_permission(request, line) or not request.user.has_perm("loans.add_loan"):
+            raise PermissionDenied
+
+        def perform(data):
+            loan = credit_line_draw_down(
+                credit_line_id=line.pk, amount=data["amount"], term_months=data["term_months"],
+                disbursed_on=data["disbursed_on"], idempotency_key=data["idempotency_key"] or None, actor=request.user,
+            )
+            return f"Loan #{loan.pk} of {loan.principal} drawn on line #{line.pk}."
+
+        return _form_view(self, request, line, DrawdownForm, f"Draw down on credit line #{line.pk} (available {line.available_amount})", perform)
+
+
+class InstallmentInline(ReadOnlyMixin, admin.TabularInline):
+    model = Installment
+    fields = ["number", "due_date", "principal_due", "interest_due", "penalty_due", "principal_paid", "interest_paid", "penalty_paid", "paid_on"]
+    readonly_fields = fields
+    extra = 0
+
+
+class RepaymentInline(ReadOnlyMixin, admin.TabularInline):
+    model = Repayment
+    fields = ["received_on", "external_ref", "amount", "penalty_part", "interest_part", "principal_part"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Loan)
+class LoanAdmin(admin.ModelAdmin):
+    list_display = ["id", "company", "principal", "outstanding_principal", "annual_rate", "status", "days_past_due", "bucket", "classification", "disbursed_on", "maturity_date"]
+    list_filter = ["status", "bucket", "classification", "repayment_method"]
+    list_select_related = ["company"]
+    search_fields = ["=id", "company__legal_name", "=company__uscc"]
+    inlines = [InstallmentInline, RepaymentInline]
+    readonly_fields = ["credit_line", "company", "partner", "principal", "annual_rate", "term_months", "repayment_method", "disbursed_on",
+                       "first_due_date", "maturity_date", "status", "outstanding_principal", "penalty_accrued", "days_past_due", "bucket",
+                       "classification", "serviced_on", "idempotency_key", "repayment_link"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # loans come from drawdowns
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="repayment")
+    def repayment_link(self, obj):
+        return format_html('<a class="button" href="{}">Record repayment…</a>', reverse("admin:loans_loan_repayment", args=[obj.pk]))
+
+    def get_urls(self):
+        return [path("<int:pk>/repayment/", self.admin_site.admin_view(self.repayment_view), name="loans_loan_repayment"), *super().get_urls()]
+
+    def repayment_view(self, request, pk):
+        loan = get_object_or_404(Loan, pk=pk)
+        if not request.user.has_perm("loans.add_repayment"):
+            raise PermissionDenied
+
+        def perform(data):
+            r = loan_repayment_record(loan_id=loan.pk, amount=data["amount"], external_ref=data["external_ref"], received_on=data["received_on"], actor=request.user)
+            return f"Repayment {r.external_ref}: penalty {r.penalty_part}, interest {r.interest_part}, principal {r.principal_part}."
+
+        return _form_view(self, request, loan, RepaymentForm, f"Record a repayment on loan #{loan.pk} (outstanding principal {loan.outstanding_principal})", perform)
+
+
+@admin.register(Repayment)
+class RepaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "loan", "external_ref", "amount", "received_on", "penalty_part", "interest_part", "principal_part"]
+    list_select_related = ["loan"]
+    search_fields = ["=external_ref", "=loan__id"]
+    date_hierarchy = "received_on"
+
+
+@admin.register(Installment)
+class InstallmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "loan", "number", "due_date", "principal_due", "interest_due", "penalty_due", "paid_on"]
+    list_select_related = ["loan"]
+    list_filter = ["paid_on"]
+    search_fields = ["=loan__id"]

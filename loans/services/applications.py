@@ -1,0 +1,482 @@
+"""Loan applications: creation, the automated decision on submit, the credit committee,
+acceptance, booking (which opens the credit line), withdrawal and expiry.
+
+Every status change goes through :func:`_transition`: the row is locked, the move is checked
+against ``TRANSITIONS``, a history row is written, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import decisioning
+from ..choices import ApplicationStatus as S
+from ..choices import CreditLineStatus
+from ..errors import DomainError, InvalidTransition, NotFound
+from ..models import (
+    ApplicationEvent,
+    Company,
+    CreditLine,
+    CreditPolicy,
+    Decision,
+    LoanApplication,
+    LoanProduct,
+    Partner,
+    RelatedParty,
+)
+from ..money import MoneyError, money, rate
+from ..schedule import add_months
+from .groups import borrower_group_company_ids, group_open_limits, is_linking_role
+from .ledger import ledger_append
+from .policy import credit_policy_active, policy_snapshot
+
+# django-oscar style: the only moves there are.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
+    S.SUBMITTED: frozenset({S.APPROVED, S.DECLINED, S.REFERRED, S.WITHDRAWN}),
+    S.REFERRED: frozenset({S.COMMITTEE_APPROVED, S.COMMITTEE_DECLINED, S.WITHDRAWN, S.EXPIRED}),
+    S.APPROVED: frozenset({S.ACCEPTED, S.WITHDRAWN, S.EXPIRED}),
+    S.COMMITTEE_APPROVED: frozenset({S.ACCEPTED, S.WITHDRAWN, S.EXPIRED}),
+    S.ACCEPTED: frozenset({S.BOOKED, S.WITHDRAWN, S.EXPIRED}),
+    S.DECLINED: frozenset(),
+    S.COMMITTEE_DECLINED: frozenset(),
+    S.BOOKED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+OUTCOME_STATUS = {
+    decisioning.APPROVE: S.APPROVED,
+    decisioning.DECLINE: S.DECLINED,
+    decisioning.REFER: S.REFERRED,
+}
+# Offers that lapse when not taken up within the policy's offer validity.
+EXPIRING = (S.APPROVED, S.COMMITTEE_APPROVED, S.ACCEPTED, S.REFERRED)
+
+
+def _actor_id(actor):
+    return getattr(actor, "pk", None)
+
+
+def _lock(application_id: int) -> LoanApplication:
+    try:
+        return (
+            LoanApplication.objects.select_for_update(of=("self",))
+            .select_related("company", "product")
+            .get(pk=application_id)
+        )
+    except LoanApplication.DoesNotExist:
+        raise NotFound(f"Application #{application_id} does not exist.", field="application_id") from None
+
+
+def _check(app: LoanApplication, to_status: str) -> None:
+    if to_status not in TRANSITIONS[app.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[app.status])) or "none (final status)"
+        raise InvalidTransition(
+            f"Application #{app.pk} cannot go from {app.status} to {to_status}; allowed: {allowed}.",
+            field="status",
+        )
+
+
+def _transition(app: LoanApplication, to_status: str, *, actor=None, note: str = "", extra_fields=()) -> ApplicationEvent:
+    """Move a locked application; the caller holds the transaction."""
+    _check(app, to_status)
+    from_status, app.status = app.status, to_status
+    app.save(update_fields=["status", "updated_at", *extra_fields])
+    return ApplicationEvent.objects.create(
+        application=app, from_status=from_status, to_status=to_status, actor_id=_actor_id(actor), note=note[:500]
+    )
+
+
+# --- create -------------------------------------------------------------------------------
+
+
+def application_create(
+    *,
+    company_id: int,
+    requested_amount,
+    term_months: int,
+    product_id: int | None = None,
+    product_code: str | None = None,
+    purpose: str = "",
+    partner_id: int | None = None,
+    actor=None,
+) -> LoanApplication:
+    """A draft application.  The product is named by id or code."""
+    errors = {}
+    product = None
+    try:
+        if product_id is not None:
+            product = LoanProduct.objects.get(pk=product_id, is_active=True)
+        elif product_code:
+            product = LoanProduct.objects.get(code=product_code, is_active=True)
+        else:
+            errors["product"] = "A product is required."
+    except LoanProduct.DoesNotExist:
+        errors["product"] = f"Unknown or inactive product: {product_code or product_id!s}."
+    try:
+        amount = money(requested_amount)
+        if amount <= 0:
+            errors["requested_amount"] = "The amount must be greater than zero."
+    except (MoneyError, TypeError):
+        errors["requested_amount"] = "The amount must be a decimal number."
+    if isinstance(term_months, bool) or not isinstance(term_months, int):
+        errors["term_months"] = "The term must be a whole number of months."
+    elif product is not None and not (product.min_term_months <= term_months <= product.max_term_months):
+        errors["term_months"] = (
+            f"Term {term_months} months is outside the product's range "
+            f"{product.min_term_months}–{product.max_term_months} months."
+        )
+    if not Company.objects.filter(pk=company_id).exists():
+        errors["company"] = f"Company #{company_id} does not exist."
+    if partner_id is not None and not Partner.objects.filter(pk=partner_id).exists():
+        errors["partner"] = f"Partner #{partner_id} does not exist."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        app = LoanApplication.objects.create(
+            company_id=company_id,
+            product=product,
+            partner_id=partner_id,
+            requested_amount=amount,
+            term_months=term_months,
+            purpose=purpose[:500],
+            created_by=actor if _actor_id(actor) else None,
+        )
+        ApplicationEvent.objects.create(application=app, from_status="", to_status=S.DRAFT, actor_id=_actor_id(actor), note="created")
+    return app
+
+
+# --- submit: the automated decision ----------------------------------------------------------
+
+
+def _company_facts(company: Company, as_of: datetime.date) -> tuple[decisioning.CompanyFacts, set[int]]:
+    """The company's facts and its grouping persons, from one read of its current roles."""
+    roles = RelatedParty.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=as_of), company_id=company.pk, valid_from__lte=as_of
+    ).values_list("person_id", "role", "ownership_pct", "person__is_blocklisted")
+    blocklisted, linking = set(), set()
+    for person_id, role, pct, is_blocklisted in roles:
+        if is_blocklisted:
+            blocklisted.add(person_id)
+        if is_linking_role(role, pct):
+            linking.add(person_id)
+    facts = decisioning.CompanyFacts(
+        company_id=company.pk,
+        status=company.status,
+        is_blocklisted=company.is_blocklisted,
+        annual_revenue=company.annual_revenue,
+        blocklisted_person_ids=frozenset(blocklisted),
+    )
+    return facts, linking
+
+
+def _product_terms(product: LoanProduct) -> decisioning.ProductTerms:
+    return decisioning.ProductTerms(
+        code=product.code,
+        min_amount=product.min_amount,
+        max_amount=product.max_amount,
+        min_term_months=product.min_term_months,
+        max_term_months=product.max_term_months,
+        min_score=product.min_score,
+        rate_spread=product.rate_spread,
+    )
+
+
+def _fetch_scores(*, company_id: int, as_of: datetime.date, max_age_days: int):
+    from scoring import api as scoring_api  # the one door into scoring
+
+    try:
+        return scoring_api.company_scores(company_id=company_id, as_of=as_of, max_age_days=max_age_days)
+    except scoring_api.ScoringUnavailable as exc:
+        raise DomainError(f"Scores are unavailable right now ({exc}); the application stays a draft.", code="scoring_unavailable") from exc
+
+
+def application_submit(*, application_id: int, actor=None, as_of: datetime.date | None = None, scores=None) -> Decision:
+    """draft → submitted → approved | declined | referred, in one transaction, with the
+    decision record and its ledger entry.  ``scores`` is a test seam; production passes
+    nothing and the scores come from ``scoring.api.company_scores``."""
+    as_of = as_of or timezone.localdate()
+    app = LoanApplication.objects.select_related("company", "product").filter(pk=application_id).first()
+    if app is None:
+        raise NotFound(f"Application #{application_id} does not exist.", field="application_id")
+    _check(app, S.SUBMITTED)  # fail fast, before asking scoring; re-checked under the lock
+    policy = credit_policy_active()
+    snapshot = policy_snapshot(policy)
+    bundle = scores or _fetch_scores(company_id=app.company_id, as_of=as_of, max_age_days=policy.max_score_age_days)
+
+    with transaction.atomic():
+        app = _lock(application_id)
+        _check(app, S.SUBMITTED)
+        facts, linking_persons = _company_facts(app.company, as_of)
+        group_ids = borrower_group_company_ids(company_id=app.company_id, as_of=as_of, linking_person_ids=linking_persons)
+        result = decisioning.decide(
+            policy=snapshot,
+            product=_product_terms(app.product),
+            request=decisioning.CreditRequest(amount=app.requested_amount, term_months=app.term_months),
+            company=facts,
+            group=decisioning.GroupExposure(company_ids=group_ids, open_limits=group_open_limits(company_ids=group_ids, as_of=as_of)),
+            scores=bundle,
+            as_of=as_of,
+        )
+        to_status = OUTCOME_STATUS[result.outcome]
+        if to_status not in TRANSITIONS[S.SUBMITTED]:  # pragma: no cover - table guard
+            raise InvalidTransition(f"submitted cannot go to {to_status}")
+        now = timezone.now()
+        app.status = to_status
+        app.submitted_at = app.decided_at = now
+        app.score, app.tier = result.score, result.tier
+        app.approved_limit, app.annual_rate = result.limit, result.annual_rate
+        app.save(update_fields=["status", "submitted_at", "decided_at", "score", "tier", "approved_limit", "annual_rate", "updated_at"])
+        codes = ", ".join(h.code for h in result.rule_hits if h.effect != decisioning.ADJUSTMENT)
+        # Two history rows: the officer's submit, then the engine's decision.
+        ApplicationEvent.objects.bulk_create(
+            [
+                ApplicationEvent(application=app, from_status=S.DRAFT, to_status=S.SUBMITTED, actor_id=_actor_id(actor), note="submitted"),
+                ApplicationEvent(
+                    application=app,
+                    from_status=S.SUBMITTED,
+                    to_status=to_status,
+                    note=(f"automated decision: {result.outcome}" + (f" ({codes})" if codes else ""))[:500],
+                ),
+            ]
+        )
+        return _record_decision(
+            app=app,
+            kind=Decision.Kind.AUTOMATED,
+            outcome=result.outcome,
+            policy=policy,
+            model_versions=result.model_versions,
+            score=result.score,
+            tier=result.tier,
+            limit=result.limit,
+            annual_rate=result.annual_rate,
+            inputs=result.inputs,
+            outputs=result.outputs(),
+            rule_hits=[h.as_dict() for h in result.rule_hits],
+            reason_codes=list(result.reasons),
+            actor=None,
+        )
+
+
+def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier, limit, annual_rate, inputs, outputs, rule_hits, reason_codes, actor, note="") -> Decision:
+    """The decision row and its ledger entry (appended first, so the row can name its seq)."""
+    entry = ledger_append(
+        kind=f"decision.{kind}",
+        subject=app,
+        payload={
+            "application_id": app.pk,
+            "company_id": app.company_id,
+            "outcome": outcome,
+            "policy_version": policy.version,
+            "model_versions": model_versions,
+            "score": score,
+            "tier": tier,
+            "limit": limit,
+            "annual_rate": annual_rate,
+            "inputs": inputs,
+            "outputs": outputs,
+            "rule_hits": rule_hits,
+            "reason_codes": reason_codes,
+            "decided_by": _actor_id(actor),
+            "note": note,
+        },
+    )
+    return Decision.objects.create(
+        application=app,
+        kind=kind,
+        outcome=outcome,
+        policy=policy,
+        policy_version=policy.version,
+        model_versions=model_versions,
+        score=score,
+        tier=tier,
+        approved_limit=limit,
+        annual_rate=annual_rate,
+        inputs=inputs,
+        outputs=outputs,
+        rule_hits=rule_hits,
+        reason_codes=reason_codes,
+        note=note[:500],
+        decided_by=actor if _actor_id(actor) else None,
+        ledger_seq=entry.seq,
+    )
+
+
+# --- the credit committee -------------------------------------------------------------------
+
+
+def _committee_guard(app: LoanApplication, actor) -> None:
+    if _actor_id(actor) is None:
+        raise DomainError("A committee decision needs the deciding officer.", field="actor", code="actor_required")
+    submitter_ids = set(
+        app.events.filter(to_status=S.SUBMITTED).exclude(actor__isnull=True).values_list("actor_id", flat=True)
+    )
+    if actor.pk == app.created_by_id or actor.pk in submitter_ids:
+        raise DomainError(
+            "Maker-checker: the officer who created or submitted an application cannot decide it in committee.",
+            field="actor",
+            code="maker_checker",
+        )
+
+
+def _latest_automated(app: LoanApplication) -> Decision | None:
+    return app.decisions.filter(kind=Decision.Kind.AUTOMATED).order_by("-id").first()
+
+
+def application_committee_approve(
+    *, application_id: int, actor, note: str = "", limit=None, annual_rate=None
+) -> Decision:
+    """referred → committee_approved.  The committee may lower the proposed limit or rate but
+    never exceed the legal rate cap or the product maximum."""
+    with transaction.atomic():
+        app = _lock(application_id)
+        _check(app, S.COMMITTEE_APPROVED)
+        _committee_guard(app, actor)
+        policy = credit_policy_active()
+        auto = _latest_automated(app)
+        proposed_limit = app.approved_limit or (auto.approved_limit if auto else None)
+        final_limit = money(limit) if limit is not None else proposed_limit
+        final_rate = rate(annual_rate) if annual_rate is not None else app.annual_rate
+        errors = {}
+        if final_limit is None or final_limit <= 0:
+            errors["limit"] = "The committee must set a limit greater than zero."
+        elif final_limit > app.product.max_amount:
+            errors["limit"] = f"The limit cannot exceed the product maximum {app.product.max_amount}."
+        elif final_limit > app.requested_amount:
+            errors["limit"] = f"The limit cannot exceed the requested amount {app.requested_amount}."
+        if final_rate is None or final_rate < 0:
+            errors["annual_rate"] = "The committee must set an annual rate."
+        elif final_rate > policy.legal_rate_cap:
+            errors["annual_rate"] = f"The rate cannot exceed the legal cap {policy.legal_rate_cap}."
+        if errors:
+            raise ValidationError(errors)
+        app.approved_limit, app.annual_rate, app.decided_at = final_limit, final_rate, timezone.now()
+        _transition(app, S.COMMITTEE_APPROVED, actor=actor, note=note or "committee approved", extra_fields=["approved_limit", "annual_rate", "decided_at"])
+        return _record_decision(
+            app=app, kind=Decision.Kind.COMMITTEE, outcome=decisioning.APPROVE, policy=policy,
+            model_versions=auto.model_versions if auto else {}, score=app.score, tier=app.tier,
+            limit=final_limit, annual_rate=final_rate,
+            inputs={"automated_decision_id": auto.pk if auto else None, "proposed_limit": None if proposed_limit is None else str(proposed_limit)},
+            outputs={"outcome": "approve", "limit": str(final_limit), "annual_rate": str(final_rate)},
+            rule_hits=auto.rule_hits if auto else [], reason_codes=[], actor=actor, note=note,
+        )
+
+
+def application_committee_decline(*, application_id: int, actor, note: str) -> Decision:
+    """referred → committee_declined; the note (the committee's reason) is required."""
+    if not note or not note.strip():
+        raise ValidationError({"note": "A committee decline needs a reason."})
+    with transaction.atomic():
+        app = _lock(application_id)
+        _check(app, S.COMMITTEE_DECLINED)
+        _committee_guard(app, actor)
+        policy = credit_policy_active()
+        auto = _latest_automated(app)
+        app.approved_limit, app.annual_rate, app.decided_at = None, None, timezone.now()
+        _transition(app, S.COMMITTEE_DECLINED, actor=actor, note=note, extra_fields=["approved_limit", "annual_rate", "decided_at"])
+        return _record_decision(
+            app=app, kind=Decision.Kind.COMMITTEE, outcome=decisioning.DECLINE, policy=policy,
+            model_versions=auto.model_versions if auto else {}, score=app.score, tier=app.tier,
+            limit=None, annual_rate=None,
+            inputs={"automated_decision_id": auto.pk if auto else None},
+            outputs={"outcome": "decline"},
+            rule_hits=(auto.rule_hits if auto else []) + [{"code": "COMMITTEE_DECLINE", "effect": "ineligible", "message": note}],
+            reason_codes=auto.reason_codes if auto else [], actor=actor, note=note,
+        )
+
+
+# --- accept, book, withdraw, expire ----------------------------------------------------------
+
+
+def _offer_expired(app: LoanApplication, policy: CreditPolicy, today: datetime.date) -> bool:
+    decided = timezone.localtime(app.decided_at).date() if app.decided_at else today
+    return (today - decided).days > policy.offer_validity_days
+
+
+def application_accept(*, application_id: int, actor=None, as_of: datetime.date | None = None) -> LoanApplication:
+    """approved | committee_approved → accepted (the borrower takes the offer)."""
+    today = as_of or timezone.localdate()
+    with transaction.atomic():
+        app = _lock(application_id)
+        _check(app, S.ACCEPTED)
+        policy = credit_policy_active()
+        if _offer_expired(app, policy, today):
+            raise DomainError(
+                f"The offer of application #{app.pk} lapsed after {policy.offer_validity_days} days.",
+                code="offer_expired",
+            )
+        _transition(app, S.ACCEPTED, actor=actor, note="offer accepted")
+        return app
+
+
+def application_book(*, application_id: int, actor=None, opened_on: datetime.date | None = None) -> CreditLine:
+    """accepted → booked: open the revolving credit line, re-checking the group cap with the
+    group's companies locked in primary-key order (two bookings in one group serialise)."""
+    opened_on = opened_on or timezone.localdate()
+    with transaction.atomic():
+        app = _lock(application_id)
+        _check(app, S.BOOKED)
+        policy = credit_policy_active()
+        group_ids = borrower_group_company_ids(company_id=app.company_id, as_of=opened_on)
+        list(Company.objects.select_for_update().filter(pk__in=group_ids).order_by("pk").values_list("pk", flat=True))
+        exposure = group_open_limits(company_ids=group_ids, as_of=opened_on)
+        if exposure + app.approved_limit > policy.group_exposure_cap:
+            raise DomainError(
+                f"Booking {app.approved_limit} would take the borrower group's exposure to "
+                f"{exposure + app.approved_limit}, above the cap of {policy.group_exposure_cap}.",
+                field="approved_limit",
+                code="group_exposure_cap",
+            )
+        line = CreditLine.objects.create(
+            company_id=app.company_id,
+            application=app,
+            product=app.product,
+            partner_id=app.partner_id,
+            limit_amount=app.approved_limit,
+            annual_rate=app.annual_rate,
+            tier=app.tier,
+            status=CreditLineStatus.ACTIVE,
+            opened_on=opened_on,
+            expires_on=add_months(opened_on, app.product.line_validity_months),
+        )
+        _transition(app, S.BOOKED, actor=actor, note=f"credit line #{line.pk} opened")
+        return line
+
+
+def application_withdraw(*, application_id: int, actor=None, note: str = "") -> LoanApplication:
+    with transaction.atomic():
+        app = _lock(application_id)
+        _transition(app, S.WITHDRAWN, actor=actor, note=note or "withdrawn")
+        return app
+
+
+def applications_expire(*, as_of: datetime.date | None = None) -> int:
+    """Expire offers (and committee referrals) older than the policy's offer validity."""
+    today = as_of or timezone.localdate()
+    policy = credit_policy_active()
+    cutoff = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=policy.offer_validity_days), datetime.time.min))
+    ids = list(LoanApplication.objects.filter(status__in=EXPIRING, decided_at__lt=cutoff).order_by("pk").values_list("pk", flat=True))
+    for app_id in ids:
+        with transaction.atomic():
+            app = _lock(app_id)
+            if app.status in EXPIRING:
+                _transition(app, S.EXPIRED, note=f"offer lapsed after {policy.offer_validity_days} days")
+    return len(ids)
+
+
+__all__ = [
+    "TRANSITIONS",
+    "application_accept",
+    "application_book",
+    "application_committee_approve",
+    "application_committee_decline",
+    "application_create",
+    "application_submit",
+    "application_withdraw",
+    "applications_expire",
+]

@@ -1,0 +1,107 @@
+"""The tamper-evident ledger: one hash chain of decisions and post-loan actions.
+
+``ledger_append`` must run inside the caller's transaction (the decision and its entry
+commit or roll back together).  Appends are serialised: on PostgreSQL with a transaction-
+scoped advisory lock, on SQLite by the database's single writer.  Each entry stores the
+canonical JSON it hashed, so verification never depends on how a JSON column round-trips.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from ..models import LedgerEntry
+
+GENESIS_HASH = "0" * 64
+# An arbitrary constant naming "the ledger" among PostgreSQL advisory locks.
+LEDGER_LOCK_KEY = 0x5E1ED6E5
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"not JSON-serialisable in the ledger: {type(value).__name__}")
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def content_hash_of(*, seq: int, kind: str, subject_type: str, subject_id: str, payload: str) -> str:
+    content = canonical_json(
+        {"seq": seq, "kind": kind, "subject_type": subject_type, "subject_id": subject_id, "payload": payload}
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def entry_hash_of(*, prev_hash: str, content_hash: str) -> str:
+    return hashlib.sha256((prev_hash + content_hash).encode()).hexdigest()
+
+
+def _subject_ref(subject) -> tuple[str, str]:
+    if isinstance(subject, models.Model):
+        return subject._meta.label_lower, str(subject.pk)
+    subject_type, subject_id = subject  # ("loans.loan", 42)
+    return str(subject_type), str(subject_id)
+
+
+def ledger_append(*, kind: str, subject, payload: dict) -> LedgerEntry:
+    """Append one entry; ``subject`` is a model instance or a ``(type, id)`` pair."""
+    subject_type, subject_id = _subject_ref(subject)
+    text = canonical_json({"recorded_at": timezone.now(), **payload})
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger_append must run inside the transaction of what it records")
+    with transaction.atomic(savepoint=False):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
+        last = LedgerEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
+        seq = last.seq + 1 if last else 1
+        prev_hash = last.entry_hash if last else GENESIS_HASH
+        c_hash = content_hash_of(seq=seq, kind=kind, subject_type=subject_type, subject_id=subject_id, payload=text)
+        return LedgerEntry.objects.create(
+            seq=seq,
+            prev_hash=prev_hash,
+            content_hash=c_hash,
+            entry_hash=entry_hash_of(prev_hash=prev_hash, content_hash=c_hash),
+            kind=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            payload=text,
+        )
+
+
+@dataclass(frozen=True)
+class LedgerBreak:
+    seq: int
+    problem: str
+
+
+def ledger_verify(*, chunk_size: int = 5000) -> tuple[int, LedgerBreak | None]:
+    """Recompute the chain.  Returns (entries checked, first break or None)."""
+    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    qs = LedgerEntry.objects.order_by("seq").values_list(
+        "seq", "prev_hash", "content_hash", "entry_hash", "kind", "subject_type", "subject_id", "payload"
+    )
+    for seq, prev, c_hash, e_hash, kind, s_type, s_id, payload in qs.iterator(chunk_size=chunk_size):
+        if seq != expected_seq:
+            return checked, LedgerBreak(seq, f"expected entry #{expected_seq} next, found #{seq} (missing entry)")
+        if prev != expected_prev:
+            return checked, LedgerBreak(seq, "prev_hash does not match the previous entry's hash")
+        if content_hash_of(seq=seq, kind=kind, subject_type=s_type, subject_id=s_id, payload=payload) != c_hash:
+            return checked, LedgerBreak(seq, "content does not match its content_hash (entry was altered)")
+        if entry_hash_of(prev_hash=prev, content_hash=c_hash) != e_hash:
+            return checked, LedgerBreak(seq, "entry_hash does not match prev_hash + content_hash")
+        expected_prev, expected_seq, checked = e_hash, seq + 1, checked + 1
+    return checked, None

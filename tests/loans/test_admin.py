@@ -1,0 +1,119 @@
+"""An officer takes a company from application to a repaid loan in the admin."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from loans.choices import ApplicationStatus as S
+from loans.models import CreditLine, CreditPolicy, Loan, LoanApplication
+
+from .conftest import scores_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(client, django_user_model):
+    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "x")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def fake_scores(monkeypatch, company):
+    import scoring.api
+
+    monkeypatch.setattr(scoring.api, "company_scores", lambda *, company_id, as_of, max_age_days: scores_for(company, 700, as_of=as_of))
+
+
+def action(client, name, ids):
+    return client.post(reverse("admin:loans_loanapplication_changelist"), {"action": name, "_selected_action": ids}, follow=True)
+
+
+def test_application_to_repaid_loan_in_the_admin(admin_client_, company, product, fake_scores):
+    c = admin_client_
+    # create
+    r = c.post(reverse("admin:loans_loanapplication_add"), {
+        "company": company.pk, "product": product.pk, "requested_amount": "200000", "term_months": 3, "purpose": "stock",
+        "decisions-TOTAL_FORMS": 0, "decisions-INITIAL_FORMS": 0, "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0,
+    })
+    assert r.status_code == 302, r.content.decode()[:3000]
+    app = LoanApplication.objects.get()
+    assert app.status == S.DRAFT and app.created_by.username == "boss"
+    # submit, accept, book
+    for name, status in [("submit_applications", S.APPROVED), ("accept_applications", S.ACCEPTED), ("book_applications", S.BOOKED)]:
+        r = action(c, name, [app.pk])
+        assert r.status_code == 200
+        app.refresh_from_db()
+        assert app.status == status, [str(m) for m in r.context["messages"]]
+    line = CreditLine.objects.get()
+    # draw down: first too much (clear error), then right
+    url = reverse("admin:loans_creditline_drawdown", args=[line.pk])
+    assert c.get(url).status_code == 200
+    r = c.post(url, {"amount": "200000.01", "term_months": 3, "disbursed_on": str(line.opened_on)})
+    assert r.status_code == 200 and "exceeds the available limit" in r.content.decode()
+    r = c.post(url, {"amount": "200000", "term_months": 3, "disbursed_on": str(line.opened_on)})
+    assert r.status_code == 302
+    loan = Loan.objects.get()
+    # repay each installment through the form
+    url = reverse("admin:loans_loan_repayment", args=[loan.pk])
+    for inst in loan.installments.order_by("number"):
+        r = c.post(url, {"amount": str(inst.amount_due), "external_ref": f"b{inst.number}", "received_on": str(inst.due_date)})
+        assert r.status_code == 302
+    loan.refresh_from_db()
+    assert loan.status == "repaid"
+    # overpayment is a clear error on the form
+    r = c.post(url, {"amount": "1", "external_ref": "late", "received_on": str(datetime.date.today())})
+    assert "takes no more repayments" in r.content.decode()
+
+
+def test_maker_cannot_decide_in_committee_from_the_admin(admin_client_, company, product, monkeypatch):
+    import scoring.api
+
+    monkeypatch.setattr(scoring.api, "company_scores", lambda **kw: scores_for(company, 610, as_of=kw["as_of"]))
+    admin_client_.post(reverse("admin:loans_loanapplication_add"), {
+        "company": company.pk, "product": product.pk, "requested_amount": "100000", "term_months": 6,
+        "decisions-TOTAL_FORMS": 0, "decisions-INITIAL_FORMS": 0, "events-TOTAL_FORMS": 0, "events-INITIAL_FORMS": 0,
+    })
+    app = LoanApplication.objects.get()
+    action(admin_client_, "submit_applications", [app.pk])
+    r = action(admin_client_, "committee_approve", [app.pk])
+    assert any("Maker-checker" in str(m) for m in r.context["messages"])
+    app.refresh_from_db()
+    assert app.status == S.REFERRED
+
+
+def test_editing_the_policy_publishes_a_new_version(admin_client_):
+    from django.forms.models import model_to_dict
+
+    from loans.services.policy import POLICY_FIELDS, credit_policy_active
+
+    v1 = credit_policy_active()
+    data = {k: v for k, v in model_to_dict(v1).items() if k in POLICY_FIELDS}
+    import json
+
+    data["tier_bands"] = json.dumps(data["tier_bands"])
+    data["term_spreads"] = json.dumps(data["term_spreads"])
+    data.update(legal_rate_cap="0.2", note="cap down")
+    r = admin_client_.post(reverse("admin:loans_creditpolicy_change", args=[v1.pk]), data)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert list(CreditPolicy.objects.order_by("version").values_list("version", "is_active", "legal_rate_cap")) == [
+        (1, False, Decimal("0.240000")), (2, True, Decimal("0.200000"))
+    ]
+    data.update(grey_band_low=700, grey_band_high=650)
+    r = admin_client_.post(reverse("admin:loans_creditpolicy_change", args=[v1.pk]), data)
+    assert r.status_code == 200 and CreditPolicy.objects.count() == 2
+
+
+@pytest.mark.parametrize("name", ["loanapplication", "creditline", "loan", "repayment", "installment", "creditpolicy", "decision", "ledgerentry"])
+def test_changelists_render(admin_client_, make_line, name):
+    line = make_line()
+    from loans.services.lines import credit_line_draw_down
+
+    loan = credit_line_draw_down(credit_line_id=line.pk, amount="1000", term_months=3)
+    assert admin_client_.get(reverse(f"admin:loans_{name}_changelist")).status_code == 200
+    obj = {"creditline": line, "loan": loan, "loanapplication": line.application}.get(name)
+    if obj is not None:
+        assert admin_client_.get(reverse(f"admin:loans_{name}_change", args=[obj.pk])).status_code == 200

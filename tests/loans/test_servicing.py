@@ -1,0 +1,129 @@
+"""Daily servicing: DPD, penalty, every bucket and category boundary, idempotent re-runs."""
+
+import datetime
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from loans.models import DEFAULT_POLICY, Installment, Loan
+from loans.pricing import PolicySnapshot
+from loans.services.lines import credit_line_draw_down
+from loans.services.servicing import bucket_for, classification_for, loans_service_daily
+from loans.tasks import run_daily_servicing
+
+from .conftest import TODAY
+
+POLICY = PolicySnapshot.from_values(
+    version=1, **{k: v for k, v in DEFAULT_POLICY.items()}
+)
+
+
+@pytest.mark.parametrize(
+    ("dpd", "bucket"),
+    [(0, "current"), (1, "m1"), (30, "m1"), (31, "m2"), (60, "m2"), (61, "m3"), (90, "m3"), (91, "m3_plus"), (400, "m3_plus")],
+)
+def test_bucket_boundaries(dpd, bucket):
+    assert bucket_for(dpd) == bucket
+
+
+@pytest.mark.parametrize(
+    ("dpd", "category"),
+    [
+        (0, "normal"), (1, "special_mention"), (90, "special_mention"), (91, "substandard"),
+        (180, "substandard"), (181, "doubtful"), (360, "doubtful"), (361, "loss"),
+    ],
+)
+def test_five_category_boundaries(dpd, category):
+    assert classification_for(dpd, POLICY) == category
+
+
+@pytest.fixture
+def loan(make_line):
+    line = make_line(amount="500000")
+    return credit_line_draw_down(credit_line_id=line.pk, amount="120000", term_months=12, disbursed_on=TODAY)
+
+
+def state(loan):
+    loan.refresh_from_db()
+    return loan.days_past_due, loan.bucket, loan.classification
+
+
+@pytest.mark.django_db
+def test_a_loan_ages_through_the_buckets(loan):
+    first_due = loan.first_due_date  # 2026-04-02
+    loans_service_daily(as_of=first_due)
+    assert state(loan) == (0, "current", "normal")  # due today is not overdue yet
+    for dpd, bucket, category in [
+        (1, "m1", "special_mention"), (30, "m1", "special_mention"), (31, "m2", "special_mention"),
+        (60, "m2", "special_mention"), (61, "m3", "special_mention"), (90, "m3", "special_mention"),
+        (91, "m3_plus", "substandard"), (181, "m3_plus", "doubtful"), (361, "m3_plus", "loss"),
+    ]:
+        loans_service_daily(as_of=first_due + datetime.timedelta(days=dpd))
+        assert state(loan) == (dpd, bucket, category)
+
+
+@pytest.mark.django_db
+def test_penalty_accrues_daily_on_overdue_principal_and_reruns_change_nothing(loan):
+    # given
+    i1 = Installment.objects.get(loan=loan, number=1)
+    day1 = i1.due_date + datetime.timedelta(days=1)
+    # when
+    loans_service_daily(as_of=i1.due_date)  # due today: no penalty yet
+    loans_service_daily(as_of=day1)
+    loans_service_daily(as_of=day1)  # a re-run of the same day
+    # then one day of penalty on the overdue principal only
+    loan.refresh_from_db()
+    one_day = (i1.principal_due * Decimal("0.0005")).quantize(Decimal("0.01"))
+    assert loan.penalty_accrued == one_day
+    # when servicing resumes four days later, the missed days are counted too
+    loans_service_daily(as_of=day1 + datetime.timedelta(days=4))
+    loan.refresh_from_db()
+    assert loan.penalty_accrued == one_day + (i1.principal_due * Decimal("0.0005") * 4).quantize(Decimal("0.01"))
+
+
+@pytest.mark.django_db
+def test_penalty_runs_on_every_overdue_installment(loan):
+    i1, i2 = Installment.objects.get(loan=loan, number=1), Installment.objects.get(loan=loan, number=2)
+    on = i2.due_date + datetime.timedelta(days=2)
+    loans_service_daily(as_of=on)
+    loan.refresh_from_db()
+    days1, days2 = (on - i1.due_date).days, 2
+    expected = ((i1.principal_due * days1 + i2.principal_due * days2) * Decimal("0.0005")).quantize(Decimal("0.01"))
+    assert loan.penalty_accrued == expected
+
+
+@pytest.mark.django_db
+def test_the_penalty_rate_comes_from_the_policy(loan):
+    from loans.services.policy import credit_policy_publish
+
+    credit_policy_publish(changes={"penalty_daily_rate": Decimal("0.001")})
+    i1 = Installment.objects.get(loan=loan, number=1)
+    loans_service_daily(as_of=i1.due_date + datetime.timedelta(days=1))
+    loan.refresh_from_db()
+    assert loan.penalty_accrued == (i1.principal_due * Decimal("0.001")).quantize(Decimal("0.01"))
+
+
+@pytest.mark.django_db
+def test_run_daily_command_and_task(loan):
+    out = StringIO()
+    call_command("run_daily", "--as-of", str(loan.first_due_date + datetime.timedelta(days=31)), stdout=out)
+    assert "loans_serviced: 1" in out.getvalue()
+    assert state(loan)[:2] == (31, "m2")
+    result = run_daily_servicing.delay(str(loan.first_due_date + datetime.timedelta(days=61))).get()
+    assert result["loans_serviced"] == 1
+    assert state(loan)[:2] == (61, "m3")
+
+
+@pytest.mark.django_db
+def test_servicing_is_set_based(loan, make_line, django_assert_max_num_queries):
+    # given many loans
+    line = make_line(amount="900000")
+    for _ in range(20):
+        credit_line_draw_down(credit_line_id=line.pk, amount="10000", term_months=6, disbursed_on=TODAY)
+    # when / then the number of statements does not grow with the book
+    with django_assert_max_num_queries(6):
+        result = loans_service_daily(as_of=TODAY + datetime.timedelta(days=100))
+    assert result.loans_serviced == 21
+    assert set(Loan.objects.values_list("bucket", flat=True)) == {"m3"}
