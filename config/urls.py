@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "SME Lending — back office"
 admin.site.site_title = "SME Lending"
@@ -7,4 +7,8 @@ admin.site.index_title = "Underwriting, loan book and post-loan risk"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("loans.api.urls")),
 ]
+
+# JSON errors under /api/, Django's pages elsewhere.
+handler500 = "loans.api.exceptions.server_error"

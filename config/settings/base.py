@@ -46,6 +46,7 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = [
     "loans",
+    "loans.api",
     "scoring",
     "monitoring",
 ]
@@ -128,18 +129,50 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "loans.api.schema.PartnerAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["loans.api.parsers.LimitedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # The partner API: keys, one error shape, per-partner throttling, cursor pages.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["loans.api.authentication.PartnerAPIKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["loans.api.authentication.IsPartner"],
+    "DEFAULT_THROTTLE_CLASSES": ["loans.api.throttling.PartnerRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "loans.api.pagination.IdCursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "loans.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405 rather than describing views
 }
+# Requests per partner (all its keys together); counted in the default cache, so set
+# CACHES to Redis in production for one count across gunicorn workers.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+# Largest JSON body the partner API parses; bigger is a 400 in the API's error shape.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SME Lending Partner API",
+    "DESCRIPTION": (
+        "Partners register companies and their people, send credit data, submit applications and get "
+        "decisions, draw down and repay, and receive signed webhooks.  Authenticate with "
+        "`Authorization: Api-Key <key>`.  Every error has the shape "
+        '`{"error": {"code": "...", "message": "...", "fields": {"field": ["..."]}}}`.'
+    ),
     "VERSION": "1.0.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStatusEnum": "loans.choices.ApplicationStatus",
+        "CompanyStatusEnum": "loans.choices.CompanyStatus",
+        "CreditLineStatusEnum": "loans.choices.CreditLineStatus",
+        "LoanStatusEnum": "loans.choices.LoanStatus",
+        "WebhookDeliveryStatusEnum": "loans.api.models.WebhookDelivery.Status",
+        "WebhookEventEnum": "loans.api.models.WebhookEvent",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+from django.contrib import admin, messages
+from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from .models import IdempotencyRecord, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
+from .webhooks import webhook_resend
+
+
+@admin.register(PartnerAPIKey)
+class PartnerAPIKeyAdmin(APIKeyModelAdmin):
+    """Issue a key with "Add" (shown once, in the success message); revoke with the checkbox."""
+
+    list_display = [*APIKeyModelAdmin.list_display, "partner"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "partner"]
+    list_select_related = ["partner"]
+    search_fields = [*APIKeyModelAdmin.search_fields, "partner__name"]
+    autocomplete_fields = []
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["id", "partner", "url", "is_active", "created_at"]
+    list_filter = ["is_active", "partner"]
+    list_select_related = ["partner"]
+    search_fields = ["url", "partner__name"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: every event sent to every endpoint, with its attempts."""
+
+    list_display = ["id", "event_type", "endpoint", "status", "attempts", "last_response_code", "next_attempt_at", "created_at"]
+    list_filter = ["status", "event_type"]
+    list_select_related = ["endpoint", "endpoint__partner"]
+    search_fields = ["endpoint__url", "endpoint__partner__name"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["resend"]
+
+    @admin.action(description="Re-send the selected deliveries")
+    def resend(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        for pk in ids:
+            webhook_resend(delivery_id=pk)
+        self.message_user(request, f"{len(ids)} deliveries queued again.", messages.SUCCESS)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    list_display = ["id", "partner", "key", "response_status", "created_at", "completed_at"]
+    list_select_related = ["partner"]
+    search_fields = ["key"]
+    readonly_fields = ["partner", "key", "fingerprint", "response_status", "response_body", "created_at", "completed_at"]

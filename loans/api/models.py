@@ -1,0 +1,121 @@
+"""Partner API state: keys, idempotency records, webhook endpoints and their deliveries."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+
+from loans.models import Partner
+
+
+class PartnerAPIKeyManager(BaseAPIKeyManager):
+    def get_usable_keys(self):
+        return super().get_usable_keys().select_related("partner")
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A partner's key: stored hashed (SHA-512) under a public 8-character prefix; revocable
+    and optionally expiring.  The full key is shown once, when it is created."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+
+    objects = PartnerAPIKeyManager()
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+        indexes = [models.Index(fields=["partner", "-created"], name="apikey_partner_idx")]
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a partner's ``Idempotency-Key``; replayed for the same request,
+    refused (422) for a different one.  Inserted before the work runs, so that of two
+    concurrent requests with one key only one executes."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and canonical JSON body")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["created_at"], name="idem_created_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "key"], name="idempotency_partner_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}:{self.key}"
+
+
+class WebhookEvent(models.TextChoices):
+    APPLICATION_DECIDED = "application.decided", "application.decided"
+    CREDIT_LINE_CHANGED = "credit_line.changed", "credit_line.changed"
+    LOAN_OVERDUE = "loan.overdue", "loan.overdue"
+    POST_LOAN_ACTION_EXECUTED = "post_loan_action.executed", "post_loan_action.executed"
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100, default=new_webhook_secret, help_text="Signs every delivery (HMAC-SHA256).")
+    events = models.JSONField(default=list, blank=True, help_text="Event types to send; empty means all.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["partner", "is_active"], name="webhook_partner_active_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.partner} → {self.url}"
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one endpoint, with its attempts; the admin's delivery log."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (gave up)"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx"),
+            models.Index(fields=["endpoint", "-id"], name="webhook_delivery_endpoint_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["pending", "succeeded", "failed"]), name="webhook_delivery_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint.url} ({self.status})"

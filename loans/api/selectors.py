@@ -1,0 +1,43 @@
+"""Reads, always scoped to the partner: another partner's object simply is not there (404)."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+
+from loans.models import Company, CreditLine, Decision, Loan, LoanApplication, RelatedParty
+
+from .models import WebhookDelivery, WebhookEndpoint
+
+
+def companies_for(partner_id: int):
+    return Company.objects.filter(partner_id=partner_id)
+
+
+def company_detail_qs(partner_id: int):
+    return companies_for(partner_id).prefetch_related(
+        Prefetch("related_parties", queryset=RelatedParty.objects.select_related("person").order_by("role", "id"))
+    )
+
+
+def applications_for(partner_id: int):
+    return (
+        LoanApplication.objects.filter(partner_id=partner_id)
+        .select_related("product", "credit_line")
+        .prefetch_related(Prefetch("decisions", queryset=Decision.objects.order_by("-id")))
+    )
+
+
+def credit_lines_for(partner_id: int):
+    return CreditLine.objects.filter(partner_id=partner_id).select_related("product")
+
+
+def loans_for(partner_id: int):
+    return Loan.objects.filter(partner_id=partner_id)
+
+
+def webhook_endpoints_for(partner_id: int):
+    return WebhookEndpoint.objects.filter(partner_id=partner_id)
+
+
+def webhook_deliveries_for(partner_id: int):
+    return WebhookDelivery.objects.filter(endpoint__partner_id=partner_id)

@@ -1,0 +1,346 @@
+"""Input serializers validate the shape; output serializers describe the contract.
+Business rules (USCC and ID check digits, product ranges, limits) live in the services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from loans.choices import Industry, Province, Role
+from loans.models import Company, CreditLine, Installment, Loan, LoanApplication, Repayment
+from scoring import features as feature_dictionary
+
+from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+MONEY = dict(max_digits=18, decimal_places=2)
+POSITIVE_MONEY = dict(MONEY, min_value=Decimal("0.01"))
+
+
+class MoneyOut(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=18, decimal_places=2, read_only=True, **kwargs)
+
+
+class RateOut(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=8, decimal_places=6, read_only=True, **kwargs)
+
+
+# --- errors (documentation only) ------------------------------------------------------------
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. validation_error, not_found.")
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text='Per-field messages, keyed by field path: {"related_parties[1].id_number": ["..."]}',
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+# --- companies ----------------------------------------------------------------------------
+
+
+class RelatedPartyInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    id_number = serializers.CharField(max_length=32, help_text="18-digit resident ID with its check digit.")
+    role = serializers.ChoiceField(choices=Role.choices)
+    ownership_pct = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True,
+                                             help_text="Shareholders only: percent of the company held.")
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class CompanyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    uscc = serializers.CharField(max_length=32, help_text="18-character unified social credit code with its check digit.")
+    industry = serializers.ChoiceField(choices=Industry.choices, help_text="GB/T 4754 section letter.")
+    province = serializers.ChoiceField(choices=Province.choices, help_text="GB/T 2260 two-digit code.")
+    founded_on = serializers.DateField()
+    registered_capital = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    employees = serializers.IntegerField(min_value=0, max_value=10_000_000)
+    annual_revenue = serializers.DecimalField(**MONEY, min_value=Decimal("0"))
+    related_parties = RelatedPartyInputSerializer(many=True, required=False, max_length=50)
+
+
+class RelatedPartyOutSerializer(serializers.Serializer):
+    person_id = serializers.IntegerField()
+    name = serializers.CharField(source="person.name")
+    id_number = serializers.CharField(source="person.resident_id_masked", help_text="Masked: 110101********1234.")
+    role = serializers.CharField()
+    ownership_pct = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
+class ScoreOutSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    tier = serializers.CharField()
+    as_of = serializers.DateField()
+    reasons = ReasonSerializer(many=True)
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="legal_name")
+    registered_capital = MoneyOut()
+    annual_revenue = MoneyOut()
+    related_parties = serializers.SerializerMethodField()
+    latest_score = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Company
+        fields = [
+            "id", "name", "uscc", "industry", "province", "founded_on", "registered_capital", "employees",
+            "annual_revenue", "status", "related_parties", "latest_score", "created_at",
+        ]
+
+    def get_related_parties(self, company) -> list[dict]:
+        parties = [p for p in company.related_parties.all() if p.valid_to is None]
+        return RelatedPartyOutSerializer(parties, many=True).data
+
+    def get_latest_score(self, company) -> ScoreOutSerializer(allow_null=True):  # type: ignore[valid-type]
+        score = self.context.get("scores", {}).get(company.pk)
+        if score is None:
+            return None
+        return {
+            "score": score.score, "tier": score.tier, "as_of": score.as_of,
+            "reasons": [{"code": r.code, "text": r.text_en} for r in score.reasons],
+        }
+
+
+class CompanyListSerializer(CompanySerializer):
+    class Meta(CompanySerializer.Meta):
+        fields = ["id", "name", "uscc", "industry", "province", "founded_on", "employees", "status", "created_at"]
+
+
+# --- credit data ----------------------------------------------------------------------------
+
+
+def _feature_fields(kind: str) -> dict:
+    fields = {}
+    for f in feature_dictionary.FEATURES_BY_KIND[kind]:
+        cls = serializers.IntegerField if f.integer else serializers.FloatField
+        fields[f.name] = cls(
+            required=False, allow_null=True, min_value=f.min_value if not f.integer else int(f.min_value),
+            max_value=f.max_value if not f.integer else int(f.max_value), help_text=f"{f.meaning} ({f.unit})",
+        )
+    return fields
+
+
+CompanyFeaturesSerializer = type("CompanyFeaturesSerializer", (serializers.Serializer,), _feature_fields("company"))
+PersonFeaturesSerializer = type("PersonFeaturesSerializer", (serializers.Serializer,), _feature_fields("person"))
+
+
+class PersonCreditDataSerializer(serializers.Serializer):
+    id_number = serializers.CharField(max_length=32, help_text="Resident ID of one of the company's related parties.")
+    in_default = serializers.BooleanField(default=False)
+    features = PersonFeaturesSerializer()
+
+
+class CreditDataSerializer(serializers.Serializer):
+    as_of = serializers.DateField(help_text="The date the data describes.")
+    source = serializers.CharField(max_length=32, default="partner")
+    company = CompanyFeaturesSerializer(required=False, help_text="The company's operating snapshot.")
+    persons = PersonCreditDataSerializer(many=True, required=False, max_length=50)
+
+    def validate(self, attrs):
+        if not attrs.get("company") and not attrs.get("persons"):
+            raise serializers.ValidationError("Send a company snapshot, person snapshots, or both.")
+        return attrs
+
+
+class CreditDataResultSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    company_snapshot = serializers.BooleanField()
+    person_snapshots = serializers.IntegerField()
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    company = serializers.IntegerField(min_value=1, max_value=2**62, help_text="Id of one of your companies.")
+    product = serializers.SlugField(max_length=40, help_text="Product code, e.g. sme-revolving.")
+    amount = serializers.DecimalField(**POSITIVE_MONEY)
+    term_months = serializers.IntegerField(min_value=1, max_value=360)
+    purpose = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate_company(self, value: int) -> int:
+        from .selectors import companies_for
+
+        if not companies_for(self.context["partner_id"]).filter(pk=value).exists():
+            raise serializers.ValidationError(f"You have no company #{value}.")
+        return value
+
+
+class DecisionSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["approve", "decline", "refer"])
+    kind = serializers.ChoiceField(choices=["automated", "committee"])
+    policy_version = serializers.IntegerField()
+    decided_at = serializers.DateTimeField(source="created_at")
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    product = serializers.CharField(source="product.code")
+    amount = MoneyOut(source="requested_amount")
+    approved_limit = MoneyOut(allow_null=True)
+    annual_rate = RateOut(allow_null=True)
+    decision = serializers.SerializerMethodField()
+    reasons = serializers.SerializerMethodField()
+    credit_line = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LoanApplication
+        fields = [
+            "id", "company", "product", "amount", "term_months", "purpose", "status", "decision",
+            "approved_limit", "annual_rate", "tier", "score", "reasons", "credit_line", "created_at", "decided_at",
+        ]
+
+    def _decision(self, app):
+        if "decision" in self.context:  # just decided: the service handed it over
+            return self.context["decision"]
+        decisions = list(app.decisions.all())  # prefetched, newest first
+        return decisions[0] if decisions else None
+
+    def get_decision(self, app) -> DecisionSerializer(allow_null=True):  # type: ignore[valid-type]
+        d = self._decision(app)
+        return None if d is None else DecisionSerializer(d).data
+
+    def get_reasons(self, app) -> ReasonSerializer(many=True):  # type: ignore[valid-type]
+        d = self._decision(app)
+        if d is None:
+            return []
+        out = []
+        for hit in d.rule_hits or ():
+            if hit.get("effect") in ("knockout", "ineligible", "refer"):
+                out.append({"code": hit.get("code", ""), "text": hit.get("message", "")})
+        for r in d.reason_codes or ():
+            out.append({"code": r.get("code", ""), "text": r.get("text_en", "")})
+        return out
+
+    def get_credit_line(self, app) -> int | None:
+        if "credit_line" in self.context:
+            line = self.context["credit_line"]
+        else:
+            line = getattr(app, "credit_line", None)  # select_related; None when there is none
+        return None if line is None else line.pk
+
+
+# --- credit lines and loans ---------------------------------------------------------------------
+
+
+class CreditLineSerializer(serializers.ModelSerializer):
+    product = serializers.CharField(source="product.code")
+    limit_amount = MoneyOut()
+    drawn_principal = MoneyOut()
+    available_amount = MoneyOut()
+    annual_rate = RateOut()
+
+    class Meta:
+        model = CreditLine
+        fields = [
+            "id", "company", "application", "product", "limit_amount", "drawn_principal", "available_amount",
+            "annual_rate", "tier", "status", "opened_on", "expires_on",
+        ]
+
+
+class DrawdownSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(**POSITIVE_MONEY)
+    term_months = serializers.IntegerField(min_value=1, max_value=360)
+
+
+class LoanSerializer(serializers.ModelSerializer):
+    principal = MoneyOut()
+    outstanding_principal = MoneyOut()
+    penalty_accrued = MoneyOut()
+    annual_rate = RateOut()
+
+    class Meta:
+        model = Loan
+        fields = [
+            "id", "credit_line", "company", "principal", "outstanding_principal", "annual_rate", "term_months",
+            "repayment_method", "disbursed_on", "first_due_date", "maturity_date", "status", "days_past_due",
+            "bucket", "classification", "penalty_accrued",
+        ]
+
+
+class InstallmentSerializer(serializers.ModelSerializer):
+    principal_due = MoneyOut()
+    interest_due = MoneyOut()
+    penalty_due = MoneyOut()
+    principal_paid = MoneyOut()
+    interest_paid = MoneyOut()
+    penalty_paid = MoneyOut()
+    amount_outstanding = MoneyOut()
+
+    class Meta:
+        model = Installment
+        fields = [
+            "number", "due_date", "principal_due", "interest_due", "penalty_due", "principal_paid",
+            "interest_paid", "penalty_paid", "amount_outstanding", "paid_on",
+        ]
+
+
+class RepaymentCreateSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(**POSITIVE_MONEY)
+    external_ref = serializers.CharField(max_length=100, help_text="Your payment reference; the same one is recorded once.")
+    received_on = serializers.DateField(required=False, help_text="Defaults to today.")
+
+
+class RepaymentSerializer(serializers.ModelSerializer):
+    amount = MoneyOut()
+    penalty_part = MoneyOut()
+    interest_part = MoneyOut()
+    principal_part = MoneyOut()
+    loan_status = serializers.CharField(source="loan.status")
+    loan_outstanding_principal = MoneyOut(source="loan.outstanding_principal")
+
+    class Meta:
+        model = Repayment
+        fields = [
+            "id", "loan", "external_ref", "amount", "received_on", "penalty_part", "interest_part", "principal_part",
+            "loan_status", "loan_outstanding_principal",
+        ]
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), required=False, max_length=10,
+        help_text="Event types to receive; empty or omitted means all.",
+    )
+    url = serializers.URLField(max_length=500)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "is_active", "created_at"]
+        read_only_fields = ["id", "is_active", "created_at"]
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = [*WebhookEndpointSerializer.Meta.read_only_fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "endpoint", "event_id", "event_type", "payload", "status", "attempts", "next_attempt_at",
+            "last_response_code", "last_error", "delivered_at", "created_at",
+        ]
+
+    def get_event_id(self, d) -> str:
+        return f"evt_{d.event_id.hex}"

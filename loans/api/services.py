@@ -1,0 +1,102 @@
+"""The API's compositions of domain services.  No business rules here: each function calls
+the owning app's services in one transaction and emits the partner's webhook."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from loans import identity
+from loans.models import Company, CreditLine, Decision, LoanApplication, Person
+from loans.services.applications import application_accept, application_book, application_create, application_submit
+from scoring.features import FeatureRangeError
+from scoring.services import SnapshotExists, credit_snapshot_record
+
+from .webhooks import webhook_emit, webhook_endpoints_for_event
+
+
+def partner_application_submit(
+    *, partner_id: int, company_id: int, product_code: str, amount, term_months: int, purpose: str = ""
+) -> tuple[LoanApplication, Decision]:
+    """Create and submit in one transaction: a scoring outage leaves no draft behind.  The
+    partner's ``application.decided`` webhook goes out when it commits."""
+    # Read outside the decision's transaction: the ledger serialises decisions until commit,
+    # so that transaction should hold nothing it does not need.
+    endpoints = webhook_endpoints_for_event(partner_id=partner_id, event_type="application.decided")
+    with transaction.atomic():
+        app = application_create(
+            company_id=company_id, product_code=product_code, requested_amount=amount,
+            term_months=term_months, purpose=purpose, partner_id=partner_id,
+        )
+        decision = application_submit(application_id=app.pk)
+        app = decision.application  # the locked row, as the decision left it
+        if endpoints:
+            webhook_emit(
+                partner_id=partner_id,
+                event_type="application.decided",
+                endpoints=endpoints,
+                payload={
+                    "application_id": app.pk,
+                    "company_id": app.company_id,
+                    "status": app.status,
+                    "outcome": decision.outcome,
+                    "approved_limit": app.approved_limit,
+                    "annual_rate": app.annual_rate,
+                    "tier": app.tier,
+                    "score": app.score,
+                    "decided_at": app.decided_at,
+                },
+            )
+    return app, decision
+
+
+def partner_offer_accept(*, application_id: int) -> CreditLine:
+    """The borrower takes the offer: accept and book, which opens the credit line."""
+    with transaction.atomic():
+        application_accept(application_id=application_id)
+        return application_book(application_id=application_id)
+
+
+def partner_credit_data_record(
+    *, company: Company, as_of: datetime.date, source: str, company_features: dict | None, persons: list[dict]
+) -> dict:
+    """Append the company's snapshot and/or its people's, all or nothing.  People are named
+    by resident ID and must be related parties of the company."""
+    errors: dict[str, list[str]] = {}
+    resolved = []
+    for i, p in enumerate(persons):
+        where = f"persons[{i}].id_number"
+        try:
+            compact = identity.normalize_resident_id(p["id_number"], field=where)
+        except ValidationError as exc:
+            errors.setdefault(where, []).extend(exc.messages)
+            continue
+        person = Person.objects.filter(
+            resident_id_hash=identity.lookup_hash(compact), roles__company=company
+        ).distinct().first()
+        if person is None:
+            errors.setdefault(where, []).append("No related party of this company has this ID number.")
+            continue
+        resolved.append((i, person, p))
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        if company_features:
+            _record(("company",), "company", company.pk, as_of, company_features, False, source)
+        for i, person, p in resolved:
+            _record(("persons", i), "person", person.pk, as_of, p.get("features") or {}, p.get("in_default", False), source)
+    return {"as_of": as_of, "company_snapshot": bool(company_features), "person_snapshots": len(resolved)}
+
+
+def _record(where: tuple, kind: str, subject_id: int, as_of, features: dict, in_default: bool, source: str) -> None:
+    prefix = where[0] if len(where) == 1 else f"{where[0]}[{where[1]}]"
+    try:
+        credit_snapshot_record(
+            subject_kind=kind, subject_id=subject_id, as_of=as_of, features=features, in_default=in_default, source=source
+        )
+    except FeatureRangeError as exc:
+        raise ValidationError({f"{prefix}.features.{exc.feature}" if kind == "person" else f"{prefix}.{exc.feature}": [str(exc)]}) from None
+    except SnapshotExists as exc:
+        raise ValidationError({"as_of": [str(exc)]}) from None
