@@ -93,6 +93,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache --------------------------------------------------------------------------------
+# Per-process memory by default; set CACHE_URL=rediscache://127.0.0.1:6379/1 so that every
+# gunicorn worker shares one cache (the partner API's throttle counts live here).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # --- Static -------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

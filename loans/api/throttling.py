@@ -1,6 +1,6 @@
 """Per-partner rate limiting.  Counts live in Django's default cache: the per-process
 LocMem cache in development and tests; production sets CACHES to Redis so that every
-gunicorn worker shares one count (see QUICKSTART.md).  Exceeding the rate answers 429
+gunicorn worker shares one count (see the README, "Errors, limits, pages").  Exceeding the rate answers 429
 with ``Retry-After``."""
 
 from __future__ import annotations
