@@ -102,7 +102,7 @@ def _latest_rows(company_id: int, person_ids: list[int]) -> dict:
 def company_scores(*, company_id: int, as_of: datetime.date, max_age_days: int) -> CompanyScoreBundle:
     from loans.models import RelatedParty
 
-    champions = selectors.champion_ids()
+    champions = selectors.champions()
     for kind in ("person", "company"):
         if kind not in champions:
             raise ScoringUnavailable(
@@ -125,11 +125,15 @@ def company_scores(*, company_id: int, as_of: datetime.date, max_age_days: int) 
     stale_persons = [pid for pid in person_ids if stale("person", pid)]
     rescore_company = stale("company", company_id)
     # A person without credit data stays unscored (and costs one snapshot lookup per call).
-    persons_written = batch.score_persons(person_ids=stale_persons, as_of=as_of) if stale_persons else 0
+    # The batch code itself, a batch of one; the champions read above are passed through.
+    persons_written = (
+        batch._score_chunk("person", as_of=as_of, ids=stale_persons, champion=champions["person"])
+        if stale_persons else 0
+    )
     if persons_written:
         rescore_company = True
     if rescore_company:
-        batch.score_companies(company_ids=[company_id], as_of=as_of)
+        batch._score_chunk("company", as_of=as_of, ids=[company_id], champion=champions["company"])
     if persons_written or rescore_company:
         latest = _latest_rows(company_id, person_ids)
     company_row = latest.get(("company", company_id))

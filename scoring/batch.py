@@ -1,10 +1,14 @@
 """Set-based scoring of a chunk of subjects: the nightly run and on-demand scoring share it.
 
-For a chunk: one query reads the latest snapshot on or before ``as_of`` per subject; the
-compiled champion scores the whole chunk with NumPy; subjects that already have a score for
-(as_of, model) are skipped (a re-run writes nothing new); rows are written with COPY on
-PostgreSQL (``bulk_create`` on SQLite and for small batches); and the latest-score pointers of
-the chunk move in one ``INSERT ... ON CONFLICT DO UPDATE`` statement, never backwards.
+For a chunk: one query reads the latest snapshot on or before ``as_of`` per subject, joined to
+the subject's score for (as_of, champion) if there is one; the compiled champion (cached
+in-process per model) scores the whole chunk with NumPy, company composites included
+(``composite.composite_batch``); subjects already scored for (as_of, model) are skipped (a
+re-run writes nothing new).  On PostgreSQL one statement inserts the scores and moves the
+latest-score pointers of exactly the rows inserted (``WITH ins AS (INSERT ... ON CONFLICT DO
+NOTHING RETURNING ...) INSERT INTO scoring_latestscore ... ON CONFLICT DO UPDATE``, never
+backwards), fed by a multi-row VALUES for a few rows and by COPY of one preformatted text block
+through a temporary table for many; elsewhere executemany, then the pointer statement.
 
 Subjects without a snapshot on or before ``as_of`` are skipped and counted (``last_run``).
 Person chunks should run before company chunks: a company composite reads its related
@@ -25,10 +29,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import selectors
-from .composite import DEFAULT_CAP, PARTIES_LOW_POINTS, PartyInput, composite_score
+from .composite import DEFAULT_CAP, PARTIES_LOW_POINTS, composite_batch
 from .models import Score
 from .reasons import COMPOSITE_REASONS
-from .scorer import pd_for_score, score_batch, tier_for
+from .scorer import N_REASONS, score_batch, tiers_for_scores
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +79,24 @@ def _subject_filter(field: str, id_from, id_to, ids) -> Q:
     return Q(**{f"{field}__gte": id_from, f"{field}__lt": id_to})
 
 
-def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None) -> int:
+def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champion=None) -> int:
+    """Score one chunk.  ``champion``: a ``selectors.Champion`` when the caller already read the
+    champions (on-demand scoring), saving a query; the compiled scorecard comes from the
+    in-process cache either way."""
     global last_run
     stats = RunStats(subject_kind=kind)
     last_run = stats
     if ids is not None and not ids:
         return 0
-    model_id, version, compiled = selectors.champion(kind)
+    if champion is None:
+        model_id, version, compiled = selectors.champion(kind)
+    else:
+        model_id, version = champion.model_id, champion.version
+        compiled = selectors.champion_compiled(kind, champion)
 
-    cols, rows = selectors.latest_snapshots(kind, as_of=as_of, id_from=id_from, id_to=id_to, ids=ids)
+    cols, rows = selectors.latest_snapshots(
+        kind, as_of=as_of, id_from=id_from, id_to=id_to, ids=ids, scored_by_model=model_id
+    )
     if ids is not None:
         stats.candidates = len(set(ids))
     else:
@@ -94,100 +107,80 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None) -> int
     stats.no_snapshot = max(stats.candidates - len(rows), 0)
     if not rows:
         return 0
-    existing = set(
-        Score.objects.filter(
-            _subject_filter("subject_id", id_from, id_to, ids), subject_kind=kind, as_of=as_of, model_id=model_id
-        ).values_list("subject_id", flat=True)
-    )
-    if existing:
-        rows = [r for r in rows if r[0] not in existing]
-        stats.already_scored = len(existing)
-    if not rows:
-        return 0
 
-    data = np.array(rows, dtype=float)  # None -> NaN
+    data = np.array(rows, dtype=float)  # None -> NaN; the last column: the score already there
+    scored = ~np.isnan(data[:, -1])
+    stats.already_scored = int(scored.sum())
+    if stats.already_scored:
+        data = data[~scored]
+    if not len(data):
+        return 0
     subject_ids = data[:, 0].astype(np.int64)
     first_feature = 2 if kind == "person" else 1
-    in_default = data[:, 1].astype(bool) if kind == "person" else np.zeros(len(rows), dtype=bool)
+    in_default = data[:, 1] > 0 if kind == "person" else np.zeros(len(data), dtype=bool)
     feats = {name: data[:, first_feature + i] for i, name in enumerate(cols[first_feature:])}
     batch = score_batch(compiled, feats)
 
-    dims = compiled.dimensions
     dim_points = np.round(batch.dimension_points(), 1)
     codes = batch.reason_codes
     lost = np.round(batch.points_lost, 1)
-    scores = batch.score.astype(int)
+    scores = batch.score.astype(np.int64)
     pds = batch.pd
     tiers = batch.tier
-    components: list = [None] * len(rows)
+    components = None
 
     if kind == "company":
         scores, pds, tiers, codes, lost, components = _composites(
             compiled, as_of, subject_ids, scores, pds, tiers, codes, lost, id_from, id_to, ids
         )
 
-    now = timezone.now()
-    out = []
-    for i in range(len(rows)):
-        reasons = [{"code": c, "points_lost": float(lv)} for c, lv in zip(codes[i], lost[i]) if c]
-        out.append((
-            kind, int(subject_ids[i]), as_of, model_id, version, int(scores[i]), float(pds[i]), str(tiers[i]),
-            bool(in_default[i]), dict(zip(dims, dim_points[i].tolist())), reasons, components[i], now,
-        ))
-    with transaction.atomic():
-        written = _write_scores(out)
-        _move_latest(kind, as_of, model_id, id_from, id_to, ids)
+    chunk = _Chunk(
+        kind=kind, as_of=as_of, model_id=model_id, version=version, now=timezone.now(),
+        subject_ids=subject_ids, scores=scores, pds=pds, tiers=tiers, in_default=in_default,
+        dimension_points=_dimension_points_json(compiled.dimensions, dim_points),
+        reason_codes=_reason_codes_json(codes, lost),
+        components=components,
+    )
+    written = _write_scores_and_move_latest(chunk, id_from, id_to, ids)
     stats.written = written
     return written
 
 
 def _composites(compiled, as_of, company_ids, own_scores, pds, tiers, codes, lost, id_from, id_to, ids):
-    """Combine each company's own score with its current related parties' latest scores."""
-    from loans.models import RelatedParty
-
-    parties_qs = RelatedParty.objects.filter(
-        _subject_filter("company_id", id_from, id_to, ids),
-        Q(valid_to__isnull=True) | Q(valid_to__gte=as_of),
-        valid_from__lte=as_of,
+    """Combine each company's own score with its current related parties' latest scores
+    (``composite.composite_batch``: the composite formula over the whole chunk at once)."""
+    parties = selectors.parties_with_latest_scores(
+        as_of=as_of, company_filter=_subject_filter("company_id", id_from, id_to, ids)
     )
-    parties = list(parties_qs.values_list("company_id", "person_id", "role", "ownership_pct"))
-    person_scores = selectors.latest_scores_on_or_before(
-        "person", as_of=as_of, subject_ids_qs=parties_qs.values("person_id")
-    )
-    by_company: dict[int, list[PartyInput]] = {}
-    for cid, pid, role, pct in parties:
-        s = person_scores.get(pid)
-        by_company.setdefault(cid, []).append(
-            PartyInput(person_id=pid, role=role, ownership_pct=pct,
-                       score=None if s is None else s[0], in_default=bool(s and s[1]))
-        )
+    position = {cid: i for i, cid in enumerate(company_ids.tolist())}
+    parties = [p for p in parties if p[0] in position]  # companies without credit data drop out
     n = len(company_ids)
-    new_scores = np.empty(n, dtype=int)
-    new_pds = np.empty(n)
-    new_tiers = np.empty(n, dtype=object)
-    new_codes = np.empty((n, 4), dtype=object)
-    new_lost = np.zeros((n, 4))
-    components = []
-    tier_bands = [(str(t), int(f)) for t, f in zip(compiled.tier_labels, compiled.tier_floors)]
-    for i, cid in enumerate(company_ids.tolist()):
-        res = composite_score(own_score=int(own_scores[i]), parties=by_company.get(cid, ()))
-        res.components["own"]["pd"] = round(float(pds[i]), 6)
-        components.append(res.components)
-        new_scores[i] = res.score
-        new_pds[i] = pd_for_score(res.score if res.capped else res.uncapped,
-                                  offset=compiled.offset, factor=compiled.factor)
-        new_tiers[i] = tier_for(res.score, tier_bands)
-        extra = []
-        if res.components["parties_in_default"]:
-            extra.append((COMPOSITE_REASONS["related_party_in_default"][0],
-                          round(max(res.uncapped - DEFAULT_CAP, 0.0), 1)))
-        if own_scores[i] - res.uncapped >= PARTIES_LOW_POINTS:
-            extra.append((COMPOSITE_REASONS["related_parties_low"][0], round(float(own_scores[i] - res.uncapped), 1)))
-        merged = extra + [(c, lv) for c, lv in zip(codes[i], lost[i]) if c]
-        merged = merged[:4] + [("", 0.0)] * (4 - min(len(merged), 4))
-        new_codes[i] = [c for c, _ in merged]
-        new_lost[i] = [lv for _, lv in merged]
-    return new_scores, new_pds, new_tiers, new_codes, new_lost, components
+    cb = composite_batch(
+        own_scores=own_scores, own_pds=pds,
+        company_index=[position[p[0]] for p in parties],
+        person_ids=[p[1] for p in parties], roles=[p[2] for p in parties], ownership_pcts=[p[3] for p in parties],
+        party_scores=[np.nan if p[4] is None else p[4] for p in parties],
+        party_in_default=[bool(p[5]) for p in parties],
+    )
+    with np.errstate(over="ignore"):
+        new_pds = 1.0 / (1.0 + np.exp((np.where(cb.capped, cb.score, cb.uncapped) - compiled.offset) / compiled.factor))
+    new_tiers = tiers_for_scores(compiled, cb.score)
+    # reason codes: R01 (a party in default), R02 (parties pull the score down), then the
+    # company's own codes; the first four that are present
+    own = np.asarray(own_scores, dtype=float)
+    r01_lost = np.array([round(v, 1) for v in np.maximum(cb.uncapped - DEFAULT_CAP, 0.0).tolist()])
+    r02_lost = np.array([round(v, 1) for v in (own - cb.uncapped).tolist()])
+    all_codes = np.empty((n, 2 + codes.shape[1]), dtype=object)
+    all_codes[:, 0] = np.where(cb.any_in_default, COMPOSITE_REASONS["related_party_in_default"][0], "")
+    all_codes[:, 1] = np.where(own - cb.uncapped >= PARTIES_LOW_POINTS, COMPOSITE_REASONS["related_parties_low"][0], "")
+    all_codes[:, 2:] = codes
+    all_lost = np.column_stack([r01_lost, r02_lost, lost]) if n else np.zeros((0, 2 + codes.shape[1]))
+    empty = all_codes == ""
+    all_lost[empty] = 0.0
+    order = np.argsort(empty, axis=1, kind="stable")[:, :N_REASONS]  # present codes first, in order
+    new_codes = np.take_along_axis(all_codes, order, axis=1)
+    new_lost = np.take_along_axis(all_lost, order, axis=1)
+    return cb.score, new_pds, new_tiers, new_codes, new_lost, cb.components_json
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -198,19 +191,126 @@ _COLUMNS = (
 )
 
 
-def _write_scores(rows: list[tuple]) -> int:
-    if connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        return _copy_scores(rows)
-    objs = [Score(**dict(zip(_COLUMNS, r))) for r in rows]
-    Score.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
-    return len(objs)
+@dataclass
+class _Chunk:
+    """A scored chunk, column-wise; the JSON columns already serialised."""
+
+    kind: str
+    as_of: datetime.date
+    model_id: int
+    version: int
+    now: datetime.datetime
+    subject_ids: np.ndarray
+    scores: np.ndarray
+    pds: np.ndarray
+    tiers: np.ndarray
+    in_default: np.ndarray
+    dimension_points: list[str]
+    reason_codes: list[str]
+    components: list[str] | None  # company composites only
+
+    def __len__(self) -> int:
+        return len(self.subject_ids)
+
+    def columns(self) -> list[list]:
+        n = len(self)
+        return [
+            self.subject_ids.tolist(), self.scores.tolist(), self.pds.tolist(), self.tiers.tolist(),
+            self.in_default.tolist(), self.dimension_points, self.reason_codes,
+            self.components if self.components is not None else [None] * n,
+        ]
 
 
-def _copy_scores(rows: list[tuple]) -> int:
-    """COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING: a concurrent
-    worker on the same chunk cannot make the load fail, and the count is exact."""
-    table = Score._meta.db_table
+def _dimension_points_json(dims, dim_points: np.ndarray) -> list[str]:
+    """json.dumps({dimension: points}) of every row, through one format string per row: the
+    same text (floats print as repr in both) at a fraction of the cost."""
+    template = "{" + ", ".join(json.dumps(d).replace("%", "%%") + ": %r" for d in dims) + "}"
+    return [template % tuple(row) for row in dim_points.tolist()]
+
+
+_CODE_JSON: dict[str, str] = {}
+
+
+def _reason_codes_json(codes: np.ndarray, lost: np.ndarray) -> list[str]:
+    """json.dumps([{"code", "points_lost"}, ...]) of every row (empty codes left out)."""
+    code_json = _CODE_JSON
+    out = []
+    for row_codes, row_lost in zip(codes.tolist(), lost.tolist()):
+        items = []
+        for c, lv in zip(row_codes, row_lost):
+            if c:
+                cj = code_json.get(c)
+                if cj is None:
+                    cj = code_json[c] = json.dumps(c)
+                items.append(f'{{"code": {cj}, "points_lost": {lv!r}}}')
+        out.append("[" + ", ".join(items) + "]")
+    return out
+
+
+def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids) -> int:
+    """Append the chunk's scores (a subject already scored for the date by the model is left
+    alone: ON CONFLICT DO NOTHING, so a concurrent worker on the same chunk cannot make the
+    write fail) and move the latest-score pointers of the rows written, never backwards."""
+    if connection.vendor == "postgresql":
+        if len(chunk) >= COPY_THRESHOLD:
+            with transaction.atomic(savepoint=False):  # the temporary table lives until commit
+                return _pg_copy(chunk)
+        return _pg_insert(chunk)
+    with transaction.atomic(savepoint=False):
+        written = _insert_rows(chunk)
+        _move_latest(chunk.kind, chunk.as_of, chunk.model_id, id_from, id_to, ids)
+    return written
+
+
+# One statement: the scores inserted, and the pointers of exactly those rows moved.
+_PG_WRITE = (
+    "WITH ins AS (INSERT INTO scoring_score ({cols}) {source} "
+    "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING "
+    "RETURNING id, subject_kind, subject_id, as_of, score, tier), "
+    "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier) "
+    "SELECT subject_kind, subject_id, id, as_of, score, tier FROM ins "
+    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET "
+    "score_id = excluded.score_id, as_of = excluded.as_of, score = excluded.score, tier = excluded.tier "
+    "WHERE scoring_latestscore.as_of < excluded.as_of OR "
+    "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id)) "
+    "SELECT count(*) FROM ins"
+)
+
+
+def _pg_insert(chunk: _Chunk) -> int:
+    """A few rows (on-demand scoring): one multi-row INSERT that also moves the pointers."""
+    row_sql = "(" + ", ".join(
+        "%s::jsonb" if c in ("dimension_points", "reason_codes", "components") else "%s" for c in _COLUMNS
+    ) + ")"
+    params = []
+    head = (chunk.kind,)
+    for sid, score, pd, tier, dflt, dims, reasons, comps in zip(*chunk.columns()):
+        params.extend(head)
+        params.extend((sid, chunk.as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, chunk.now))
+    source = "VALUES " + ", ".join([row_sql] * len(chunk))
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_WRITE.format(cols=", ".join(_COLUMNS), source=source), params)
+        return cursor.fetchone()[0]
+
+
+def _copy_escape(text: str) -> str:
+    # COPY text format: a backslash starts an escape (JSON never holds a raw tab or newline)
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
+def _pg_copy(chunk: _Chunk) -> int:
+    """Many rows (the nightly run): COPY one preformatted text block into a temporary table,
+    then one statement inserts the scores and moves the pointers."""
     cols = ", ".join(_COLUMNS)
+    head = f"{chunk.kind}\t%d\t{chunk.as_of.isoformat()}\t{int(chunk.model_id)}\t{int(chunk.version)}\t"
+    tail = f"\t{chunk.now.isoformat()}\n"
+    line = head + "%d\t%r\t%s\t%s\t%s\t%s\t%s" + tail
+    sid, score, pd, tier, dflt, dims, reasons, comps = chunk.columns()
+    dflt = ["t" if d else "f" for d in dflt]
+    comps = ["\\N" if c is None else _copy_escape(c) for c in comps]
+    block = "".join([
+        line % row for row in zip(sid, score, pd, tier, dflt, map(_copy_escape, dims), map(_copy_escape, reasons), comps)
+    ])
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS _score_load ("
@@ -218,18 +318,30 @@ def _copy_scores(rows: list[tuple]) -> int:
             " score smallint, pd double precision, tier varchar(1), in_default boolean, dimension_points jsonb,"
             " reason_codes jsonb, components jsonb, created_at timestamptz) ON COMMIT DELETE ROWS"
         )
-        raw = cursor.cursor
-        with raw.copy(f"COPY _score_load ({cols}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(r[:9] + (json.dumps(r[9]), json.dumps(r[10]),
-                                        None if r[11] is None else json.dumps(r[11]), r[12]))
-        cursor.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _score_load "
-            "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING"
-        )
-        written = cursor.rowcount
+        with cursor.cursor.copy(f"COPY _score_load ({cols}) FROM STDIN") as copy:
+            copy.write(block)
+        cursor.execute(_PG_WRITE.format(cols=cols, source=f"SELECT {cols} FROM _score_load"))
+        written = cursor.fetchone()[0]
         cursor.execute("TRUNCATE _score_load")
     return written
+
+
+def _insert_rows(chunk: _Chunk) -> int:
+    """Other databases (SQLite in development and tests): executemany, conflicts ignored."""
+    ops = connection.ops
+    as_of = ops.adapt_datefield_value(chunk.as_of)
+    now = ops.adapt_datetimefield_value(chunk.now)
+    rows = [
+        (chunk.kind, sid, as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, now)
+        for sid, score, pd, tier, dflt, dims, reasons, comps in zip(*chunk.columns())
+    ]
+    sql = (
+        f"INSERT INTO {Score._meta.db_table} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+        "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+        return cursor.rowcount
 
 
 def _move_latest(kind, as_of, model_id, id_from, id_to, ids) -> None:

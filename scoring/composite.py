@@ -24,8 +24,11 @@ The result is rounded and bounded to 0–950; every contribution (weight after r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
+
+import numpy as np
 
 OWN_WEIGHT = 0.60
 ROLE_WEIGHTS = {
@@ -109,3 +112,112 @@ def composite_score(*, own_score: int, parties: list[PartyInput] | tuple[PartyIn
         "parties_in_default": in_default,
     }
     return CompositeResult(score=final, uncapped=uncapped, capped=capped, components=components)
+
+
+# --- the same formula over a whole chunk ------------------------------------------------------
+
+_FORMULA = "weighted mean of own and related-party scores, renormalised; cap 599 if a party is in default"
+
+
+@dataclass
+class CompositeBatch:
+    """``composite_score`` for n companies at once; ``components_json[i]`` is
+    ``json.dumps(composite_score(...).components)`` of company i (with the own PD added)."""
+
+    score: np.ndarray  # (n,) int
+    uncapped: np.ndarray  # (n,)
+    capped: np.ndarray  # (n,) bool
+    any_in_default: np.ndarray  # (n,) bool
+    components_json: list[str]
+
+
+def composite_batch(*, own_scores, own_pds, company_index, person_ids, roles, ownership_pcts, party_scores,
+                    party_in_default) -> CompositeBatch:
+    """The composite of n companies from their own scores and m party rows.
+
+    ``company_index[j]`` is the position (0..n-1) of party row j's company; party rows of a
+    company keep their order (it is the order of ``components["parties"]``).  A party score of
+    NaN means unscored.  Sums run in the same order as ``composite_score`` (own weight first),
+    so the results are the same floats: one formula, computed once for one company or a chunk.
+    """
+    own = np.asarray(own_scores, dtype=np.int64)
+    n = own.size
+    ci = np.asarray(company_index, dtype=np.int64)
+    m = ci.size
+    roles = list(roles)
+    s = np.asarray(party_scores, dtype=float)
+    scored = ~np.isnan(s)
+    dflt = np.asarray(party_in_default, dtype=bool) & scored
+    pct_list = [None if p is None else float(p) for p in ownership_pcts]
+    pct = np.array([0.0 if p is None else p for p in pct_list], dtype=float)
+
+    # weights: split roles share their weight among the scored parties of that role
+    role_names = sorted(set(roles))
+    role_idx = np.array([role_names.index(r) for r in roles], dtype=np.int64) if m else np.zeros(0, dtype=np.int64)
+    base = np.array([ROLE_WEIGHTS.get(r, 0.0) for r in role_names])[role_idx] if m else np.zeros(0)
+    counts = np.zeros((n, max(len(role_names), 1)))
+    np.add.at(counts, (ci[scored], role_idx[scored]), 1)
+    split = np.array([r in SPLIT_EQUALLY for r in role_names], dtype=bool)[role_idx] if m else np.zeros(0, bool)
+    is_holder = np.array([r == "shareholder" for r in roles], dtype=bool)
+    w = np.where(is_holder, base * pct / 100.0, base)
+    if m:
+        w = np.where(split, base / np.maximum(counts[ci, role_idx], 1), w)
+    w_scored = w[scored]
+    s_scored = s[scored]
+    ci_scored = ci[scored]
+    # own entries first, then parties in order: bincount adds in input order, like sum()
+    bins = np.concatenate([np.arange(n), ci_scored])
+    total_w = np.bincount(bins, weights=np.concatenate([np.full(n, OWN_WEIGHT), w_scored]), minlength=n)
+    weighted = np.bincount(bins, weights=np.concatenate([OWN_WEIGHT * own.astype(float), w_scored * s_scored]),
+                           minlength=n)
+    uncapped = weighted / total_w
+    any_default = np.bincount(ci[dflt], minlength=n) > 0
+    capped = any_default & (uncapped > DEFAULT_CAP)
+    value = np.where(capped, float(DEFAULT_CAP), uncapped)
+    final = np.clip(np.rint(value), 0, 950).astype(np.int64)  # rint: half to even, like round()
+    final = np.where(any_default, np.minimum(final, DEFAULT_CAP), final)
+
+    # components, as JSON text: one format string per party row and per company
+    own_w = OWN_WEIGHT / total_w
+    own_weight = [round(v, 4) for v in own_w.tolist()]
+    own_contrib = [round(v, 2) for v in (own_w * own).tolist()]
+    own_pd = [round(v, 6) for v in np.asarray(own_pds, dtype=float).tolist()]
+    uncapped_r = [round(v, 2) for v in uncapped.tolist()]
+    rel = w / total_w[ci] if m else np.zeros(0)
+    weight_r = [round(v, 4) for v in rel.tolist()]
+    contrib_r = [round(v, 2) for v in (rel * np.nan_to_num(s)).tolist()]
+    role_json = {r: json.dumps(r) for r in role_names}
+    pids = [int(p) for p in person_ids]
+    scored_l = scored.tolist()
+    dflt_l = dflt.tolist()
+    s_int = [int(v) if ok else 0 for v, ok in zip(s.tolist(), scored_l)]
+    party_parts: list[list[str]] = [[] for _ in range(n)]
+    missing_parts: list[list[str]] = [[] for _ in range(n)]
+    default_parts: list[list[str]] = [[] for _ in range(n)]
+    for j, c in enumerate(ci.tolist()):
+        rj = role_json[roles[j]]
+        if not scored_l[j]:
+            missing_parts[c].append(f'{{"person_id": {pids[j]}, "role": {rj}}}')
+            continue
+        p = pct_list[j]
+        party_parts[c].append(
+            f'{{"person_id": {pids[j]}, "role": {rj}, "ownership_pct": {"null" if p is None else repr(p)}, '
+            f'"score": {s_int[j]}, "in_default": {"true" if dflt_l[j] else "false"}, '
+            f'"weight": {weight_r[j]!r}, "contribution": {contrib_r[j]!r}}}'
+        )
+        if dflt_l[j]:
+            default_parts[c].append(str(pids[j]))
+    formula = json.dumps(_FORMULA)
+    own_l = own.tolist()
+    any_l = any_default.tolist()
+    capped_l = capped.tolist()
+    components = [
+        f'{{"formula": {formula}, "own": {{"score": {own_l[i]}, "weight": {own_weight[i]!r}, '
+        f'"contribution": {own_contrib[i]!r}, "pd": {own_pd[i]!r}}}, '
+        f'"parties": [{", ".join(party_parts[i])}], "missing_parties": [{", ".join(missing_parts[i])}], '
+        f'"uncapped": {uncapped_r[i]!r}, "cap": {DEFAULT_CAP if any_l[i] else "null"}, '
+        f'"capped": {"true" if capped_l[i] else "false"}, "parties_in_default": [{", ".join(default_parts[i])}]}}'
+        for i in range(n)
+    ]
+    return CompositeBatch(score=final, uncapped=uncapped, capped=capped, any_in_default=any_default,
+                          components_json=components)

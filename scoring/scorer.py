@@ -212,10 +212,7 @@ def score_batch(compiled: CompiledScorecard, features) -> ScoreBatch:
     score = np.clip(np.rint(total), compiled.min_score, compiled.max_score).astype(np.int16)
     with np.errstate(over="ignore"):
         pd = 1.0 / (1.0 + np.exp((total - compiled.offset) / compiled.factor))
-    # tier: first band (high -> low) whose floor the score reaches
-    floors_asc = compiled.tier_floors[::-1]
-    tier_pos = np.searchsorted(floors_asc, score, side="right") - 1
-    tier = compiled.tier_labels[::-1][np.clip(tier_pos, 0, None)]
+    tier = tiers_for_scores(compiled, score)
 
     # Reason codes: four passes of argmax down the characteristics (the first maximum wins,
     # so ties go in scorecard order) instead of sorting every row.
@@ -236,6 +233,13 @@ def score_batch(compiled: CompiledScorecard, features) -> ScoreBatch:
         points=points, total=total, score=score, pd=pd, tier=tier,
         reason_idx=reason_idx, points_lost=top_lost, compiled=compiled,
     )
+
+
+def tiers_for_scores(compiled: CompiledScorecard, scores) -> np.ndarray:
+    """Tier of each score: the first band (high -> low) whose floor the score reaches."""
+    floors_asc = compiled.tier_floors[::-1]
+    tier_pos = np.searchsorted(floors_asc, scores, side="right") - 1
+    return compiled.tier_labels[::-1][np.clip(tier_pos, 0, None)]
 
 
 def tier_for(score: int, tiers=DEFAULT_TIERS) -> str:

@@ -100,3 +100,28 @@ def test_no_champion_is_a_clear_error():
     p = PersonFactory()
     with pytest.raises(ScoringUnavailable, match="no champion person scorecard"):
         batch.score_person_range(id_from=p.id, id_to=p.id + 1, as_of=AS_OF)
+
+
+def test_the_json_columns_are_what_json_dumps_would_write():
+    # given: points and losses of every magnitude, and rows with 0-4 reason codes
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 500
+    dims = ("credit_history", "ability", "social")
+    points = np.round(rng.normal(0, 10.0 ** rng.integers(-5, 17, (n, 3))), 1)
+    points[0] = [0.0, -0.0, 1e16]
+    codes = np.array([["P14", "P08", "X:col", "P01"]] * n, dtype=object)
+    k = rng.integers(0, 5, n)
+    for i in range(n):
+        codes[i, k[i]:] = ""
+    lost = np.where(codes != "", np.round(rng.uniform(0, 500, (n, 4)), 1), 0.0)
+    # when
+    dims_json = batch._dimension_points_json(dims, points)
+    reasons_json = batch._reason_codes_json(codes, lost)
+    # then
+    for i in range(n):
+        assert dims_json[i] == json.dumps(dict(zip(dims, points[i].tolist())))
+        assert reasons_json[i] == json.dumps([{"code": c, "points_lost": v} for c, v in zip(codes[i], lost[i].tolist()) if c])

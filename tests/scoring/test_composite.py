@@ -54,3 +54,45 @@ def test_a_related_party_in_default_caps_the_company_at_599(role):
 def test_the_cap_never_raises_a_low_score():
     res = composite_score(own_score=450, parties=[PartyInput(1, "legal_representative", None, 500, in_default=True)])
     assert res.score < 599 and not res.capped
+
+
+def test_the_chunk_formula_is_the_one_company_formula():
+    # given: 400 random companies with 0-6 parties of every role, some unscored, some in
+    # default, shareholders with and without an ownership share
+    import json
+
+    import numpy as np
+
+    from scoring.composite import composite_batch
+
+    rng = np.random.default_rng(7)
+    roles = ["legal_representative", "actual_controller", "shareholder", "director", "guarantor", "auditor"]
+    own, pds, company_index, parties_by_company = [], [], [], []
+    rows = []
+    for i in range(400):
+        own.append(int(rng.integers(0, 951)))
+        pds.append(float(rng.random()))
+        parties = []
+        for _ in range(int(rng.integers(0, 7))):
+            score = None if rng.random() < 0.2 else int(rng.integers(0, 951))
+            pct = None if rng.random() < 0.3 else Decimal(str(round(float(rng.uniform(0, 100)), 2)))
+            p = PartyInput(int(rng.integers(1, 10**6)), str(rng.choice(roles)), pct, score,
+                           in_default=score is not None and rng.random() < 0.1)
+            parties.append(p)
+            rows.append((i, p))
+        parties_by_company.append(parties)
+    # when
+    batch = composite_batch(
+        own_scores=own, own_pds=pds, company_index=[i for i, _ in rows], person_ids=[p.person_id for _, p in rows],
+        roles=[p.role for _, p in rows], ownership_pcts=[p.ownership_pct for _, p in rows],
+        party_scores=[np.nan if p.score is None else p.score for _, p in rows],
+        party_in_default=[p.in_default for _, p in rows],
+    )
+    # then: the same scores, the same floats, the same JSON text
+    for i, parties in enumerate(parties_by_company):
+        ref = composite_score(own_score=own[i], parties=parties)
+        ref.components["own"]["pd"] = round(pds[i], 6)
+        assert batch.score[i] == ref.score
+        assert batch.uncapped[i] == ref.uncapped
+        assert bool(batch.capped[i]) == ref.capped
+        assert batch.components_json[i] == json.dumps(ref.components)
