@@ -1,0 +1,220 @@
+"""Benchmark of the nightly run on PostgreSQL (kept out of the test suite).
+
+    DATABASE_URL=postgres://root@127.0.0.1:5432/sme_monitoring_bench \
+        python manage.py bench_rescore --companies 100000 [--workers 0|1|2] [--scaling]
+
+Seeds the database when it is empty (seed_demo + the scoring demo: credit data history,
+trained champions, scores for the seed date), then runs a full nightly run (persons,
+companies, early-warning rules, servicing) for the next date that has no scores yet, and
+prints its rate and peak memory, then the rate of a naive ORM loop on a sample of the same
+data and the speedup.  ``--workers 0`` runs ``rescore --sync`` in a child process;
+``--workers K`` starts K real Celery worker processes (solo pool) on ``--broker``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+
+ROOT = Path(settings.BASE_DIR)
+
+
+class Command(BaseCommand):
+    help = "Benchmark the nightly run: subjects_per_s, peak_rss_mb, naive ORM loop rate, speedup."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--companies", type=int, required=True, help="population to seed when the db is empty")
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--chunk-size", type=int, default=25_000)
+        parser.add_argument("--workers", type=int, default=0, help="0: in-process (--sync); K: K worker processes")
+        parser.add_argument("--scaling", action="store_true", help="also run with 1 and with 2 workers and compare")
+        parser.add_argument("--broker", default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/14")
+        parser.add_argument("--naive-sample", type=int, default=2000)
+
+    def handle(self, *args, companies, seed, chunk_size, workers, scaling, broker, naive_sample, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_rescore measures PostgreSQL: set DATABASE_URL=postgres://...")
+        from loans.models import Company, Person
+
+        self._seed_if_empty(companies, seed)
+        n_companies, n_persons = Company.objects.count(), Person.objects.count()
+        if n_companies != companies:
+            self.stdout.write(f"note: the database holds {n_companies} companies (not {companies}); benchmarking those")
+        self.stdout.write(f"population: {n_companies} companies, {n_persons} persons, "
+                          f"{n_companies + n_persons} subjects; chunk size {chunk_size}")
+
+        if workers == 0:
+            rate, rss = self._run_sync(chunk_size)
+        else:
+            rate, rss = self._run_workers(workers, chunk_size, broker)
+        self.stdout.write(f"subjects_per_s: {rate:,.0f}".replace(",", ""))
+        self.stdout.write(f"peak_rss_mb: {rss:.0f}")
+
+        naive = self._naive_rate(naive_sample)
+        self.stdout.write(f"naive_subjects_per_s: {naive:.0f}  (sample of {naive_sample}: one query and one save "
+                          "per subject, own scorecard only, no composite; rate extrapolated)")
+        self.stdout.write(f"speedup: {rate / naive:.0f}")
+
+        if scaling:
+            one, rss1 = self._run_workers(1, chunk_size, broker)
+            two, rss2 = self._run_workers(2, chunk_size, broker)
+            self.stdout.write(f"one_worker_subjects_per_s: {one:.0f}  peak_rss_mb: {rss1:.0f}")
+            self.stdout.write(f"two_workers_subjects_per_s: {two:.0f}  peak_rss_mb: {rss2:.0f}")
+            self.stdout.write(f"two_worker_scaling: {two / one:.2f}")
+
+    # --- data ------------------------------------------------------------------------------
+
+    def _seed_if_empty(self, companies: int, seed: int) -> None:
+        from loans.models import Company
+        from scoring.demo import seed_scoring_demo
+        from scoring.models import PersonCreditSnapshot
+
+        if not Company.objects.exists():
+            as_of = timezone.localdate() - datetime.timedelta(days=10)
+            self.stdout.write(f"seeding {companies} companies (credit data up to {as_of}) ...")
+            started = time.perf_counter()
+            call_command("seed_demo", companies=companies, seed=seed, as_of=as_of, no_scoring=True,
+                         stdout=self.stdout)
+            if not PersonCreditSnapshot.objects.exists():
+                seed_scoring_demo(seed=seed, as_of=as_of, stdout=io.StringIO())
+            self.stdout.write(f"seeded in {time.perf_counter() - started:.0f}s")
+
+    def _free_date(self, after: datetime.date | None = None) -> datetime.date:
+        """The first date after the credit data (and ``after``) with no run and no scores."""
+        from monitoring.models import ScoringRun
+        from scoring.models import PersonCreditSnapshot, Score
+
+        day = PersonCreditSnapshot.objects.aggregate(d=Max("as_of"))["d"]
+        if day is None:
+            raise CommandError("no credit data: seed with seed_demo (with scoring) first")
+        today = timezone.localdate()
+        while True:
+            day += datetime.timedelta(days=1)
+            if after and day <= after:
+                continue
+            if day > today:
+                raise CommandError("no free date left between the credit data and today; use a fresh database")
+            if not ScoringRun.objects.filter(as_of=day).exists() and not Score.objects.filter(as_of=day).exists():
+                return day
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def _result(self, day: datetime.date) -> tuple[float, dict]:
+        from monitoring.models import RunStatus, ScoringRun
+
+        run = ScoringRun.objects.get(as_of=day)
+        if run.status != RunStatus.SUCCEEDED:
+            raise CommandError(f"the run for {day} did not succeed: {run.status} {run.error}")
+        written = run.counts.get("persons", 0) + run.counts.get("companies", 0)
+        seconds = (run.finished_at - run.started_at).total_seconds()
+        timings = "  ".join(f"{k} {v:.1f}s" for k, v in run.timings.items())
+        self.stdout.write(f"run {day} ({run.mode}): {written} scores, {run.counts.get('alerts', 0)} alerts, "
+                          f"{seconds:.1f}s  [{timings}]")
+        return written / seconds, run.counts
+
+    def _run_sync(self, chunk_size: int) -> tuple[float, float]:
+        day = self._free_date()
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "rescore", "--as-of", day.isoformat(), "--sync", "--chunk-size", str(chunk_size)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise CommandError(f"rescore --sync failed:\n{out}")
+        rate, _ = self._result(day)
+        return rate, usage.ru_maxrss / 1024  # Linux: KiB
+
+    def _run_workers(self, count: int, chunk_size: int, broker: str) -> tuple[float, float]:
+        import redis
+
+        day = self._free_date()
+        env = {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker, "LOG_LEVEL": "WARNING"}
+        if broker.startswith("redis"):
+            redis.Redis.from_url(broker).flushdb()
+        procs = []
+        try:
+            for i in range(count):
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-n", f"bench{i}@%h",
+                     "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                    cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                    text=True,
+                ))
+            for p in procs:  # wait until each worker is consuming
+                for line in p.stderr:
+                    if " ready." in line:
+                        break
+                else:
+                    raise CommandError("a worker did not start")
+                # keep draining its log so a full pipe never blocks it
+                threading.Thread(target=lambda f=p.stderr: [None for _ in f], daemon=True).start()
+            result = subprocess.run(
+                [sys.executable, "manage.py", "rescore", "--as-of", day.isoformat(), "--chunk-size", str(chunk_size),
+                 "--wait"], cwd=ROOT, env=env, capture_output=True, text=True,
+            )
+            if result.returncode != 0:
+                raise CommandError(f"rescore failed:\n{result.stdout}{result.stderr}")
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+        rate, counts = self._result(day)
+        return rate, counts.get("peak_rss_mb", 0.0)
+
+    # --- the naive loop --------------------------------------------------------------------
+
+    def _naive_rate(self, sample: int) -> float:
+        """One ORM query and one ORM save per subject, on a sample, for a scratch date whose
+        rows are deleted afterwards."""
+        from loans.models import Company, Person
+        from scoring import selectors
+        from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot, Score
+        from scoring.scorer import score_batch
+
+        day = self._free_date()
+        n_p, n_c = Person.objects.count(), Company.objects.count()
+        rng = random.Random(1)
+        k_p = round(sample * n_p / (n_p + n_c))
+        person_ids = rng.sample(list(Person.objects.values_list("id", flat=True)[: 200_000]), k_p)
+        company_ids = rng.sample(list(Company.objects.values_list("id", flat=True)[: 200_000]), sample - k_p)
+        started = time.perf_counter()
+        for kind, ids, model, fk in (("person", person_ids, PersonCreditSnapshot, "person_id"),
+                                     ("company", company_ids, CompanyCreditSnapshot, "company_id")):
+            model_id, version, compiled = selectors.champion(kind)
+            for sid in ids:
+                snap = model.objects.filter(**{fk: sid, "as_of__lte": day}).order_by("-as_of").first()
+                if snap is None:
+                    continue
+                b = score_batch(compiled, {name: [getattr(snap, name)] for name in compiled.names})
+                Score(
+                    subject_kind=kind, subject_id=sid, as_of=day, model_id=model_id, model_version=version,
+                    score=int(b.score[0]), pd=float(b.pd[0]), tier=str(b.tier[0]),
+                    in_default=bool(getattr(snap, "in_default", False)),
+                    dimension_points=dict(zip(compiled.dimensions, b.dimension_points()[0].round(1).tolist())),
+                    reason_codes=[{"code": c, "points_lost": float(v)}
+                                  for c, v in zip(b.reason_codes[0], b.points_lost[0]) if c],
+                ).save()
+        seconds = time.perf_counter() - started
+        Score.objects.filter(as_of=day).delete()
+        return sample / seconds

@@ -1,0 +1,147 @@
+"""The nightly run's bookkeeping and the early warnings it raises.
+
+A ``ScoringRun`` is the one record of a night (one per as-of date); its ``ScoringChunk`` rows
+record which id ranges are done, so a resumed run re-dispatches exactly the missing ones.
+``EarlyWarning`` rows are written set-wise by ``monitoring.rules``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Phase(models.TextChoices):
+    PERSONS = "persons", "1 Rescore persons"
+    COMPANIES = "companies", "2 Rescore companies"
+    ALERTS = "alerts", "3 Early-warning rules"
+    SERVICING = "servicing", "4 Loan-book servicing"
+    DONE = "done", "Done"
+
+
+CHUNKED_PHASES = (Phase.PERSONS, Phase.COMPANIES)
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ScoringRun(models.Model):
+    """The nightly rescoring of one as-of date: persons, companies, warning rules, servicing."""
+
+    as_of = models.DateField(unique=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.PERSONS)
+    mode = models.CharField(max_length=8, default="sync", help_text="sync (in-process) or workers (Celery)")
+    chunk_size = models.PositiveIntegerField(default=25_000)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text="persons, companies, alerts, loans_serviced, ...")
+    timings = models.JSONField(default=dict, blank=True, help_text="seconds per phase")
+    attempts = models.PositiveIntegerField(default=0, help_text="how many times the run was started or resumed")
+    started_at = models.DateTimeField(null=True, blank=True)
+    phase_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the run")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-as_of"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="scoring_run_status_valid"),
+            models.CheckConstraint(condition=Q(phase__in=Phase.values), name="scoring_run_phase_valid"),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks_total")), name="scoring_run_chunks_done_le_total"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-as_of"], name="scoring_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"nightly run {self.as_of} ({self.status})"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class ScoringChunk(models.Model):
+    """A half-open id range [id_from, id_to) of one scoring phase of a run."""
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="chunks")
+    phase = models.CharField(max_length=10, choices=[(p.value, p.label) for p in CHUNKED_PHASES])
+    id_from = models.BigIntegerField()
+    id_to = models.BigIntegerField()
+    status = models.CharField(max_length=8, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    written = models.PositiveIntegerField(default=0)
+    no_snapshot = models.PositiveIntegerField(default=0, help_text="subjects without credit data on or before the date")
+    attempts = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    peak_rss_mb = models.FloatField(null=True, blank=True, help_text="the worker process's peak RSS after the chunk")
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "phase", "id_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "phase", "id_from"], name="scoring_chunk_unique_range"),
+            models.CheckConstraint(condition=Q(id_to__gt=models.F("id_from")), name="scoring_chunk_range_nonempty"),
+            models.CheckConstraint(condition=Q(status__in=ChunkStatus.values), name="scoring_chunk_status_valid"),
+        ]
+        indexes = [models.Index(fields=["run", "phase", "status"], name="scoring_chunk_progress_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.phase} [{self.id_from}, {self.id_to}) of {self.run.as_of}: {self.status}"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    CLOSED = "closed", "Closed"
+
+
+class EarlyWarning(models.Model):
+    """A rule hit on fresh data for one subject at one date; at most one per rule."""
+
+    subject_kind = models.CharField(max_length=8, choices=[("person", "Person 个人"), ("company", "Company 企业")])
+    subject_id = models.BigIntegerField()
+    as_of = models.DateField()
+    rule = models.CharField(max_length=32)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    old_score = models.SmallIntegerField(null=True, blank=True)
+    new_score = models.SmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-as_of", "subject_kind", "subject_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_kind", "subject_id", "as_of", "rule"], name="early_warning_unique_hit"
+            ),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="early_warning_severity_valid"),
+            models.CheckConstraint(condition=Q(status__in=AlertStatus.values), name="early_warning_status_valid"),
+        ]
+        indexes = [models.Index(fields=["as_of", "rule", "status"], name="early_warning_date_rule_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.subject_kind} #{self.subject_id} ({self.as_of})"

@@ -1,0 +1,397 @@
+"""The nightly run: start (or resume) the run of a date, drive it phase by phase, score chunks.
+
+One driver serves both modes.  ``scoring_run_continue`` moves a run forward from its current
+phase as far as this process can: in ``--sync`` mode it scores every pending chunk itself; with
+workers it hands the pending chunks of a scoring phase to Celery as a chord whose callback
+calls it again.  Everything a resume needs is in the database:
+
+* the run row's ``status`` changes only by compare-and-set UPDATEs (``WHERE status = ...``),
+  so two processes can never both start or both advance a date;
+* each chunk is scored and marked done in one transaction while its row is locked, so a chunk
+  is either done with its scores or not done without them, and a duplicate delivery waits and
+  then finds it done;
+* a phase's effects (alerts, servicing) commit together with the phase change.
+
+A re-run of a finished date does nothing; a failed or abandoned run resumes with the chunks
+that are not done.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import resource
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Max, Min, Q, Sum
+from django.utils import timezone
+
+from .models import CHUNKED_PHASES, ChunkStatus, Phase, RunStatus, ScoringChunk, ScoringRun
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 25_000
+PHASE_ORDER = (Phase.PERSONS, Phase.COMPANIES, Phase.ALERTS, Phase.SERVICING, Phase.DONE)
+
+Dispatcher = Callable[[ScoringRun, str, list[int]], None]
+
+
+class RunRefused(Exception):
+    """The run cannot go ahead; the message says why.  ``run`` is the run record, if any."""
+
+    def __init__(self, message: str, run: ScoringRun | None = None):
+        super().__init__(message)
+        self.run = run
+
+
+class RunAlreadyRunning(RunRefused):
+    pass
+
+
+class RunFailed(RunRefused):
+    """The run was marked failed with this reason."""
+
+
+@dataclass(frozen=True)
+class StartResult:
+    run: ScoringRun
+    action: str  # started | resumed | already_done
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def local_today() -> datetime.date:
+    return timezone.localdate()  # settings.TIME_ZONE: Asia/Shanghai
+
+
+def nightly_as_of() -> datetime.date:
+    """The date the 02:00 run scores: yesterday in Asia/Shanghai, the business day that just
+    ended (its credit data feeds closed at midnight)."""
+    return local_today() - datetime.timedelta(days=1)
+
+
+def stale_after() -> datetime.timedelta:
+    """A running run with no sign of life for longer than the hard task time limit (plus a
+    margin) has lost its workers: no live chunk can still be running."""
+    return datetime.timedelta(seconds=int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 1200)) + 300)
+
+
+def peak_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+# --- start / fail --------------------------------------------------------------------------
+
+
+def scoring_run_fail(*, run_id: int, reason: str) -> None:
+    """Mark a run failed with its reason (in its own transaction: call it outside a broken one)."""
+    now = timezone.now()
+    # The first reason wins: a failed chunk's precise message is not overwritten by its echo.
+    ScoringRun.objects.filter(pk=run_id, status__in=[RunStatus.RUNNING, RunStatus.PENDING]).update(
+        status=RunStatus.FAILED, error=reason[:4000], finished_at=now, heartbeat_at=now
+    )
+    log.error("nightly run #%s failed: %s", run_id, reason)
+
+
+def _get_or_create_run(as_of: datetime.date, *, mode: str, chunk_size: int) -> ScoringRun:
+    run = ScoringRun.objects.filter(as_of=as_of).first()
+    if run is not None:
+        return run
+    try:
+        with transaction.atomic():
+            return ScoringRun.objects.create(as_of=as_of, mode=mode, chunk_size=chunk_size)
+    except DatabaseError:  # created meanwhile by a concurrent start (as_of is unique)
+        return ScoringRun.objects.get(as_of=as_of)
+
+
+def _refuse(run: ScoringRun, reason: str) -> None:
+    scoring_run_fail(run_id=run.pk, reason=reason)
+    run.refresh_from_db()
+    raise RunFailed(reason, run)
+
+
+def scoring_run_start(
+    *, as_of: datetime.date, mode: str = "sync", chunk_size: int = DEFAULT_CHUNK_SIZE, takeover: bool = False
+) -> StartResult:
+    """Claim the run of ``as_of`` for this caller: create it, or resume it if it failed or was
+    abandoned.  Raises ``RunAlreadyRunning`` while another caller owns it and ``RunFailed`` when
+    the date cannot be scored (future date, no champion, no credit data)."""
+    if chunk_size < 1:
+        raise RunRefused("chunk size must be at least 1")
+    run = _get_or_create_run(as_of, mode=mode, chunk_size=chunk_size)
+    if run.status == RunStatus.SUCCEEDED:
+        return StartResult(run, "already_done")
+
+    if connection.vendor == "postgresql":
+        # Fail fast (and say so) while another process holds the row in a transaction.
+        try:
+            with transaction.atomic():
+                ScoringRun.objects.select_for_update(nowait=True).filter(pk=run.pk).first()
+        except DatabaseError:
+            raise RunAlreadyRunning(f"the nightly run for {as_of} is already running (row locked)", run) from None
+
+    now = timezone.now()
+    claimable = Q(status__in=[RunStatus.PENDING, RunStatus.FAILED])
+    if takeover:
+        claimable |= Q(status=RunStatus.RUNNING)
+    else:
+        claimable |= Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after())
+    was = run.status
+    # The compare-and-set: exactly one caller moves the row to running.
+    claimed = ScoringRun.objects.filter(claimable, pk=run.pk).update(
+        status=RunStatus.RUNNING, mode=mode, error="", finished_at=None, heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        started_at=now if run.started_at is None else run.started_at,
+    )
+    run.refresh_from_db()
+    if not claimed:
+        if run.status == RunStatus.SUCCEEDED:
+            return StartResult(run, "already_done")
+        raise RunAlreadyRunning(
+            f"the nightly run for {as_of} is already running (phase {run.phase}, "
+            f"{run.chunks_done}/{run.chunks_total} chunks, last sign of life {run.heartbeat_at:%Y-%m-%d %H:%M:%S}); "
+            "if its workers are gone, resume it with --takeover",
+            run,
+        )
+
+    today = local_today()
+    if as_of > today:
+        _refuse(run, f"as-of date {as_of} is in the future (today is {today} in {settings.TIME_ZONE})")
+    _preflight(run)
+    if run.phase_started_at is None:
+        ScoringRun.objects.filter(pk=run.pk).update(phase_started_at=now)
+    _create_chunks(run)
+    run.refresh_from_db()
+    return StartResult(run, "started" if was == RunStatus.PENDING else "resumed")
+
+
+def _preflight(run: ScoringRun) -> None:
+    from loans.models import Company, Person
+    from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
+    from scoring.selectors import champion_ids
+
+    champions = champion_ids()
+    missing = [k for k in ("person", "company") if k not in champions]
+    if missing:
+        _refuse(
+            run,
+            "no champion scorecard for " + " and ".join(missing)
+            + ": train one and promote it (train_scorecard --subject ... --promote)",
+        )
+    for label, subjects, snapshots in (
+        ("person", Person, PersonCreditSnapshot),
+        ("company", Company, CompanyCreditSnapshot),
+    ):
+        if subjects.objects.exists() and not snapshots.objects.filter(as_of__lte=run.as_of).exists():
+            first = snapshots.objects.aggregate(first=Min("as_of"))["first"]
+            _refuse(
+                run,
+                f"as-of date {run.as_of} is before the first {label} credit data "
+                + (f"(earliest snapshot {first})" if first else "(there is no credit data at all)"),
+            )
+
+
+def _create_chunks(run: ScoringRun) -> None:
+    """Id ranges [min, max] of persons and companies, stepped by the chunk size.  Created once
+    per run: a resumed run keeps its chunks (and what they did)."""
+    from loans.models import Company, Person
+
+    if run.chunks.exists():
+        return
+    rows = []
+    for phase, model in ((Phase.PERSONS, Person), (Phase.COMPANIES, Company)):
+        bounds = model.objects.aggregate(lo=Min("id"), hi=Max("id"))
+        if bounds["lo"] is None:
+            continue
+        for start in range(bounds["lo"], bounds["hi"] + 1, run.chunk_size):
+            rows.append(ScoringChunk(run=run, phase=phase, id_from=start, id_to=min(start + run.chunk_size, bounds["hi"] + 1)))
+    with transaction.atomic():
+        ScoringChunk.objects.bulk_create(rows, ignore_conflicts=True)
+        total = run.chunks.count()
+        ScoringRun.objects.filter(pk=run.pk).update(chunks_total=total)
+
+
+# --- chunks --------------------------------------------------------------------------------
+
+
+def chunk_execute(*, chunk_id: int) -> int:
+    """Score one chunk and mark it done in the same transaction; returns scores written.
+    A chunk already done, or of a run that is not running, is a no-op.  On error the chunk's
+    writes roll back, the chunk and its run are marked failed, and the error propagates."""
+    from scoring import batch
+
+    ScoringChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1)
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            chunk = ScoringChunk.objects.select_for_update().get(pk=chunk_id)
+            if chunk.status == ChunkStatus.DONE:
+                return 0
+            run = ScoringRun.objects.only("id", "as_of", "status").get(pk=chunk.run_id)
+            if run.status != RunStatus.RUNNING:
+                log.info("chunk %s skipped: run %s is %s", chunk_id, run.as_of, run.status)
+                return 0
+            score = batch.score_person_range if chunk.phase == Phase.PERSONS else batch.score_company_range
+            written = score(id_from=chunk.id_from, id_to=chunk.id_to, as_of=run.as_of)
+            stats = getattr(batch, "last_run", None)
+            now = timezone.now()
+            ScoringChunk.objects.filter(pk=chunk_id).update(
+                status=ChunkStatus.DONE, written=written, no_snapshot=getattr(stats, "no_snapshot", 0),
+                seconds=round(time.perf_counter() - started, 3), peak_rss_mb=round(peak_rss_mb(), 1),
+                worker=f"{socket.gethostname()}:{os.getpid()}"[:100], error="", finished_at=now,
+            )
+            ScoringRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1, heartbeat_at=now)
+        return written
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        chunk = ScoringChunk.objects.filter(pk=chunk_id).first()
+        if chunk is None:
+            raise
+        ScoringChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.FAILED, error=reason[:4000])
+        scoring_run_fail(
+            run_id=chunk.run_id, reason=f"{chunk.phase} chunk [{chunk.id_from}, {chunk.id_to}) failed: {reason}"
+        )
+        raise
+
+
+def pending_chunk_ids(run_id: int, phase: str) -> list[int]:
+    return list(
+        ScoringChunk.objects.filter(run_id=run_id, phase=phase)
+        .exclude(status=ChunkStatus.DONE)
+        .order_by("id_from")
+        .values_list("id", flat=True)
+    )
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
+def _next_phase(phase: str) -> str:
+    return PHASE_ORDER[PHASE_ORDER.index(phase) + 1]
+
+
+def _advance(run: ScoringRun, *, phase: str, counts: dict, seconds: float) -> bool:
+    """Compare-and-set the run from ``phase`` to the next; False if someone else did."""
+    now = timezone.now()
+    nxt = _next_phase(phase)
+    timings = {**run.timings, phase: round(seconds, 3)}
+    fields = dict(phase=nxt, counts={**run.counts, **counts}, timings=timings, phase_started_at=now, heartbeat_at=now)
+    if nxt == Phase.DONE:
+        fields.update(status=RunStatus.SUCCEEDED, finished_at=now)
+        if run.started_at:
+            timings["total"] = round((now - run.started_at).total_seconds(), 3)
+    moved = ScoringRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, phase=phase).update(**fields)
+    return bool(moved)
+
+
+def _phase_seconds(run: ScoringRun) -> float:
+    return (timezone.now() - run.phase_started_at).total_seconds() if run.phase_started_at else 0.0
+
+
+def _finish_chunked_phase(run: ScoringRun, phase: str) -> bool:
+    agg = run.chunks.filter(phase=phase).aggregate(
+        written=Sum("written"), no_snapshot=Sum("no_snapshot"), rss=Max("peak_rss_mb")
+    )
+    key = "persons" if phase == Phase.PERSONS else "companies"
+    counts = {key: agg["written"] or 0, f"{key}_no_data": agg["no_snapshot"] or 0}
+    rss = max(filter(None, [agg["rss"], run.counts.get("peak_rss_mb")]), default=None)
+    if rss is not None:
+        counts["peak_rss_mb"] = rss
+    return _advance(run, phase=phase, counts=counts, seconds=_phase_seconds(run))
+
+
+def _run_inline_phase(run_id: int, phase: str) -> None:
+    """Alerts and servicing: the phase's effects and the phase change commit together, under the
+    run row's lock, so they happen exactly once."""
+    from .rules import rules_evaluate
+
+    with transaction.atomic():
+        run = ScoringRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.RUNNING or run.phase != phase:
+            return
+        started = time.perf_counter()
+        if phase == Phase.ALERTS:
+            by_rule = rules_evaluate(as_of=run.as_of)
+            counts = {"alerts": sum(by_rule.values()), "alerts_by_rule": by_rule}
+        else:
+            counts = servicing_run(as_of=run.as_of)
+        _advance(run, phase=phase, counts=counts, seconds=time.perf_counter() - started)
+
+
+def servicing_run(*, as_of: datetime.date) -> dict:
+    """Step 4: the daily loan-book servicing of the underwriting app, then any extra callables
+    registered in ``SERVICING_STEPS`` (each ``(as_of) -> dict`` of counts)."""
+    from loans.services.servicing import loans_service_daily
+
+    result = loans_service_daily(as_of=as_of)
+    # Every integer the servicing reports becomes a count of the run (the result may grow).
+    counts = {
+        f"servicing_{k}" if not k.startswith("loans_") else k: v
+        for k, v in vars(result).items()
+        if isinstance(v, int) and not isinstance(v, bool) and k != "policy_version"
+    }
+    for step in SERVICING_STEPS:
+        counts.update(step(as_of) or {})
+    return counts
+
+
+SERVICING_STEPS: list[Callable[[datetime.date], dict]] = []
+
+
+def scoring_run_continue(
+    *, run_id: int, dispatcher: Dispatcher | None = None, finished_phase: str | None = None
+) -> ScoringRun:
+    """Drive the run as far as this process can (see the module doc).  ``finished_phase`` is
+    given by a chord callback: it only advances that phase, and only if it is still current
+    with every chunk done (a stale or duplicate callback is a no-op)."""
+    while True:
+        run = ScoringRun.objects.get(pk=run_id)
+        if run.status != RunStatus.RUNNING or run.phase == Phase.DONE:
+            return run
+        phase = run.phase
+        try:
+            if phase in CHUNKED_PHASES:
+                pending = pending_chunk_ids(run.pk, phase)
+                if finished_phase is not None:
+                    if phase != finished_phase or pending:
+                        log.info("run %s: callback for %s ignored (phase %s, %d pending)",
+                                 run.as_of, finished_phase, phase, len(pending))
+                        return run
+                    finished_phase = None
+                if pending:
+                    if dispatcher is not None:
+                        dispatcher(run, phase, pending)
+                        return ScoringRun.objects.get(pk=run_id)
+                    for chunk_id in pending:
+                        chunk_execute(chunk_id=chunk_id)
+                    continue
+                _finish_chunked_phase(run, phase)
+            else:
+                _run_inline_phase(run.pk, phase)
+        except RunRefused:
+            raise
+        except Exception as exc:
+            reason = f"{phase}: {type(exc).__name__}: {exc}"
+            scoring_run_fail(run_id=run_id, reason=reason)
+            run = ScoringRun.objects.get(pk=run_id)
+            raise RunFailed(run.error, run) from exc
+
+
+def scoring_run_sync(
+    *, as_of: datetime.date, chunk_size: int = DEFAULT_CHUNK_SIZE, takeover: bool = False
+) -> StartResult:
+    """The whole run in this process (no broker)."""
+    started = scoring_run_start(as_of=as_of, mode="sync", chunk_size=chunk_size, takeover=takeover)
+    if started.action == "already_done":
+        return started
+    run = scoring_run_continue(run_id=started.run.pk)
+    return StartResult(run, started.action)

@@ -1,0 +1,279 @@
+"""The nightly run in-process (--sync): SQLite and PostgreSQL."""
+
+import datetime
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from monitoring import services
+from monitoring.models import ChunkStatus, EarlyWarning, Phase, RunStatus, ScoringChunk, ScoringRun
+from scoring.models import LatestScore, ModelStatus, Score, ScoreModel
+
+from .conftest import RUN_AS_OF, SEED_AS_OF
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_one_score_each(population, as_of=RUN_AS_OF):
+    per_subject = (
+        Score.objects.filter(as_of=as_of).values("subject_kind", "subject_id").annotate(n=Count("id"))
+    )
+    assert not per_subject.filter(n__gt=1).exists()
+    assert Score.objects.filter(as_of=as_of, subject_kind="person").count() == population["persons"]
+    assert Score.objects.filter(as_of=as_of, subject_kind="company").count() == population["companies"]
+
+
+def test_sync_run_scores_every_subject_once_and_moves_latest_pointers(population, capsys):
+    # when
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    # then
+    run = ScoringRun.objects.get(as_of=RUN_AS_OF)
+    assert run.status == RunStatus.SUCCEEDED and run.phase == Phase.DONE
+    assert run.chunks_total == run.chunks_done == run.chunks.count() > 4
+    assert run.counts["persons"] == population["persons"]
+    assert run.counts["companies"] == population["companies"]
+    assert {"persons", "companies", "alerts", "servicing", "total"} <= set(run.timings)
+    assert run.finished_at and run.error == ""
+    assert_one_score_each(population)
+    assert not LatestScore.objects.exclude(as_of=RUN_AS_OF).exists()
+    assert "succeeded" in capsys.readouterr().out
+
+
+def test_rerunning_a_finished_date_writes_nothing(population, capsys):
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    before = Score.objects.count()
+    # when: the command again, and a chunk delivered twice
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    again = services.chunk_execute(chunk_id=ScoringChunk.objects.first().pk)
+    # then
+    assert "already succeeded; nothing to do" in capsys.readouterr().out
+    assert again == 0
+    assert Score.objects.count() == before
+    assert ScoringRun.objects.get(as_of=RUN_AS_OF).attempts == 1
+
+
+def _install_failing_trigger(subject_id: int):
+    """A real fault, not a patched function: the database refuses the scores of one person, so
+    the chunk holding that person fails and its transaction rolls back."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                "CREATE FUNCTION _refuse_score() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'injected fault: disk full'; END $$"
+            )
+            cur.execute(
+                "CREATE TRIGGER _refuse_score BEFORE INSERT ON scoring_score FOR EACH ROW "
+                f"WHEN (NEW.subject_kind = 'person' AND NEW.subject_id = {subject_id}) "
+                "EXECUTE FUNCTION _refuse_score()"
+            )
+        else:
+            cur.execute(
+                "CREATE TRIGGER _refuse_score BEFORE INSERT ON scoring_score "
+                f"WHEN NEW.subject_kind = 'person' AND NEW.subject_id = {subject_id} "
+                "BEGIN SELECT RAISE(ABORT, 'injected fault: disk full'); END"
+            )
+
+
+def _drop_failing_trigger():
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("DROP TRIGGER _refuse_score ON scoring_score")
+            cur.execute("DROP FUNCTION _refuse_score()")
+        else:
+            cur.execute("DROP TRIGGER _refuse_score")
+
+
+def test_a_failed_chunk_fails_the_run_and_the_resume_scores_only_what_is_missing(population):
+    # given: the database refuses one person's score, in the third person chunk
+    from loans.models import Person
+
+    victim = Person.objects.order_by("id").values_list("id", flat=True)[250]
+    _install_failing_trigger(victim)
+    # when
+    with pytest.raises(CommandError, match="injected fault"):
+        call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    # then: failed with its reason, the failed chunk wrote nothing, earlier chunks are kept
+    run = ScoringRun.objects.get(as_of=RUN_AS_OF)
+    assert run.status == RunStatus.FAILED
+    assert "persons chunk" in run.error and "injected fault" in run.error
+    bad = run.chunks.get(phase=Phase.PERSONS, id_from__lte=victim, id_to__gt=victim)
+    assert bad.status == ChunkStatus.FAILED
+    assert not Score.objects.filter(
+        as_of=RUN_AS_OF, subject_kind="person", subject_id__gte=bad.id_from, subject_id__lt=bad.id_to
+    ).exists()
+    done_before = set(run.chunks.filter(status=ChunkStatus.DONE).values_list("id", flat=True))
+    assert len(done_before) == 2
+    assert not Score.objects.filter(as_of=RUN_AS_OF, subject_kind="company").exists()
+
+    # when: the fault is repaired and the run resumed
+    _drop_failing_trigger()
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    # then: one score per subject; the chunks done before were not scored again
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.attempts == 2 and run.error == ""
+    assert_one_score_each(population)
+    assert set(run.chunks.filter(id__in=done_before).values_list("attempts", flat=True)) == {1}
+    bad.refresh_from_db()
+    assert bad.status == ChunkStatus.DONE and bad.attempts == 2
+
+
+def test_a_date_in_the_future_fails_with_its_reason(population):
+    future = timezone.localdate() + datetime.timedelta(days=1)
+    with pytest.raises(CommandError, match="in the future"):
+        call_command("rescore", as_of=future, sync=True)
+    run = ScoringRun.objects.get(as_of=future)
+    assert run.status == RunStatus.FAILED and "in the future" in run.error
+    assert not Score.objects.filter(as_of=future).exists()
+
+
+def test_a_date_before_the_first_credit_data_fails_with_its_reason(population):
+    early = SEED_AS_OF - datetime.timedelta(days=365)
+    with pytest.raises(CommandError, match="before the first person credit data"):
+        call_command("rescore", as_of=early, sync=True)
+    assert ScoringRun.objects.get(as_of=early).status == RunStatus.FAILED
+
+
+def test_no_champion_fails_with_its_reason(population):
+    ScoreModel.objects.filter(subject_kind="company").update(status=ModelStatus.RETIRED)
+    with pytest.raises(CommandError, match="no champion scorecard for company"):
+        call_command("rescore", as_of=RUN_AS_OF, sync=True)
+    run = ScoringRun.objects.get(as_of=RUN_AS_OF)
+    assert run.status == RunStatus.FAILED and "no champion" in run.error
+    assert not Score.objects.filter(as_of=RUN_AS_OF).exists()
+
+
+def test_a_running_date_is_refused_unless_taken_over(population):
+    # given: a run that another process owns (fresh sign of life)
+    ScoringRun.objects.create(as_of=RUN_AS_OF, status=RunStatus.RUNNING, heartbeat_at=timezone.now())
+    # when / then
+    with pytest.raises(CommandError, match="already running"):
+        call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    assert not Score.objects.filter(as_of=RUN_AS_OF).exists()
+    # an abandoned run (no sign of life for longer than a task may live) is resumed
+    ScoringRun.objects.filter(as_of=RUN_AS_OF).update(
+        heartbeat_at=timezone.now() - services.stale_after() - datetime.timedelta(seconds=1)
+    )
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    assert ScoringRun.objects.get(as_of=RUN_AS_OF).status == RunStatus.SUCCEEDED
+    assert_one_score_each(population)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_run_row_is_reported_as_already_running(on_postgres):
+    """Two starts for one date cannot overlap: while one holds the run row, the other is told
+    at once (NOWAIT), before it checks or writes anything."""
+    import threading
+
+    from django.db import connections, transaction
+
+    run = ScoringRun.objects.create(as_of=RUN_AS_OF)
+    errors = []
+
+    def other_process():
+        try:
+            services.scoring_run_start(as_of=RUN_AS_OF, chunk_size=100)
+        except services.RunRefused as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    # given: this connection holds the run row (as a run being advanced does)
+    with transaction.atomic():
+        ScoringRun.objects.select_for_update().filter(pk=run.pk).first()
+        # when: another connection tries to start the same date
+        t = threading.Thread(target=other_process)
+        t.start()
+        t.join(10)
+    # then
+    assert len(errors) == 1 and isinstance(errors[0], services.RunAlreadyRunning), errors
+    run.refresh_from_db()
+    assert run.status == RunStatus.PENDING and run.attempts == 0
+
+
+def test_score_drop_rule_raises_one_warning_per_subject_and_date(population):
+    # given: three persons whose previous score (SEED_AS_OF) was well above today's
+    prev = list(Score.objects.filter(as_of=SEED_AS_OF, subject_kind="person", score__lt=800).order_by("id")[:3])
+    Score.objects.filter(pk=prev[0].pk).update(score=prev[0].score + 60)
+    Score.objects.filter(pk=prev[1].pk).update(score=prev[1].score + 120)
+    Score.objects.filter(pk=prev[2].pk).update(score=prev[2].score + 49)  # below the threshold
+    # when
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    # then
+    hits = {w.subject_id: w for w in EarlyWarning.objects.filter(as_of=RUN_AS_OF, rule="score_drop")}
+    assert set(hits) == {prev[0].subject_id, prev[1].subject_id}
+    assert hits[prev[0].subject_id].severity == "medium" and hits[prev[1].subject_id].severity == "high"
+    assert hits[prev[1].subject_id].old_score - hits[prev[1].subject_id].new_score == 120
+    assert ScoringRun.objects.get(as_of=RUN_AS_OF).counts["alerts"] == 2
+    # re-evaluating the date creates nothing new
+    from monitoring.rules import rules_evaluate
+
+    assert rules_evaluate(as_of=RUN_AS_OF) == {"score_drop": 0}
+
+
+def test_servicing_is_a_step_and_extra_steps_can_be_registered(population, monkeypatch):
+    seen = []
+    monkeypatch.setattr(services, "SERVICING_STEPS", [lambda as_of: seen.append(as_of) or {"extra": 1}])
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=1000)
+    run = ScoringRun.objects.get(as_of=RUN_AS_OF)
+    assert seen == [RUN_AS_OF]
+    assert run.counts["extra"] == 1 and "loans_serviced" in run.counts
+
+
+def test_a_failing_step_fails_the_run_and_resumes_from_that_step(population, monkeypatch):
+    def broken(as_of):
+        raise RuntimeError("ledger offline")
+
+    monkeypatch.setattr(services, "SERVICING_STEPS", [broken])
+    with pytest.raises(CommandError, match="ledger offline"):
+        call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=1000)
+    run = ScoringRun.objects.get(as_of=RUN_AS_OF)
+    assert run.status == RunStatus.FAILED and run.phase == Phase.SERVICING
+    scores = Score.objects.count()
+    monkeypatch.setattr(services, "SERVICING_STEPS", [])
+    call_command("rescore", as_of=RUN_AS_OF, sync=True)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and Score.objects.count() == scores
+
+
+def test_broker_down_at_dispatch_fails_the_run_with_its_reason(population, settings):
+    from config.celery_app import app
+
+    saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(broker_url="redis://127.0.0.1:1/0", result_backend="redis://127.0.0.1:1/0",
+                    task_always_eager=False)
+    try:
+        with pytest.raises(CommandError, match="broker unreachable"):
+            call_command("rescore", as_of=RUN_AS_OF, chunk_size=100)
+    finally:
+        app.conf.update(saved)
+    run = ScoringRun.objects.get(as_of=RUN_AS_OF)
+    assert run.status == RunStatus.FAILED and "broker unreachable" in run.error
+    assert not Score.objects.filter(as_of=RUN_AS_OF).exists()
+
+
+def test_the_nightly_task_runs_in_process_without_a_broker(population):
+    from monitoring.tasks import nightly_run
+
+    result = nightly_run.delay(as_of=RUN_AS_OF.isoformat(), chunk_size=200).get()
+    assert "succeeded" in result
+    assert ScoringRun.objects.get(as_of=RUN_AS_OF).status == RunStatus.SUCCEEDED
+
+
+def test_the_default_nightly_schedule_exists_after_migrate():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.select_related("crontab").get(name="nightly rescoring")
+    assert task.task == "monitoring.tasks.nightly_run" and task.enabled
+    assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("0", "2", "Asia/Shanghai")
+
+
+def test_the_admin_lists_runs(population, admin_client):
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    response = admin_client.get("/admin/monitoring/scoringrun/")
+    assert response.status_code == 200
+    assert b"succeeded" in response.content.lower()
+    assert admin_client.get("/admin/monitoring/scoringchunk/").status_code == 200
+    assert admin_client.get("/admin/monitoring/earlywarning/").status_code == 200
