@@ -73,7 +73,17 @@ def prepare(*, companies: int, seed: int) -> dict:
                                             features={"revenue_12m": 5e7, "lawsuits_24m": 0})
     batch.score_persons(person_ids=person_ids, as_of=as_of)
     batch.score_companies(company_ids=company_ids, as_of=as_of)
-    return {"key": key, "company_ids": company_ids}
+    # Check what the timed run will find: today's scores by the champions for every company
+    # and person, so each application takes the normal online path (reads, no re-scoring).
+    from scoring.models import LatestScore
+
+    fresh = LatestScore.objects.filter(as_of=as_of)
+    return {
+        "key": key, "company_ids": company_ids,
+        "fresh_companies": fresh.filter(subject_kind="company", subject_id__in=company_ids).count(),
+        "fresh_persons": fresh.filter(subject_kind="person", subject_id__in=person_ids).count(),
+        "persons": len(person_ids),
+    }
 
 
 def _percentile(sorted_values: list[float], p: float) -> float:
@@ -149,6 +159,108 @@ def load(*, port: int, key: str, company_ids: list[int], concurrency: int, warmu
         "errors": sum(errors.values()),
         "error_kinds": errors,
     }
+
+
+WRK_INSTALL_HINT = "apt-get install -y wrk  (Debian/Ubuntu; or: brew install wrk)"
+
+# Each wrk thread walks its own slice of the company ids, one application per company; a
+# thread stops once its slice is used up.  Errors: wrk's socket errors and non-2xx answers.
+_WRK_LUA = """
+local ids = {%(ids)s}
+local nthreads = %(threads)d
+local key = "%(key)s"
+local counter = 1
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  per = math.floor(#ids / nthreads)
+  first = tid * per + 1
+  last = first + per - 1
+  nxt = first
+  wrk.method = "POST"
+  wrk.path = "/api/v1/applications/"
+  wrk.headers["Authorization"] = "Api-Key " .. key
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  local cid = ids[nxt]
+  if nxt < last then nxt = nxt + 1 end
+  return wrk.format(nil, nil, nil,
+    '{"company": ' .. cid .. ', "product": "sme-revolving", "amount": "100000.00", "term_months": 12}')
+end
+
+done_count = 0
+function response(status, headers, body)
+  done_count = done_count + 1
+  if done_count >= (last - first + 1) then wrk.thread:stop() end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %%d, "seconds": %%.3f, "p50_us": %%d, "p99_us": %%d, "mean_us": %%.1f, ' ..
+    '"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), latency.mean,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def load_wrk(*, port: int, key: str, company_ids: list[int], concurrency: int, warmup: int, timeout_s: float,
+             threads: int = 2, **_) -> dict:
+    """The load generator as a compiled tool: wrk with a small Lua script (distinct companies
+    per request).  wrk's event loop costs a fraction of a Python client's CPU, which matters
+    when client, gunicorn and PostgreSQL share two cores."""
+    import shutil
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError(f"wrk is not installed: {WRK_INSTALL_HINT}, or pass --client python")
+    warm, ids = company_ids[:warmup], company_ids[warmup:]
+    _warm_up(port, key, warm)
+    threads = max(1, min(threads, concurrency, len(ids)))
+    script = Path(f"/tmp/bench_api_wrk_{port}.lua")
+    script.write_text(_WRK_LUA % {"ids": ",".join(map(str, ids)), "threads": threads, "key": key})
+    try:
+        done = subprocess.run(
+            [wrk, "-t", str(threads), "-c", str(max(concurrency, threads)), "-d", f"{int(timeout_s)}s",
+             "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, timeout=timeout_s + 60,
+        )
+    finally:
+        script.unlink(missing_ok=True)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    r = json.loads(line[len("WRK_JSON "):])
+    errors = {k: r[k] for k in ("connect", "read", "write", "status", "timeout") if r[k]}
+    return {
+        "requests": r["requests"],
+        "seconds": round(r["seconds"], 2),
+        "requests_per_s": round(r["requests"] / r["seconds"], 1) if r["seconds"] else 0.0,
+        "p50_ms": round(r["p50_us"] / 1000, 1),
+        "p99_ms": round(r["p99_us"] / 1000, 1),
+        "mean_ms": round(r["mean_us"] / 1000, 1),
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+    }
+
+
+def _warm_up(port: int, key: str, company_ids: list[int]) -> None:
+    """A few sequential applications so every worker has imported and connected."""
+    headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
+    for cid in company_ids:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        body = json.dumps({"company": cid, "product": "sme-revolving", "amount": "100000.00", "term_months": 12})
+        conn.request("POST", "/api/v1/applications/", body=body, headers=headers)
+        conn.getresponse().read()
+        conn.close()
 
 
 def wait_until_up(port: int, seconds: float = 30) -> None:

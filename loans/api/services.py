@@ -10,7 +10,7 @@ from django.db import transaction
 
 from loans import identity
 from loans.models import Company, CreditLine, Decision, LoanApplication, Person
-from loans.services.applications import application_accept, application_book, application_create, application_submit
+from loans.services.applications import application_accept, application_apply, application_book
 from scoring.features import FeatureRangeError
 from scoring.services import SnapshotExists, credit_snapshot_record
 
@@ -25,30 +25,34 @@ def partner_application_submit(
     # Read outside the decision's transaction: the ledger serialises decisions until commit,
     # so that transaction should hold nothing it does not need.
     endpoints = webhook_endpoints_for_event(partner_id=partner_id, event_type="application.decided")
+
+    def emit(app: LoanApplication, outcome: str) -> None:
+        # Written before the decision's ledger entry: the ledger lock is the last thing taken.
+        webhook_emit(
+            partner_id=partner_id,
+            event_type="application.decided",
+            endpoints=endpoints,
+            payload={
+                "application_id": app.pk,
+                "company_id": app.company_id,
+                "status": app.status,
+                "outcome": outcome,
+                "approved_limit": app.approved_limit,
+                "annual_rate": app.annual_rate,
+                "tier": app.tier,
+                "score": app.score,
+                "decided_at": app.decided_at,
+            },
+        )
+
     with transaction.atomic():
-        app = application_create(
+        # Validated, scored and decided before it writes; the ledger entry is its last write.
+        decision = application_apply(
             company_id=company_id, product_code=product_code, requested_amount=amount,
             term_months=term_months, purpose=purpose, partner_id=partner_id,
+            before_ledger=emit if endpoints else None,
         )
-        decision = application_submit(application_id=app.pk)
-        app = decision.application  # the locked row, as the decision left it
-        if endpoints:
-            webhook_emit(
-                partner_id=partner_id,
-                event_type="application.decided",
-                endpoints=endpoints,
-                payload={
-                    "application_id": app.pk,
-                    "company_id": app.company_id,
-                    "status": app.status,
-                    "outcome": decision.outcome,
-                    "approved_limit": app.approved_limit,
-                    "annual_rate": app.annual_rate,
-                    "tier": app.tier,
-                    "score": app.score,
-                    "decided_at": app.decided_at,
-                },
-            )
+        app = decision.application  # the new row, as the decision left it
     return app, decision
 
 

@@ -11,7 +11,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from .. import decisioning
@@ -31,9 +31,9 @@ from ..models import (
 )
 from ..money import MoneyError, money, rate
 from ..schedule import add_months
-from .groups import borrower_group_company_ids, group_open_limits, is_linking_role
+from .groups import borrower_group_company_ids, borrower_group_exposure, group_open_limits
 from .ledger import ledger_append
-from .policy import credit_policy_active, policy_snapshot
+from .policy import active_policy_key, credit_policy_active, credit_policy_version
 
 # django-oscar style: the only moves there are.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -107,34 +107,10 @@ def application_create(
     actor=None,
 ) -> LoanApplication:
     """A draft application.  The product is named by id or code."""
-    errors = {}
-    product = None
-    try:
-        if product_id is not None:
-            product = LoanProduct.objects.get(pk=product_id, is_active=True)
-        elif product_code:
-            product = LoanProduct.objects.get(code=product_code, is_active=True)
-        else:
-            errors["product"] = "A product is required."
-    except LoanProduct.DoesNotExist:
-        errors["product"] = f"Unknown or inactive product: {product_code or product_id!s}."
-    try:
-        amount = money(requested_amount)
-        if amount <= 0:
-            errors["requested_amount"] = "The amount must be greater than zero."
-    except (MoneyError, TypeError):
-        errors["requested_amount"] = "The amount must be a decimal number."
-    if isinstance(term_months, bool) or not isinstance(term_months, int):
-        errors["term_months"] = "The term must be a whole number of months."
-    elif product is not None and not (product.min_term_months <= term_months <= product.max_term_months):
-        errors["term_months"] = (
-            f"Term {term_months} months is outside the product's range "
-            f"{product.min_term_months}–{product.max_term_months} months."
-        )
-    if not Company.objects.filter(pk=company_id).exists():
-        errors["company"] = f"Company #{company_id} does not exist."
-    if partner_id is not None and not Partner.objects.filter(pk=partner_id).exists():
-        errors["partner"] = f"Partner #{partner_id} does not exist."
+    product, amount, errors = _new_application_errors(
+        company_id=company_id, product_id=product_id, product_code=product_code,
+        requested_amount=requested_amount, term_months=term_months, partner_id=partner_id,
+    )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -154,25 +130,19 @@ def application_create(
 # --- submit: the automated decision ----------------------------------------------------------
 
 
-def _company_facts(company: Company, as_of: datetime.date) -> tuple[decisioning.CompanyFacts, set[int]]:
-    """The company's facts and its grouping persons, from one read of its current roles."""
+def _company_facts(company: Company, as_of: datetime.date) -> decisioning.CompanyFacts:
+    """The company's facts, from one read of its current roles (with the persons' blocklist)."""
     roles = RelatedParty.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=as_of), company_id=company.pk, valid_from__lte=as_of
-    ).values_list("person_id", "role", "ownership_pct", "person__is_blocklisted")
-    blocklisted, linking = set(), set()
-    for person_id, role, pct, is_blocklisted in roles:
-        if is_blocklisted:
-            blocklisted.add(person_id)
-        if is_linking_role(role, pct):
-            linking.add(person_id)
-    facts = decisioning.CompanyFacts(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=as_of), company_id=company.pk, valid_from__lte=as_of,
+        person__is_blocklisted=True,
+    ).values_list("person_id", flat=True)
+    return decisioning.CompanyFacts(
         company_id=company.pk,
         status=company.status,
         is_blocklisted=company.is_blocklisted,
         annual_revenue=company.annual_revenue,
-        blocklisted_person_ids=frozenset(blocklisted),
+        blocklisted_person_ids=frozenset(roles),
     )
-    return facts, linking
 
 
 def _product_terms(product: LoanProduct) -> decisioning.ProductTerms:
@@ -196,71 +166,197 @@ def _fetch_scores(*, company_id: int, as_of: datetime.date, max_age_days: int):
         raise DomainError(f"Scores are unavailable right now ({exc}); the application stays a draft.", code="scoring_unavailable") from exc
 
 
+def _decide(*, company: Company, product: LoanProduct, amount, term_months: int, snapshot, bundle, as_of) -> decisioning.Decision:
+    """Gather the company's facts and its group's exposure (two queries) and run the engine.
+    Reads only: nothing here needs a lock (booking re-checks the group cap under locks)."""
+    group_ids, open_limits = borrower_group_exposure(company_id=company.pk, as_of=as_of)
+    return decisioning.decide(
+        policy=snapshot,
+        product=_product_terms(product),
+        request=decisioning.CreditRequest(amount=amount, term_months=term_months),
+        company=_company_facts(company, as_of),
+        group=decisioning.GroupExposure(company_ids=group_ids, open_limits=open_limits),
+        scores=bundle,
+        as_of=as_of,
+    )
+
+
+def _decision_note(result: decisioning.Decision) -> str:
+    codes = ", ".join(h.code for h in result.rule_hits if h.effect != decisioning.ADJUSTMENT)
+    return (f"automated decision: {result.outcome}" + (f" ({codes})" if codes else ""))[:500]
+
+
+def _record_automated(*, app: LoanApplication, result: decisioning.Decision, policy: CreditPolicy) -> Decision:
+    return _record_decision(
+        app=app,
+        kind=Decision.Kind.AUTOMATED,
+        outcome=result.outcome,
+        policy=policy,
+        model_versions=result.model_versions,
+        score=result.score,
+        tier=result.tier,
+        limit=result.limit,
+        annual_rate=result.annual_rate,
+        inputs=result.inputs,
+        outputs=result.outputs(),
+        rule_hits=[h.as_dict() for h in result.rule_hits],
+        reason_codes=list(result.reasons),
+        actor=None,
+    )
+
+
+_DECIDED_FIELDS = ("status", "submitted_at", "decided_at", "score", "tier", "approved_limit", "annual_rate", "updated_at")
+
+
 def application_submit(*, application_id: int, actor=None, as_of: datetime.date | None = None, scores=None) -> Decision:
     """draft → submitted → approved | declined | referred, in one transaction, with the
     decision record and its ledger entry.  ``scores`` is a test seam; production passes
-    nothing and the scores come from ``scoring.api.company_scores``."""
+    nothing and the scores come from ``scoring.api.company_scores``.
+
+    Everything is read and decided before the transaction starts; the transaction is then
+    one guarded UPDATE (``WHERE status = 'draft'``: it takes the row lock, and of two
+    concurrent submits the second updates nothing and gets :class:`InvalidTransition`), the
+    history rows, and — last, see ``ledger`` — the ledger entry and the decision row."""
     as_of = as_of or timezone.localdate()
-    app = LoanApplication.objects.select_related("company", "product").filter(pk=application_id).first()
+    app = (
+        LoanApplication.objects.select_related("company", "product")
+        .annotate(**active_policy_key())
+        .filter(pk=application_id)
+        .first()
+    )
     if app is None:
         raise NotFound(f"Application #{application_id} does not exist.", field="application_id")
-    _check(app, S.SUBMITTED)  # fail fast, before asking scoring; re-checked under the lock
-    policy = credit_policy_active()
-    snapshot = policy_snapshot(policy)
+    _check(app, S.SUBMITTED)  # fail fast, before asking scoring; re-checked by the guarded UPDATE
+    policy, snapshot = credit_policy_version(pk=app.active_policy_pk, created_at=app.active_policy_created_at)
     bundle = scores or _fetch_scores(company_id=app.company_id, as_of=as_of, max_age_days=policy.max_score_age_days)
-
+    result = _decide(
+        company=app.company, product=app.product, amount=app.requested_amount, term_months=app.term_months,
+        snapshot=snapshot, bundle=bundle, as_of=as_of,
+    )
+    to_status = OUTCOME_STATUS[result.outcome]
+    if to_status not in TRANSITIONS[S.SUBMITTED]:  # pragma: no cover - table guard
+        raise InvalidTransition(f"submitted cannot go to {to_status}")
+    now = timezone.now()
+    changes = {
+        "status": to_status, "submitted_at": now, "decided_at": now, "score": result.score, "tier": result.tier,
+        "approved_limit": result.limit, "annual_rate": result.annual_rate, "updated_at": now,
+    }
     with transaction.atomic():
-        app = _lock(application_id)
-        _check(app, S.SUBMITTED)
-        facts, linking_persons = _company_facts(app.company, as_of)
-        group_ids = borrower_group_company_ids(company_id=app.company_id, as_of=as_of, linking_person_ids=linking_persons)
-        result = decisioning.decide(
-            policy=snapshot,
-            product=_product_terms(app.product),
-            request=decisioning.CreditRequest(amount=app.requested_amount, term_months=app.term_months),
-            company=facts,
-            group=decisioning.GroupExposure(company_ids=group_ids, open_limits=group_open_limits(company_ids=group_ids, as_of=as_of)),
-            scores=bundle,
-            as_of=as_of,
-        )
-        to_status = OUTCOME_STATUS[result.outcome]
-        if to_status not in TRANSITIONS[S.SUBMITTED]:  # pragma: no cover - table guard
-            raise InvalidTransition(f"submitted cannot go to {to_status}")
-        now = timezone.now()
-        app.status = to_status
-        app.submitted_at = app.decided_at = now
-        app.score, app.tier = result.score, result.tier
-        app.approved_limit, app.annual_rate = result.limit, result.annual_rate
-        app.save(update_fields=["status", "submitted_at", "decided_at", "score", "tier", "approved_limit", "annual_rate", "updated_at"])
-        codes = ", ".join(h.code for h in result.rule_hits if h.effect != decisioning.ADJUSTMENT)
+        if not LoanApplication.objects.filter(pk=app.pk, status=S.DRAFT).update(**changes):
+            app.refresh_from_db(fields=["status"])  # someone moved it meanwhile
+            _check(app, S.SUBMITTED)
+            raise InvalidTransition(f"Application #{app.pk} is no longer a draft.", field="status")  # pragma: no cover
+        for name, value in changes.items():
+            setattr(app, name, value)
         # Two history rows: the officer's submit, then the engine's decision.
         ApplicationEvent.objects.bulk_create(
             [
                 ApplicationEvent(application=app, from_status=S.DRAFT, to_status=S.SUBMITTED, actor_id=_actor_id(actor), note="submitted"),
-                ApplicationEvent(
-                    application=app,
-                    from_status=S.SUBMITTED,
-                    to_status=to_status,
-                    note=(f"automated decision: {result.outcome}" + (f" ({codes})" if codes else ""))[:500],
-                ),
+                ApplicationEvent(application=app, from_status=S.SUBMITTED, to_status=to_status, note=_decision_note(result)),
             ]
         )
-        return _record_decision(
-            app=app,
-            kind=Decision.Kind.AUTOMATED,
-            outcome=result.outcome,
-            policy=policy,
-            model_versions=result.model_versions,
-            score=result.score,
-            tier=result.tier,
-            limit=result.limit,
-            annual_rate=result.annual_rate,
-            inputs=result.inputs,
-            outputs=result.outputs(),
-            rule_hits=[h.as_dict() for h in result.rule_hits],
-            reason_codes=list(result.reasons),
-            actor=None,
+        return _record_automated(app=app, result=result, policy=policy)
+
+
+def _new_application_errors(*, company_id, product_id, product_code, requested_amount, term_months, partner_id):
+    """Validate a new application's fields: (product, amount, errors).  The product query also
+    answers whether the company and partner exist and which policy version is active, so
+    the happy path costs one query; a missing product costs the separate checks."""
+    errors: dict[str, str] = {}
+    product = None
+    if product_id is None and not product_code:
+        errors["product"] = "A product is required."
+    else:
+        qs = LoanProduct.objects.filter(is_active=True)
+        qs = qs.filter(pk=product_id) if product_id is not None else qs.filter(code=product_code)
+        checks = {"company_exists": Exists(Company.objects.filter(pk=company_id)), **active_policy_key()}
+        if partner_id is not None:
+            checks["partner_exists"] = Exists(Partner.objects.filter(pk=partner_id))
+        product = qs.annotate(**checks).first()
+        if product is None:
+            errors["product"] = f"Unknown or inactive product: {product_code or product_id!s}."
+    try:
+        amount = money(requested_amount)
+        if amount <= 0:
+            errors["requested_amount"] = "The amount must be greater than zero."
+    except (MoneyError, TypeError):
+        amount = None
+        errors["requested_amount"] = "The amount must be a decimal number."
+    if isinstance(term_months, bool) or not isinstance(term_months, int):
+        errors["term_months"] = "The term must be a whole number of months."
+    elif product is not None and not (product.min_term_months <= term_months <= product.max_term_months):
+        errors["term_months"] = (
+            f"Term {term_months} months is outside the product's range "
+            f"{product.min_term_months}–{product.max_term_months} months."
         )
+    company_ok = product.company_exists if product is not None else Company.objects.filter(pk=company_id).exists()
+    if not company_ok:
+        errors["company"] = f"Company #{company_id} does not exist."
+    if partner_id is not None:
+        partner_ok = product.partner_exists if product is not None else Partner.objects.filter(pk=partner_id).exists()
+        if not partner_ok:
+            errors["partner"] = f"Partner #{partner_id} does not exist."
+    return product, amount, errors
+
+
+def application_apply(
+    *,
+    company_id: int,
+    requested_amount,
+    term_months: int,
+    product_id: int | None = None,
+    product_code: str | None = None,
+    purpose: str = "",
+    partner_id: int | None = None,
+    actor=None,
+    as_of: datetime.date | None = None,
+    scores=None,
+    before_ledger=None,
+) -> Decision:
+    """Create and submit in one go (the partner API's path): validated, scored and decided
+    before anything is written, then one transaction writes the application in its decided
+    status, its three history rows (created, submitted, decided) and — last — the ledger
+    entry and the decision.  A scoring outage or a validation error leaves nothing behind.
+    Same history, same decision, same ledger entry as ``application_create`` followed by
+    ``application_submit``; the draft just never exists outside the transaction.
+    ``before_ledger(app, outcome)``: the caller's own writes for this decision (e.g. its
+    webhook outbox rows), run in the transaction before the ledger lock is taken."""
+    as_of = as_of or timezone.localdate()
+    product, amount, errors = _new_application_errors(
+        company_id=company_id, product_id=product_id, product_code=product_code,
+        requested_amount=requested_amount, term_months=term_months, partner_id=partner_id,
+    )
+    if errors:
+        raise ValidationError(errors)
+    policy, snapshot = credit_policy_version(pk=product.active_policy_pk, created_at=product.active_policy_created_at)
+    company = Company.objects.only("id", "status", "is_blocklisted", "annual_revenue").get(pk=company_id)
+    bundle = scores or _fetch_scores(company_id=company_id, as_of=as_of, max_age_days=policy.max_score_age_days)
+    result = _decide(
+        company=company, product=product, amount=amount, term_months=term_months,
+        snapshot=snapshot, bundle=bundle, as_of=as_of,
+    )
+    to_status = OUTCOME_STATUS[result.outcome]
+    now = timezone.now()
+    # No savepoint: nothing inside raises a domain error (all checks ran above), so a failure
+    # here is the whole unit of work failing, and the caller's transaction with it.
+    with transaction.atomic(savepoint=False):
+        app = LoanApplication.objects.create(
+            company=company, product=product, partner_id=partner_id, requested_amount=amount,
+            term_months=term_months, purpose=purpose[:500], created_by=actor if _actor_id(actor) else None,
+            status=to_status, submitted_at=now, decided_at=now, score=result.score, tier=result.tier,
+            approved_limit=result.limit, annual_rate=result.annual_rate,
+        )
+        actor_id = _actor_id(actor)
+        ApplicationEvent.objects.bulk_create(
+            [
+                ApplicationEvent(application=app, from_status="", to_status=S.DRAFT, actor_id=actor_id, note="created"),
+                ApplicationEvent(application=app, from_status=S.DRAFT, to_status=S.SUBMITTED, actor_id=actor_id, note="submitted"),
+                ApplicationEvent(application=app, from_status=S.SUBMITTED, to_status=to_status, note=_decision_note(result)),
+            ]
+        )
+        if before_ledger is not None:
+            before_ledger(app, result.outcome)
+        return _record_automated(app=app, result=result, policy=policy)
 
 
 def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier, limit, annual_rate, inputs, outputs, rule_hits, reason_codes, actor, note="") -> Decision:
@@ -472,6 +568,7 @@ def applications_expire(*, as_of: datetime.date | None = None) -> int:
 __all__ = [
     "TRANSITIONS",
     "application_accept",
+    "application_apply",
     "application_book",
     "application_committee_approve",
     "application_committee_decline",

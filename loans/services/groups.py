@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -57,6 +57,47 @@ def borrower_group_company_ids(
             break
         companies |= frontier_companies
     return tuple(sorted(companies))
+
+
+_GROUP_SQL = """
+WITH RECURSIVE grp(company_id) AS (
+    SELECT CAST(%s AS BIGINT)
+    UNION
+    SELECT CAST(l2.company_id AS BIGINT)
+    FROM grp
+    JOIN {rp} l1 ON l1.company_id = grp.company_id AND {link1}
+    JOIN {rp} l2 ON l2.person_id = l1.person_id AND {link2}
+)
+SELECT grp.company_id, CAST(cl.limit_amount AS TEXT)
+FROM grp
+LEFT JOIN {cl} cl ON cl.company_id = grp.company_id AND cl.status IN (%s, %s) AND cl.expires_on >= %s
+"""
+_LINK = (
+    "({t}.role IN (%s, %s) OR ({t}.role = %s AND {t}.ownership_pct > %s))"
+    " AND {t}.valid_from <= %s AND ({t}.valid_to IS NULL OR {t}.valid_to >= %s)"
+)
+
+
+def borrower_group_exposure(*, company_id: int, as_of: datetime.date) -> tuple[tuple[int, ...], Decimal]:
+    """The applicant's group and its open line limits in ONE query: the same transitive
+    closure as :func:`borrower_group_company_ids` (a recursive CTE over the linking roles,
+    walked through the (company, role) and (person, role) indexes), joined to the open lines
+    of every member.  ``UNION`` (not ``UNION ALL``) makes the walk stop at the first repeat."""
+    sql = _GROUP_SQL.format(
+        rp=RelatedParty._meta.db_table, cl=CreditLine._meta.db_table,
+        link1=_LINK.format(t="l1"), link2=_LINK.format(t="l2"),
+    )
+    roles = [str(r.value) for r in (Role.LEGAL_REPRESENTATIVE, Role.ACTUAL_CONTROLLER, Role.SHAREHOLDER)]
+    link = [*roles, MAJORITY_PCT, as_of, as_of]
+    params = [company_id, *link, *link, *(str(s.value) for s in OPEN_LINE_STATUSES), as_of]
+    companies, total = set(), ZERO
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        for member, limit_text in cur.fetchall():
+            companies.add(int(member))
+            if limit_text is not None:
+                total += Decimal(limit_text)
+    return tuple(sorted(companies)), money(total)
 
 
 def group_open_limits(*, company_ids, as_of: datetime.date | None = None) -> Decimal:

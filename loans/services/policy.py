@@ -1,10 +1,21 @@
-"""Credit policy: read the active version, publish a new one.  Versions are never edited."""
+"""Credit policy: read the active version, publish a new one.  Versions are never edited.
+
+Because a version is immutable, a process keeps every version it has read (and its parsed
+:class:`PolicySnapshot`) in a module-level cache keyed by ``(pk, created_at)``.  Which version
+is *active* is still asked of the database on every decision — publishing in one gunicorn
+worker must be seen by all of them — but only as two indexed sub-selects folded into a query
+the decision makes anyway (:func:`active_policy_key`), or as one narrow query
+(:func:`credit_policy_active`).  ``created_at`` is part of the key because SQLite may hand a
+rolled-back version's id to the next one.
+"""
 
 from __future__ import annotations
 
+import copy
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Subquery
 
 from ..models import DEFAULT_POLICY, CreditPolicy
 from ..pricing import PolicySnapshot
@@ -19,11 +30,52 @@ def policy_snapshot(policy: CreditPolicy) -> PolicySnapshot:
     )
 
 
+# (pk, created_at) -> (policy, snapshot).  Versions are never edited, so entries never go stale.
+_VERSIONS: dict[tuple, tuple[CreditPolicy, PolicySnapshot]] = {}
+_MAX_CACHED = 64
+
+
+def active_policy_key() -> dict:
+    """Annotations naming the active version, to fold into another query:
+    ``qs.annotate(**active_policy_key())`` gives ``active_policy_pk`` and
+    ``active_policy_created_at`` (both None when no version is active)."""
+    active = CreditPolicy.objects.filter(is_active=True)
+    return {
+        "active_policy_pk": Subquery(active.values("pk")[:1]),
+        "active_policy_created_at": Subquery(active.values("created_at")[:1]),
+    }
+
+
+def _remember(policy: CreditPolicy) -> tuple[CreditPolicy, PolicySnapshot]:
+    entry = (policy, policy_snapshot(policy))
+    if len(_VERSIONS) >= _MAX_CACHED:
+        _VERSIONS.clear()
+    _VERSIONS[(policy.pk, policy.created_at)] = entry
+    return entry
+
+
+def credit_policy_version(*, pk, created_at) -> tuple[CreditPolicy, PolicySnapshot]:
+    """The version named by an :func:`active_policy_key` (from the cache; one query on a miss).
+    The shared instance is read-only; with no active version, the default v1 is published."""
+    if pk is None:
+        return _remember(_create_default())
+    entry = _VERSIONS.get((pk, created_at))
+    if entry is None:
+        entry = _remember(CreditPolicy.objects.get(pk=pk))
+    return entry
+
+
 def credit_policy_active() -> CreditPolicy:
-    """The active policy.  Migration 0003 publishes v1; if a test flush removed it, v1 again."""
-    policy = CreditPolicy.objects.filter(is_active=True).first()
-    if policy is not None:
-        return policy
+    """The active policy (one narrow indexed query; the row itself comes from the cache).
+    Migration 0003 publishes v1; if a test flush removed it, v1 again."""
+    key = CreditPolicy.objects.filter(is_active=True).values_list("pk", "created_at").first()
+    if key is None:
+        return copy.copy(_remember(_create_default())[0])
+    # A copy: callers may refresh or change their instance; the cached one stays as read.
+    return copy.copy(credit_policy_version(pk=key[0], created_at=key[1])[0])
+
+
+def _create_default() -> CreditPolicy:
     try:
         with transaction.atomic():
             return CreditPolicy.objects.create(version=1, is_active=True, note="Default policy", **DEFAULT_POLICY)

@@ -166,3 +166,25 @@ def test_without_credit_data_the_application_is_refused_and_nothing_is_created(a
     r = apply(api, cid)
     assert r.status_code == 409 and r.json()["error"]["code"] == "scoring_unavailable"
     assert LoanApplication.objects.count() == 0
+
+
+def test_application_post_with_fresh_scores_query_count_is_pinned(api, scored_company, django_assert_num_queries):
+    # given a company whose scores the nightly run already made today
+    from django.db import connection
+
+    from scoring import batch
+    from loans.models import RelatedParty
+
+    company = scored_company()
+    today = timezone.localdate()
+    batch.score_persons(person_ids=list(RelatedParty.objects.filter(company_id=company["id"]).values_list("person_id", flat=True)), as_of=today)
+    batch.score_companies(company_ids=[company["id"]], as_of=today)
+    body = {"company": company["id"], "product": "sme-revolving", "amount": "100000.00", "term_months": 12}
+    api.post("/api/v1/applications/", body, format="json")  # warm: the policy version is cached per process
+    # when / then: key, your company, webhook endpoints, savepoint, product (+ active policy), company,
+    # scores (champions, parties, latest), group and exposure, blocklisted roles,
+    # application, three events, ledger (tail + insert, + advisory lock on PostgreSQL), decision,
+    # release
+    with django_assert_num_queries(17 + (connection.vendor == "postgresql")):
+        r = api.post("/api/v1/applications/", body, format="json")
+    assert r.status_code == 201, r.json()

@@ -155,9 +155,10 @@ def test_submit_query_count_is_pinned(company, product, officer, django_assert_n
     app = draft(company, product, officer)
     scores = scores_for(company, 700)
     credit_policy_active()
-    # when / then: app, policy, lock, roles, group, exposure, update, events, decision,
-    # ledger (last + insert, + advisory lock on PostgreSQL), decision, savepoints
-    with django_assert_num_queries(13 + (connection.vendor == "postgresql")):
+    # when / then: app (+ which policy is active), blocklisted roles, group and exposure
+    # (one recursive query), savepoint, guarded update, events, ledger (tail + insert,
+    # + advisory lock on PostgreSQL), decision, release
+    with django_assert_num_queries(10 + (connection.vendor == "postgresql")):
         application_submit(application_id=app.pk, as_of=TODAY, scores=scores)
 
 
