@@ -233,6 +233,12 @@ def chunk_execute(*, chunk_id: int) -> int:
     started = time.perf_counter()
     try:
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # The scores and the chunk's "done" mark commit together, so a commit lost in a
+                # crash loses both and the chunk simply runs again: no need to wait for the WAL
+                # flush (0.2-0.3 s a chunk on this machine).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             chunk = ScoringChunk.objects.select_for_update().get(pk=chunk_id)
             if chunk.status == ChunkStatus.DONE:
                 return 0

@@ -192,8 +192,10 @@ class Score(models.Model):
                 condition=Q(subject_kind__in=["person", "company"]), name="score_subject_kind_valid"
             ),
         ]
+        # A subject's score history is read through the unique index above (its prefix is
+        # subject_kind, subject_id, as_of); a second index on the same prefix only slowed the
+        # nightly COPY.
         indexes = [
-            models.Index(fields=["subject_kind", "subject_id", "-as_of"], name="score_subject_latest_idx"),
             models.Index(fields=["as_of", "subject_kind", "tier"], name="score_date_kind_tier_idx"),
         ]
 
