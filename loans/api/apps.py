@@ -8,4 +8,4 @@ class PartnerApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  - registers the OpenAPI auth extension
+        from . import receivers, schema  # noqa: F401  - webhook receivers; the OpenAPI auth extension

@@ -17,6 +17,20 @@ from scoring.services import SnapshotExists, credit_snapshot_record
 from .webhooks import webhook_emit, webhook_endpoints_for_event
 
 
+def application_decided_payload(app: LoanApplication, outcome: str) -> dict:
+    return {
+        "application_id": app.pk,
+        "company_id": app.company_id,
+        "status": app.status,
+        "outcome": outcome,
+        "approved_limit": app.approved_limit,
+        "annual_rate": app.annual_rate,
+        "tier": app.tier,
+        "score": app.score,
+        "decided_at": app.decided_at,
+    }
+
+
 def partner_application_submit(
     *, partner_id: int, company_id: int, product_code: str, amount, term_months: int, purpose: str = ""
 ) -> tuple[LoanApplication, Decision]:
@@ -32,17 +46,7 @@ def partner_application_submit(
             partner_id=partner_id,
             event_type="application.decided",
             endpoints=endpoints,
-            payload={
-                "application_id": app.pk,
-                "company_id": app.company_id,
-                "status": app.status,
-                "outcome": outcome,
-                "approved_limit": app.approved_limit,
-                "annual_rate": app.annual_rate,
-                "tier": app.tier,
-                "score": app.score,
-                "decided_at": app.decided_at,
-            },
+            payload=application_decided_payload(app, outcome),
         )
 
     with transaction.atomic():

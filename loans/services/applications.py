@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, Q
 from django.utils import timezone
 
-from .. import decisioning
+from .. import decisioning, events
 from ..choices import ApplicationStatus as S
 from ..choices import CreditLineStatus
 from ..errors import DomainError, InvalidTransition, NotFound
@@ -453,6 +453,7 @@ def application_committee_approve(
             raise ValidationError(errors)
         app.approved_limit, app.annual_rate, app.decided_at = final_limit, final_rate, timezone.now()
         _transition(app, S.COMMITTEE_APPROVED, actor=actor, note=note or "committee approved", extra_fields=["approved_limit", "annual_rate", "decided_at"])
+        events.application_decided.send(sender=LoanApplication, application=app, outcome=decisioning.APPROVE)
         return _record_decision(
             app=app, kind=Decision.Kind.COMMITTEE, outcome=decisioning.APPROVE, policy=policy,
             model_versions=auto.model_versions if auto else {}, score=app.score, tier=app.tier,
@@ -475,6 +476,7 @@ def application_committee_decline(*, application_id: int, actor, note: str) -> D
         auto = _latest_automated(app)
         app.approved_limit, app.annual_rate, app.decided_at = None, None, timezone.now()
         _transition(app, S.COMMITTEE_DECLINED, actor=actor, note=note, extra_fields=["approved_limit", "annual_rate", "decided_at"])
+        events.application_decided.send(sender=LoanApplication, application=app, outcome=decisioning.DECLINE)
         return _record_decision(
             app=app, kind=Decision.Kind.COMMITTEE, outcome=decisioning.DECLINE, policy=policy,
             model_versions=auto.model_versions if auto else {}, score=app.score, tier=app.tier,

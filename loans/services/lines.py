@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import events
 from ..choices import CreditLineStatus, LoanStatus
 from ..errors import DomainError, InvalidTransition, NotFound
 from ..models import CreditLine, Installment, Loan
@@ -117,6 +118,9 @@ def credit_line_draw_down(
         return loan
 
 
+_CHANGE_NAME = {CreditLineStatus.FROZEN: "frozen", CreditLineStatus.ACTIVE: "unfrozen", CreditLineStatus.CLOSED: "closed"}
+
+
 def _line_set_status(*, credit_line_id: int, to_status: str) -> CreditLine:
     with transaction.atomic():
         line = _lock_line(credit_line_id)
@@ -126,6 +130,7 @@ def _line_set_status(*, credit_line_id: int, to_status: str) -> CreditLine:
             raise DomainError(f"Credit line #{line.pk} still has active loans; it can be frozen, not closed.", code="line_has_loans")
         line.status = to_status
         line.save(update_fields=["status", "updated_at"])
+        events.credit_line_changed.send(sender=CreditLine, credit_line=line, change=_CHANGE_NAME[to_status])
         return line
 
 
@@ -155,4 +160,5 @@ def credit_line_reduce_limit(*, credit_line_id: int, new_limit, actor=None) -> C
             line.save(update_fields=["limit_amount", "updated_at"])
         except IntegrityError as exc:  # pragma: no cover - the check above makes this a backstop
             raise DomainError(str(exc), code="constraint") from exc
+        events.credit_line_changed.send(sender=CreditLine, credit_line=line, change="limit_cut")
         return line

@@ -16,11 +16,13 @@ accrues only for the days since the loan was last serviced.
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 
+from .. import events
 from ..choices import Bucket, Classification, LoanStatus
 from ..models import Installment, Loan
 from ..money import ZERO
@@ -64,6 +66,7 @@ class ServicingResult:
     loans_serviced: int
     loans_read: int
     policy_version: int
+    loans_worsened: int = 0
 
 
 def loans_service_daily(*, as_of: datetime.date) -> ServicingResult:
@@ -71,13 +74,18 @@ def loans_service_daily(*, as_of: datetime.date) -> ServicingResult:
     snap = policy_snapshot(policy)
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            read, serviced = _service_sql(as_of, snap)
+            read, serviced, worsened = _service_sql(as_of, snap)
         else:
-            read, serviced = _service_python(as_of, snap)
-    return ServicingResult(as_of=as_of, loans_serviced=serviced, loans_read=read, policy_version=policy.version)
+            read, serviced, worsened = _service_python(as_of, snap)
+        if worsened:
+            events.loans_became_overdue.send(sender=Loan, as_of=as_of, loans=worsened)
+    return ServicingResult(
+        as_of=as_of, loans_serviced=serviced, loans_read=read, policy_version=policy.version,
+        loans_worsened=len(worsened),
+    )
 
 
-def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int]:
+def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int, list[tuple]]:
     inst, loan = Installment._meta.db_table, Loan._meta.db_table
     params = {
         "as_of": as_of,
@@ -95,7 +103,8 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
         cur.execute(
             f"""
             WITH todo AS (
-                SELECT l.id, COALESCE(l.serviced_on, l.disbursed_on) AS since
+                SELECT l.id, COALESCE(l.serviced_on, l.disbursed_on) AS since,
+                       l.days_past_due AS old_dpd, l.bucket AS old_bucket
                   FROM {loan} AS l
                  WHERE l.status = %(active)s
                    AND (l.serviced_on IS NULL OR l.serviced_on < %(as_of)s::date)
@@ -110,12 +119,13 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
                    AND i.due_date < %(as_of)s::date
                  GROUP BY i.loan_id
             ), calc AS (
-                SELECT t.id,
+                SELECT t.id, t.old_dpd, t.old_bucket,
                        COALESCE(%(as_of)s::date - d.oldest, 0) AS dpd,
                        ROUND(COALESCE(d.principal_days, 0) * %(rate)s, 2) AS penalty
                   FROM todo AS t
                   LEFT JOIN due AS d ON d.loan_id = t.id
             )
+            , upd AS (
             UPDATE {loan} AS l
                SET days_past_due = c.dpd,
                    penalty_accrued = l.penalty_accrued + c.penalty,
@@ -127,20 +137,31 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
                    serviced_on = %(as_of)s::date
               FROM calc AS c
              WHERE l.id = c.id
+         RETURNING l.id, l.partner_id, l.days_past_due, l.bucket, c.old_dpd, c.old_bucket
+            )
+            -- One row back: the count, and only the loans whose bucket worsened (buckets rise
+            -- with DPD), not the whole book.
+            SELECT count(*),
+                   COALESCE(json_agg(json_build_array(id, partner_id, days_past_due, bucket))
+                            FILTER (WHERE bucket <> old_bucket AND days_past_due > old_dpd), '[]')
+              FROM upd
             """,
             params,
         )
-        serviced = cur.rowcount
-    return serviced, serviced
+        serviced, worsened = cur.fetchone()
+    if isinstance(worsened, str):  # a driver that does not decode json
+        worsened = json.loads(worsened)
+    worsened = [tuple(w) for w in worsened]
+    return serviced, serviced, worsened
 
 
-def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int]:
+def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int, list[tuple]]:
     loans = list(
         Loan.objects.filter(status=LoanStatus.ACTIVE)
         .exclude(serviced_on__gte=as_of)
-        .values_list("id", "serviced_on", "disbursed_on", "penalty_accrued")
+        .values_list("id", "serviced_on", "disbursed_on", "penalty_accrued", "partner_id", "days_past_due", "bucket")
     )
-    since = {pk: serviced or disbursed for pk, serviced, disbursed, _ in loans}
+    since = {pk: serviced or disbursed for pk, serviced, disbursed, *_ in loans}
     overdue = (
         Installment.objects.filter(loan_id__in=list(since), paid_on__isnull=True, due_date__lt=as_of)
         .values_list("loan_id", "due_date", "principal_due", "principal_paid")
@@ -154,10 +175,14 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
         days = max((as_of - max(since[loan_id], due_date)).days, 0)
         principal_days[loan_id] = principal_days.get(loan_id, ZERO) + (principal_due - principal_paid) * days
     rows = []
-    for pk, _, _, accrued in loans:
+    worsened = []
+    for pk, _, _, accrued, partner_id, old_dpd, old_bucket in loans:
         dpd = (as_of - oldest[pk]).days if pk in oldest else 0
         penalty = (principal_days.get(pk, ZERO) * policy.penalty_daily_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        rows.append((dpd, str(accrued + penalty), bucket_for(dpd), classification_for(dpd, policy), as_of.isoformat(), pk))
+        bucket = bucket_for(dpd)
+        rows.append((dpd, str(accrued + penalty), bucket, classification_for(dpd, policy), as_of.isoformat(), pk))
+        if bucket != old_bucket and dpd > old_dpd:
+            worsened.append((pk, partner_id, dpd, bucket))
     # executemany of a keyed UPDATE is linear; bulk_update's CASE WHEN is not on SQLite.
     with connection.cursor() as cur:
         cur.executemany(
@@ -165,4 +190,4 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
             "classification = %s, serviced_on = %s WHERE id = %s",
             rows,
         )
-    return len(rows), len(rows)
+    return len(rows), len(rows), worsened
