@@ -61,7 +61,10 @@ class Command(BaseCommand):
         parser.add_argument("--explain", action="store_true", help="Profile one more decision: Python profile and its slowest queries.")
 
     def handle(self, *args, **options):
-        self.n, self.rng, self.explain = options["n"], random.Random(options["seed"]), options["explain"]
+        # With --commit the bench data stays, so a second run on the same database must not
+        # draw the same USCCs and product code again: offset the seed by what is already there.
+        seed = options["seed"] + (Company.objects.count() if options["commit"] else 0)
+        self.n, self.rng, self.explain = options["n"], random.Random(seed), options["explain"]
         if options["commit"]:
             self._run(commit=True)
             return
