@@ -6,6 +6,7 @@ typed reader and a zero-setup default; ``production.py`` removes the defaults
 that must never reach production.
 """
 
+import warnings
 from pathlib import Path
 
 import environ
@@ -103,6 +104,11 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # --- Static -------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the apps' static files straight from their folders (admin, Swagger UI),
+# so gunicorn works without a collectstatic step; until one runs, STATIC_ROOT is empty, which
+# WhiteNoise would otherwise warn about on every start.
+WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at: .*staticfiles", category=UserWarning)
 
 # --- Personal data ------------------------------------------------------------------------
 # Resident IDs and phone numbers are encrypted at rest with this key (Fernet, 32
