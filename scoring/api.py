@@ -3,20 +3,26 @@
 ``company_scores`` returns the latest scores of a company and its current related parties;
 any that is missing, older than ``max_age_days`` or made by a model that is no longer the
 champion is scored on demand for ``as_of`` first, through the same batch code as the nightly
-run (a batch of one).  When everything is fresh it costs three indexed queries.
+run (a batch of one).  When everything is fresh it costs two indexed queries (the champions;
+the parties with their latest scores and the company's); on PostgreSQL the hot path runs
+precompiled statements (no ORM query compilation) and the writing statements return the rows
+they wrote, so nothing is read back.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db.models import Q
+from django.db import connection
 
 from . import batch, selectors
 from .errors import ScoringUnavailable
-from .models import LatestScore
+from .models import LatestScore, Score
 from .reasons import texts_for
 
 __all__ = [
@@ -61,6 +67,36 @@ class CompanyScoreBundle:
     components: dict
 
 
+class _Row(NamedTuple):
+    """A score as the hot path reads it (``batch.WRITTEN_COLUMNS``), types normalised."""
+
+    id: int
+    subject_kind: str
+    subject_id: int
+    as_of: datetime.date
+    model_id: int
+    model_version: int
+    score: int
+    pd: float
+    tier: str
+    in_default: bool
+    reason_codes: list
+    components: dict | None
+
+
+def _row(values) -> _Row:
+    """A ``_Row`` from the raw values of ``batch.WRITTEN_COLUMNS`` (JSON comes back as text;
+    SQLite also returns dates as text and booleans as integers)."""
+    sid, kind, subject_id, as_of, model_id, version, score, pd, tier, dflt, reasons, comps = values
+    if isinstance(as_of, str):
+        as_of = datetime.date.fromisoformat(as_of)
+    if isinstance(reasons, str):
+        reasons = json.loads(reasons)
+    if isinstance(comps, str):
+        comps = json.loads(comps)
+    return _Row(sid, kind, subject_id, as_of, model_id, version, score, pd, tier, bool(dflt), reasons, comps)
+
+
 def _subject_score(row) -> SubjectScore:
     reasons = []
     for r in row.reason_codes or ():
@@ -79,44 +115,120 @@ def _subject_score(row) -> SubjectScore:
     )
 
 
+_SCORE_COLS = ", ".join(f"s.{c}" for c in batch.WRITTEN_COLUMNS)
+_N_SCORE_COLS = len(batch.WRITTEN_COLUMNS)
+
+
+def _latest_score_sql() -> str:
+    return (
+        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        "WHERE l.subject_kind = %s AND l.subject_id = %s"
+    )
+
+
 def latest_score(*, subject_kind: str, subject_id: int) -> SubjectScore | None:
     """The latest score of a subject (one indexed lookup), or None if it was never scored."""
-    pointer = (
-        LatestScore.objects.select_related("score_record")
-        .filter(subject_kind=subject_kind, subject_id=subject_id)
-        .first()
+    with connection.cursor() as cursor:
+        cursor.execute(_latest_score_sql(), [subject_kind, subject_id])
+        found = cursor.fetchone()
+    return None if found is None else _subject_score(_row(found))
+
+
+@functools.cache
+def _parties_and_latest_sql() -> str:
+    """The company's current parties with each party's latest score, and the company's latest
+    score (the row with a NULL person), in one statement; parties in (role, person, id) order."""
+    from loans.models import RelatedParty
+
+    return (
+        f"SELECT 0, rp.person_id, rp.role, rp.ownership_pct, rp.id, {_SCORE_COLS} "
+        f"FROM {RelatedParty._meta.db_table} rp "
+        f"LEFT JOIN {LatestScore._meta.db_table} l ON l.subject_kind = %s AND l.subject_id = rp.person_id "
+        f"LEFT JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        "WHERE rp.company_id = %s AND rp.valid_from <= %s AND (rp.valid_to IS NULL OR rp.valid_to >= %s) "
+        f"UNION ALL SELECT 1, NULL, NULL, NULL, NULL, {_SCORE_COLS} "
+        f"FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        "WHERE l.subject_kind = %s AND l.subject_id = %s "
+        "ORDER BY 1, 3, 2, 5"
     )
-    return None if pointer is None else _subject_score(pointer.score_record)
+
+
+@functools.cache
+def _ownership_pct_converter():
+    """SQLite returns a DecimalField as a number: the ORM's converter makes it a Decimal."""
+    from loans.models import RelatedParty
+
+    field = RelatedParty._meta.get_field("ownership_pct")
+    return connection.ops.get_decimalfield_converter(field)
+
+
+def _parties_and_latest(company_id: int, as_of: datetime.date):
+    """([(person_id, role, ownership_pct)], {(kind, id): _Row}): one query."""
+    day = connection.ops.adapt_datefield_value(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(_parties_and_latest_sql(), ["person", company_id, day, day, "company", company_id])
+        rows = cursor.fetchall()
+    convert = None if connection.vendor == "postgresql" else _ownership_pct_converter()
+    parties, latest = [], {}
+    for values in rows:
+        is_company, pid, role, pct = values[:4]
+        score = values[5:]
+        if not is_company:
+            if convert is not None and pct is not None:
+                pct = convert(pct, None, connection)
+            parties.append((pid, role, pct))
+        if score[0] is not None:
+            latest[("company", company_id) if is_company else ("person", pid)] = _row(score)
+    return parties, latest
 
 
 def _latest_rows(company_id: int, person_ids: list[int]) -> dict:
-    cond = Q(subject_kind="company", subject_id=company_id)
+    """{(kind, id): _Row} of the latest scores of the company and the persons: one query."""
+    sql = (
+        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        "WHERE (l.subject_kind = %s AND l.subject_id = %s)"
+    )
+    params = ["company", company_id]
     if person_ids:
-        cond |= Q(subject_kind="person", subject_id__in=person_ids)
-    return {
-        (p.subject_kind, p.subject_id): p.score_record
-        for p in LatestScore.objects.select_related("score_record").filter(cond)
-    }
+        sql += " OR (l.subject_kind = %s AND l.subject_id IN (" + ", ".join(["%s"] * len(person_ids)) + "))"
+        params += ["person", *person_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(r.subject_kind, r.subject_id): r for r in map(_row, cursor.fetchall())}
+
+
+def _score_stale(kind: str, ids: list[int], as_of, champion, latest: dict) -> tuple[int, bool]:
+    """Score ``ids`` on demand (the batch code, a batch of one); returns (the number written,
+    whether ``latest`` is now up to date for them).  When the writing statement returned the
+    rows it wrote, a subject whose pointer moved takes the row written and the others keep the
+    row read before; a subject left without a row had no credit data.  It is not up to date
+    (re-read the pointers) when the rows could not be returned, when a row was not inserted (a
+    concurrent writer), or when a pointer did not move and there was no row before."""
+    sink: dict = {}
+    count = batch._score_chunk(kind, as_of=as_of, ids=ids, champion=champion, written=sink)
+    rows = sink.get("rows")
+    if rows is None:
+        return count, False
+    up_to_date = len(rows) == sink["attempted"]
+    for values in rows:
+        key = (kind, values[2])
+        if values[_N_SCORE_COLS]:  # the pointer moved to this row
+            latest[key] = _row(values[:_N_SCORE_COLS])
+        elif key not in latest:
+            up_to_date = False
+    return count, up_to_date
 
 
 def company_scores(*, company_id: int, as_of: datetime.date, max_age_days: int) -> CompanyScoreBundle:
-    from loans.models import RelatedParty
-
     champions = selectors.champions()
     for kind in ("person", "company"):
         if kind not in champions:
             raise ScoringUnavailable(
                 f"no champion {kind} scorecard: train one and promote it (train_scorecard --subject {kind} --promote)"
             )
-    parties = list(
-        RelatedParty.objects.filter(company_id=company_id, valid_from__lte=as_of)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=as_of))
-        .order_by("role", "person_id", "id")
-        .values_list("person_id", "role", "ownership_pct")
-    )
+    parties, latest = _parties_and_latest(company_id, as_of)
     person_ids = sorted({p[0] for p in parties})
     oldest = as_of - datetime.timedelta(days=max_age_days)
-    latest = _latest_rows(company_id, person_ids)
 
     def stale(kind, sid):
         row = latest.get((kind, sid))
@@ -126,15 +238,15 @@ def company_scores(*, company_id: int, as_of: datetime.date, max_age_days: int) 
     rescore_company = stale("company", company_id)
     # A person without credit data stays unscored (and costs one snapshot lookup per call).
     # The batch code itself, a batch of one; the champions read above are passed through.
-    persons_written = (
-        batch._score_chunk("person", as_of=as_of, ids=stale_persons, champion=champions["person"])
-        if stale_persons else 0
-    )
+    persons_written, up_to_date = 0, True
+    if stale_persons:
+        persons_written, up_to_date = _score_stale("person", stale_persons, as_of, champions["person"], latest)
     if persons_written:
         rescore_company = True
     if rescore_company:
-        batch._score_chunk("company", as_of=as_of, ids=[company_id], champion=champions["company"])
-    if persons_written or rescore_company:
+        _, company_up_to_date = _score_stale("company", [company_id], as_of, champions["company"], latest)
+        up_to_date = up_to_date and company_up_to_date and ("company", company_id) in latest
+    if not up_to_date:
         latest = _latest_rows(company_id, person_ids)
     company_row = latest.get(("company", company_id))
     if company_row is None:

@@ -18,6 +18,7 @@ parties' latest person scores on or before ``as_of``.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from . import selectors
@@ -73,20 +73,22 @@ def score_companies(*, company_ids: Sequence[int], as_of: datetime.date) -> int:
 # --- the chunk ---------------------------------------------------------------------------
 
 
-def _subject_filter(field: str, id_from, id_to, ids) -> Q:
-    if ids is not None:
-        return Q(**{f"{field}__in": ids})
-    return Q(**{f"{field}__gte": id_from, f"{field}__lt": id_to})
-
-
-def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champion=None) -> int:
+def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champion=None, written=None) -> int:
     """Score one chunk.  ``champion``: a ``selectors.Champion`` when the caller already read the
     champions (on-demand scoring), saving a query; the compiled scorecard comes from the
-    in-process cache either way."""
+    in-process cache either way.  ``written``: a dict (on-demand scoring) that receives, under
+    ``"rows"``, the rows written as ``(WRITTEN_COLUMNS..., pointer_moved)`` tuples when the
+    writing statement can return them (PostgreSQL, a few rows), saving a re-read, and under
+    ``"attempted"`` the number of rows it tried to insert (more than written: a concurrent
+    writer got there first); the keys are absent when it cannot."""
     global last_run
     stats = RunStats(subject_kind=kind)
     last_run = stats
+    if written is not None:
+        written.clear()
     if ids is not None and not ids:
+        if written is not None:
+            written["rows"], written["attempted"] = [], 0
         return 0
     if champion is None:
         model_id, version, compiled = selectors.champion(kind)
@@ -106,6 +108,8 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
         stats.candidates = subject_model.objects.filter(id__gte=id_from, id__lt=id_to).count()
     stats.no_snapshot = max(stats.candidates - len(rows), 0)
     if not rows:
+        if written is not None:
+            written["rows"], written["attempted"] = [], 0
         return 0
 
     data = np.array(rows, dtype=float)  # None -> NaN; the last column: the score already there
@@ -114,6 +118,8 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
     if stats.already_scored:
         data = data[~scored]
     if not len(data):
+        if written is not None:
+            written["rows"], written["attempted"] = [], 0
         return 0
     subject_ids = data[:, 0].astype(np.int64)
     first_feature = 2 if kind == "person" else 1
@@ -141,17 +147,15 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
         reason_codes=_reason_codes_json(codes, lost),
         components=components,
     )
-    written = _write_scores_and_move_latest(chunk, id_from, id_to, ids)
-    stats.written = written
-    return written
+    count = _write_scores_and_move_latest(chunk, id_from, id_to, ids, written)
+    stats.written = count
+    return count
 
 
 def _composites(compiled, as_of, company_ids, own_scores, pds, tiers, codes, lost, id_from, id_to, ids):
     """Combine each company's own score with its current related parties' latest scores
     (``composite.composite_batch``: the composite formula over the whole chunk at once)."""
-    parties = selectors.parties_with_latest_scores(
-        as_of=as_of, company_filter=_subject_filter("company_id", id_from, id_to, ids)
-    )
+    parties = selectors.parties_of_companies_with_latest_scores(as_of=as_of, id_from=id_from, id_to=id_to, ids=ids)
     position = {cid: i for i, cid in enumerate(company_ids.tolist())}
     parties = [p for p in parties if p[0] in position]  # companies without credit data drop out
     n = len(company_ids)
@@ -247,7 +251,7 @@ def _reason_codes_json(codes: np.ndarray, lost: np.ndarray) -> list[str]:
     return out
 
 
-def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids) -> int:
+def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids, written=None) -> int:
     """Append the chunk's scores (a subject already scored for the date by the model is left
     alone: ON CONFLICT DO NOTHING, so a concurrent worker on the same chunk cannot make the
     write fail) and move the latest-score pointers of the rows written, never backwards."""
@@ -255,7 +259,11 @@ def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids) -> int:
         if len(chunk) >= COPY_THRESHOLD:
             with transaction.atomic(savepoint=False):  # the temporary table lives until commit
                 return _pg_copy(chunk)
-        return _pg_insert(chunk)
+        if written is None:
+            return _pg_insert(chunk)
+        written["attempted"] = len(chunk)
+        rows = written["rows"] = _pg_insert(chunk, returning=True)
+        return len(rows)
     with transaction.atomic(savepoint=False):
         written = _insert_rows(chunk)
         _move_latest(chunk.kind, chunk.as_of, chunk.model_id, id_from, id_to, ids)
@@ -266,31 +274,55 @@ def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids) -> int:
 _PG_WRITE = (
     "WITH ins AS (INSERT INTO scoring_score ({cols}) {source} "
     "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING "
-    "RETURNING id, subject_kind, subject_id, as_of, score, tier), "
+    "RETURNING {returning}), "
     "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier) "
     "SELECT subject_kind, subject_id, id, as_of, score, tier FROM ins "
     "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET "
     "score_id = excluded.score_id, as_of = excluded.as_of, score = excluded.score, tier = excluded.tier "
     "WHERE scoring_latestscore.as_of < excluded.as_of OR "
-    "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id)) "
-    "SELECT count(*) FROM ins"
+    "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id) "
+    "RETURNING score_id) "
+    "{final}"
+)
+_PG_RETURN_COUNT = dict(returning="id, subject_kind, subject_id, as_of, score, tier", final="SELECT count(*) FROM ins")
+
+# The columns of a written row that on-demand scoring reads back (``api``), in this order.
+WRITTEN_COLUMNS = (
+    "id", "subject_kind", "subject_id", "as_of", "model_id", "model_version", "score", "pd", "tier",
+    "in_default", "reason_codes", "components",
+)
+_PG_RETURN_ROWS = dict(
+    returning=", ".join(WRITTEN_COLUMNS),
+    final=(
+        "SELECT " + ", ".join(f"i.{c}" for c in WRITTEN_COLUMNS)
+        + ", EXISTS (SELECT 1 FROM moved m WHERE m.score_id = i.id) FROM ins i"
+    ),
 )
 
 
-def _pg_insert(chunk: _Chunk) -> int:
-    """A few rows (on-demand scoring): one multi-row INSERT that also moves the pointers."""
+@functools.lru_cache(maxsize=64)
+def _pg_insert_sql(n_rows: int, returning: bool) -> str:
     row_sql = "(" + ", ".join(
         "%s::jsonb" if c in ("dimension_points", "reason_codes", "components") else "%s" for c in _COLUMNS
     ) + ")"
+    source = "VALUES " + ", ".join([row_sql] * n_rows)
+    return _PG_WRITE.format(
+        cols=", ".join(_COLUMNS), source=source, **(_PG_RETURN_ROWS if returning else _PG_RETURN_COUNT)
+    )
+
+
+def _pg_insert(chunk: _Chunk, returning: bool = False):
+    """A few rows (on-demand scoring): one multi-row INSERT that also moves the pointers.
+    Returns the number written, or with ``returning`` the rows written (``WRITTEN_COLUMNS`` and
+    whether the subject's pointer moved to the row)."""
     params = []
     head = (chunk.kind,)
     for sid, score, pd, tier, dflt, dims, reasons, comps in zip(*chunk.columns()):
         params.extend(head)
         params.extend((sid, chunk.as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, chunk.now))
-    source = "VALUES " + ", ".join([row_sql] * len(chunk))
     with connection.cursor() as cursor:
-        cursor.execute(_PG_WRITE.format(cols=", ".join(_COLUMNS), source=source), params)
-        return cursor.fetchone()[0]
+        cursor.execute(_pg_insert_sql(len(chunk), returning), params)
+        return cursor.fetchall() if returning else cursor.fetchone()[0]
 
 
 def _copy_escape(text: str) -> str:
@@ -320,7 +352,7 @@ def _pg_copy(chunk: _Chunk) -> int:
         )
         with cursor.cursor.copy(f"COPY _score_load ({cols}) FROM STDIN") as copy:
             copy.write(block)
-        cursor.execute(_PG_WRITE.format(cols=cols, source=f"SELECT {cols} FROM _score_load"))
+        cursor.execute(_PG_WRITE.format(cols=cols, source=f"SELECT {cols} FROM _score_load", **_PG_RETURN_COUNT))
         written = cursor.fetchone()[0]
         cursor.execute("TRUNCATE _score_load")
     return written

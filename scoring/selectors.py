@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from typing import NamedTuple
 
@@ -42,8 +43,20 @@ def compiled_scorecard(model_id: int, scorecard: dict | None = None, *, stamp=No
     return compiled
 
 
+_CHAMPIONS_SQL = (
+    f"SELECT subject_kind, id, version, created_at FROM {ScoreModel._meta.db_table} "
+    "WHERE status = %s AND subject_kind IN (%s, %s)"
+)
+
+
 def champions(kinds=("person", "company")) -> dict[str, Champion]:
     """{subject_kind: Champion} of the current champions, one query."""
+    if connection.vendor == "postgresql" and tuple(kinds) == ("person", "company"):
+        # the on-demand hot path: a precompiled statement (timestamps come back aware, as from the ORM)
+        with connection.cursor() as cursor:
+            cursor.execute(_CHAMPIONS_SQL, [ModelStatus.CHAMPION.value, "person", "company"])
+            rows = cursor.fetchall()
+        return {kind: Champion(mid, ver, created) for kind, mid, ver, created in rows}
     rows = ScoreModel.objects.filter(status=ModelStatus.CHAMPION, subject_kind__in=kinds).order_by().values_list(
         "subject_kind", "id", "version", "created_at"
     )
@@ -78,46 +91,6 @@ def _latest_per_subject(qs, subject_field: str, order_fields: list[str]):
     ).filter(_rn=1)
 
 
-def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, id_to=None, ids=None,
-                     scored_by_model: int | None = None):
-    """Rows (subject_id, in_default, feature values...) of the latest snapshot on or before
-    ``as_of`` of each subject in [id_from, id_to) or in ``ids``; one query.  With
-    ``scored_by_model``, each row ends with the id of the subject's score for (``as_of``, that
-    model), None if there is none: a chunk learns what to skip in the same round trip."""
-    if subject_kind == "person":
-        model, fk = PersonCreditSnapshot, "person_id"
-    else:
-        model, fk = CompanyCreditSnapshot, "company_id"
-    qs = model.objects.filter(as_of__lte=as_of)
-    if ids is not None:
-        qs = qs.filter(**{f"{fk}__in": list(ids)})
-    else:
-        qs = qs.filter(**{f"{fk}__gte": id_from, f"{fk}__lt": id_to})
-    cols = [fk] + (["in_default"] if subject_kind == "person" else []) + feature_names(subject_kind)
-    qs = _latest_per_subject(qs, fk, ["-as_of"])
-    if scored_by_model is None:
-        return cols, list(qs.values_list(*cols))
-    # A LEFT JOIN on the unique index (kind, subject, date, model) of scores: a nested loop
-    # for a few subjects, a hash or merge join for a chunk of thousands.  (A correlated
-    # subquery per snapshot row costs a probe per row; EXISTS may hash every score of the date.)
-    # The subjects' bounds are repeated on the scores side so that the planner may also read
-    # the chunk's scores in one index range and hash them (a re-run of a chunk).
-    inner_sql, params = qs.values_list(*cols).query.sql_with_params()
-    qn = connection.ops.quote_name
-    if ids is not None:
-        bounds_sql = "s.subject_id IN (" + ", ".join(["%s"] * len(ids)) + ")"
-        bounds = list(ids)
-    else:
-        bounds_sql, bounds = "s.subject_id >= %s AND s.subject_id < %s", [id_from, id_to]
-    sql = (
-        f"SELECT l.*, s.id FROM ({inner_sql}) l LEFT JOIN {qn(Score._meta.db_table)} s "
-        f"ON s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s AND {bounds_sql}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*params, subject_kind, connection.ops.adapt_datefield_value(as_of), scored_by_model, *bounds))
-        return cols, cursor.fetchall()
-
-
 def parties_with_latest_scores(*, as_of: datetime.date, company_filter: Q):
     """(company_id, person_id, role, ownership_pct, score, in_default) of every related party
     current at ``as_of`` of the companies matched by ``company_filter`` (on ``company_id``),
@@ -139,6 +112,112 @@ def parties_with_latest_scores(*, as_of: datetime.date, company_filter: Q):
         .order_by("company_id", "role", "id")  # the composite lists parties in this order
         .values_list("company_id", "person_id", "role", "ownership_pct", "_packed")
     )
+    return [
+        (cid, pid, role, pct, None if packed is None else packed // 2, None if packed is None else bool(packed % 2))
+        for cid, pid, role, pct, packed in rows
+    ]
+
+
+# --- precompiled SQL of the hot path (on-demand scoring and the chunks) --------------------
+# The ORM compiles a query on every call (~0.5 ms each); these statements are built once per
+# shape (kind, number of ids) and run through a plain cursor.  Portable: DISTINCT ON on
+# PostgreSQL, ROW_NUMBER elsewhere; IN lists of placeholders on both.
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+@functools.lru_cache(maxsize=256)
+def _snapshots_sql(subject_kind: str, vendor: str, n_ids: int | None, with_model: bool) -> tuple[tuple, str]:
+    model = PersonCreditSnapshot if subject_kind == "person" else CompanyCreditSnapshot
+    fk = "person_id" if subject_kind == "person" else "company_id"
+    cols = tuple([fk] + (["in_default"] if subject_kind == "person" else []) + feature_names(subject_kind))
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    col_sql = ", ".join(qn(c) for c in cols)
+    subject_sql = f"{qn(fk)} IN ({_placeholders(n_ids)})" if n_ids is not None else f"{qn(fk)} >= %s AND {qn(fk)} < %s"
+    where = f"as_of <= %s AND {subject_sql}"
+    if vendor == "postgresql":
+        inner = f"SELECT DISTINCT ON ({qn(fk)}) {col_sql} FROM {table} WHERE {where} ORDER BY {qn(fk)}, as_of DESC"
+    else:
+        inner = (
+            f"SELECT {col_sql} FROM (SELECT {col_sql}, ROW_NUMBER() OVER (PARTITION BY {qn(fk)} ORDER BY as_of DESC) "
+            f"AS _rn FROM {table} WHERE {where}) r WHERE _rn = 1"
+        )
+    if not with_model:
+        return cols, inner
+    # A LEFT JOIN on the unique index (kind, subject, date, model) of scores: a nested loop
+    # for a few subjects, a hash or merge join for a chunk of thousands.  (A correlated
+    # subquery per snapshot row costs a probe per row; EXISTS may hash every score of the date.)
+    # The subjects' bounds are repeated on the scores side so that the planner may also read
+    # the chunk's scores in one index range and hash them (a re-run of a chunk).
+    bounds = f"s.subject_id IN ({_placeholders(n_ids)})" if n_ids is not None else "s.subject_id >= %s AND s.subject_id < %s"
+    outer_cols = ", ".join(f"l.{qn(c)}" for c in cols)
+    sql = (
+        f"SELECT {outer_cols}, s.id FROM ({inner}) l LEFT JOIN {qn(Score._meta.db_table)} s "
+        f"ON s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s AND {bounds}"
+    )
+    return cols, sql
+
+
+def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, id_to=None, ids=None,
+                     scored_by_model: int | None = None):
+    """Rows (subject_id, in_default, feature values...) of the latest snapshot on or before
+    ``as_of`` of each subject in [id_from, id_to) or in ``ids``; one query.  With
+    ``scored_by_model``, each row ends with the id of the subject's score for (``as_of``, that
+    model), None if there is none: a chunk learns what to skip in the same round trip."""
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            cols, _ = _snapshots_sql(subject_kind, connection.vendor, 1, False)
+            return list(cols), []
+        bounds = ids
+    else:
+        bounds = [id_from, id_to]
+    cols, sql = _snapshots_sql(
+        subject_kind, connection.vendor, None if ids is None else len(ids), scored_by_model is not None
+    )
+    day = connection.ops.adapt_datefield_value(as_of)
+    params = [day, *bounds]
+    if scored_by_model is not None:
+        params += [subject_kind, day, scored_by_model, *bounds]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cols), cursor.fetchall()
+
+
+@functools.lru_cache(maxsize=256)
+def _parties_sql(n_ids: int | None) -> str:
+    from loans.models import RelatedParty
+
+    qn = connection.ops.quote_name
+    company_sql = f"rp.company_id IN ({_placeholders(n_ids)})" if n_ids is not None else "rp.company_id >= %s AND rp.company_id < %s"
+    return (
+        "SELECT rp.company_id, rp.person_id, rp.role, rp.ownership_pct, "
+        f"(SELECT s.score * 2 + CAST(s.in_default AS integer) FROM {qn(Score._meta.db_table)} s "
+        "WHERE s.subject_kind = %s AND s.subject_id = rp.person_id AND s.as_of <= %s "
+        "ORDER BY s.as_of DESC, s.id DESC LIMIT 1) "
+        f"FROM {qn(RelatedParty._meta.db_table)} rp "
+        f"WHERE {company_sql} AND rp.valid_from <= %s AND (rp.valid_to IS NULL OR rp.valid_to >= %s) "
+        "ORDER BY rp.company_id, rp.role, rp.id"
+    )
+
+
+def parties_of_companies_with_latest_scores(*, as_of: datetime.date, id_from=None, id_to=None, ids=None):
+    """``parties_with_latest_scores`` for the companies in [id_from, id_to) or in ``ids``, through
+    a precompiled statement (the chunk's hot path); the same rows in the same order."""
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return []
+        bounds = ids
+    else:
+        bounds = [id_from, id_to]
+    day = connection.ops.adapt_datefield_value(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(_parties_sql(None if ids is None else len(ids)), ["person", day, *bounds, day, day])
+        rows = cursor.fetchall()
     return [
         (cid, pid, role, pct, None if packed is None else packed // 2, None if packed is None else bool(packed % 2))
         for cid, pid, role, pct, packed in rows
