@@ -17,28 +17,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-SCALING = {"base_points": 600.0, "base_odds": 19.0, "pdo": 40.0, "factor": 57.70780163555854,
-           "offset": 430.0810361751152, "min_score": 0, "max_score": 950}
-TIERS = [["A", 750], ["B", 700], ["C", 650], ["D", 600], ["E", 0]]
-# Small hand-built champions: the bench measures the API, not model training.
-PERSON_CARD = {"characteristics": [
-    {"name": "ontime_ratio_24m", "dimension": "credit_history", "kind": "numeric",
-     "edges": [0.8, 0.95], "points": [20.0, 60.0, 110.0], "points_missing": 40.0},
-    {"name": "debt_to_income", "dimension": "ability", "kind": "numeric",
-     "edges": [0.3, 0.6], "points": [150.0, 110.0, 40.0], "points_missing": 90.0},
-    {"name": "verification_level", "dimension": "identity", "kind": "numeric",
-     "edges": [1, 2, 3], "points": [100.0, 140.0, 180.0, 200.0], "points_missing": 100.0},
-    {"name": "connections_with_defaults", "dimension": "social", "kind": "numeric",
-     "edges": [1, 3], "points": [260.0, 200.0, 120.0], "points_missing": 200.0},
-], "scaling": SCALING, "tiers": TIERS}
-COMPANY_CARD = {"characteristics": [
-    {"name": "revenue_12m", "dimension": "scale", "kind": "numeric",
-     "edges": [1e6, 1e7], "points": [150.0, 250.0, 330.0], "points_missing": 180.0},
-    {"name": "lawsuits_24m", "dimension": "compliance", "kind": "numeric",
-     "edges": [1, 3], "points": [380.0, 300.0, 200.0], "points_missing": 300.0},
-], "scaling": SCALING, "tiers": TIERS}
-
-
 def prepare(*, companies: int, seed: int) -> dict:
     """In the scratch database: demo borrowers owned by a new bench partner, credit data,
     champions and today's scores (so each application costs what a fresh-scored one does)."""
@@ -47,7 +25,7 @@ def prepare(*, companies: int, seed: int) -> dict:
 
     from loans import demo
     from loans.models import Company, Partner, RelatedParty
-    from scoring import batch, selectors, services
+    from scoring import batch, services, starter
 
     from .models import PartnerAPIKey
 
@@ -59,10 +37,8 @@ def prepare(*, companies: int, seed: int) -> dict:
     partner = Partner.objects.create(name=f"bench-{int(time.time())}")
     Company.objects.filter(id__in=company_ids).update(partner=partner)  # seeding, not a business write
     _, key = PartnerAPIKey.objects.create_key(name="bench", partner=partner)
-    if set(selectors.champion_ids()) != {"person", "company"}:
-        for kind, card in (("person", PERSON_CARD), ("company", COMPANY_CARD)):
-            model = services.score_model_create(subject_kind=kind, scorecard=card, metrics={}, reference_distribution={}, trained_on={})
-            services.score_model_promote(model=model)
+    # Small hand-built champions when none exist: the bench measures the API, not training.
+    starter.promote_starter_champions()
     person_ids = sorted(set(RelatedParty.objects.filter(company_id__in=company_ids).values_list("person_id", flat=True)))
     with transaction.atomic():
         for pid in person_ids:

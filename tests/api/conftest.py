@@ -9,36 +9,12 @@ from loans.api.models import PartnerAPIKey
 from loans.demo import ensure_products
 from loans.models import Partner
 from loans.synthetic import make_resident_id, make_uscc
+from scoring import starter
 
 _rng = random.Random(6)
 
-SCALING = {"base_points": 600.0, "base_odds": 19.0, "pdo": 40.0, "factor": 57.70780163555854,
-           "offset": 430.0810361751152, "min_score": 0, "max_score": 950}
-TIERS = [["A", 750], ["B", 700], ["C", 650], ["D", 600], ["E", 0]]
-PERSON_CARD = {
-    "characteristics": [
-        {"name": "ontime_ratio_24m", "dimension": "credit_history", "kind": "numeric",
-         "edges": [0.8, 0.95], "points": [20.0, 60.0, 110.0], "points_missing": 40.0},
-        {"name": "debt_to_income", "dimension": "ability", "kind": "numeric",
-         "edges": [0.3, 0.6], "points": [150.0, 110.0, 40.0], "points_missing": 90.0},
-        {"name": "verification_level", "dimension": "identity", "kind": "numeric",
-         "edges": [1, 2, 3], "points": [100.0, 140.0, 180.0, 200.0], "points_missing": 100.0},
-        {"name": "connections_with_defaults", "dimension": "social", "kind": "numeric",
-         "edges": [1, 3], "points": [260.0, 200.0, 120.0], "points_missing": 200.0},
-    ],
-    "scaling": SCALING, "tiers": TIERS,
-}
-COMPANY_CARD = {
-    "characteristics": [
-        {"name": "revenue_12m", "dimension": "scale", "kind": "numeric",
-         "edges": [1e6, 1e7], "points": [150.0, 250.0, 330.0], "points_missing": 180.0},
-        {"name": "lawsuits_24m", "dimension": "compliance", "kind": "numeric",
-         "edges": [1, 3], "points": [380.0, 300.0, 200.0], "points_missing": 300.0},
-    ],
-    "scaling": SCALING, "tiers": TIERS,
-}
-GOOD_PERSON = {"ontime_ratio_24m": 0.99, "debt_to_income": 0.1, "verification_level": 3, "connections_with_defaults": 0}
-GOOD_COMPANY = {"revenue_12m": 5e7, "lawsuits_24m": 0}
+GOOD_PERSON = starter.GOOD_PERSON
+GOOD_COMPANY = starter.GOOD_COMPANY
 
 
 def new_uscc() -> str:
@@ -106,11 +82,7 @@ def products(db):
 
 @pytest.fixture
 def champions(db):
-    from scoring import services
-
-    for kind, card in (("person", PERSON_CARD), ("company", COMPANY_CARD)):
-        model = services.score_model_create(subject_kind=kind, scorecard=card, metrics={}, reference_distribution={}, trained_on={})
-        services.score_model_promote(model=model)
+    starter.promote_starter_champions()
 
 
 @pytest.fixture

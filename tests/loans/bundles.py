@@ -1,50 +1,10 @@
-"""Hand-built scoring bundles for the decision engine's tests.
-
-Uses the scoring app's real dataclasses when ``scoring.api`` exists, else local twins with
-the agreed shape (the decision engine only reads attributes)."""
+"""Hand-built scoring bundles (scoring.api's own dataclasses) for the decision engine's tests."""
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
-from decimal import Decimal
 
-try:  # pragma: no cover - depends on the scoring app's progress
-    from scoring.api import CompanyScoreBundle, PartyScore, ReasonCode, SubjectScore
-except ImportError:  # pragma: no cover
-
-    @dataclass(frozen=True)
-    class ReasonCode:
-        code: str
-        text_en: str
-        text_zh: str
-        points_lost: float
-
-    @dataclass(frozen=True)
-    class SubjectScore:
-        subject_kind: str
-        subject_id: int
-        as_of: datetime.date
-        model_version: int
-        score: int
-        pd: float
-        tier: str
-        reasons: tuple
-        in_default: bool
-
-    @dataclass(frozen=True)
-    class PartyScore:
-        person_id: int
-        role: str
-        ownership_pct: Decimal | None
-        score: SubjectScore | None
-
-    @dataclass(frozen=True)
-    class CompanyScoreBundle:
-        company: SubjectScore
-        parties: tuple
-        components: dict
-
+from scoring.api import CompanyScoreBundle, PartyScore, ReasonCode, SubjectScore
 
 AS_OF = datetime.date(2026, 3, 2)
 REASONS = (

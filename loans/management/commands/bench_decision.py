@@ -25,26 +25,6 @@ from loans.models import Company, LoanProduct, Person, RelatedParty
 from loans.services.applications import application_create, application_submit
 from loans.synthetic import make_resident_id, make_uscc
 
-_SCALING = {"base_points": 600.0, "base_odds": 19.0, "pdo": 40.0, "factor": 57.707801635558536,
-            "offset": 600.0 - 57.707801635558536 * 2.9444389791664403, "min_score": 0, "max_score": 950}
-PERSON_CARD = {
-    "characteristics": [
-        {"name": "ontime_ratio_24m", "dimension": "credit_history", "kind": "numeric", "edges": [0.8, 0.95], "points": [20.0, 60.0, 110.0], "points_missing": 40.0},
-        {"name": "debt_to_income", "dimension": "ability", "kind": "numeric", "edges": [0.3, 0.6], "points": [150.0, 110.0, 40.0], "points_missing": 90.0},
-        {"name": "verification_level", "dimension": "identity", "kind": "numeric", "edges": [1, 2, 3], "points": [100.0, 140.0, 180.0, 200.0], "points_missing": 100.0},
-        {"name": "connections_with_defaults", "dimension": "social", "kind": "numeric", "edges": [1, 3], "points": [260.0, 200.0, 120.0], "points_missing": 200.0},
-    ],
-    "scaling": _SCALING,
-    "tiers": [["A", 750], ["B", 700], ["C", 650], ["D", 600], ["E", 0]],
-}
-COMPANY_CARD = {
-    "characteristics": [
-        {"name": "revenue_12m", "dimension": "scale", "kind": "numeric", "edges": [1e6, 1e7], "points": [150.0, 250.0, 330.0], "points_missing": 180.0},
-        {"name": "lawsuits_24m", "dimension": "compliance", "kind": "numeric", "edges": [1, 3], "points": [380.0, 300.0, 200.0], "points_missing": 300.0},
-    ],
-    "scaling": _SCALING,
-    "tiers": [["A", 750], ["B", 700], ["C", 650], ["D", 600], ["E", 0]],
-}
 
 
 class _Rollback(Exception):
@@ -81,14 +61,10 @@ class Command(BaseCommand):
         self._decide(product, company_ids, person_ids, as_of)
 
     def _seed(self):
-        from scoring import selectors, services
+        from scoring import services, starter
 
         as_of = datetime.date.today()
-        champions = selectors.champion_ids()
-        for kind, card in (("person", PERSON_CARD), ("company", COMPANY_CARD)):
-            if kind not in champions:
-                model = services.score_model_create(subject_kind=kind, scorecard=card, metrics={}, reference_distribution={}, trained_on={})
-                services.score_model_promote(model=model)
+        starter.promote_starter_champions()
         product = LoanProduct.objects.create(
             code=f"bench-{self.rng.randrange(10**9)}", name="bench", kind=ProductKind.REVOLVING,
             repayment_method=RepaymentMethod.EQUAL_INSTALLMENT, min_amount=Decimal("10000"), max_amount=Decimal("3000000"),
