@@ -151,3 +151,26 @@ def test_database_constraints_are_the_backstop(kwargs, constraint):
 def test_company_constraint_refuses_negative_revenue():
     with pytest.raises(IntegrityError), transaction.atomic():
         CompanyFactory(annual_revenue=Decimal("-1.00"))
+
+
+def test_postgres_refuses_shareholdings_over_100_even_without_the_service(on_postgres):
+    # given a company whose shareholders already hold 70 %
+    company = CompanyFactory()
+    RelatedParty.objects.create(company=company, person=PersonFactory(), role=Role.SHAREHOLDER,
+                                ownership_pct=Decimal("70"), valid_from=datetime.date(2020, 1, 1))
+    # when a writer that skips the service adds 40 % more in one bulk statement
+    with pytest.raises(IntegrityError) as exc, transaction.atomic():
+        RelatedParty.objects.bulk_create([
+            RelatedParty(company=company, person=PersonFactory(), role=Role.SHAREHOLDER,
+                         ownership_pct=Decimal("20"), valid_from=datetime.date(2021, 1, 1)),
+            RelatedParty(company=company, person=PersonFactory(), role=Role.SHAREHOLDER,
+                         ownership_pct=Decimal("20"), valid_from=datetime.date(2021, 1, 1)),
+        ])
+    # then the database refuses it, naming the rule
+    assert "relparty_ownership_total_max_100" in str(exc.value)
+    assert "add up to 110.00 %" in str(exc.value)
+    assert company.related_parties.count() == 1
+    # and a former shareholder (valid_to set) no longer counts
+    RelatedParty.objects.filter(company=company).update(valid_to=datetime.date(2022, 1, 1))
+    RelatedParty.objects.create(company=company, person=PersonFactory(), role=Role.SHAREHOLDER,
+                                ownership_pct=Decimal("100"), valid_from=datetime.date(2022, 1, 2))
