@@ -209,13 +209,7 @@ class LatestScore(models.Model):
 
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
-    # No index on the pointer columns: the nightly run rewrites every row, and with only the
-    # subject's unique index (whose columns never change) PostgreSQL can update in place (HOT,
-    # helped by the table's fillfactor, see migration 0003). Scores are never deleted in
-    # normal operation, so the cascade's lookup by score_id may scan.
-    score_record = models.ForeignKey(
-        Score, on_delete=models.CASCADE, related_name="+", db_column="score_id", db_index=False
-    )
+    score_record = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="+", db_column="score_id")
     as_of = models.DateField()
     score = models.SmallIntegerField()
     tier = models.CharField(max_length=1, choices=Tier.choices)
@@ -226,6 +220,7 @@ class LatestScore(models.Model):
             models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="latest_score_unique_subject"),
             models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=950), name="latest_score_range_0_950"),
         ]
+        indexes = [models.Index(fields=["subject_kind", "tier"], name="latest_score_kind_tier_idx")]
 
     def __str__(self) -> str:
         return f"latest {self.subject_kind} #{self.subject_id}: {self.score} on {self.as_of}"
