@@ -84,16 +84,17 @@ class LoanApplicationForm(forms.ModelForm):
         return data
 
 
-def _run_on_each(modeladmin, request, queryset, verb: str, call):
+def _run_on_each(modeladmin, request, queryset, verb: str, call, noun: str = "application"):
+    """Call a service for each selected row; one message per failure, one for the successes."""
     done = 0
-    for app_id in queryset.order_by("pk").values_list("pk", flat=True):
+    for pk in queryset.order_by("pk").values_list("pk", flat=True):
         try:
-            call(app_id)
+            call(pk)
             done += 1
         except (DomainError, ValidationError) as exc:
-            modeladmin.message_user(request, f"Application #{app_id}: {_error_text(exc)}", messages.ERROR)
+            modeladmin.message_user(request, f"{noun.capitalize()} #{pk}: {_error_text(exc)}", messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{verb}: {done} application(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"{verb}: {done} {noun}(s).", messages.SUCCESS)
 
 
 @admin.action(description="Submit for the automated decision")
@@ -277,29 +278,17 @@ def _form_view(modeladmin, request, obj, form_class, title, perform):
 
 @admin.action(description="Freeze")
 def freeze_lines(modeladmin, request, queryset):
-    for pk in queryset.values_list("pk", flat=True):
-        try:
-            credit_line_freeze(credit_line_id=pk, actor=request.user)
-        except DomainError as exc:
-            modeladmin.message_user(request, str(exc), messages.ERROR)
+    _run_on_each(modeladmin, request, queryset, "Frozen", lambda pk: credit_line_freeze(credit_line_id=pk, actor=request.user), noun="credit line")
 
 
 @admin.action(description="Unfreeze")
 def unfreeze_lines(modeladmin, request, queryset):
-    for pk in queryset.values_list("pk", flat=True):
-        try:
-            credit_line_unfreeze(credit_line_id=pk, actor=request.user)
-        except DomainError as exc:
-            modeladmin.message_user(request, str(exc), messages.ERROR)
+    _run_on_each(modeladmin, request, queryset, "Unfrozen", lambda pk: credit_line_unfreeze(credit_line_id=pk, actor=request.user), noun="credit line")
 
 
 @admin.action(description="Close")
 def close_lines(modeladmin, request, queryset):
-    for pk in queryset.values_list("pk", flat=True):
-        try:
-            credit_line_close(credit_line_id=pk, actor=request.user)
-        except DomainError as exc:
-            modeladmin.message_user(request, str(exc), messages.ERROR)
+    _run_on_each(modeladmin, request, queryset, "Closed", lambda pk: credit_line_close(credit_line_id=pk, actor=request.user), noun="credit line")
 
 
 @admin.register(CreditLine)

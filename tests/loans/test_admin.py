@@ -117,3 +117,25 @@ def test_changelists_render(admin_client_, make_line, name):
     obj = {"creditline": line, "loan": loan, "loanapplication": line.application}.get(name)
     if obj is not None:
         assert admin_client_.get(reverse(f"admin:loans_{name}_change", args=[obj.pk])).status_code == 200
+
+
+def test_line_actions_freeze_unfreeze_and_report_a_refused_move(admin_client_, make_line):
+    # given an active line
+    line = make_line(amount="500000")
+    url = reverse("admin:loans_creditline_changelist")
+
+    def line_action(name):
+        return admin_client_.post(url, {"action": name, "_selected_action": [line.pk]}, follow=True)
+
+    # when frozen, then unfrozen
+    assert "Frozen: 1 credit line(s)." in line_action("freeze_lines").content.decode()
+    line.refresh_from_db()
+    assert line.status == "frozen"
+    line_action("unfreeze_lines")
+    line.refresh_from_db()
+    assert line.status == "active"
+    # and an illegal move (unfreezing an active line) is reported, nothing changes
+    body = line_action("unfreeze_lines").content.decode()
+    assert f"Credit line #{line.pk}: " in body and "cannot go from active to active" in body
+    line.refresh_from_db()
+    assert line.status == "active"
