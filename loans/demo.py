@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from . import identity
 from .bulk import copy_rows, next_ids, reset_sequence
-from .choices import CompanyStatus, Industry, ProductKind, Province, RepaymentMethod, Role
+from .choices import CompanyStatus, ProductKind, RepaymentMethod, Role
 from .models import Company, LoanProduct, Person, RelatedParty, SyntheticTruth
 from .synthetic import REGION_CODES, make_resident_id, make_uscc
 
@@ -41,7 +41,6 @@ TRADE = {
 }
 INDUSTRY_WEIGHTS = {"F": 30, "C": 20, "I": 10, "E": 8, "G": 8, "H": 7, "L": 6, "M": 4, "A": 3, "O": 2, "R": 1, "K": 1}
 REGION_PROVINCE = {code: code[:2] for code in REGION_CODES}
-PROVINCES = [p for p in Province.values]
 
 PRODUCTS = [
     dict(code="sme-revolving", name="SME revolving credit line 小微循环贷", kind=ProductKind.REVOLVING,

@@ -67,7 +67,7 @@ def test_the_chunk_formula_is_the_one_company_formula():
 
     rng = np.random.default_rng(7)
     roles = ["legal_representative", "actual_controller", "shareholder", "director", "guarantor", "auditor"]
-    own, pds, company_index, parties_by_company = [], [], [], []
+    own, pds, parties_by_company = [], [], []
     rows = []
     for i in range(400):
         own.append(int(rng.integers(0, 951)))
