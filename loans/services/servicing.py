@@ -33,6 +33,13 @@ from .policy import credit_policy_active, policy_snapshot
 BUCKETS = ((0, Bucket.CURRENT), (30, Bucket.M1), (60, Bucket.M2), (90, Bucket.M3))
 
 
+# The same table as SQL, so the set-based path cannot drift from bucket_for (constants only).
+_BUCKET_SQL = (
+    "CASE " + " ".join(f"WHEN c.dpd <= {int(upper)} THEN '{bucket.value}'" for upper, bucket in BUCKETS)
+    + f" ELSE '{Bucket.M3_PLUS.value}' END"
+)
+
+
 def bucket_for(dpd: int) -> str:
     for upper, bucket in BUCKETS:
         if dpd <= upper:
@@ -129,8 +136,7 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
             UPDATE {loan} AS l
                SET days_past_due = c.dpd,
                    penalty_accrued = l.penalty_accrued + c.penalty,
-                   bucket = CASE WHEN c.dpd = 0 THEN 'current' WHEN c.dpd <= 30 THEN 'm1'
-                                 WHEN c.dpd <= 60 THEN 'm2' WHEN c.dpd <= 90 THEN 'm3' ELSE 'm3_plus' END,
+                   bucket = {_BUCKET_SQL},
                    classification = CASE WHEN c.dpd >= %(loss)s THEN 'loss' WHEN c.dpd >= %(dbt)s THEN 'doubtful'
                                          WHEN c.dpd >= %(sub)s THEN 'substandard' WHEN c.dpd >= 1 THEN 'special_mention'
                                          ELSE 'normal' END,
