@@ -16,12 +16,14 @@ from collections.abc import Callable
 from django.db import connection
 from django.utils import timezone
 
+from scoring.models import SCORE_DROP_INDEX_POINTS
+
 from .models import AlertStatus, EarlyWarning, Severity
 
 RuleEvaluator = Callable[[datetime.date], int]
 RULES: dict[str, RuleEvaluator] = {}
 
-SCORE_DROP_POINTS = 50  # a drop of at least this many points against the previous score
+SCORE_DROP_POINTS = SCORE_DROP_INDEX_POINTS  # a drop of at least this many points against the previous score
 SCORE_DROP_HIGH_POINTS = 100  # ... and from this many the warning is high severity
 
 
@@ -41,25 +43,20 @@ def rules_evaluate(*, as_of: datetime.date) -> dict[str, int]:
 @register("score_drop")
 def score_drop(as_of: datetime.date, *, points: int = SCORE_DROP_POINTS) -> int:
     """Subjects whose score on ``as_of`` is at least ``points`` below their previous score
-    (the latest earlier-dated score, whatever the model).  One INSERT ... SELECT."""
+    (the latest earlier-dated score, whatever the model, as recorded on the score when it was
+    written: ``Score.previous_score``).  One INSERT ... SELECT over the date's scores."""
     table = EarlyWarning._meta.db_table
-    # The previous score is one backward index probe per scored subject, LIMIT 1 (on PostgreSQL
-    # the unique (kind, subject, date, model) index: ties on a date go to the newest model).
-    # Adding "p.id DESC" to the ORDER BY forces a sort per probe and made the rule 3x slower.
+    # The threshold is written into the statement (an int, not user input) so that PostgreSQL
+    # can match it to the partial index of drop candidates (scoring's score_drop_candidates_idx).
     select = (
-        "SELECT x.subject_kind, x.subject_id, x.as_of, 'score_drop', "
-        "CASE WHEN x.old_score - x.new_score >= %s THEN %s ELSE %s END, x.old_score, x.new_score, %s, %s "
-        "FROM (SELECT s.subject_kind, s.subject_id, s.as_of, s.score AS new_score, "
-        "  (SELECT p.score FROM scoring_score p WHERE p.subject_kind = s.subject_kind "
-        "     AND p.subject_id = s.subject_id AND p.as_of < s.as_of "
-        "     ORDER BY p.as_of DESC LIMIT 1) AS old_score "
-        "  FROM scoring_score s WHERE s.as_of = %s) x "
-        "WHERE x.old_score - x.new_score >= %s"
+        "SELECT s.subject_kind, s.subject_id, s.as_of, 'score_drop', "
+        "CASE WHEN s.previous_score - s.score >= %s THEN %s ELSE %s END, s.previous_score, s.score, %s, %s "
+        f"FROM scoring_score s WHERE s.as_of = %s AND s.previous_score >= s.score + {int(points)}"
     )
     cols = "subject_kind, subject_id, as_of, rule, severity, old_score, new_score, status, created_at"
     params = [
         SCORE_DROP_HIGH_POINTS, Severity.HIGH.value, Severity.MEDIUM.value, AlertStatus.OPEN.value,
-        connection.ops.adapt_datetimefield_value(timezone.now()), as_of, points,
+        connection.ops.adapt_datetimefield_value(timezone.now()), as_of,
     ]
     if connection.vendor == "postgresql":
         sql = (

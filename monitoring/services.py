@@ -236,9 +236,16 @@ def chunk_execute(*, chunk_id: int) -> int:
             if connection.vendor == "postgresql":
                 # The scores and the chunk's "done" mark commit together, so a commit lost in a
                 # crash loses both and the chunk simply runs again: no need to wait for the WAL
-                # flush (0.2-0.3 s a chunk on this machine).
+                # flush (0.2-0.3 s a chunk on this machine).  No JIT: a chunk's statements are
+                # estimated dear enough to cross jit_above_cost, and compiling them cost ~0.5 s a
+                # statement, more than running them.  No parallel query: the run scales by
+                # workers, and a chunk's helper processes would take the other workers' cores.
+                # Room to sort and hash a chunk's rows in memory.
                 with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    cursor.execute(
+                        "SET LOCAL synchronous_commit TO OFF; SET LOCAL jit TO OFF; "
+                        "SET LOCAL max_parallel_workers_per_gather TO 0; SET LOCAL work_mem TO '64MB'"
+                    )
             chunk = ScoringChunk.objects.select_for_update().get(pk=chunk_id)
             if chunk.status == ChunkStatus.DONE:
                 return 0

@@ -270,21 +270,35 @@ def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids, written=No
     return written
 
 
-# One statement: the scores inserted, and the pointers of exactly those rows moved.
+# One statement: the scores inserted, each with its subject's previous score, and the
+# pointers of exactly those rows moved.  All parts of a statement share one snapshot, so
+# ``ins`` reads the pointers as they were before ``moved`` rewrites them: a pointer dated
+# before the new score IS the subject's latest earlier-dated score (pointers only move
+# forward).  Otherwise (a back-dated re-run, a second model on the same date, a subject never
+# scored) a backward probe of the subject's history answers.  Both are per-row index probes
+# (scalar subqueries), so the cost follows the chunk, never the size of the pointer table.
 _PG_WRITE = (
-    "WITH ins AS (INSERT INTO scoring_score ({cols}) {source} "
+    "WITH ins AS (INSERT INTO scoring_score ({cols}, previous_score) "
+    "SELECT {t_cols}, COALESCE("
+    "(SELECT l.score FROM scoring_latestscore l "
+    "  WHERE l.subject_kind = t.subject_kind AND l.subject_id = t.subject_id AND l.as_of < t.as_of), "
+    "(SELECT p.score FROM scoring_score p WHERE p.subject_kind = t.subject_kind AND p.subject_id = t.subject_id"
+    "  AND p.as_of < t.as_of ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
+    "FROM {source} "
     "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING "
     "RETURNING {returning}), "
-    "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier) "
-    "SELECT subject_kind, subject_id, id, as_of, score, tier FROM ins "
-    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET "
-    "score_id = excluded.score_id, as_of = excluded.as_of, score = excluded.score, tier = excluded.tier "
+    "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier, in_default) "
+    "SELECT subject_kind, subject_id, id, as_of, score, tier, in_default FROM ins "
+    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET score_id = excluded.score_id, as_of = excluded.as_of, "
+    "score = excluded.score, tier = excluded.tier, in_default = excluded.in_default "
     "WHERE scoring_latestscore.as_of < excluded.as_of OR "
     "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id) "
     "RETURNING score_id) "
     "{final}"
 )
-_PG_RETURN_COUNT = dict(returning="id, subject_kind, subject_id, as_of, score, tier", final="SELECT count(*) FROM ins")
+_PG_RETURN_COUNT = dict(
+    returning="id, subject_kind, subject_id, as_of, score, tier, in_default", final="SELECT count(*) FROM ins"
+)
 
 # The columns of a written row that on-demand scoring reads back (``api``), in this order.
 WRITTEN_COLUMNS = (
@@ -298,16 +312,24 @@ _PG_RETURN_ROWS = dict(
         + ", EXISTS (SELECT 1 FROM moved m WHERE m.score_id = i.id) FROM ins i"
     ),
 )
+# PostgreSQL types of the written columns: the few-row VALUES list is typed (a VALUES list in
+# FROM does not take its types from the target table) and the COPY staging table uses them.
+_PG_TYPES = {
+    "subject_kind": "varchar(8)", "subject_id": "bigint", "as_of": "date", "model_id": "bigint",
+    "model_version": "integer", "score": "smallint", "pd": "double precision", "tier": "varchar(1)",
+    "in_default": "boolean", "dimension_points": "jsonb", "reason_codes": "jsonb", "components": "jsonb",
+    "created_at": "timestamptz",
+}
+_T_COLS = ", ".join(f"t.{c}" for c in _COLUMNS)
 
 
 @functools.lru_cache(maxsize=64)
 def _pg_insert_sql(n_rows: int, returning: bool) -> str:
-    row_sql = "(" + ", ".join(
-        "%s::jsonb" if c in ("dimension_points", "reason_codes", "components") else "%s" for c in _COLUMNS
-    ) + ")"
-    source = "VALUES " + ", ".join([row_sql] * n_rows)
+    row_sql = "(" + ", ".join(f"%s::{_PG_TYPES[c]}" for c in _COLUMNS) + ")"
+    cols = ", ".join(_COLUMNS)
+    source = "(VALUES " + ", ".join([row_sql] * n_rows) + f") AS t ({cols})"
     return _PG_WRITE.format(
-        cols=", ".join(_COLUMNS), source=source, **(_PG_RETURN_ROWS if returning else _PG_RETURN_COUNT)
+        cols=cols, t_cols=_T_COLS, source=source, **(_PG_RETURN_ROWS if returning else _PG_RETURN_COUNT)
     )
 
 
@@ -330,6 +352,13 @@ def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\") if "\\" in text else text
 
 
+_CREATE_LOAD_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS _score_load ("
+    + ", ".join(f"{c} {_PG_TYPES[c]}" for c in _COLUMNS)
+    + ") ON COMMIT DELETE ROWS"
+)
+
+
 def _pg_copy(chunk: _Chunk) -> int:
     """Many rows (the nightly run): COPY one preformatted text block into a temporary table,
     then one statement inserts the scores and moves the pointers."""
@@ -344,15 +373,10 @@ def _pg_copy(chunk: _Chunk) -> int:
         line % row for row in zip(sid, score, pd, tier, dflt, map(_copy_escape, dims), map(_copy_escape, reasons), comps)
     ])
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS _score_load ("
-            "subject_kind varchar(8), subject_id bigint, as_of date, model_id bigint, model_version integer,"
-            " score smallint, pd double precision, tier varchar(1), in_default boolean, dimension_points jsonb,"
-            " reason_codes jsonb, components jsonb, created_at timestamptz) ON COMMIT DELETE ROWS"
-        )
+        cursor.execute(_CREATE_LOAD_TABLE)
         with cursor.cursor.copy(f"COPY _score_load ({cols}) FROM STDIN") as copy:
             copy.write(block)
-        cursor.execute(_PG_WRITE.format(cols=cols, source=f"SELECT {cols} FROM _score_load", **_PG_RETURN_COUNT))
+        cursor.execute(_PG_WRITE.format(cols=cols, t_cols=_T_COLS, source="_score_load t", **_PG_RETURN_COUNT))
         written = cursor.fetchone()[0]
         cursor.execute("TRUNCATE _score_load")
     return written
@@ -367,9 +391,14 @@ def _insert_rows(chunk: _Chunk) -> int:
         (chunk.kind, sid, as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, now)
         for sid, score, pd, tier, dflt, dims, reasons, comps in zip(*chunk.columns())
     ]
+    rows = [(*row, row[0], row[1], as_of) for row in rows]
+    # The previous score by one backward probe of the subject's history (``WHERE true``: SQLite
+    # needs it to tell an INSERT ... SELECT's ON CONFLICT from a join's ON).
     sql = (
-        f"INSERT INTO {Score._meta.db_table} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
-        "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING"
+        f"INSERT INTO {Score._meta.db_table} ({', '.join(_COLUMNS)}, previous_score) "
+        f"SELECT {', '.join(['%s'] * len(_COLUMNS))}, (SELECT p.score FROM {Score._meta.db_table} p "
+        "WHERE p.subject_kind = %s AND p.subject_id = %s AND p.as_of < %s ORDER BY p.as_of DESC, p.id DESC LIMIT 1) "
+        "WHERE true ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -385,11 +414,11 @@ def _move_latest(kind, as_of, model_id, id_from, id_to, ids) -> None:
         subject_sql = "s.subject_id >= %s AND s.subject_id < %s"
         subject_params = [id_from, id_to]
     sql = (
-        "INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier) "
-        "SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.score, s.tier FROM scoring_score s "
+        "INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier, in_default) "
+        "SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.score, s.tier, s.in_default FROM scoring_score s "
         f"WHERE s.subject_kind = %s AND s.as_of = %s AND s.model_id = %s AND {subject_sql} "
-        "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET "
-        "score_id = excluded.score_id, as_of = excluded.as_of, score = excluded.score, tier = excluded.tier "
+        "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET score_id = excluded.score_id, as_of = excluded.as_of, "
+        "score = excluded.score, tier = excluded.tier, in_default = excluded.in_default "
         "WHERE scoring_latestscore.as_of < excluded.as_of OR "
         "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id)"
     )

@@ -7,7 +7,7 @@ Snapshots and scores are appended, never updated.  Scores carry ``subject_kind``
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from .features import COMPANY_FEATURES, PERSON_FEATURES
 
@@ -162,13 +162,21 @@ class ScoreModel(models.Model):
         return f"{self.subject_kind} scorecard v{self.version} ({self.status})"
 
 
+SCORE_DROP_INDEX_POINTS = 50
+
+
 class Score(models.Model):
     """One score of one subject at a date by one model.  Appended, never updated."""
 
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
     as_of = models.DateField()
-    model = models.ForeignKey(ScoreModel, on_delete=models.PROTECT, related_name="scores")
+    # The reference is enforced per statement, not per row (migration 0004): a nightly chunk
+    # appends 25,000 scores of one model, and a row-level foreign key checked (and locked) the
+    # model row 25,000 times.  No index on it either: nothing reads scores by model alone.
+    model = models.ForeignKey(
+        ScoreModel, on_delete=models.PROTECT, related_name="scores", db_constraint=False, db_index=False
+    )
     model_version = models.PositiveIntegerField()
     score = models.SmallIntegerField()
     pd = models.FloatField("probability of default")
@@ -177,6 +185,10 @@ class Score(models.Model):
     dimension_points = models.JSONField(default=dict)
     reason_codes = models.JSONField(default=list, help_text="[{code, points_lost}], worst first")
     components = models.JSONField(null=True, blank=True, help_text="Company composite: each contribution")
+    previous_score = models.SmallIntegerField(
+        null=True, blank=True,
+        help_text="The subject's latest score dated before this one, when this one was written (None: the first)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -186,6 +198,10 @@ class Score(models.Model):
                 fields=["subject_kind", "subject_id", "as_of", "model"], name="score_unique_subject_date_model"
             ),
             models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=950), name="score_range_0_950"),
+            models.CheckConstraint(
+                condition=Q(previous_score__isnull=True) | (Q(previous_score__gte=0) & Q(previous_score__lte=950)),
+                name="score_previous_range_0_950",
+            ),
             models.CheckConstraint(condition=Q(pd__gte=0) & Q(pd__lte=1), name="score_pd_range"),
             models.CheckConstraint(condition=Q(tier__in=Tier.values), name="score_tier_valid"),
             models.CheckConstraint(
@@ -197,6 +213,13 @@ class Score(models.Model):
         # nightly COPY.
         indexes = [
             models.Index(fields=["as_of", "subject_kind", "tier"], name="score_date_kind_tier_idx"),
+            # The early-warning rule "score dropped by at least 50 points" (monitoring.rules, whose
+            # SCORE_DROP_POINTS must stay equal to this 50) reads the few scores of a date that
+            # qualify, not all of them: a partial index holds only those.
+            models.Index(
+                fields=["as_of"], condition=Q(previous_score__gte=F("score") + SCORE_DROP_INDEX_POINTS),
+                name="score_drop_candidates_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -209,10 +232,16 @@ class LatestScore(models.Model):
 
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
-    score_record = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="+", db_column="score_id")
+    # The score row pointed at.  Deliberately not a foreign key and not indexed: every nightly
+    # run rewrites every pointer, and an update that changes no indexed column is a HOT update
+    # (no index entries written) when the page has room (fillfactor 50, see migration 0003).
+    # Deleting a score deletes its pointer all the same: a statement-level trigger does what
+    # ON DELETE CASCADE did, through the (subject_kind, subject_id) index.
+    score_id = models.BigIntegerField()
     as_of = models.DateField()
     score = models.SmallIntegerField()
     tier = models.CharField(max_length=1, choices=Tier.choices)
+    in_default = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["subject_kind", "subject_id"]

@@ -14,7 +14,7 @@ from django.db.models.functions import Cast, RowNumber
 from . import scorer
 from .errors import ScoringUnavailable
 from .features import feature_names
-from .models import CompanyCreditSnapshot, ModelStatus, PersonCreditSnapshot, Score, ScoreModel
+from .models import CompanyCreditSnapshot, LatestScore, ModelStatus, PersonCreditSnapshot, Score, ScoreModel
 
 class Champion(NamedTuple):
     model_id: int
@@ -193,11 +193,18 @@ def _parties_sql(n_ids: int | None) -> str:
 
     qn = connection.ops.quote_name
     company_sql = f"rp.company_id IN ({_placeholders(n_ids)})" if n_ids is not None else "rp.company_id >= %s AND rp.company_id < %s"
+    # The party's latest-score pointer answers when it is dated on or before ``as_of`` (pointers
+    # only move forward, so it is then the latest score on or before ``as_of``); otherwise (a
+    # back-dated run, a person never scored) one backward probe of the person's history does.
+    # Scalar subqueries, so both are per-party index probes whatever the size of the tables.
+    score_table, latest_table = qn(Score._meta.db_table), qn(LatestScore._meta.db_table)
     return (
-        "SELECT rp.company_id, rp.person_id, rp.role, rp.ownership_pct, "
-        f"(SELECT s.score * 2 + CAST(s.in_default AS integer) FROM {qn(Score._meta.db_table)} s "
-        "WHERE s.subject_kind = %s AND s.subject_id = rp.person_id AND s.as_of <= %s "
-        "ORDER BY s.as_of DESC, s.id DESC LIMIT 1) "
+        "SELECT rp.company_id, rp.person_id, rp.role, rp.ownership_pct, COALESCE("
+        f"(SELECT l.score * 2 + CAST(l.in_default AS integer) FROM {latest_table} l "
+        "  WHERE l.subject_kind = %s AND l.subject_id = rp.person_id AND l.as_of <= %s), "
+        f"(SELECT s.score * 2 + CAST(s.in_default AS integer) FROM {score_table} s "
+        "  WHERE s.subject_kind = %s AND s.subject_id = rp.person_id AND s.as_of <= %s "
+        "  ORDER BY s.as_of DESC, s.id DESC LIMIT 1)) "
         f"FROM {qn(RelatedParty._meta.db_table)} rp "
         f"WHERE {company_sql} AND rp.valid_from <= %s AND (rp.valid_to IS NULL OR rp.valid_to >= %s) "
         "ORDER BY rp.company_id, rp.role, rp.id"
@@ -216,7 +223,7 @@ def parties_of_companies_with_latest_scores(*, as_of: datetime.date, id_from=Non
         bounds = [id_from, id_to]
     day = connection.ops.adapt_datefield_value(as_of)
     with connection.cursor() as cursor:
-        cursor.execute(_parties_sql(None if ids is None else len(ids)), ["person", day, *bounds, day, day])
+        cursor.execute(_parties_sql(None if ids is None else len(ids)), ["person", day, "person", day, *bounds, day, day])
         rows = cursor.fetchall()
     return [
         (cid, pid, role, pct, None if packed is None else packed // 2, None if packed is None else bool(packed % 2))

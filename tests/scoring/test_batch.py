@@ -58,7 +58,7 @@ def test_person_range_scores_latest_snapshot_and_rerun_writes_nothing(world, wri
     assert bad.reason_codes == [{"code": "P14", "points_lost": 140.0}, {"code": "P08", "points_lost": 110.0},
                                 {"code": "P10", "points_lost": 100.0}, {"code": "P02", "points_lost": 90.0}]
     assert set(bad.dimension_points) == {"credit_history", "ability", "identity", "social"}
-    assert LatestScore.objects.get(subject_kind="person", subject_id=world["bad"].id).score_record_id == bad.id
+    assert LatestScore.objects.get(subject_kind="person", subject_id=world["bad"].id).score_id == bad.id
 
 
 def test_company_composite_reads_party_scores_and_caps_on_default(world, write_path):
@@ -88,6 +88,63 @@ def test_latest_pointer_moves_forward_never_back(world):
     # then
     assert LatestScore.objects.get(subject_kind="person", subject_id=pid).as_of == AS_OF
     assert Score.objects.filter(subject_kind="person", subject_id=pid).count() == 2
+
+
+def test_each_score_records_the_previous_one_forward_and_back_dated(world, write_path):
+    """previous_score: the latest earlier-dated score when written: from the pointer on a
+    forward run, from the history when the pointer is not earlier (a back-dated run)."""
+    lo, hi = _person_range(world)
+    pid = world["good"].id
+    day = datetime.timedelta(days=1)
+    batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF - 20 * day)  # the good person's older snapshot
+    # the score of that date is raised so that each step is told apart by its value
+    first = Score.objects.get(subject_kind="person", subject_id=pid)
+    Score.objects.filter(pk=first.pk).update(score=first.score + 7)
+    LatestScore.objects.filter(score_id=first.pk).update(score=first.score + 7)
+    # when: a forward run, then a back-dated run between the two
+    batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF)
+    batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF - 10 * day)
+    batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF - 30 * day)
+    # then
+    prev = dict(Score.objects.filter(subject_kind="person", subject_id=pid).values_list("as_of", "previous_score"))
+    assert prev == {
+        AS_OF - 30 * day: None,  # nothing earlier
+        AS_OF - 20 * day: None,  # the first score written
+        AS_OF - 10 * day: first.score + 7,  # back-dated: from the history, not the (later) pointer
+        AS_OF: first.score + 7,  # forward: from the pointer
+    }
+
+
+def test_deleting_a_score_deletes_the_pointer_that_names_it(world):
+    lo, hi = _person_range(world)
+    batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF)
+    good = Score.objects.get(subject_kind="person", subject_id=world["good"].id)
+    # when
+    Score.objects.filter(pk=good.pk).delete()
+    # then: its pointer went with it (the database's trigger), the other subject's stayed
+    assert not LatestScore.objects.filter(subject_kind="person", subject_id=world["good"].id).exists()
+    assert LatestScore.objects.filter(subject_kind="person", subject_id=world["bad"].id).exists()
+
+
+def test_a_back_dated_company_run_reads_party_scores_of_that_date(world):
+    lo, hi = _person_range(world)
+    cid = world["company"].id
+    earlier = AS_OF - datetime.timedelta(days=10)
+    # the good person's score of an earlier date is 700; its pointer then moves on to AS_OF (720)
+    snapshot("company", cid, GOOD_COMPANY, as_of=earlier)
+    batch.score_person_range(id_from=lo, id_to=hi, as_of=earlier)
+    old = Score.objects.get(subject_kind="person", subject_id=world["good"].id, as_of=earlier)
+    Score.objects.filter(pk=old.pk).update(score=700)
+    LatestScore.objects.filter(score_id=old.pk).update(score=700)
+    batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF)
+    # when: both dates of the company are scored, the later first
+    batch.score_company_range(id_from=cid, id_to=cid + 1, as_of=AS_OF)
+    batch.score_company_range(id_from=cid, id_to=cid + 1, as_of=earlier)
+    # then: each composite used the party's score of its own date
+    parties = {
+        s.as_of: s.components["parties"][0]["score"] for s in Score.objects.filter(subject_kind="company", subject_id=cid)
+    }
+    assert parties == {AS_OF: 720, earlier: 700}
 
 
 def test_a_chunk_costs_a_fixed_number_of_queries(world, django_assert_max_num_queries):

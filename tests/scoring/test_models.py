@@ -62,3 +62,33 @@ def test_one_score_per_subject_date_and_model():
     Score.objects.create(subject_kind="person", subject_id=1, as_of=AS_OF, model=model, model_version=1, score=600, pd=0.05, tier="D")
     with pytest.raises(IntegrityError), transaction.atomic():
         Score.objects.create(subject_kind="person", subject_id=1, as_of=AS_OF, model=model, model_version=1, score=610, pd=0.05, tier="D")
+
+
+def test_a_score_naming_a_missing_model_is_refused_by_the_database(on_postgres):
+    # given: a real model, and an id that names none
+    model = champion("person")
+    missing = ScoreModel.objects.order_by("-id").first().id + 100
+    rows = [(1, model.id), (2, missing)]
+    # when / then: the statement fails as a whole (a per-statement check, a foreign-key error)
+    with pytest.raises(IntegrityError, match=f"score model {missing} does not exist"), transaction.atomic():
+        Score.objects.bulk_create([
+            Score(subject_kind="person", subject_id=sid, as_of=AS_OF, model_id=mid, model_version=1, score=600,
+                  pd=0.05, tier="D")
+            for sid, mid in rows
+        ])
+    assert not Score.objects.exists()
+
+
+def test_a_model_with_scores_cannot_be_deleted_even_bypassing_the_orm(on_postgres):
+    from django.db import connection
+
+    model = champion("person")
+    Score.objects.create(subject_kind="person", subject_id=1, as_of=AS_OF, model=model, model_version=1, score=600, pd=0.05, tier="D")
+    unused = _draft()
+    with pytest.raises(IntegrityError, match=f"score model {model.id} still has scores"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM scoring_scoremodel WHERE id IN (%s, %s)", [model.id, unused.id])
+    # a model without scores can go
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM scoring_scoremodel WHERE id = %s", [unused.id])
+    assert ScoreModel.objects.filter(pk=model.pk).exists() and not ScoreModel.objects.filter(pk=unused.pk).exists()
