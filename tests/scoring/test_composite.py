@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scoring.composite import DEFAULT_CAP, PartyInput, composite_score
 
@@ -96,3 +98,10 @@ def test_the_chunk_formula_is_the_one_company_formula():
         assert batch.uncapped[i] == ref.uncapped
         assert bool(batch.capped[i]) == ref.capped
         assert batch.components_json[i] == json.dumps(ref.components)
+
+
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), st.sampled_from([1, 2, 4]))
+def test_rounded_text_is_repr_of_round(value, places):
+    from scoring.composite import _rounded_text
+
+    assert _rounded_text([value], places) == [repr(round(value, places))]
