@@ -94,6 +94,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+elif env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    # PostgreSQL: bind parameters on the server (psycopg 3) and let psycopg prepare a statement
+    # once it has run 5 times on a connection.  With persistent connections (CONN_MAX_AGE) the
+    # online path's statements are then parsed and planned once per connection rather than once
+    # per request: that was most of PostgreSQL's CPU per partner application.  Turn it off
+    # behind a connection pooler in transaction mode that cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Prefetch
 
 from loans.models import Company, CreditLine, Decision, Loan, LoanApplication, RelatedParty
@@ -11,6 +12,16 @@ from .models import WebhookDelivery, WebhookEndpoint
 
 def companies_for(partner_id: int):
     return Company.objects.filter(partner_id=partner_id)
+
+
+# Precompiled (see loans/rawsql.py): every application POST checks its company this way.
+_HAS_COMPANY_SQL = f'SELECT 1 FROM "{Company._meta.db_table}" WHERE "id" = %s AND "partner_id" = %s'
+
+
+def partner_has_company(partner_id: int, company_id: int) -> bool:
+    with connection.cursor() as cur:
+        cur.execute(_HAS_COMPANY_SQL, [company_id, partner_id])
+        return cur.fetchone() is not None
 
 
 def company_detail_qs(partner_id: int):

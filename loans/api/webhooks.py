@@ -20,8 +20,10 @@ import logging
 
 import requests
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+
+from loans import rawsql
 
 from . import signing
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -40,10 +42,24 @@ def backoff_seconds(attempts: int) -> int:
     return min(BASE_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
 
 
+_ENDPOINT_FIELDS = tuple(f.attname for f in WebhookEndpoint._meta.concrete_fields)
+# Precompiled (see loans/rawsql.py): every application POST looks up its partner's endpoints.
+_ENDPOINTS_SQL = (
+    f"SELECT {rawsql.columns(WebhookEndpoint, _ENDPOINT_FIELDS, 'e')} FROM \"{WebhookEndpoint._meta.db_table}\" e "
+    'WHERE e."partner_id" = %s AND e."is_active" = %s ORDER BY e."id" DESC'
+)
+
+
 def webhook_endpoints_for_event(*, partner_id: int | None, event_type: str) -> list[WebhookEndpoint]:
+    """The partner's active endpoints that want ``event_type``, newest first."""
     if partner_id is None:
         return []
-    return [e for e in WebhookEndpoint.objects.filter(partner_id=partner_id, is_active=True) if e.wants(event_type)]
+    with connection.cursor() as cur:
+        cur.execute(_ENDPOINTS_SQL, [partner_id, True])
+        rows = cur.fetchall()
+    convs = rawsql.converters(WebhookEndpoint, _ENDPOINT_FIELDS)
+    endpoints = (rawsql.instance(WebhookEndpoint, _ENDPOINT_FIELDS, row, convs) for row in rows)
+    return [e for e in endpoints if e.wants(event_type)]
 
 
 def webhook_emit(
@@ -62,15 +78,9 @@ def webhook_emit(
         endpoints = webhook_endpoints_for_event(partner_id=partner_id, event_type=event_type)
     if not endpoints:
         return []
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint=e, event_type=event_type, payload=clean, next_attempt_at=timezone.now()) for e in endpoints]
-    )
+    deliveries = [WebhookDelivery(endpoint=e, event_type=event_type, payload=clean, next_attempt_at=timezone.now()) for e in endpoints]
+    rawsql.insert(deliveries)  # one precompiled INSERT: decisions emit inside their transaction
     ids = [d.pk for d in deliveries]
-    if ids[0] is None:  # backends without RETURNING: read them back
-        ids = list(
-            WebhookDelivery.objects.filter(endpoint__in=endpoints, event_type=event_type, attempts=0)
-            .order_by("-id").values_list("pk", flat=True)[: len(endpoints)]
-        )
     transaction.on_commit(lambda: _dispatch(ids))
     return ids
 

@@ -8,13 +8,14 @@ against ``TRANSITIONS``, a history row is written, all in the caller's transacti
 from __future__ import annotations
 
 import datetime
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .. import decisioning, events
+from .. import decisioning, events, rawsql
 from ..choices import ApplicationStatus as S
 from ..choices import CreditLineStatus
 from ..errors import DomainError, InvalidTransition, NotFound
@@ -27,6 +28,7 @@ from ..models import (
     LoanApplication,
     LoanProduct,
     Partner,
+    Person,
     RelatedParty,
 )
 from ..money import MoneyError, money, rate
@@ -107,8 +109,12 @@ def application_create(
     actor=None,
 ) -> LoanApplication:
     """A draft application.  The product is named by id or code."""
-    product, amount, errors = _new_application_errors(
-        company_id=company_id, product_id=product_id, product_code=product_code,
+    facts = _new_application_facts(
+        company_id=company_id, product_id=product_id, product_code=product_code, partner_id=partner_id,
+        as_of=timezone.localdate(),
+    )
+    amount, errors = _new_application_errors(
+        facts=facts, company_id=company_id, product_id=product_id, product_code=product_code,
         requested_amount=requested_amount, term_months=term_months, partner_id=partner_id,
     )
     if errors:
@@ -116,7 +122,7 @@ def application_create(
     with transaction.atomic():
         app = LoanApplication.objects.create(
             company_id=company_id,
-            product=product,
+            product=facts.product,
             partner_id=partner_id,
             requested_amount=amount,
             term_months=term_months,
@@ -166,15 +172,15 @@ def _fetch_scores(*, company_id: int, as_of: datetime.date, max_age_days: int):
         raise DomainError(f"Scores are unavailable right now ({exc}); the application stays a draft.", code="scoring_unavailable") from exc
 
 
-def _decide(*, company: Company, product: LoanProduct, amount, term_months: int, snapshot, bundle, as_of) -> decisioning.Decision:
-    """Gather the company's facts and its group's exposure (two queries) and run the engine.
-    Reads only: nothing here needs a lock (booking re-checks the group cap under locks)."""
-    group_ids, open_limits = borrower_group_exposure(company_id=company.pk, as_of=as_of)
+def _decide(*, company: decisioning.CompanyFacts, product: LoanProduct, amount, term_months: int, snapshot, bundle, as_of) -> decisioning.Decision:
+    """Gather the company's group exposure (one query) and run the engine.  Reads only:
+    nothing here needs a lock (booking re-checks the group cap under locks)."""
+    group_ids, open_limits = borrower_group_exposure(company_id=company.company_id, as_of=as_of)
     return decisioning.decide(
         policy=snapshot,
         product=_product_terms(product),
         request=decisioning.CreditRequest(amount=amount, term_months=term_months),
-        company=_company_facts(company, as_of),
+        company=company,
         group=decisioning.GroupExposure(company_ids=group_ids, open_limits=open_limits),
         scores=bundle,
         as_of=as_of,
@@ -230,7 +236,7 @@ def application_submit(*, application_id: int, actor=None, as_of: datetime.date 
     policy, snapshot = credit_policy_version(pk=app.active_policy_pk, created_at=app.active_policy_created_at)
     bundle = scores or _fetch_scores(company_id=app.company_id, as_of=as_of, max_age_days=policy.max_score_age_days)
     result = _decide(
-        company=app.company, product=app.product, amount=app.requested_amount, term_months=app.term_months,
+        company=_company_facts(app.company, as_of), product=app.product, amount=app.requested_amount, term_months=app.term_months,
         snapshot=snapshot, bundle=bundle, as_of=as_of,
     )
     to_status = OUTCOME_STATUS[result.outcome]
@@ -258,23 +264,79 @@ def application_submit(*, application_id: int, actor=None, as_of: datetime.date 
         return _record_automated(app=app, result=result, policy=policy)
 
 
-def _new_application_errors(*, company_id, product_id, product_code, requested_amount, term_months, partner_id):
-    """Validate a new application's fields: (product, amount, errors).  The product query also
-    answers whether the company and partner exist and which policy version is active, so
-    the happy path costs one query; a missing product costs the separate checks."""
-    errors: dict[str, str] = {}
+class _NewApplicationFacts(NamedTuple):
+    """Everything a new application is checked and decided on, from :func:`_new_application_facts`."""
+
+    product: LoanProduct | None  # None: no such active product
+    policy_key: tuple  # (pk, created_at) of the active policy version, (None, None) when none is
+    company: decisioning.CompanyFacts | None  # None: no such company
+    partner_exists: bool
+
+
+_PRODUCT_FIELDS = tuple(f.attname for f in LoanProduct._meta.concrete_fields)
+_COMPANY_FIELDS = ("id", "status", "is_blocklisted", "annual_revenue")
+
+
+def _facts_sql(product_by: str) -> str:
+    """One statement for the product (by ``code`` or ``id``), the active policy's key, the
+    company, whether the partner exists and — one row each, else one row with NULL — the
+    company's current roles held by blocklisted persons.  Precompiled (see ``rawsql``): the
+    partner API runs it for every application."""
+    t = {m.__name__: f'"{m._meta.db_table}"' for m in (LoanProduct, CreditPolicy, Company, Partner, RelatedParty, Person)}
+    return (
+        f"SELECT {rawsql.columns(LoanProduct, _PRODUCT_FIELDS, 'p')}, "
+        f'(SELECT pol."id" FROM {t["CreditPolicy"]} pol WHERE pol."is_active" = %s LIMIT 1), '
+        f'(SELECT pol."created_at" FROM {t["CreditPolicy"]} pol WHERE pol."is_active" = %s LIMIT 1), '
+        f"{rawsql.columns(Company, _COMPANY_FIELDS, 'c')}, "
+        f'EXISTS(SELECT 1 FROM {t["Partner"]} pa WHERE pa."id" = %s), rp."person_id" '
+        "FROM (SELECT 1 AS one) one "
+        f'LEFT JOIN {t["LoanProduct"]} p ON p."is_active" = %s AND p."{product_by}" = %s '
+        f'LEFT JOIN {t["Company"]} c ON c."id" = %s '
+        f'LEFT JOIN {t["RelatedParty"]} rp ON rp."company_id" = c."id" AND rp."valid_from" <= %s '
+        'AND (rp."valid_to" IS NULL OR rp."valid_to" >= %s) '
+        f'AND rp."person_id" IN (SELECT pe."id" FROM {t["Person"]} pe WHERE pe."is_blocklisted" = %s)'
+    )
+
+
+_FACTS_SQL = {"code": _facts_sql("code"), "id": _facts_sql("id")}
+
+
+def _new_application_facts(*, company_id, product_id, product_code, partner_id, as_of) -> _NewApplicationFacts:
+    n_product = len(_PRODUCT_FIELDS)
+    day = connection.ops.adapt_datefield_value(as_of)
+    by, product_key = ("id", product_id) if product_id is not None else ("code", product_code)
+    with connection.cursor() as cur:
+        cur.execute(_FACTS_SQL[by], [True, True, partner_id, True, product_key, company_id, day, day, True])
+        rows = cur.fetchall()
+    first = rows[0]
     product = None
+    if first[0] is not None:
+        product = rawsql.instance(LoanProduct, _PRODUCT_FIELDS, first[:n_product], rawsql.converters(LoanProduct, _PRODUCT_FIELDS))
+    rest = rawsql.convert(first[n_product:], _rest_converters())
+    policy_pk, policy_created_at, cid, status, is_blocklisted, revenue, partner_exists, _ = rest
+    company = None
+    if cid is not None:
+        company = decisioning.CompanyFacts(
+            company_id=cid, status=status, is_blocklisted=is_blocklisted, annual_revenue=revenue,
+            blocklisted_person_ids=frozenset(r[-1] for r in rows if r[-1] is not None),
+        )
+    return _NewApplicationFacts(product, (policy_pk, policy_created_at), company, partner_exists)
+
+
+def _rest_converters() -> tuple:
+    """Converters of the columns after the product's (each part cached by ``rawsql``)."""
+    pol, partner = rawsql.converters(CreditPolicy, ("id", "created_at")), rawsql.converters(Partner, ("is_active",))
+    return pol + rawsql.converters(Company, _COMPANY_FIELDS) + partner + (None,)
+
+
+def _new_application_errors(*, facts: _NewApplicationFacts, company_id, product_id, product_code, requested_amount, term_months, partner_id):
+    """Validate a new application's fields: (amount, errors)."""
+    errors: dict[str, str] = {}
+    product = facts.product
     if product_id is None and not product_code:
         errors["product"] = "A product is required."
-    else:
-        qs = LoanProduct.objects.filter(is_active=True)
-        qs = qs.filter(pk=product_id) if product_id is not None else qs.filter(code=product_code)
-        checks = {"company_exists": Exists(Company.objects.filter(pk=company_id)), **active_policy_key()}
-        if partner_id is not None:
-            checks["partner_exists"] = Exists(Partner.objects.filter(pk=partner_id))
-        product = qs.annotate(**checks).first()
-        if product is None:
-            errors["product"] = f"Unknown or inactive product: {product_code or product_id!s}."
+    elif product is None:
+        errors["product"] = f"Unknown or inactive product: {product_code or product_id!s}."
     try:
         amount = money(requested_amount)
         if amount <= 0:
@@ -289,14 +351,11 @@ def _new_application_errors(*, company_id, product_id, product_code, requested_a
             f"Term {term_months} months is outside the product's range "
             f"{product.min_term_months}–{product.max_term_months} months."
         )
-    company_ok = product.company_exists if product is not None else Company.objects.filter(pk=company_id).exists()
-    if not company_ok:
+    if facts.company is None:
         errors["company"] = f"Company #{company_id} does not exist."
-    if partner_id is not None:
-        partner_ok = product.partner_exists if product is not None else Partner.objects.filter(pk=partner_id).exists()
-        if not partner_ok:
-            errors["partner"] = f"Partner #{partner_id} does not exist."
-    return product, amount, errors
+    if partner_id is not None and not facts.partner_exists:
+        errors["partner"] = f"Partner #{partner_id} does not exist."
+    return amount, errors
 
 
 def application_apply(
@@ -322,32 +381,37 @@ def application_apply(
     ``before_ledger(app, outcome)``: the caller's own writes for this decision (e.g. its
     webhook outbox rows), run in the transaction before the ledger lock is taken."""
     as_of = as_of or timezone.localdate()
-    product, amount, errors = _new_application_errors(
-        company_id=company_id, product_id=product_id, product_code=product_code,
+    facts = _new_application_facts(
+        company_id=company_id, product_id=product_id, product_code=product_code, partner_id=partner_id, as_of=as_of
+    )
+    amount, errors = _new_application_errors(
+        facts=facts, company_id=company_id, product_id=product_id, product_code=product_code,
         requested_amount=requested_amount, term_months=term_months, partner_id=partner_id,
     )
     if errors:
         raise ValidationError(errors)
-    policy, snapshot = credit_policy_version(pk=product.active_policy_pk, created_at=product.active_policy_created_at)
-    company = Company.objects.only("id", "status", "is_blocklisted", "annual_revenue").get(pk=company_id)
+    product = facts.product
+    policy, snapshot = credit_policy_version(pk=facts.policy_key[0], created_at=facts.policy_key[1])
     bundle = scores or _fetch_scores(company_id=company_id, as_of=as_of, max_age_days=policy.max_score_age_days)
     result = _decide(
-        company=company, product=product, amount=amount, term_months=term_months,
+        company=facts.company, product=product, amount=amount, term_months=term_months,
         snapshot=snapshot, bundle=bundle, as_of=as_of,
     )
     to_status = OUTCOME_STATUS[result.outcome]
     now = timezone.now()
     # No savepoint: nothing inside raises a domain error (all checks ran above), so a failure
     # here is the whole unit of work failing, and the caller's transaction with it.
+    # The writes are precompiled INSERTs (``rawsql``): this is the partner API's hot path.
     with transaction.atomic(savepoint=False):
-        app = LoanApplication.objects.create(
-            company=company, product=product, partner_id=partner_id, requested_amount=amount,
+        app = LoanApplication(
+            company_id=company_id, product=product, partner_id=partner_id, requested_amount=amount,
             term_months=term_months, purpose=purpose[:500], created_by=actor if _actor_id(actor) else None,
             status=to_status, submitted_at=now, decided_at=now, score=result.score, tier=result.tier,
             approved_limit=result.limit, annual_rate=result.annual_rate,
         )
+        rawsql.insert([app])
         actor_id = _actor_id(actor)
-        ApplicationEvent.objects.bulk_create(
+        rawsql.insert(
             [
                 ApplicationEvent(application=app, from_status="", to_status=S.DRAFT, actor_id=actor_id, note="created"),
                 ApplicationEvent(application=app, from_status=S.DRAFT, to_status=S.SUBMITTED, actor_id=actor_id, note="submitted"),
@@ -382,7 +446,7 @@ def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier,
             "note": note,
         },
     )
-    return Decision.objects.create(
+    decision = Decision(
         application=app,
         kind=kind,
         outcome=outcome,
@@ -401,6 +465,8 @@ def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier,
         decided_by=actor if _actor_id(actor) else None,
         ledger_seq=entry.seq,
     )
+    rawsql.insert([decision])
+    return decision
 
 
 # --- the credit committee -------------------------------------------------------------------

@@ -39,11 +39,14 @@ from decimal import Decimal
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from .. import rawsql
 from ..models import LedgerEntry
 
 GENESIS_HASH = "0" * 64
 # An arbitrary constant naming "the ledger" among PostgreSQL advisory locks.
 LEDGER_LOCK_KEY = 0x5E1ED6E5
+# Precompiled (see loans/rawsql.py): every automated decision runs it.
+_TAIL_SQL = f'SELECT "seq", "entry_hash" FROM "{LedgerEntry._meta.db_table}" ORDER BY "seq" DESC LIMIT 1'
 
 
 def _default(value):
@@ -88,11 +91,13 @@ def ledger_append(*, kind: str, subject, payload: dict) -> LedgerEntry:
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
-        last = LedgerEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+        with connection.cursor() as cur:
+            cur.execute(_TAIL_SQL)
+            last = cur.fetchone()
         seq = last[0] + 1 if last else 1
         prev_hash = last[1] if last else GENESIS_HASH
         c_hash = content_hash_of(seq=seq, kind=kind, subject_type=subject_type, subject_id=subject_id, payload=text)
-        return LedgerEntry.objects.create(
+        entry = LedgerEntry(
             seq=seq,
             prev_hash=prev_hash,
             content_hash=c_hash,
@@ -102,6 +107,8 @@ def ledger_append(*, kind: str, subject, payload: dict) -> LedgerEntry:
             subject_id=subject_id,
             payload=text,
         )
+        rawsql.insert([entry])
+        return entry
 
 
 @dataclass(frozen=True)

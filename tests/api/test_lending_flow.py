@@ -181,10 +181,10 @@ def test_application_post_with_fresh_scores_query_count_is_pinned(api, scored_co
     batch.score_companies(company_ids=[company["id"]], as_of=today)
     body = {"company": company["id"], "product": "sme-revolving", "amount": "100000.00", "term_months": 12}
     api.post("/api/v1/applications/", body, format="json")  # warm: the policy version is cached per process
-    # when / then: key, your company, webhook endpoints, savepoint, product (+ active policy), company,
-    # scores (champions; parties with the latest scores), group and exposure, blocklisted roles,
-    # application, three events, ledger (tail + insert, + advisory lock on PostgreSQL), decision,
-    # release
-    with django_assert_num_queries(16 + (connection.vendor == "postgresql")):
+    # when / then: key (with its partner), your company, webhook endpoints, savepoint, product with
+    # the active policy, company, partner and blocklisted roles (one statement), scores (champions;
+    # parties with the latest scores), group and exposure, application, three events (one INSERT),
+    # ledger (tail + insert, + advisory lock on PostgreSQL), decision, release
+    with django_assert_num_queries(14 + (connection.vendor == "postgresql")):
         r = api.post("/api/v1/applications/", body, format="json")
     assert r.status_code == 201, r.json()
