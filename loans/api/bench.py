@@ -8,6 +8,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -139,25 +141,33 @@ def load(*, port: int, key: str, company_ids: list[int], concurrency: int, warmu
 
 WRK_INSTALL_HINT = "apt-get install -y wrk  (Debian/Ubuntu; or: brew install wrk)"
 
-# Each wrk thread walks its own slice of the company ids, one application per company; a
-# thread stops once its slice is used up.  Errors: wrk's socket errors and non-2xx answers.
+# One wrk thread per connection (-t N -c N), each walking its own contiguous slice of the
+# company ids, one application per company.  Why one connection per thread: gunicorn's sync
+# workers close the connection after each answer and wrk reconnects at once, so a thread can
+# only stop cleanly when its single connection has its last answer.  Then, in ``response``:
+#   * the thread points its address at a closed port before stopping: the reconnect that wrk
+#     makes right after ``response`` returns must not open an idle connection to gunicorn,
+#     which would hold a sync worker until wrk exits;
+#   * it prints WRK_THREAD_DONE; when every thread has, the Python side sends wrk SIGINT,
+#     which ends wrk's fixed-duration sleep, so its summary's duration (and requests per
+#     second) is the real time the slices took, not the -d ceiling.
+# Errors: wrk's socket errors and non-2xx answers.
 _WRK_LUA = """
 local ids = {%(ids)s}
 local nthreads = %(threads)d
 local key = "%(key)s"
-local counter = 1
-local threads = {}
+local created = 0
 
 function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
+  thread:set("tid", created)
+  created = created + 1
 end
 
 function init(args)
-  per = math.floor(#ids / nthreads)
-  first = tid * per + 1
-  last = first + per - 1
-  nxt = first
+  local base, extra = math.floor(#ids / nthreads), #ids %% nthreads
+  nxt = tid * base + math.min(tid, extra) + 1
+  last = nxt + base - 1 + (tid < extra and 1 or 0)
+  pending = last - nxt + 1
   wrk.method = "POST"
   wrk.path = "/api/v1/applications/"
   wrk.headers["Authorization"] = "Api-Key " .. key
@@ -166,15 +176,19 @@ end
 
 function request()
   local cid = ids[nxt]
-  if nxt < last then nxt = nxt + 1 end
+  nxt = nxt + 1
   return wrk.format(nil, nil, nil,
     '{"company": ' .. cid .. ', "product": "sme-revolving", "amount": "100000.00", "term_months": 12}')
 end
 
-done_count = 0
 function response(status, headers, body)
-  done_count = done_count + 1
-  if done_count >= (last - first + 1) then wrk.thread:stop() end
+  pending = pending - 1
+  if pending == 0 then
+    wrk.thread.addr = wrk.lookup("127.0.0.1", "%(closed_port)d")[1]
+    wrk.thread:stop()
+    io.write("WRK_THREAD_DONE\\n")
+    io.flush()
+  end
 end
 
 function done(summary, latency, requests)
@@ -188,8 +202,14 @@ end
 """
 
 
-def load_wrk(*, port: int, key: str, company_ids: list[int], concurrency: int, warmup: int, timeout_s: float,
-             threads: int = 2, **_) -> dict:
+def _closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_wrk(*, port: int, key: str, company_ids: list[int], concurrency: int, warmup: int, timeout_s: float, **_) -> dict:
     """The load generator as a compiled tool: wrk with a small Lua script (distinct companies
     per request).  wrk's event loop costs a fraction of a Python client's CPU, which matters
     when client, gunicorn and PostgreSQL share two cores."""
@@ -200,20 +220,30 @@ def load_wrk(*, port: int, key: str, company_ids: list[int], concurrency: int, w
         raise RuntimeError(f"wrk is not installed: {WRK_INSTALL_HINT}, or pass --client python")
     warm, ids = company_ids[:warmup], company_ids[warmup:]
     _warm_up(port, key, warm)
-    threads = max(1, min(threads, concurrency, len(ids)))
+    threads = max(1, min(concurrency, len(ids)))
     script = Path(f"/tmp/bench_api_wrk_{port}.lua")
-    script.write_text(_WRK_LUA % {"ids": ",".join(map(str, ids)), "threads": threads, "key": key})
+    script.write_text(_WRK_LUA % {"ids": ",".join(map(str, ids)), "threads": threads, "key": key,
+                                  "closed_port": _closed_port()})
     try:
-        done = subprocess.run(
-            [wrk, "-t", str(threads), "-c", str(max(concurrency, threads)), "-d", f"{int(timeout_s)}s",
+        proc = subprocess.Popen(
+            [wrk, "-t", str(threads), "-c", str(threads), "-d", f"{int(timeout_s)}s",
              "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}"],
-            capture_output=True, text=True, timeout=timeout_s + 60,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
+        out, finished = [], 0
+        for line in proc.stdout:  # until wrk exits: at -d, or at the SIGINT below
+            out.append(line)
+            if line.startswith("WRK_THREAD_DONE"):
+                finished += 1
+                if finished == threads:
+                    proc.send_signal(signal.SIGINT)
+        stderr = proc.stderr.read()
+        proc.wait(timeout=60)
     finally:
         script.unlink(missing_ok=True)
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
+    line = next((ln for ln in out if ln.startswith("WRK_JSON ")), None)
     if line is None:
-        raise RuntimeError(f"wrk failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"wrk failed:\n{''.join(out)[-2000:]}\n{stderr[-2000:]}")
     r = json.loads(line[len("WRK_JSON "):])
     errors = {k: r[k] for k in ("connect", "read", "write", "status", "timeout") if r[k]}
     return {

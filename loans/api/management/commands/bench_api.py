@@ -2,7 +2,7 @@
 
     python manage.py bench_api                      # scratch DB sme_bench on 127.0.0.1
     python manage.py bench_api --requests 5000 --concurrency 16 --workers 5
-    python manage.py bench_api --client python      # without wrk
+    python manage.py bench_api --client wrk         # the lighter load generator (apt-get install -y wrk)
 
 Creates (or reuses) the scratch PostgreSQL database, migrates it, seeds distinct companies
 with credit data and scores them (so the timed run finds fresh scores and measures the
@@ -12,8 +12,9 @@ separate load process and prints requests_per_s, p50_ms, p99_ms and errors.
 Sizing for a small box (2 cores, PostgreSQL on the same machine): a request spends roughly
 half its time waiting on PostgreSQL, so a few more sync workers than cores keep the CPUs
 busy without thrashing — the default is 2 × cores + 1 capped at 6.  The load generator shares
-the cores; ``--client wrk`` (a compiled event loop, ``apt-get install -y wrk``) is meant to be
-the light one but is experimental (see --help); the default is the threaded stdlib client.
+the cores; ``--client wrk`` (a compiled event loop, ``apt-get install -y wrk``) is the light one
+(one connection per wrk thread, each thread submitting its own slice of the companies); the
+default is the threaded stdlib client, which needs nothing installed.
 """
 
 from __future__ import annotations
@@ -52,9 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync")
         parser.add_argument("--threads", type=int, default=2, help="threads per worker (gthread only)")
         parser.add_argument("--client", choices=["wrk", "python"], default="python",
-                            help=f"load generator: the Python client, or wrk (needs: {bench.WRK_INSTALL_HINT}; "
-                                 "EXPERIMENTAL: its threads do not yet stop at the end of their slice, so "
-                                 "seconds and requests_per_s come out wrong)")
+                            help=f"load generator: the Python client, or wrk (lighter; needs: {bench.WRK_INSTALL_HINT})")
         parser.add_argument("--warmup", type=int, default=100)
         parser.add_argument("--timeout", type=float, default=300, help="Stop firing after this many seconds.")
         parser.add_argument("--seed", type=int, default=None)
