@@ -231,16 +231,7 @@ class ApplicationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return None if d is None else DecisionSerializer(d).data
 
     def get_reasons(self, app) -> ReasonSerializer(many=True):  # type: ignore[valid-type]
-        d = self._decision(app)
-        if d is None:
-            return []
-        out = []
-        for hit in d.rule_hits or ():
-            if hit.get("effect") in ("knockout", "ineligible", "refer"):
-                out.append({"code": hit.get("code", ""), "text": hit.get("message", "")})
-        for r in d.reason_codes or ():
-            out.append({"code": r.get("code", ""), "text": r.get("text_en", "")})
-        return out
+        return _reasons(self._decision(app))
 
     def get_credit_line(self, app) -> int | None:
         if "credit_line" in self.context:
@@ -248,6 +239,57 @@ class ApplicationSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         else:
             line = getattr(app, "credit_line", None)  # select_related; None when there is none
         return None if line is None else line.pk
+
+
+def _reasons(d) -> list[dict]:
+    if d is None:
+        return []
+    out = []
+    for hit in d.rule_hits or ():
+        if hit.get("effect") in ("knockout", "ineligible", "refer"):
+            out.append({"code": hit.get("code", ""), "text": hit.get("message", "")})
+    for r in d.reason_codes or ():
+        out.append({"code": r.get("code", ""), "text": r.get("text_en", "")})
+    return out
+
+
+# The formatting of ApplicationSerializer's typed fields, for the body below.
+_MONEY_OUT, _RATE_OUT, _DATETIME_OUT = MoneyOut(), RateOut(), serializers.DateTimeField()
+
+
+def _out(field: serializers.Field, value):
+    return None if value is None else field.to_representation(value)
+
+
+def application_created_body(app: LoanApplication, decision) -> dict:
+    """What ``ApplicationSerializer`` gives for an application just decided (``decision`` its
+    one decision, no credit line yet), built directly: the application POST answers with it on
+    every request, and the serializer's per-instance field copies and attribute walks cost more
+    than the rest of the response.  ApplicationSerializer stays the contract (the schema and the
+    GET use it); tests/api pin the two to the same output."""
+    return {
+        "id": app.pk,
+        "company": app.company_id,
+        "product": app.product.code,
+        "amount": _out(_MONEY_OUT, app.requested_amount),
+        "term_months": app.term_months,
+        "purpose": app.purpose,
+        "status": str(app.status),
+        "decision": {
+            "outcome": str(decision.outcome),
+            "kind": str(decision.kind),
+            "policy_version": decision.policy_version,
+            "decided_at": _out(_DATETIME_OUT, decision.created_at),
+        },
+        "approved_limit": _out(_MONEY_OUT, app.approved_limit),
+        "annual_rate": _out(_RATE_OUT, app.annual_rate),
+        "tier": app.tier,
+        "score": None if app.score is None else int(app.score),
+        "reasons": _reasons(decision),
+        "credit_line": None,
+        "created_at": _out(_DATETIME_OUT, app.created_at),
+        "decided_at": _out(_DATETIME_OUT, app.decided_at),
+    }
 
 
 # --- credit lines and loans ---------------------------------------------------------------------

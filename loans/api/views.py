@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from loans.models import Company, CreditLine, Loan, LoanApplication
@@ -36,13 +37,30 @@ from .serializers import (
     WebhookDeliverySerializer,
     WebhookEndpointCreatedSerializer,
     WebhookEndpointSerializer,
+    application_created_body,
 )
 from .services import partner_application_submit, partner_credit_data_record, partner_offer_accept
 from .webhooks import webhook_resend
 
 
+class JSONOnlyNegotiation(DefaultContentNegotiation):
+    """The API renders JSON only.  A request that accepts anything or JSON exactly (what
+    partners send) gets the answer DRF's negotiation would give without parsing its Accept
+    list; anything else (a format override, other media types) goes through DRF's."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        if (
+            len(renderers) == 1 and not format_suffix and accept in ("*/*", renderers[0].media_type)
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class PartnerView(generics.GenericAPIView):
     permission_classes = [IsPartner]
+    content_negotiation_class = JSONOnlyNegotiation
 
     scope = None  # a selector: partner_id -> queryset
 
@@ -155,8 +173,7 @@ class ApplicationListCreate(PartnerView):
             amount=data["amount"], term_months=data["term_months"], purpose=data["purpose"],
         )
         # Serialized from what the service returned: a new application has one decision, no line.
-        fresh = {"decision": decision, "credit_line": None}
-        return Response(ApplicationSerializer(app, context=fresh).data, status=status.HTTP_201_CREATED)
+        return Response(application_created_body(app, decision), status=status.HTTP_201_CREATED)
 
 
 class ApplicationDetail(PartnerView):

@@ -409,14 +409,16 @@ def application_apply(
             status=to_status, submitted_at=now, decided_at=now, score=result.score, tier=result.tier,
             approved_limit=result.limit, annual_rate=result.annual_rate,
         )
-        rawsql.insert([app])
         actor_id = _actor_id(actor)
-        rawsql.insert(
+        # The application and its history: one statement on PostgreSQL (see ``insert_together``).
+        rawsql.insert_together(
+            app,
             [
                 ApplicationEvent(application=app, from_status="", to_status=S.DRAFT, actor_id=actor_id, note="created"),
                 ApplicationEvent(application=app, from_status=S.DRAFT, to_status=S.SUBMITTED, actor_id=actor_id, note="submitted"),
                 ApplicationEvent(application=app, from_status=S.SUBMITTED, to_status=to_status, note=_decision_note(result)),
-            ]
+            ],
+            link="application",
         )
         if before_ledger is not None:
             before_ledger(app, result.outcome)
@@ -424,8 +426,27 @@ def application_apply(
 
 
 def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier, limit, annual_rate, inputs, outputs, rule_hits, reason_codes, actor, note="") -> Decision:
-    """The decision row and its ledger entry (appended first, so the row can name its seq)."""
-    entry = ledger_append(
+    """The decision row and its ledger entry (appended first, so the row can name its seq; on
+    PostgreSQL both go in the entry's INSERT, see ``ledger_append``)."""
+    decision = Decision(
+        application=app,
+        kind=kind,
+        outcome=outcome,
+        policy=policy,
+        policy_version=policy.version,
+        model_versions=model_versions,
+        score=score,
+        tier=tier,
+        approved_limit=limit,
+        annual_rate=annual_rate,
+        inputs=inputs,
+        outputs=outputs,
+        rule_hits=rule_hits,
+        reason_codes=reason_codes,
+        note=note[:500],
+        decided_by=actor if _actor_id(actor) else None,
+    )
+    ledger_append(
         kind=f"decision.{kind}",
         subject=app,
         payload={
@@ -445,27 +466,8 @@ def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier,
             "decided_by": _actor_id(actor),
             "note": note,
         },
+        record=decision,
     )
-    decision = Decision(
-        application=app,
-        kind=kind,
-        outcome=outcome,
-        policy=policy,
-        policy_version=policy.version,
-        model_versions=model_versions,
-        score=score,
-        tier=tier,
-        approved_limit=limit,
-        annual_rate=annual_rate,
-        inputs=inputs,
-        outputs=outputs,
-        rule_hits=rule_hits,
-        reason_codes=reason_codes,
-        note=note[:500],
-        decided_by=actor if _actor_id(actor) else None,
-        ledger_seq=entry.seq,
-    )
-    rawsql.insert([decision])
     return decision
 
 

@@ -19,10 +19,11 @@ Why the chain stays unbroken under concurrency, and why that costs little:
 * The lock is held until commit, so its cost is what runs between the lock and COMMIT.
   Callers therefore append as the *last* write of their transaction — the application,
   its history and everything else already written — leaving in the serialised section only:
-  lock, tail probe, this INSERT (and the decision row that must name the entry's ``seq``),
+  lock, tail probe, this INSERT (which on PostgreSQL also writes the decision row that must
+  name the entry's ``seq``: one data-modifying statement, see ``rawsql.insert_together``),
   COMMIT.  The commit's WAL flush is inside the section by necessity: the next appender
   must see this entry, which it can only once it is committed.  Throughput of decisions is
-  therefore bounded by roughly 1 / (four statements + one WAL flush), not by the decision's
+  therefore bounded by roughly 1 / (three statements + one WAL flush), not by the decision's
   reads, scoring or Python work, which all run in parallel before the lock.
 * A transaction that appends twice (or a savepoint that re-appends) re-takes a lock it
   already holds, which is free and still correct.
@@ -81,8 +82,10 @@ def _subject_ref(subject) -> tuple[str, str]:
     return str(subject_type), str(subject_id)
 
 
-def ledger_append(*, kind: str, subject, payload: dict) -> LedgerEntry:
-    """Append one entry; ``subject`` is a model instance or a ``(type, id)`` pair."""
+def ledger_append(*, kind: str, subject, payload: dict, record: models.Model | None = None) -> LedgerEntry:
+    """Append one entry; ``subject`` is a model instance or a ``(type, id)`` pair.  ``record``:
+    a new row that names the entry (its ``ledger_seq`` is set here), written with the entry,
+    in the same INSERT statement on PostgreSQL."""
     subject_type, subject_id = _subject_ref(subject)
     text = canonical_json({"recorded_at": timezone.now(), **payload})
     if not transaction.get_connection().in_atomic_block:
@@ -107,7 +110,11 @@ def ledger_append(*, kind: str, subject, payload: dict) -> LedgerEntry:
             subject_id=subject_id,
             payload=text,
         )
-        rawsql.insert([entry])
+        if record is None:
+            rawsql.insert([entry])
+        else:
+            record.ledger_seq = seq
+            rawsql.insert_together(entry, [record])
         return entry
 
 
