@@ -5,10 +5,10 @@ the subject's score for (as_of, champion) if there is one; the compiled champion
 in-process per model) scores the whole chunk with NumPy, company composites included
 (``composite.composite_batch``); subjects already scored for (as_of, model) are skipped (a
 re-run writes nothing new).  Each score records the subject's previous score as it is written
-(``Score.previous_score``, what the score-drop rule reads).  On PostgreSQL one statement inserts
-the scores and moves the latest-score pointers of exactly the rows inserted (``WITH ins AS (INSERT ... ON CONFLICT DO
-NOTHING RETURNING ...) INSERT INTO scoring_latestscore ... ON CONFLICT DO UPDATE``, never
-backwards), fed by a multi-row VALUES for a few rows and by COPY of one preformatted text block
+(``Score.previous_score``, what the score-drop rule reads).  On PostgreSQL one statement
+inserts the scores and moves the latest-score pointers of exactly the rows inserted (``WITH
+ins AS (INSERT ... ON CONFLICT DO NOTHING RETURNING ...) INSERT INTO scoring_latestscore ...
+ON CONFLICT DO UPDATE``, never backwards), fed by a multi-row VALUES for a few rows and by COPY of one preformatted text block
 through a temporary table for many; elsewhere executemany, then the pointer statement.
 
 Subjects without a snapshot on or before ``as_of`` are skipped and counted (``last_run``).
