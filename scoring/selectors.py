@@ -14,7 +14,15 @@ from django.db.models.functions import Cast, RowNumber
 from . import scorer
 from .errors import ScoringUnavailable
 from .features import feature_names
-from .models import CompanyCreditSnapshot, LatestScore, ModelStatus, PersonCreditSnapshot, Score, ScoreModel
+from .models import (
+    CompanyCreditSnapshot,
+    LatestScore,
+    ModelStatus,
+    PersonCreditSnapshot,
+    Score,
+    ScoreModel,
+)
+
 
 class Champion(NamedTuple):
     model_id: int

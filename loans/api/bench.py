@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+
 def prepare(*, companies: int, seed: int) -> dict:
     """In the scratch database: demo borrowers owned by a new bench partner, credit data,
     champions and today's scores (so each application costs what a fresh-scored one does)."""

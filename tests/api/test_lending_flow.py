@@ -172,8 +172,8 @@ def test_application_post_with_fresh_scores_query_count_is_pinned(api, scored_co
     # given a company whose scores the nightly run already made today
     from django.db import connection
 
-    from scoring import batch
     from loans.models import RelatedParty
+    from scoring import batch
 
     company = scored_company()
     today = timezone.localdate()
