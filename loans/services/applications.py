@@ -8,6 +8,7 @@ against ``TRANSITIONS``, a history row is written, all in the caller's transacti
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -109,16 +110,10 @@ def application_create(
     actor=None,
 ) -> LoanApplication:
     """A draft application.  The product is named by id or code."""
-    facts = _new_application_facts(
+    facts, amount = _new_application_checked(
         company_id=company_id, product_id=product_id, product_code=product_code, partner_id=partner_id,
-        as_of=timezone.localdate(),
+        requested_amount=requested_amount, term_months=term_months, as_of=timezone.localdate(),
     )
-    amount, errors = _new_application_errors(
-        facts=facts, company_id=company_id, product_id=product_id, product_code=product_code,
-        requested_amount=requested_amount, term_months=term_months, partner_id=partner_id,
-    )
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
         app = LoanApplication.objects.create(
             company_id=company_id,
@@ -329,8 +324,14 @@ def _rest_converters() -> tuple:
     return pol + rawsql.converters(Company, _COMPANY_FIELDS) + partner + (None,)
 
 
-def _new_application_errors(*, facts: _NewApplicationFacts, company_id, product_id, product_code, requested_amount, term_months, partner_id):
-    """Validate a new application's fields: (amount, errors)."""
+def _new_application_checked(
+    *, company_id, product_id, product_code, partner_id, requested_amount, term_months, as_of
+) -> tuple[_NewApplicationFacts, Decimal]:
+    """Read a new application's facts and validate its fields: (facts, amount), or a
+    ValidationError naming every field at fault."""
+    facts = _new_application_facts(
+        company_id=company_id, product_id=product_id, product_code=product_code, partner_id=partner_id, as_of=as_of
+    )
     errors: dict[str, str] = {}
     product = facts.product
     if product_id is None and not product_code:
@@ -355,7 +356,9 @@ def _new_application_errors(*, facts: _NewApplicationFacts, company_id, product_
         errors["company"] = f"Company #{company_id} does not exist."
     if partner_id is not None and not facts.partner_exists:
         errors["partner"] = f"Partner #{partner_id} does not exist."
-    return amount, errors
+    if errors:
+        raise ValidationError(errors)
+    return facts, amount
 
 
 def application_apply(
@@ -381,15 +384,10 @@ def application_apply(
     ``before_ledger(app, outcome)``: the caller's own writes for this decision (e.g. its
     webhook outbox rows), run in the transaction before the ledger lock is taken."""
     as_of = as_of or timezone.localdate()
-    facts = _new_application_facts(
-        company_id=company_id, product_id=product_id, product_code=product_code, partner_id=partner_id, as_of=as_of
+    facts, amount = _new_application_checked(
+        company_id=company_id, product_id=product_id, product_code=product_code, partner_id=partner_id,
+        requested_amount=requested_amount, term_months=term_months, as_of=as_of,
     )
-    amount, errors = _new_application_errors(
-        facts=facts, company_id=company_id, product_id=product_id, product_code=product_code,
-        requested_amount=requested_amount, term_months=term_months, partner_id=partner_id,
-    )
-    if errors:
-        raise ValidationError(errors)
     product = facts.product
     policy, snapshot = credit_policy_version(pk=facts.policy_key[0], created_at=facts.policy_key[1])
     bundle = scores or _fetch_scores(company_id=company_id, as_of=as_of, max_age_days=policy.max_score_age_days)
