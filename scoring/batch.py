@@ -271,6 +271,14 @@ def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids, written=No
     return written
 
 
+# Moving a pointer, in both writers: to the newer score only (by date, then by score id).
+_POINTER_UPSERT = (
+    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET score_id = excluded.score_id, as_of = excluded.as_of, "
+    "score = excluded.score, tier = excluded.tier, in_default = excluded.in_default "
+    "WHERE scoring_latestscore.as_of < excluded.as_of OR "
+    "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id) "
+)
+
 # One statement: the scores inserted, each with its subject's previous score, and the
 # pointers of exactly those rows moved.  All parts of a statement share one snapshot, so
 # ``ins`` reads the pointers as they were before ``moved`` rewrites them: a pointer dated
@@ -290,11 +298,8 @@ _PG_WRITE = (
     "RETURNING {returning}), "
     "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier, in_default) "
     "SELECT subject_kind, subject_id, id, as_of, score, tier, in_default FROM ins "
-    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET score_id = excluded.score_id, as_of = excluded.as_of, "
-    "score = excluded.score, tier = excluded.tier, in_default = excluded.in_default "
-    "WHERE scoring_latestscore.as_of < excluded.as_of OR "
-    "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id) "
-    "RETURNING score_id) "
+    + _POINTER_UPSERT
+    + "RETURNING score_id) "
     "{final}"
 )
 _PG_RETURN_COUNT = dict(
@@ -418,10 +423,7 @@ def _move_latest(kind, as_of, model_id, id_from, id_to, ids) -> None:
         "INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier, in_default) "
         "SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.score, s.tier, s.in_default FROM scoring_score s "
         f"WHERE s.subject_kind = %s AND s.as_of = %s AND s.model_id = %s AND {subject_sql} "
-        "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET score_id = excluded.score_id, as_of = excluded.as_of, "
-        "score = excluded.score, tier = excluded.tier, in_default = excluded.in_default "
-        "WHERE scoring_latestscore.as_of < excluded.as_of OR "
-        "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id)"
+        + _POINTER_UPSERT
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [kind, as_of, model_id, *subject_params])
