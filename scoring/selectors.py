@@ -205,11 +205,13 @@ def _parties_sql(n_ids: int | None) -> str:
     # only move forward, so it is then the latest score on or before ``as_of``); otherwise (a
     # back-dated run, a person never scored) one backward probe of the person's history does.
     # Scalar subqueries, so both are per-party index probes whatever the size of the tables.
+    # (LIMIT 1 on the unique pointer lookup: without it PostgreSQL plans each probe as a bitmap
+    # scan, ~20% dearer over a chunk's 100,000 parties than a plain index scan.)
     score_table, latest_table = qn(Score._meta.db_table), qn(LatestScore._meta.db_table)
     return (
         "SELECT rp.company_id, rp.person_id, rp.role, rp.ownership_pct, COALESCE("
         f"(SELECT l.score * 2 + CAST(l.in_default AS integer) FROM {latest_table} l "
-        "  WHERE l.subject_kind = %s AND l.subject_id = rp.person_id AND l.as_of <= %s), "
+        "  WHERE l.subject_kind = %s AND l.subject_id = rp.person_id AND l.as_of <= %s LIMIT 1), "
         f"(SELECT s.score * 2 + CAST(s.in_default AS integer) FROM {score_table} s "
         "  WHERE s.subject_kind = %s AND s.subject_id = rp.person_id AND s.as_of <= %s "
         "  ORDER BY s.as_of DESC, s.id DESC LIMIT 1)) "

@@ -1,6 +1,7 @@
 """Set-based scoring of chunks; runs on SQLite and on PostgreSQL (COPY path forced there)."""
 
 import datetime
+import gc
 
 import pytest
 
@@ -43,8 +44,8 @@ def _person_range(world):
 def test_person_range_scores_latest_snapshot_and_rerun_writes_nothing(world, write_path):
     lo, hi = _person_range(world)
     # when
-    first = batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF)
-    stats = batch.last_run
+    stats = batch.RunStats()
+    first = batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF, stats=stats)
     second = batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF)
     # then
     assert (first, second) == (2, 0)
@@ -182,3 +183,37 @@ def test_the_json_columns_are_what_json_dumps_would_write():
     for i in range(n):
         assert dims_json[i] == json.dumps(dict(zip(dims, points[i].tolist())))
         assert reasons_json[i] == json.dumps([{"code": c, "points_lost": v} for c, v in zip(codes[i], lost[i].tolist()) if c])
+
+
+def test_the_garbage_collector_is_paused_while_chunks_run_and_back_after_the_last():
+    assert gc.isenabled()
+    with batch.gc_paused():
+        assert not gc.isenabled()
+        with batch.gc_paused():  # a second chunk on another thread
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first one still runs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with batch.gc_paused():
+            pass
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()
+
+
+def test_a_failing_chunk_turns_the_garbage_collector_back_on():
+    with pytest.raises(ValueError):
+        with batch.gc_paused():
+            raise ValueError("boom")
+    assert gc.isenabled()
+
+
+def test_scores_of_a_date_are_found_through_a_brin_index_on_postgres(on_postgres):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'scoring_score'")
+        defs = [row[0] for row in cursor.fetchall()]
+    assert any("USING brin (as_of)" in d for d in defs)
+    assert not any("(as_of, subject_kind, tier)" in d for d in defs)  # the per-row B-tree is gone
