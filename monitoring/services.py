@@ -24,12 +24,13 @@ import os
 import resource
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F, Max, Min, Q, Sum
 from django.utils import timezone
 
@@ -38,6 +39,7 @@ from .models import CHUNKED_PHASES, ChunkStatus, Phase, RunStatus, ScoringChunk,
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 25_000
+DEFAULT_SYNC_THREADS = 2  # rescore --sync: chunks at once in one process (see chunks_execute_here)
 PHASE_ORDER = (Phase.PERSONS, Phase.COMPANIES, Phase.ALERTS, Phase.SERVICING, Phase.DONE)
 
 Dispatcher = Callable[[ScoringRun, str, list[int]], None]
@@ -85,6 +87,17 @@ def stale_after() -> datetime.timedelta:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory, in MB.  On Linux, VmHWM of /proc/self/status:
+    getrusage's maxrss of a process started by fork and exec also counts what its parent held
+    at the fork (Linux carries the old memory's high-water mark across exec), so a worker
+    started by a big parent would report the parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
@@ -223,6 +236,16 @@ def _create_chunks(run: ScoringRun) -> None:
 # --- chunks --------------------------------------------------------------------------------
 
 
+def _worker_name() -> str:
+    """host:pid of the process that scored a chunk, and its thread when not the main one
+    (``rescore --sync --threads``)."""
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    thread = threading.current_thread()
+    if thread is not threading.main_thread():
+        name += f"/{thread.name}"
+    return name[:100]
+
+
 def chunk_execute(*, chunk_id: int) -> int:
     """Score one chunk and mark it done in the same transaction; returns scores written.
     A chunk already done, or of a run that is not running, is a no-op.  On error the chunk's
@@ -254,13 +277,13 @@ def chunk_execute(*, chunk_id: int) -> int:
                 log.info("chunk %s skipped: run %s is %s", chunk_id, run.as_of, run.status)
                 return 0
             score = batch.score_person_range if chunk.phase == Phase.PERSONS else batch.score_company_range
-            written = score(id_from=chunk.id_from, id_to=chunk.id_to, as_of=run.as_of)
-            stats = getattr(batch, "last_run", None)
+            stats = batch.RunStats()
+            written = score(id_from=chunk.id_from, id_to=chunk.id_to, as_of=run.as_of, stats=stats)
             now = timezone.now()
             ScoringChunk.objects.filter(pk=chunk_id).update(
-                status=ChunkStatus.DONE, written=written, no_snapshot=getattr(stats, "no_snapshot", 0),
+                status=ChunkStatus.DONE, written=written, no_snapshot=stats.no_snapshot,
                 seconds=round(time.perf_counter() - started, 3), peak_rss_mb=round(peak_rss_mb(), 1),
-                worker=f"{socket.gethostname()}:{os.getpid()}"[:100], error="", finished_at=now,
+                worker=_worker_name(), error="", finished_at=now,
             )
             ScoringRun.objects.filter(pk=run.pk).update(chunks_done=F("chunks_done") + 1, heartbeat_at=now)
         return written
@@ -274,6 +297,53 @@ def chunk_execute(*, chunk_id: int) -> int:
             run_id=chunk.run_id, reason=f"{chunk.phase} chunk [{chunk.id_from}, {chunk.id_to}) failed: {reason}"
         )
         raise
+
+
+def chunks_execute_here(chunk_ids: list[int], *, threads: int = 1) -> None:
+    """Score chunks in this process (``--sync``), on ``threads`` threads with a database session
+    each.  A chunk is Python work (features to scores to text) then PostgreSQL work (COPY, the
+    insert, the pointers); on two threads one chunk's Python runs while another's statements
+    run, so a single process keeps both cores of a small machine busy.  Each chunk is still its
+    own transaction (``chunk_execute``), exactly as on a Celery worker.  The first error stops
+    the other threads from taking new chunks and is raised here; the run is already marked
+    failed by then.
+
+    One thread on SQLite (one writer at a time) and inside a transaction (other sessions would
+    not see its uncommitted rows)."""
+    if threads <= 1 or len(chunk_ids) <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        for chunk_id in chunk_ids:
+            chunk_execute(chunk_id=chunk_id)
+        return
+
+    todo = iter(chunk_ids)
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while True:
+                with lock:
+                    if errors:
+                        return
+                    chunk_id = next(todo, None)
+                if chunk_id is None:
+                    return
+                try:
+                    chunk_execute(chunk_id=chunk_id)
+                except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+                    with lock:
+                        errors.append(exc)
+                    return
+        finally:
+            connections.close_all()  # this thread's own sessions
+
+    pool = [threading.Thread(target=work, name=f"chunk-{i}", daemon=True) for i in range(min(threads, len(chunk_ids)))]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def pending_chunk_ids(run_id: int, phase: str) -> list[int]:
@@ -361,11 +431,12 @@ SERVICING_STEPS: list[Callable[[datetime.date], dict]] = []
 
 
 def scoring_run_continue(
-    *, run_id: int, dispatcher: Dispatcher | None = None, finished_phase: str | None = None
+    *, run_id: int, dispatcher: Dispatcher | None = None, finished_phase: str | None = None, threads: int = 1
 ) -> ScoringRun:
     """Drive the run as far as this process can (see the module doc).  ``finished_phase`` is
     given by a chord callback: it only advances that phase, and only if it is still current
-    with every chunk done (a stale or duplicate callback is a no-op)."""
+    with every chunk done (a stale or duplicate callback is a no-op).  Without a dispatcher the
+    chunks run here, on ``threads`` threads (``chunks_execute_here``)."""
     while True:
         run = ScoringRun.objects.get(pk=run_id)
         if run.status != RunStatus.RUNNING or run.phase == Phase.DONE:
@@ -384,8 +455,7 @@ def scoring_run_continue(
                     if dispatcher is not None:
                         dispatcher(run, phase, pending)
                         return ScoringRun.objects.get(pk=run_id)
-                    for chunk_id in pending:
-                        chunk_execute(chunk_id=chunk_id)
+                    chunks_execute_here(pending, threads=threads)
                     continue
                 _finish_chunked_phase(run, phase)
             else:
@@ -400,11 +470,11 @@ def scoring_run_continue(
 
 
 def scoring_run_sync(
-    *, as_of: datetime.date, chunk_size: int = DEFAULT_CHUNK_SIZE, takeover: bool = False
+    *, as_of: datetime.date, chunk_size: int = DEFAULT_CHUNK_SIZE, takeover: bool = False, threads: int = 1
 ) -> StartResult:
-    """The whole run in this process (no broker)."""
+    """The whole run in this process (no broker), its chunks on ``threads`` threads."""
     started = scoring_run_start(as_of=as_of, mode="sync", chunk_size=chunk_size, takeover=takeover)
     if started.action == "already_done":
         return started
-    run = scoring_run_continue(run_id=started.run.pk)
+    run = scoring_run_continue(run_id=started.run.pk, threads=threads)
     return StartResult(run, started.action)

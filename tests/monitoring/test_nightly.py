@@ -1,6 +1,9 @@
 """The nightly run in-process (--sync): SQLite and PostgreSQL."""
 
 import datetime
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,6 +18,8 @@ from scoring.models import LatestScore, ModelStatus, Score, ScoreModel
 from .conftest import RUN_AS_OF, SEED_AS_OF
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_one_score_each(population, as_of=RUN_AS_OF):
@@ -278,3 +283,18 @@ def test_the_admin_lists_runs(population, admin_client):
     assert b"succeeded" in response.content.lower()
     assert admin_client.get("/admin/monitoring/scoringchunk/").status_code == 200
     assert admin_client.get("/admin/monitoring/earlywarning/").status_code == 200
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's /proc/self/status")
+def test_peak_memory_of_a_process_is_its_own_not_its_parents():
+    # given: a parent holding 300 MB when it starts a child (as bench_rescore starts workers)
+    ballast = b"x" * (300 * 1024 * 1024)
+    code = (
+        "import os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.test'); "
+        "django.setup(); from monitoring.services import peak_rss_mb; print(peak_rss_mb())"
+    )
+    # when
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    # then: the child's own peak (Django loaded: well under 300 MB), not the parent's
+    assert 10 < float(out.stdout.strip()) < 250
+    assert len(ballast) == 300 * 1024 * 1024

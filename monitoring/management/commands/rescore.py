@@ -38,19 +38,28 @@ class Command(BaseCommand):
         parser.add_argument("--sync", action="store_true", help="Run every step in this process (no broker).")
         parser.add_argument("--chunk-size", type=int, default=services.DEFAULT_CHUNK_SIZE,
                             help="subjects per chunk (10k-50k in production; a resumed run keeps its chunks)")
+        parser.add_argument("--threads", type=int, default=services.DEFAULT_SYNC_THREADS,
+                            help="with --sync on PostgreSQL: chunks scored at once, each on its own database "
+                                 "session, so one chunk's Python work overlaps another's database work "
+                                 f"(default {services.DEFAULT_SYNC_THREADS}; SQLite always uses 1; beyond 2-3 "
+                                 "the GIL is the limit: add Celery workers instead)")
         parser.add_argument("--wait", action="store_true", help="With workers: wait until the run ends.")
         parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds --wait waits at most")
         parser.add_argument("--takeover", action="store_true",
                             help="Resume a run still marked running whose workers are known to be gone.")
 
-    def handle(self, *args, as_of, sync, chunk_size, wait, timeout, takeover, **options):
+    def handle(self, *args, as_of, sync, chunk_size, threads, wait, timeout, takeover, **options):
         as_of = as_of or services.nightly_as_of()
         if not sync and current_app.conf.task_always_eager:
             self.stdout.write("no CELERY_BROKER_URL: running in-process (--sync)")
             sync = True
+        if threads < 1:
+            raise CommandError("--threads must be at least 1")
         try:
             if sync:
-                result = services.scoring_run_sync(as_of=as_of, chunk_size=chunk_size, takeover=takeover)
+                result = services.scoring_run_sync(
+                    as_of=as_of, chunk_size=chunk_size, takeover=takeover, threads=threads
+                )
                 run = result.run
             else:
                 from monitoring.tasks import dispatch_chunks
