@@ -357,7 +357,7 @@ _PG_RETURN_ROWS = dict(
 _PG_TYPES = {
     "subject_kind": "varchar(8)", "subject_id": "bigint", "as_of": "date", "model_id": "bigint",
     "model_version": "integer", "score": "smallint", "pd": "double precision", "tier": "varchar(1)",
-    "in_default": "boolean", "dimension_points": "jsonb", "reason_codes": "jsonb", "components": "jsonb",
+    "in_default": "boolean", "dimension_points": "json", "reason_codes": "json", "components": "json",
     "created_at": "timestamptz",
 }
 _T_COLS = ", ".join(f"t.{c}" for c in _COLUMNS)

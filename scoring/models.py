@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from .features import COMPANY_FEATURES, PERSON_FEATURES
+from .fields import StoredJSONField
 
 
 class SubjectKind(models.TextChoices):
@@ -182,9 +183,11 @@ class Score(models.Model):
     pd = models.FloatField("probability of default")
     tier = models.CharField(max_length=1, choices=Tier.choices)
     in_default = models.BooleanField(default=False)
-    dimension_points = models.JSONField(default=dict)
-    reason_codes = models.JSONField(default=list, help_text="[{code, points_lost}], worst first")
-    components = models.JSONField(null=True, blank=True, help_text="Company composite: each contribution")
+    # json, not jsonb, on PostgreSQL: written for every subject every night, read one score at a
+    # time, never queried inside (StoredJSONField).
+    dimension_points = StoredJSONField(default=dict)
+    reason_codes = StoredJSONField(default=list, help_text="[{code, points_lost}], worst first")
+    components = StoredJSONField(null=True, blank=True, help_text="Company composite: each contribution")
     previous_score = models.SmallIntegerField(
         null=True, blank=True,
         help_text="The subject's latest score dated before this one, when this one was written (None: the first)",

@@ -217,3 +217,27 @@ def test_scores_of_a_date_are_found_through_a_brin_index_on_postgres(on_postgres
         defs = [row[0] for row in cursor.fetchall()]
     assert any("USING brin (as_of)" in d for d in defs)
     assert not any("(as_of, subject_kind, tier)" in d for d in defs)  # the per-row B-tree is gone
+
+
+def test_score_documents_are_kept_as_written_json_on_postgres(on_postgres, world, write_path):
+    from django.db import connection
+
+    # given
+    lo, hi = _person_range(world)
+    batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF)
+    cid = world["company"].id
+    # when
+    batch.score_company_range(id_from=cid, id_to=cid + 1, as_of=AS_OF)
+    # then: json, not jsonb (no parse into a binary form on the nightly write), the text as written
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_typeof(components)::text, components::text, pg_typeof(reason_codes)::text, "
+            "pg_typeof(dimension_points)::text FROM scoring_score WHERE subject_kind = 'company'"
+        )
+        comp_type, comp_text, reasons_type, dims_type = cursor.fetchone()
+    assert (comp_type, reasons_type, dims_type) == ("json", "json", "json")
+    assert comp_text.startswith('{"formula": ')  # jsonb would have reordered the keys
+    # and the ORM still hands documents over as Python objects
+    s = Score.objects.get(subject_kind="company", subject_id=cid)
+    assert isinstance(s.components, dict) and s.components["parties"][0]["role"] == "legal_representative"
+    assert isinstance(s.reason_codes, list) and isinstance(s.dimension_points, dict)
