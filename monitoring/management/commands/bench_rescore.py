@@ -1,14 +1,16 @@
 """Benchmark of the nightly run on PostgreSQL (kept out of the test suite).
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/sme_monitoring_bench \
-        python manage.py bench_rescore --companies 100000 [--workers 0|1|2] [--scaling]
+        python manage.py bench_rescore --companies 100000 [--workers 0|1|2] [--threads 2] [--scaling]
 
 Seeds the database when it is empty (seed_demo + the scoring demo: credit data history,
 trained champions, scores for the seed date), then runs a full nightly run (persons,
 companies, early-warning rules, servicing) for the next date that has no scores yet, and
 prints its rate and peak memory, then the rate of a naive ORM loop on a sample of the same
-data and the speedup.  ``--workers 0`` runs ``rescore --sync`` in a child process;
-``--workers K`` starts K real Celery worker processes (solo pool) on ``--broker``.
+data and the speedup.  ``--workers 0`` runs ``rescore --sync --threads T`` in a child process;
+``--workers K`` starts K real Celery worker processes (solo pool) on ``--broker``.  ``--scaling``
+adds runs in-process on one thread, on one worker and on two workers.  Peak memory is the
+largest any chunk recorded (its process's VmHWM after the chunk).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
+from monitoring.services import DEFAULT_SYNC_THREADS
+
 ROOT = Path(settings.BASE_DIR)
 
 
@@ -42,11 +46,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--chunk-size", type=int, default=25_000)
         parser.add_argument("--workers", type=int, default=0, help="0: in-process (--sync); K: K worker processes")
+        parser.add_argument("--threads", type=int, default=DEFAULT_SYNC_THREADS, help="in-process: rescore --threads")
         parser.add_argument("--scaling", action="store_true", help="also run with 1 and with 2 workers and compare")
         parser.add_argument("--broker", default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/14")
         parser.add_argument("--naive-sample", type=int, default=2000)
 
-    def handle(self, *args, companies, seed, chunk_size, workers, scaling, broker, naive_sample, **options):
+    def handle(self, *args, companies, seed, chunk_size, workers, threads, scaling, broker, naive_sample, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_rescore measures PostgreSQL: set DATABASE_URL=postgres://...")
         from loans.models import Company, Person
@@ -59,7 +64,7 @@ class Command(BaseCommand):
                           f"{n_companies + n_persons} subjects; chunk size {chunk_size}")
 
         if workers == 0:
-            rate, rss = self._run_sync(chunk_size)
+            rate, rss = self._run_sync(chunk_size, threads)
         else:
             rate, rss = self._run_workers(workers, chunk_size, broker)
         self.stdout.write(f"subjects_per_s: {rate:,.0f}".replace(",", ""))
@@ -71,6 +76,9 @@ class Command(BaseCommand):
         self.stdout.write(f"speedup: {rate / naive:.0f}")
 
         if scaling:
+            single, rss0 = self._run_sync(chunk_size, 1)
+            self.stdout.write(f"in_process_one_thread_subjects_per_s: {single:.0f}  peak_rss_mb: {rss0:.0f}  "
+                              f"speedup: {single / naive:.0f}")
             one, rss1 = self._run_workers(1, chunk_size, broker)
             two, rss2 = self._run_workers(2, chunk_size, broker)
             self.stdout.write(f"one_worker_subjects_per_s: {one:.0f}  peak_rss_mb: {rss1:.0f}")
@@ -114,7 +122,7 @@ class Command(BaseCommand):
 
     # --- runs ------------------------------------------------------------------------------
 
-    def _result(self, day: datetime.date) -> tuple[float, dict]:
+    def _result(self, day: datetime.date, how: str) -> tuple[float, dict]:
         from monitoring.models import RunStatus, ScoringRun
 
         run = ScoringRun.objects.get(as_of=day)
@@ -123,22 +131,21 @@ class Command(BaseCommand):
         written = run.counts.get("persons", 0) + run.counts.get("companies", 0)
         seconds = (run.finished_at - run.started_at).total_seconds()
         timings = "  ".join(f"{k} {v:.1f}s" for k, v in run.timings.items())
-        self.stdout.write(f"run {day} ({run.mode}): {written} scores, {run.counts.get('alerts', 0)} alerts, "
+        self.stdout.write(f"run {day} ({run.mode}, {how}): {written} scores, {run.counts.get('alerts', 0)} alerts, "
                           f"{seconds:.1f}s  [{timings}]")
         return written / seconds, run.counts
 
-    def _run_sync(self, chunk_size: int) -> tuple[float, float]:
+    def _run_sync(self, chunk_size: int, threads: int) -> tuple[float, float]:
         day = self._free_date()
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "rescore", "--as-of", day.isoformat(), "--sync", "--chunk-size", str(chunk_size)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        result = subprocess.run(
+            [sys.executable, "manage.py", "rescore", "--as-of", day.isoformat(), "--sync", "--chunk-size", str(chunk_size),
+             "--threads", str(threads)],
+            cwd=ROOT, capture_output=True, text=True,
         )
-        out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise CommandError(f"rescore --sync failed:\n{out}")
-        rate, _ = self._result(day)
-        return rate, usage.ru_maxrss / 1024  # Linux: KiB
+        if result.returncode != 0:
+            raise CommandError(f"rescore --sync failed:\n{result.stdout}{result.stderr}")
+        rate, counts = self._result(day, f"{threads} thread{'s' if threads > 1 else ''}")
+        return rate, counts.get("peak_rss_mb", 0.0)
 
     def _run_workers(self, count: int, chunk_size: int, broker: str) -> tuple[float, float]:
         import redis
@@ -179,7 +186,7 @@ class Command(BaseCommand):
                     p.wait(30)
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
-        rate, counts = self._result(day)
+        rate, counts = self._result(day, f"{count} worker{'s' if count > 1 else ''}")
         return rate, counts.get("peak_rss_mb", 0.0)
 
     # --- the naive loop --------------------------------------------------------------------
