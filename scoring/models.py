@@ -213,10 +213,9 @@ class Score(models.Model):
         ]
         # A subject's score history is read through the unique index above (its prefix is
         # subject_kind, subject_id, as_of); a second index on the same prefix only slowed the
-        # nightly COPY.  The scores of a date are found through a BRIN index on as_of that
-        # migration 0004 creates on PostgreSQL (scores are appended in date order; a B-tree
-        # cost an entry per score), so it is not declared here.
+        # nightly COPY.
         indexes = [
+            models.Index(fields=["as_of", "subject_kind", "tier"], name="score_date_kind_tier_idx"),
             # The early-warning rule "score dropped by at least 50 points" (monitoring.rules, whose
             # SCORE_DROP_POINTS must stay equal to this 50) reads the few scores of a date that
             # qualify, not all of them: a partial index holds only those.

@@ -35,7 +35,7 @@ def _backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("scoring", "0004_score_date_brin")]
+    dependencies = [("scoring", "0003_latest_pointer_hot_previous_score")]
 
     operations = [
         migrations.SeparateDatabaseAndState(
