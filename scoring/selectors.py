@@ -155,16 +155,24 @@ def _snapshots_sql(subject_kind: str, vendor: str, n_ids: int | None, with_model
         )
     if not with_model:
         return cols, inner
-    # A LEFT JOIN on the unique index (kind, subject, date, model) of scores: a nested loop
-    # for a few subjects, a hash or merge join for a chunk of thousands.  (A correlated
-    # subquery per snapshot row costs a probe per row; EXISTS may hash every score of the date.)
-    # The subjects' bounds are repeated on the scores side so that the planner may also read
-    # the chunk's scores in one index range and hash them (a re-run of a chunk).
-    bounds = f"s.subject_id IN ({_placeholders(n_ids)})" if n_ids is not None else "s.subject_id >= %s AND s.subject_id < %s"
+    # Which subjects the model already scored for the date, in the same round trip and at a
+    # cost that follows the chunk, not the score history.  The subject's latest-score pointer,
+    # read in one index range beside the snapshots, settles it when it is dated before the date
+    # (pointers never move backwards, so there is no score for the date): every subject of a
+    # nightly run.  Only a pointer dated on or after the date (a re-run, a back-dated run) costs
+    # one probe of the unique index (kind, subject, date, model).  (Joining the scores directly
+    # read either every score of the chunk's subjects, all dates, or every score of the date:
+    # both grow with each night's history.)  A score the pointer misses (a pointer deleted with
+    # a later score) only costs the writer its retry (``batch._pg_copy``).
+    p_bounds = (
+        f"p.subject_id IN ({_placeholders(n_ids)})" if n_ids is not None else "p.subject_id >= %s AND p.subject_id < %s"
+    )
     outer_cols = ", ".join(f"l.{qn(c)}" for c in cols)
     sql = (
-        f"SELECT {outer_cols}, s.id FROM ({inner}) l LEFT JOIN {qn(Score._meta.db_table)} s "
-        f"ON s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s AND {bounds}"
+        f"SELECT {outer_cols}, CASE WHEN p.as_of >= %s THEN (SELECT s.id FROM {qn(Score._meta.db_table)} s "
+        f"WHERE s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s) END "
+        f"FROM ({inner}) l LEFT JOIN {qn(LatestScore._meta.db_table)} p "
+        f"ON p.subject_kind = %s AND p.subject_id = l.{qn(fk)} AND {p_bounds}"
     )
     return cols, sql
 
@@ -189,7 +197,7 @@ def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, i
     day = connection.ops.adapt_datefield_value(as_of)
     params = [day, *bounds]
     if scored_by_model is not None:
-        params += [subject_kind, day, scored_by_model, *bounds]
+        params = [day, subject_kind, day, scored_by_model, *params, subject_kind, *bounds]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cols), cursor.fetchall()

@@ -209,16 +209,6 @@ def test_a_failing_chunk_turns_the_garbage_collector_back_on():
     assert gc.isenabled()
 
 
-def test_scores_of_a_date_are_found_through_a_brin_index_on_postgres(on_postgres):
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'scoring_score'")
-        defs = [row[0] for row in cursor.fetchall()]
-    assert any("USING brin (as_of)" in d for d in defs)
-    assert not any("(as_of, subject_kind, tier)" in d for d in defs)  # the per-row B-tree is gone
-
-
 def test_score_documents_are_kept_as_written_json_on_postgres(on_postgres, world, write_path):
     from django.db import connection
 
@@ -241,3 +231,54 @@ def test_score_documents_are_kept_as_written_json_on_postgres(on_postgres, world
     s = Score.objects.get(subject_kind="company", subject_id=cid)
     assert isinstance(s.components, dict) and s.components["parties"][0]["role"] == "legal_representative"
     assert isinstance(s.reason_codes, list) and isinstance(s.dimension_points, dict)
+
+
+def test_a_score_written_between_a_chunks_read_and_its_write_is_left_alone(world, write_path, monkeypatch):
+    # given: right after the chunk reads its subjects, another writer (an on-demand score for
+    # the same date and model) scores the good person
+    from scoring import selectors
+
+    read = selectors.latest_snapshots
+
+    def read_then_race(*args, **kwargs):
+        rows = read(*args, **kwargs)
+        monkeypatch.setattr(selectors, "latest_snapshots", read)  # the racing writer reads plainly
+        batch.score_persons(person_ids=[world["good"].id], as_of=AS_OF)
+        return rows
+
+    monkeypatch.setattr(selectors, "latest_snapshots", read_then_race)
+    lo, hi = _person_range(world)
+    # when
+    written = batch.score_person_range(id_from=lo, id_to=hi, as_of=AS_OF)
+    # then: the chunk writes the other subject and keeps the racing score; one score each
+    assert written == 1
+    assert Score.objects.filter(subject_kind="person", subject_id=world["good"].id, as_of=AS_OF).count() == 1
+    assert Score.objects.filter(subject_kind="person", as_of=AS_OF).count() == 2
+    assert LatestScore.objects.filter(subject_kind="person").count() == 2
+
+
+def test_a_chunk_read_tells_scored_from_unscored_by_the_pointer_and_probes_only_when_it_must(world):
+    # given: the good person scored on three dates (the pointer on the latest), the bad person
+    # never scored
+    from scoring import selectors
+
+    day = datetime.timedelta(days=1)
+    good, bad = world["good"].id, world["bad"].id
+    for d in (AS_OF - 2 * day, AS_OF, AS_OF + day):
+        batch.score_persons(person_ids=[good], as_of=d)
+    model_id = Score.objects.filter(subject_id=good).values_list("model_id", flat=True).first()
+    lo, hi = _person_range(world)
+
+    def scored(as_of):
+        cols, rows = selectors.latest_snapshots(
+            "person", as_of=as_of, id_from=lo, id_to=hi, scored_by_model=model_id
+        )
+        return {row[0]: row[-1] for row in rows}
+
+    # then: a date after the pointer is unscored for everyone, with no probe needed
+    assert scored(AS_OF + 2 * day) == {good: None, bad: None}
+    # the pointer's own date and a date behind it (a re-run, a back-dated run) are probed
+    assert scored(AS_OF + day)[good] == Score.objects.get(subject_id=good, as_of=AS_OF + day).id
+    assert scored(AS_OF)[good] == Score.objects.get(subject_id=good, as_of=AS_OF).id
+    assert scored(AS_OF - day)[good] is None  # between two of its scores: none that day
+    assert scored(AS_OF)[bad] is None
