@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import selectors
@@ -42,6 +42,7 @@ from .scorer import N_REASONS, score_batch, tiers_for_scores
 log = logging.getLogger(__name__)
 
 COPY_THRESHOLD = 500  # below this many rows, a plain multi-row INSERT is faster than COPY
+_COPY_SLICE = 2_500  # rows formatted and sent to COPY at a time
 
 
 @dataclass
@@ -328,7 +329,7 @@ _PG_WRITE = (
     "(SELECT p.score FROM scoring_score p WHERE p.subject_kind = t.subject_kind AND p.subject_id = t.subject_id"
     "  AND p.as_of < t.as_of ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
     "FROM {source} "
-    "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING "
+    "{on_conflict}"
     "RETURNING {returning}), "
     "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier, in_default) "
     "SELECT subject_kind, subject_id, id, as_of, score, tier, in_default FROM ins "
@@ -336,6 +337,10 @@ _PG_WRITE = (
     + "RETURNING score_id) "
     "{final}"
 )
+# A subject already scored for the date by the model is left alone (a concurrent writer got
+# there first); the nightly chunk's first attempt goes without (see ``_pg_copy``).
+_SKIP_SCORED = "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING "
+_SCORE_UNIQUE = "score_unique_subject_date_model"
 _PG_RETURN_COUNT = dict(
     returning="id, subject_kind, subject_id, as_of, score, tier, in_default", final="SELECT count(*) FROM ins"
 )
@@ -369,7 +374,8 @@ def _pg_insert_sql(n_rows: int, returning: bool) -> str:
     cols = ", ".join(_COLUMNS)
     source = "(VALUES " + ", ".join([row_sql] * n_rows) + f") AS t ({cols})"
     return _PG_WRITE.format(
-        cols=cols, t_cols=_T_COLS, source=source, **(_PG_RETURN_ROWS if returning else _PG_RETURN_COUNT)
+        cols=cols, t_cols=_T_COLS, source=source, on_conflict=_SKIP_SCORED,
+        **(_PG_RETURN_ROWS if returning else _PG_RETURN_COUNT),
     )
 
 
@@ -399,9 +405,24 @@ _CREATE_LOAD_TABLE = (
 )
 
 
+@functools.lru_cache(maxsize=2)
+def _pg_copy_write_sql(skip_scored: bool) -> str:
+    return _PG_WRITE.format(
+        cols=", ".join(_COLUMNS), t_cols=_T_COLS, source="_score_load t",
+        on_conflict=_SKIP_SCORED if skip_scored else "", **_PG_RETURN_COUNT,
+    )
+
+
 def _pg_copy(chunk: _Chunk) -> int:
     """Many rows (the nightly run): COPY one preformatted text block into a temporary table,
-    then one statement inserts the scores and moves the pointers."""
+    then one statement inserts the scores and moves the pointers.
+
+    The chunk's rows are the subjects its read found unscored for (date, model), so the insert
+    first goes without ON CONFLICT: a speculative insertion probes the unique index once more
+    and writes a confirmation record per row (~10% of the statement).  A score written for one
+    of those subjects since the read (an on-demand score for the same date) makes that attempt
+    fail on the unique index; it is rolled back to its savepoint and the statement runs again,
+    leaving such subjects alone."""
     cols = ", ".join(_COLUMNS)
     head = f"{chunk.kind}\t%d\t{chunk.as_of.isoformat()}\t{int(chunk.model_id)}\t{int(chunk.version)}\t"
     tail = f"\t{chunk.now.isoformat()}\n"
@@ -409,14 +430,21 @@ def _pg_copy(chunk: _Chunk) -> int:
     sid, score, pd, tier, dflt, dims, reasons, comps = chunk.columns()
     dflt = ["t" if d else "f" for d in dflt]
     comps = ["\\N" if c is None else _copy_escape(c) for c in comps]
-    block = "".join([
-        line % row for row in zip(sid, score, pd, tier, dflt, map(_copy_escape, dims), map(_copy_escape, reasons), comps)
-    ])
+    rows = list(zip(sid, score, pd, tier, dflt, map(_copy_escape, dims), map(_copy_escape, reasons), comps))
     with connection.cursor() as cursor:
         cursor.execute(_CREATE_LOAD_TABLE)
         with cursor.cursor.copy(f"COPY _score_load ({cols}) FROM STDIN") as copy:
-            copy.write(block)
-        cursor.execute(_PG_WRITE.format(cols=cols, t_cols=_T_COLS, source="_score_load t", **_PG_RETURN_COUNT))
+            # in slices: a company chunk's text is ~30 MB, and psycopg holds an encoded copy of
+            # each block it is given; slices keep both small
+            for start in range(0, len(rows), _COPY_SLICE):
+                copy.write("".join([line % row for row in rows[start:start + _COPY_SLICE]]))
+        try:
+            with transaction.atomic():  # a savepoint: a conflict undoes this statement only
+                cursor.execute(_pg_copy_write_sql(skip_scored=False))
+        except IntegrityError as exc:
+            if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != _SCORE_UNIQUE:
+                raise
+            cursor.execute(_pg_copy_write_sql(skip_scored=True))
         written = cursor.fetchone()[0]
         cursor.execute("TRUNCATE _score_load")
     return written
