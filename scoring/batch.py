@@ -1,18 +1,20 @@
 """Set-based scoring of a chunk of subjects: the nightly run and on-demand scoring share it.
 
-For a chunk: one query reads the latest snapshot on or before ``as_of`` per subject, joined to
-the subject's score for (as_of, champion) if there is one; the compiled champion (cached
+For a chunk: one query reads the latest snapshot on or before ``as_of`` per subject and
+whether the subject already has a score for (as_of, champion) (``selectors.latest_snapshots``:
+the latest-score pointer answers, a probe only when it must); the compiled champion (cached
 in-process per model) scores the whole chunk with NumPy, company composites included
 (``composite.composite_batch``); subjects already scored for (as_of, model) are skipped (a
 re-run writes nothing new).  Each score records the subject's previous score as it is written
 (``Score.previous_score``, what the score-drop rule reads).  On PostgreSQL one statement
 inserts the scores and moves the latest-score pointers of exactly the rows inserted (``WITH
-ins AS (INSERT ... ON CONFLICT DO NOTHING RETURNING ...) INSERT INTO scoring_latestscore ...
-ON CONFLICT DO UPDATE``, never backwards), fed by a multi-row VALUES for a few rows and by COPY of one preformatted text block
-through a temporary table for many; elsewhere executemany, then the pointer statement.
+ins AS (INSERT ... RETURNING ...) INSERT INTO scoring_latestscore ... ON CONFLICT DO UPDATE``,
+never backwards), fed by a multi-row VALUES for a few rows and by COPY of preformatted text
+through a temporary table for many (first without ON CONFLICT, see ``_pg_copy``); elsewhere
+executemany, then the pointer statement.
 
 Subjects without a snapshot on or before ``as_of`` are skipped and counted (in the ``RunStats``
-a caller passes as ``stats``).
+a caller passes as ``stats``).  The range entry points pause the cyclic GC (``gc_paused``).
 Person chunks should run before company chunks: a company composite reads its related
 parties' latest person scores on or before ``as_of``.
 """
