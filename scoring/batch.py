@@ -149,8 +149,9 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
             written["rows"], written["attempted"] = [], 0
         return 0
 
-    data = np.array(rows, dtype=float)  # None -> NaN; the last column: the score already there
-    scored = ~np.isnan(data[:, -1])
+    # None -> NaN; the last two columns: the score already there, the previous score if known
+    data = np.array(rows, dtype=float)
+    scored = ~np.isnan(data[:, -2])
     stats.already_scored = int(scored.sum())
     if stats.already_scored:
         data = data[~scored]
@@ -180,6 +181,7 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
     chunk = _Chunk(
         kind=kind, as_of=as_of, model_id=model_id, version=version, now=timezone.now(),
         subject_ids=subject_ids, scores=scores, pds=pds, tiers=tiers, in_default=in_default,
+        known_previous=data[:, -1],
         dimension_points=_dimension_points_json(compiled.dimensions, dim_points),
         reason_codes=_reason_codes_json(codes, lost),
         components=components,
@@ -246,6 +248,7 @@ class _Chunk:
     pds: np.ndarray
     tiers: np.ndarray
     in_default: np.ndarray
+    known_previous: np.ndarray  # the previous score from the pointer read with the chunk; NaN: look it up
     dimension_points: list[str]
     reason_codes: list[str]
     components: list[str] | None  # company composites only
@@ -254,11 +257,14 @@ class _Chunk:
         return len(self.subject_ids)
 
     def columns(self) -> list[list]:
+        """The per-row values in ``_COLUMNS`` order (without the constant kind, date, model,
+        version and time), then the known previous score (None: unknown)."""
         n = len(self)
         return [
             self.subject_ids.tolist(), self.scores.tolist(), self.pds.tolist(), self.tiers.tolist(),
             self.in_default.tolist(), self.dimension_points, self.reason_codes,
             self.components if self.components is not None else [None] * n,
+            [None if v != v else int(v) for v in self.known_previous.tolist()],  # v != v: NaN
         ]
 
 
@@ -316,18 +322,14 @@ _POINTER_UPSERT = (
 )
 
 # One statement: the scores inserted, each with its subject's previous score, and the
-# pointers of exactly those rows moved.  All parts of a statement share one snapshot, so
-# ``ins`` reads the pointers as they were before ``moved`` rewrites them: a pointer dated
-# before the new score IS the subject's latest earlier-dated score (pointers only move
-# forward).  Otherwise (a back-dated re-run, a second model on the same date, a subject never
-# scored) a backward probe of the subject's history answers.  Both are per-row index probes
-# (scalar subqueries; LIMIT 1 on the unique pointer lookup makes it a plain index scan, not a
-# bitmap scan), so the cost follows the chunk, never the size of the pointer table.
+# pointers of exactly those rows moved.  The previous score usually comes with the rows
+# (``known_previous``: the subject's pointer, read with its snapshot, was dated before the new
+# score; pointers only move forward, so it IS the latest earlier-dated score).  Otherwise (a
+# back-dated re-run, a second model on the same date, a subject never scored) one backward
+# probe of the subject's history answers, so the cost follows the chunk, never the history.
 _PG_WRITE = (
     "WITH ins AS (INSERT INTO scoring_score ({cols}, previous_score) "
-    "SELECT {t_cols}, COALESCE("
-    "(SELECT l.score FROM scoring_latestscore l "
-    "  WHERE l.subject_kind = t.subject_kind AND l.subject_id = t.subject_id AND l.as_of < t.as_of LIMIT 1), "
+    "SELECT {t_cols}, COALESCE(t.known_previous, "
     "(SELECT p.score FROM scoring_score p WHERE p.subject_kind = t.subject_kind AND p.subject_id = t.subject_id"
     "  AND p.as_of < t.as_of ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
     "FROM {source} "
@@ -365,16 +367,18 @@ _PG_TYPES = {
     "subject_kind": "varchar(8)", "subject_id": "bigint", "as_of": "date", "model_id": "bigint",
     "model_version": "integer", "score": "smallint", "pd": "double precision", "tier": "varchar(1)",
     "in_default": "boolean", "dimension_points": "json", "reason_codes": "json", "components": "json",
-    "created_at": "timestamptz",
+    "created_at": "timestamptz", "known_previous": "smallint",
 }
 _T_COLS = ", ".join(f"t.{c}" for c in _COLUMNS)
+# What the writers feed the statement: the score's columns and the previous score if known.
+_LOAD_COLUMNS = (*_COLUMNS, "known_previous")
 
 
 @functools.lru_cache(maxsize=64)
 def _pg_insert_sql(n_rows: int, returning: bool) -> str:
-    row_sql = "(" + ", ".join(f"%s::{_PG_TYPES[c]}" for c in _COLUMNS) + ")"
+    row_sql = "(" + ", ".join(f"%s::{_PG_TYPES[c]}" for c in _LOAD_COLUMNS) + ")"
     cols = ", ".join(_COLUMNS)
-    source = "(VALUES " + ", ".join([row_sql] * n_rows) + f") AS t ({cols})"
+    source = "(VALUES " + ", ".join([row_sql] * n_rows) + ") AS t (" + ", ".join(_LOAD_COLUMNS) + ")"
     return _PG_WRITE.format(
         cols=cols, t_cols=_T_COLS, source=source, on_conflict=_SKIP_SCORED,
         **(_PG_RETURN_ROWS if returning else _PG_RETURN_COUNT),
@@ -387,9 +391,11 @@ def _pg_insert(chunk: _Chunk, returning: bool = False):
     whether the subject's pointer moved to the row)."""
     params = []
     head = (chunk.kind,)
-    for sid, score, pd, tier, dflt, dims, reasons, comps in zip(*chunk.columns()):
+    for sid, score, pd, tier, dflt, dims, reasons, comps, prev in zip(*chunk.columns()):
         params.extend(head)
-        params.extend((sid, chunk.as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, chunk.now))
+        params.extend(
+            (sid, chunk.as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, chunk.now, prev)
+        )
     with connection.cursor() as cursor:
         cursor.execute(_pg_insert_sql(len(chunk), returning), params)
         return cursor.fetchall() if returning else cursor.fetchone()[0]
@@ -402,7 +408,7 @@ def _copy_escape(text: str) -> str:
 
 _CREATE_LOAD_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS _score_load ("
-    + ", ".join(f"{c} {_PG_TYPES[c]}" for c in _COLUMNS)
+    + ", ".join(f"{c} {_PG_TYPES[c]}" for c in _LOAD_COLUMNS)
     + ") ON COMMIT DELETE ROWS"
 )
 
@@ -425,14 +431,17 @@ def _pg_copy(chunk: _Chunk) -> int:
     of those subjects since the read (an on-demand score for the same date) makes that attempt
     fail on the unique index; it is rolled back to its savepoint and the statement runs again,
     leaving such subjects alone."""
-    cols = ", ".join(_COLUMNS)
+    cols = ", ".join(_LOAD_COLUMNS)
     head = f"{chunk.kind}\t%d\t{chunk.as_of.isoformat()}\t{int(chunk.model_id)}\t{int(chunk.version)}\t"
-    tail = f"\t{chunk.now.isoformat()}\n"
+    tail = f"\t{chunk.now.isoformat()}\t%s\n"
     line = head + "%d\t%r\t%s\t%s\t%s\t%s\t%s" + tail
-    sid, score, pd, tier, dflt, dims, reasons, comps = chunk.columns()
+    sid, score, pd, tier, dflt, dims, reasons, comps, prev = chunk.columns()
     dflt = ["t" if d else "f" for d in dflt]
     comps = ["\\N" if c is None else _copy_escape(c) for c in comps]
-    rows = list(zip(sid, score, pd, tier, dflt, map(_copy_escape, dims), map(_copy_escape, reasons), comps))
+    prev = ["\\N" if p is None else p for p in prev]
+    rows = list(zip(
+        sid, score, pd, tier, dflt, map(_copy_escape, dims), map(_copy_escape, reasons), comps, prev
+    ))
     with connection.cursor() as cursor:
         cursor.execute(_CREATE_LOAD_TABLE)
         with cursor.cursor.copy(f"COPY _score_load ({cols}) FROM STDIN") as copy:
@@ -458,16 +467,17 @@ def _insert_rows(chunk: _Chunk) -> int:
     as_of = ops.adapt_datefield_value(chunk.as_of)
     now = ops.adapt_datetimefield_value(chunk.now)
     rows = [
-        (chunk.kind, sid, as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, now)
-        for sid, score, pd, tier, dflt, dims, reasons, comps in zip(*chunk.columns())
+        (chunk.kind, sid, as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, now,
+         prev, chunk.kind, sid, as_of)
+        for sid, score, pd, tier, dflt, dims, reasons, comps, prev in zip(*chunk.columns())
     ]
-    rows = [(*row, row[0], row[1], as_of) for row in rows]
-    # The previous score by one backward probe of the subject's history (``WHERE true``: SQLite
-    # needs it to tell an INSERT ... SELECT's ON CONFLICT from a join's ON).
+    # The previous score as read with the chunk, else by one backward probe of the subject's
+    # history (``WHERE true``: SQLite needs it to tell an INSERT ... SELECT's ON CONFLICT from a
+    # join's ON).
     sql = (
         f"INSERT INTO {Score._meta.db_table} ({', '.join(_COLUMNS)}, previous_score) "
-        f"SELECT {', '.join(['%s'] * len(_COLUMNS))}, (SELECT p.score FROM {Score._meta.db_table} p "
-        "WHERE p.subject_kind = %s AND p.subject_id = %s AND p.as_of < %s ORDER BY p.as_of DESC, p.id DESC LIMIT 1) "
+        f"SELECT {', '.join(['%s'] * len(_COLUMNS))}, COALESCE(%s, (SELECT p.score FROM {Score._meta.db_table} p "
+        "WHERE p.subject_kind = %s AND p.subject_id = %s AND p.as_of < %s ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
         "WHERE true ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING"
     )
     with connection.cursor() as cursor:

@@ -168,9 +168,12 @@ def _snapshots_sql(subject_kind: str, vendor: str, n_ids: int | None, with_model
         f"p.subject_id IN ({_placeholders(n_ids)})" if n_ids is not None else "p.subject_id >= %s AND p.subject_id < %s"
     )
     outer_cols = ", ".join(f"l.{qn(c)}" for c in cols)
+    # The same pointer, when dated before the date, is also the subject's previous score (what
+    # the new score records), so the writer need not look it up again.
     sql = (
         f"SELECT {outer_cols}, CASE WHEN p.as_of >= %s THEN (SELECT s.id FROM {qn(Score._meta.db_table)} s "
-        f"WHERE s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s) END "
+        f"WHERE s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s) END, "
+        "CASE WHEN p.as_of < %s THEN p.score END "
         f"FROM ({inner}) l LEFT JOIN {qn(LatestScore._meta.db_table)} p "
         f"ON p.subject_kind = %s AND p.subject_id = l.{qn(fk)} AND {p_bounds}"
     )
@@ -181,8 +184,10 @@ def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, i
                      scored_by_model: int | None = None):
     """Rows (subject_id, in_default, feature values...) of the latest snapshot on or before
     ``as_of`` of each subject in [id_from, id_to) or in ``ids``; one query.  With
-    ``scored_by_model``, each row ends with the id of the subject's score for (``as_of``, that
-    model), None if there is none: a chunk learns what to skip in the same round trip."""
+    ``scored_by_model``, each row ends with two more values: the id of the subject's score for
+    (``as_of``, that model), None if there is none (a chunk learns what to skip in the same round
+    trip), and the score of its latest-score pointer when that is dated before ``as_of`` (its
+    previous score), else None."""
     if ids is not None:
         ids = list(ids)
         if not ids:
@@ -197,7 +202,7 @@ def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, i
     day = connection.ops.adapt_datefield_value(as_of)
     params = [day, *bounds]
     if scored_by_model is not None:
-        params = [day, subject_kind, day, scored_by_model, *params, subject_kind, *bounds]
+        params = [day, subject_kind, day, scored_by_model, day, *params, subject_kind, *bounds]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cols), cursor.fetchall()
