@@ -298,3 +298,9 @@ def test_peak_memory_of_a_process_is_its_own_not_its_parents():
     # then: the child's own peak (Django loaded: well under 300 MB), not the parent's
     assert 10 < float(out.stdout.strip()) < 250
     assert len(ballast) == 300 * 1024 * 1024
+
+
+def test_rescore_refuses_fewer_than_one_thread():
+    with pytest.raises(CommandError, match="--threads must be at least 1"):
+        call_command("rescore", as_of=RUN_AS_OF, sync=True, threads=0)
+    assert not ScoringRun.objects.filter(as_of=RUN_AS_OF).exists()
