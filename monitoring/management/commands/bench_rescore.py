@@ -47,7 +47,7 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=25_000)
         parser.add_argument("--workers", type=int, default=0, help="0: in-process (--sync); K: K worker processes")
         parser.add_argument("--threads", type=int, default=DEFAULT_SYNC_THREADS, help="in-process: rescore --threads")
-        parser.add_argument("--scaling", action="store_true", help="also run with 1 and with 2 workers and compare")
+        parser.add_argument("--scaling", action="store_true", help="also run in-process on one thread, and on 1 and on 2 workers, and compare")
         parser.add_argument("--broker", default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/14")
         parser.add_argument("--naive-sample", type=int, default=2000)
 
