@@ -422,7 +422,7 @@ def _pg_copy_write_sql(skip_scored: bool) -> str:
 
 
 def _pg_copy(chunk: _Chunk) -> int:
-    """Many rows (the nightly run): COPY one preformatted text block into a temporary table,
+    """Many rows (the nightly run): COPY preformatted text (in slices) into a temporary table,
     then one statement inserts the scores and moves the pointers.
 
     The chunk's rows are the subjects its read found unscored for (date, model), so the insert
