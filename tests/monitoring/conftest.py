@@ -3,6 +3,7 @@ import io
 import os
 
 import pytest
+from django.db.models import Count
 
 from loans import demo
 from loans.models import Company, Person
@@ -20,6 +21,16 @@ def seed_population(companies: int, seed: int = 3) -> dict:
     demo.load(demo.generate(companies=companies, seed=seed, as_of=SEED_AS_OF))
     seed_scoring_demo(seed=seed, as_of=SEED_AS_OF, stdout=io.StringIO())
     return {"persons": Person.objects.count(), "companies": Company.objects.count()}
+
+
+def assert_one_score_each(population, as_of=RUN_AS_OF):
+    """Every person and company of the population has exactly one score for ``as_of``."""
+    from scoring.models import Score
+
+    per_subject = Score.objects.filter(as_of=as_of).values("subject_kind", "subject_id").annotate(n=Count("id"))
+    assert not per_subject.filter(n__gt=1).exists()
+    assert Score.objects.filter(as_of=as_of, subject_kind="person").count() == population["persons"]
+    assert Score.objects.filter(as_of=as_of, subject_kind="company").count() == population["companies"]
 
 
 @pytest.fixture

@@ -8,27 +8,17 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.db.models import Count
 from django.utils import timezone
 
 from monitoring import services
 from monitoring.models import ChunkStatus, EarlyWarning, Phase, RunStatus, ScoringChunk, ScoringRun
 from scoring.models import LatestScore, ModelStatus, Score, ScoreModel
 
-from .conftest import RUN_AS_OF, SEED_AS_OF
+from .conftest import RUN_AS_OF, SEED_AS_OF, assert_one_score_each
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def assert_one_score_each(population, as_of=RUN_AS_OF):
-    per_subject = (
-        Score.objects.filter(as_of=as_of).values("subject_kind", "subject_id").annotate(n=Count("id"))
-    )
-    assert not per_subject.filter(n__gt=1).exists()
-    assert Score.objects.filter(as_of=as_of, subject_kind="person").count() == population["persons"]
-    assert Score.objects.filter(as_of=as_of, subject_kind="company").count() == population["companies"]
 
 
 def test_sync_run_scores_every_subject_once_and_moves_latest_pointers(population, capsys):

@@ -4,23 +4,15 @@ committed for the other sessions to see it, hence transactional tests."""
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count
 
 from loans.models import Person
 from monitoring.models import ChunkStatus, Phase, RunStatus, ScoringRun
 from scoring.models import Score
 
-from .conftest import RUN_AS_OF, seed_population
+from .conftest import RUN_AS_OF, assert_one_score_each, seed_population
 from .test_nightly import _drop_failing_trigger, _install_failing_trigger
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def assert_one_score_each(population):
-    per = Score.objects.filter(as_of=RUN_AS_OF).values("subject_kind", "subject_id").annotate(n=Count("id"))
-    assert not per.filter(n__gt=1).exists()
-    assert Score.objects.filter(as_of=RUN_AS_OF, subject_kind="person").count() == population["persons"]
-    assert Score.objects.filter(as_of=RUN_AS_OF, subject_kind="company").count() == population["companies"]
 
 
 def test_a_sync_run_on_two_threads_scores_every_subject_once(on_postgres):

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.db.models import Count
 
 from loans.models import Person
 from monitoring.models import ChunkStatus, Phase, RunStatus, ScoringChunk, ScoringRun
 from scoring.models import Score
 
-from .conftest import RUN_AS_OF, seed_population
+from .conftest import RUN_AS_OF, assert_one_score_each, seed_population
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -59,13 +58,6 @@ def worker_env(on_postgres, redis_url):
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(10)
     redis.Redis.from_url(redis_url).flushdb()
-
-
-def assert_one_score_each(population):
-    per = Score.objects.filter(as_of=RUN_AS_OF).values("subject_kind", "subject_id").annotate(n=Count("id"))
-    assert not per.filter(n__gt=1).exists()
-    assert Score.objects.filter(as_of=RUN_AS_OF, subject_kind="person").count() == population["persons"]
-    assert Score.objects.filter(as_of=RUN_AS_OF, subject_kind="company").count() == population["companies"]
 
 
 def test_a_nightly_run_on_two_real_workers_scores_every_subject_once(worker_env):
