@@ -48,7 +48,7 @@ THIRD_PARTY_APPS = [
     "axes",
 ]
 LOCAL_APPS = [
-    "backoffice",  # the admin's shared machinery
+    "backoffice",  # after the libraries: it re-registers their admins with guarded actions
     "loans",
     "loans.api",
     "scoring",

@@ -1,12 +1,15 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from backoffice.permissions import GuardedModelAdmin, PermissionGuard
 
 from .models import IdempotencyRecord, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 from .webhooks import webhook_resend
 
 
 @admin.register(PartnerAPIKey)
-class PartnerAPIKeyAdmin(APIKeyModelAdmin):
+class PartnerAPIKeyAdmin(PermissionGuard, APIKeyModelAdmin):
     """Issue a key with "Add" (shown once, in the success message); revoke with the checkbox."""
 
     list_display = [*APIKeyModelAdmin.list_display, "partner"]
@@ -17,7 +20,7 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(GuardedModelAdmin):
     list_display = ["id", "partner", "url", "is_active", "created_at"]
     list_filter = ["is_active", "partner"]
     list_select_related = ["partner"]
@@ -25,7 +28,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(GuardedModelAdmin):
     """The delivery log: every event sent to every endpoint, with its attempts."""
 
     list_display = ["id", "event_type", "endpoint", "status", "attempts", "last_response_code", "next_attempt_at", "created_at"]
@@ -35,19 +38,19 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     actions = ["resend"]
 
-    @admin.action(description="Re-send the selected deliveries")
+    @admin.action(description=_("Re-send the selected deliveries"), permissions=["resend_webhook"])
     def resend(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         for pk in ids:
             webhook_resend(delivery_id=pk)
-        self.message_user(request, f"{len(ids)} deliveries queued again.", messages.SUCCESS)
+        self.message_user(request, _("%(count)d deliveries queued again.") % {"count": len(ids)}, messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(GuardedModelAdmin):
     list_display = ["id", "partner", "key", "response_status", "created_at", "completed_at"]
     list_select_related = ["partner"]
     search_fields = ["key"]
