@@ -194,10 +194,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "loans.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405 rather than describing views
+    "NUM_PROXIES": NUM_PROXIES,
 }
 # Requests per partner (all its keys together); counted in the default cache, so set
 # CACHES to Redis in production for one count across gunicorn workers.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+# After this many unusable API keys (unknown, malformed, wrong secret, revoked) from one client
+# address within the window (seconds), every key from that address answers 429 until the
+# window ends.  Counted in the default cache too.
+API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
+API_KEY_FAILURE_WINDOW = env.int("API_KEY_FAILURE_WINDOW", default=600)
 # Largest JSON body the partner API parses; bigger is a 400 in the API's error shape.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 SPECTACULAR_SETTINGS = {
