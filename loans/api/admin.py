@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
@@ -19,12 +20,43 @@ class PartnerAPIKeyAdmin(PermissionGuard, APIKeyModelAdmin):
     autocomplete_fields = []
 
 
+def secret_hint(secret: str) -> str:
+    """Enough of a signing secret to tell two apart, not enough to sign with."""
+    if not secret:
+        return "—"
+    head = "whsec_" if secret.startswith("whsec_") else ""
+    return f"{head}…{secret[-4:]}"
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(GuardedModelAdmin):
+    """The signing secret is generated when the endpoint is added and shown once, in the
+    message that follows; afterwards the admin shows only a hint of it."""
+
     list_display = ["id", "partner", "url", "is_active", "created_at"]
     list_filter = ["is_active", "partner"]
     list_select_related = ["partner"]
     search_fields = ["url", "partner__name"]
+    fields = ["partner", "url", "events", "is_active", "signing_secret", "created_at"]
+    readonly_fields = ["signing_secret", "created_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_fields(self, request, obj=None):
+        return ["partner", "url", "events", "is_active"] if obj is None else self.fields
+
+    @admin.display(description=_("signing secret"))
+    def signing_secret(self, obj):
+        return secret_hint(obj.secret)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            self.message_user(
+                request,
+                _("Signing secret of endpoint #%(id)s: %(secret)s — give it to the partner now; it will not be shown again.")
+                % {"id": obj.pk, "secret": obj.secret},
+                messages.WARNING,
+            )
 
 
 @admin.register(WebhookDelivery)
