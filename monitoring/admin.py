@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from backoffice.permissions import GuardedModelAdmin
+
 from .models import EarlyWarning, ScoringChunk, ScoringRun
 
 
@@ -17,7 +19,7 @@ class FailedChunkInline(admin.TabularInline):
 
 
 @admin.register(ScoringRun)
-class ScoringRunAdmin(admin.ModelAdmin):
+class ScoringRunAdmin(GuardedModelAdmin):
     list_display = (
         "as_of", "status", "phase", "progress", "persons", "companies", "alerts", "seconds_total",
         "attempts", "started_at", "finished_at", "short_error",
@@ -56,7 +58,7 @@ class ScoringRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScoringChunk)
-class ScoringChunkAdmin(admin.ModelAdmin):
+class ScoringChunkAdmin(GuardedModelAdmin):
     list_display = ("run", "phase", "id_from", "id_to", "status", "written", "attempts", "seconds", "peak_rss_mb", "worker")
     list_filter = ("status", "phase")
     list_select_related = ("run",)
@@ -67,7 +69,7 @@ class ScoringChunkAdmin(admin.ModelAdmin):
 
 
 @admin.register(EarlyWarning)
-class EarlyWarningAdmin(admin.ModelAdmin):
+class EarlyWarningAdmin(GuardedModelAdmin):
     list_display = ("as_of", "rule", "severity", "subject_kind", "subject_id", "old_score", "new_score", "status")
     list_filter = ("rule", "severity", "status", "subject_kind")
     date_hierarchy = "as_of"

@@ -1,9 +1,13 @@
 """Admin: score models with metrics and a read-only bins/points table, score histories with
 reason codes, snapshots.  Lists use list_select_related / plain columns: no N+1."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
+from backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
+
+from . import services
 from .models import CompanyCreditSnapshot, CreditOutcome, LatestScore, PersonCreditSnapshot, Score, ScoreModel
 from .reasons import texts_for
 
@@ -13,31 +17,36 @@ def _metric(obj, section, key):
     return "—" if value is None else f"{value:.3f}"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ScoreModel)
-class ScoreModelAdmin(admin.ModelAdmin):
+class ScoreModelAdmin(GuardedModelAdmin):
     list_display = ("__str__", "subject_kind", "version", "status", "holdout_auc", "cv_auc", "holdout_ks", "created_at", "promoted_at")
     list_filter = ("subject_kind", "status")
     fields = ("subject_kind", "version", "status", "created_at", "promoted_at", "scaling", "metrics_table",
               "bins_table", "trained_on", "reference_distribution")
     readonly_fields = ("subject_kind", "version", "status", "created_at", "promoted_at", "scaling", "metrics_table",
                        "bins_table", "trained_on", "reference_distribution")
+    actions = ["promote"]
 
     def has_add_permission(self, request):
         return False  # models are trained by train_scorecard
 
     def has_change_permission(self, request, obj=None):
         return False  # status moves through services (score_model_set_status) only
+
+    @admin.action(description=_("Promote to champion (retires the current champion)"), permissions=["promote_scorecard"])
+    def promote(self, request, queryset):
+        models = list(queryset[:2])
+        if len(models) != 1:
+            self.message_user(request, _("Select exactly one model to promote."), messages.ERROR)
+            return
+        model = models[0]
+        try:
+            services.score_model_promote(model=model)
+        except services.InvalidStatusTransition as exc:
+            self.message_user(request, _("%(model)s: %(error)s") % {"model": model, "error": exc}, messages.ERROR)
+            return
+        self.log_change(request, model, "Promoted to champion")  # who promoted, in the admin's history
+        self.message_user(request, _("%(model)s is now the champion.") % {"model": model}, messages.SUCCESS)
 
     @admin.display(description="holdout AUC")
     def holdout_auc(self, obj):
@@ -88,7 +97,7 @@ class ScoreModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Score)
-class ScoreAdmin(ReadOnlyAdmin):
+class ScoreAdmin(ReadOnlyModelAdmin):
     list_display = ("subject_kind", "subject_id", "as_of", "score", "tier", "pd", "model_version", "reasons")
     list_filter = ("subject_kind", "tier", "as_of")
     search_fields = ("=subject_id",)
@@ -107,13 +116,13 @@ class ScoreAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LatestScore)
-class LatestScoreAdmin(ReadOnlyAdmin):
+class LatestScoreAdmin(ReadOnlyModelAdmin):
     list_display = ("subject_kind", "subject_id", "as_of", "score", "tier")
     list_filter = ("subject_kind", "tier")
     search_fields = ("=subject_id",)
 
 
-class _SnapshotAdmin(ReadOnlyAdmin):
+class _SnapshotAdmin(ReadOnlyModelAdmin):
     list_filter = ("as_of", "source")
     date_hierarchy = "as_of"
 
@@ -134,6 +143,6 @@ class CompanyCreditSnapshotAdmin(_SnapshotAdmin):
 
 
 @admin.register(CreditOutcome)
-class CreditOutcomeAdmin(ReadOnlyAdmin):
+class CreditOutcomeAdmin(ReadOnlyModelAdmin):
     list_display = ("subject_kind", "subject_id", "observed_at", "defaulted_12m", "true_pd")
     list_filter = ("subject_kind", "defaulted_12m")

@@ -145,6 +145,7 @@ class ScoreModel(models.Model):
 
     class Meta:
         ordering = ["subject_kind", "-version"]
+        permissions = [("promote_scorecard", "Can promote a scorecard to champion")]
         constraints = [
             models.UniqueConstraint(fields=["subject_kind", "version"], name="score_model_unique_version"),
             models.UniqueConstraint(

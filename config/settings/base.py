@@ -7,6 +7,7 @@ that must never reach production.
 """
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,8 +45,10 @@ THIRD_PARTY_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
 ]
 LOCAL_APPS = [
+    "backoffice",  # after the libraries: it re-registers their admins with guarded actions
     "loans",
     "loans.api",
     "scoring",
@@ -63,6 +66,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns django-axes' lock-out of an admin login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -107,6 +118,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Per-process memory by default; set CACHE_URL=rediscache://127.0.0.1:6379/1 so that every
 # gunicorn worker shares one cache (the partner API's throttle counts live here).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Client addresses ---------------------------------------------------------------------
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (1 behind one nginx).
+# With 0 the connecting address counts and X-Forwarded-For is ignored: a client could forge
+# it.  Admin login lock-outs and the API's failed-key throttle count per client address.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# --- Admin login (django-axes) ------------------------------------------------------------
+# After ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that
+# username is locked from that address for ADMIN_LOGIN_COOLOFF_MINUTES; another failure
+# while locked starts the wait again, a success resets the count.  Attempts are kept in the
+# database (admin: Axes › Access attempts; deleting one unlocks, as does
+# `manage.py axes_reset_username NAME`).
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "backoffice.net.client_address"
+AXES_LOCKOUT_CALLABLE = "backoffice.lockout.locked_out"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # --- Static -------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -162,10 +194,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "loans.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS answers 405 rather than describing views
+    "NUM_PROXIES": NUM_PROXIES,
 }
 # Requests per partner (all its keys together); counted in the default cache, so set
 # CACHES to Redis in production for one count across gunicorn workers.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+# After this many unusable API keys (unknown, malformed, wrong secret, revoked) from one client
+# address within the window (seconds), every key from that address answers 429 until the
+# window ends.  Counted in the default cache too.
+API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
+API_KEY_FAILURE_WINDOW = env.int("API_KEY_FAILURE_WINDOW", default=600)
 # Largest JSON body the partner API parses; bigger is a 400 in the API's error shape.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 SPECTACULAR_SETTINGS = {

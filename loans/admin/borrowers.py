@@ -12,6 +12,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
+from backoffice.permissions import GuardedModelAdmin
+
 from .. import identity
 from ..choices import Role
 from ..models import Collateral, Company, Guarantee, LoanProduct, Partner, Person, RelatedParty
@@ -68,14 +70,14 @@ class RelatedPartyInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(GuardedModelAdmin):
     list_display = ["name", "is_active", "created_at"]
     search_fields = ["name"]
     list_filter = ["is_active"]
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(GuardedModelAdmin):
     form = CompanyForm
     list_display = ["legal_name", "uscc", "industry", "province", "status", "annual_revenue", "employees", "partner"]
     list_filter = ["status", "industry", "province", "is_blocklisted"]
@@ -135,7 +137,7 @@ class PersonForm(forms.ModelForm):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(GuardedModelAdmin):
     form = PersonForm
     list_display = ["name", "resident_id_masked", "phone_masked", "birth_date", "is_blocklisted", "company_count"]
     list_filter = ["is_blocklisted"]
@@ -161,7 +163,7 @@ class PersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(RelatedParty)
-class RelatedPartyAdmin(admin.ModelAdmin):
+class RelatedPartyAdmin(GuardedModelAdmin):
     list_display = ["company", "person", "role", "ownership_pct", "valid_from", "valid_to"]
     list_filter = ["role"]
     search_fields = ["company__legal_name", "=company__uscc", "person__name"]
@@ -170,14 +172,14 @@ class RelatedPartyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoanProduct)
-class LoanProductAdmin(admin.ModelAdmin):
+class LoanProductAdmin(GuardedModelAdmin):
     list_display = ["code", "name", "kind", "repayment_method", "min_amount", "max_amount", "min_term_months", "max_term_months", "min_score", "is_active"]
     list_filter = ["kind", "repayment_method", "is_active"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Collateral)
-class CollateralAdmin(admin.ModelAdmin):
+class CollateralAdmin(GuardedModelAdmin):
     list_display = ["description", "kind", "owner", "appraised_value", "haircut_pct", "lending_value", "credit_line", "loan", "status"]
     list_filter = ["kind", "status"]
     search_fields = ["description", "owner__legal_name", "=owner__uscc"]
@@ -187,7 +189,7 @@ class CollateralAdmin(admin.ModelAdmin):
 
 
 @admin.register(Guarantee)
-class GuaranteeAdmin(admin.ModelAdmin):
+class GuaranteeAdmin(GuardedModelAdmin):
     list_display = ["id", "guarantor_person", "guarantor_company", "amount", "credit_line", "loan", "status"]
     list_filter = ["status"]
     search_fields = ["guarantor_person__name", "guarantor_company__legal_name"]

@@ -1,17 +1,21 @@
 """Admin for lending: applications and their decisions, credit policy, lines, loans,
 repayments and the ledger.  Every state change calls a service; domain errors become
-messages, nothing is edited behind the services' back."""
+messages, nothing is edited behind the services' back.  Every action and view names the
+permission it needs (see ``backoffice.permissions``)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
 from ..errors import DomainError
 from ..models import (
@@ -97,12 +101,12 @@ def _run_on_each(modeladmin, request, queryset, verb: str, call, noun: str = "ap
         modeladmin.message_user(request, f"{verb}: {done} {noun}(s).", messages.SUCCESS)
 
 
-@admin.action(description="Submit for the automated decision")
+@admin.action(description=_("Submit for the automated decision"), permissions=["submit_application"])
 def submit_applications(modeladmin, request, queryset):
     _run_on_each(modeladmin, request, queryset, "Submitted", lambda pk: app_services.application_submit(application_id=pk, actor=request.user))
 
 
-@admin.action(description="Committee: approve (referred only)")
+@admin.action(description=_("Committee: approve (referred only)"), permissions=["decide_referred_application"])
 def committee_approve(modeladmin, request, queryset):
     _run_on_each(
         modeladmin, request, queryset, "Approved by committee",
@@ -110,7 +114,7 @@ def committee_approve(modeladmin, request, queryset):
     )
 
 
-@admin.action(description="Committee: decline (referred only)")
+@admin.action(description=_("Committee: decline (referred only)"), permissions=["decide_referred_application"])
 def committee_decline(modeladmin, request, queryset):
     _run_on_each(
         modeladmin, request, queryset, "Declined by committee",
@@ -118,23 +122,23 @@ def committee_decline(modeladmin, request, queryset):
     )
 
 
-@admin.action(description="Borrower accepts the offer")
+@admin.action(description=_("Borrower accepts the offer"), permissions=["accept_offer"])
 def accept_applications(modeladmin, request, queryset):
     _run_on_each(modeladmin, request, queryset, "Accepted", lambda pk: app_services.application_accept(application_id=pk, actor=request.user))
 
 
-@admin.action(description="Book (opens the credit line)")
+@admin.action(description=_("Book (opens the credit line)"), permissions=["book_application"])
 def book_applications(modeladmin, request, queryset):
     _run_on_each(modeladmin, request, queryset, "Booked", lambda pk: app_services.application_book(application_id=pk, actor=request.user))
 
 
-@admin.action(description="Withdraw")
+@admin.action(description=_("Withdraw"), permissions=["withdraw_application"])
 def withdraw_applications(modeladmin, request, queryset):
     _run_on_each(modeladmin, request, queryset, "Withdrawn", lambda pk: app_services.application_withdraw(application_id=pk, actor=request.user, note=f"withdrawn by {request.user}"))
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(admin.ModelAdmin):
+class LoanApplicationAdmin(GuardedModelAdmin):
     form = LoanApplicationForm
     list_display = ["id", "company", "product", "requested_amount", "term_months", "status", "tier", "score", "approved_limit", "annual_rate", "created_at"]
     list_filter = ["status", "tier", "product"]
@@ -183,14 +187,11 @@ class LoanApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DecisionAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "application", "kind", "outcome", "score", "tier", "approved_limit", "annual_rate", "policy_version", "created_at"]
     list_filter = ["kind", "outcome", "tier", "policy_version"]
     list_select_related = ["application__company"]
     search_fields = ["=application__id", "application__company__legal_name"]
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff
 
 
 class CreditPolicyForm(forms.ModelForm):
@@ -217,13 +218,20 @@ class CreditPolicyForm(forms.ModelForm):
 
 
 @admin.register(CreditPolicy)
-class CreditPolicyAdmin(admin.ModelAdmin):
-    """Saving never edits a version: it publishes a new one from the form's values."""
+class CreditPolicyAdmin(GuardedModelAdmin):
+    """Saving never edits a version: it publishes a new one from the form's values, so
+    both the add and the change form need the right to publish."""
 
     form = CreditPolicyForm
     list_display = ["version", "is_active", "min_score", "grey_band_low", "grey_band_high", "auto_approval_ceiling", "legal_rate_cap", "group_exposure_cap", "created_at", "created_by"]
     list_select_related = ["created_by"]
     readonly_fields = ["version", "is_active", "created_at", "created_by"]
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("loans.publish_policy")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("loans.publish_policy")
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -236,7 +244,7 @@ class CreditPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyModelAdmin):
     list_display = ["seq", "kind", "subject_type", "subject_id", "entry_hash", "created_at"]
     list_filter = ["kind"]
     search_fields = ["=seq", "=subject_id", "=entry_hash"]
@@ -276,23 +284,23 @@ def _form_view(modeladmin, request, obj, form_class, title, perform):
     return TemplateResponse(request, "admin/loans/lending_form.html", context)
 
 
-@admin.action(description="Freeze")
+@admin.action(description=_("Freeze"), permissions=["freeze_line"])
 def freeze_lines(modeladmin, request, queryset):
     _run_on_each(modeladmin, request, queryset, "Frozen", lambda pk: credit_line_freeze(credit_line_id=pk, actor=request.user), noun="credit line")
 
 
-@admin.action(description="Unfreeze")
+@admin.action(description=_("Unfreeze"), permissions=["unfreeze_line"])
 def unfreeze_lines(modeladmin, request, queryset):
     _run_on_each(modeladmin, request, queryset, "Unfrozen", lambda pk: credit_line_unfreeze(credit_line_id=pk, actor=request.user), noun="credit line")
 
 
-@admin.action(description="Close")
+@admin.action(description=_("Close"), permissions=["close_line"])
 def close_lines(modeladmin, request, queryset):
     _run_on_each(modeladmin, request, queryset, "Closed", lambda pk: credit_line_close(credit_line_id=pk, actor=request.user), noun="credit line")
 
 
 @admin.register(CreditLine)
-class CreditLineAdmin(admin.ModelAdmin):
+class CreditLineAdmin(GuardedModelAdmin):
     list_display = ["id", "company", "product", "limit_amount", "drawn_principal", "annual_rate", "tier", "status", "opened_on", "expires_on"]
     list_filter = ["status", "tier", "product"]
     list_select_related = ["company", "product"]
@@ -312,17 +320,25 @@ class CreditLineAdmin(admin.ModelAdmin):
     def available(self, obj):
         return obj.available_amount
 
-    @admin.display(description="draw down")
+    # A drawdown opens a loan on the line.
+    DRAW_DOWN_PERMISSIONS = ("loans.view_creditline", "loans.add_loan")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not request.user.has_perms(self.DRAW_DOWN_PERMISSIONS):
+            fields = [f for f in fields if f != "draw_down_link"]
+        return fields
+
+    @admin.display(description=_("draw down"))
     def draw_down_link(self, obj):
-        return format_html('<a class="button" href="{}">Draw down…</a>', reverse("admin:loans_creditline_drawdown", args=[obj.pk]))
+        return format_html('<a class="button" href="{}">{}</a>', reverse("admin:loans_creditline_drawdown", args=[obj.pk]), _("Draw down…"))
 
     def get_urls(self):
-        return [path("<int:pk>/draw-down/", self.admin_site.admin_view(self.drawdown_view), name="loans_creditline_drawdown"), *super().get_urls()]
+        view = self.permission_view(self.drawdown_view, *self.DRAW_DOWN_PERMISSIONS)
+        return [path("<int:pk>/draw-down/", view, name="loans_creditline_drawdown"), *super().get_urls()]
 
     def drawdown_view(self, request, pk):
         line = get_object_or_404(CreditLine, pk=pk)
-        if not self.has_view_permission(request, line) or not request.user.has_perm("loans.add_loan"):
-            raise PermissionDenied
 
         def perform(data):
             loan = credit_line_draw_down(
@@ -349,7 +365,7 @@ class RepaymentInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Loan)
-class LoanAdmin(admin.ModelAdmin):
+class LoanAdmin(GuardedModelAdmin):
     list_display = ["id", "company", "principal", "outstanding_principal", "annual_rate", "status", "days_past_due", "bucket", "classification", "disbursed_on", "maturity_date"]
     list_filter = ["status", "bucket", "classification", "repayment_method"]
     list_select_related = ["company"]
@@ -366,17 +382,24 @@ class LoanAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="repayment")
+    REPAYMENT_PERMISSIONS = ("loans.view_loan", "loans.add_repayment")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not request.user.has_perms(self.REPAYMENT_PERMISSIONS):
+            fields = [f for f in fields if f != "repayment_link"]
+        return fields
+
+    @admin.display(description=_("repayment"))
     def repayment_link(self, obj):
-        return format_html('<a class="button" href="{}">Record repayment…</a>', reverse("admin:loans_loan_repayment", args=[obj.pk]))
+        return format_html('<a class="button" href="{}">{}</a>', reverse("admin:loans_loan_repayment", args=[obj.pk]), _("Record repayment…"))
 
     def get_urls(self):
-        return [path("<int:pk>/repayment/", self.admin_site.admin_view(self.repayment_view), name="loans_loan_repayment"), *super().get_urls()]
+        view = self.permission_view(self.repayment_view, *self.REPAYMENT_PERMISSIONS)
+        return [path("<int:pk>/repayment/", view, name="loans_loan_repayment"), *super().get_urls()]
 
     def repayment_view(self, request, pk):
         loan = get_object_or_404(Loan, pk=pk)
-        if not request.user.has_perm("loans.add_repayment"):
-            raise PermissionDenied
 
         def perform(data):
             r = loan_repayment_record(loan_id=loan.pk, amount=data["amount"], external_ref=data["external_ref"], received_on=data["received_on"], actor=request.user)
@@ -386,7 +409,7 @@ class LoanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Repayment)
-class RepaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RepaymentAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "loan", "external_ref", "amount", "received_on", "penalty_part", "interest_part", "principal_part"]
     list_select_related = ["loan"]
     search_fields = ["=external_ref", "=loan__id"]
@@ -394,7 +417,7 @@ class RepaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Installment)
-class InstallmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class InstallmentAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "loan", "number", "due_date", "principal_due", "interest_due", "penalty_due", "paid_on"]
     list_select_related = ["loan"]
     list_filter = ["paid_on"]

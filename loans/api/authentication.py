@@ -11,6 +11,7 @@ from loans import rawsql
 from loans.models import Partner
 
 from .models import PartnerAPIKey
+from .throttling import FailedKeyThrottle
 
 KEYWORD = "Api-Key"
 
@@ -69,13 +70,18 @@ class PartnerAPIKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, key = header.partition(" ")
         if scheme.lower() != self.keyword.lower():
             return None
+        failures = FailedKeyThrottle(request)
+        failures.refuse_if_blocked()
         key = key.strip()
         if not key or len(key) > 200 or "." not in key:
+            failures.record_failure()
             raise exceptions.AuthenticationFailed("Malformed API key.")
         try:
             api_key = _api_key(key)
         except PartnerAPIKey.DoesNotExist:
+            failures.record_failure()
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
+        # An expired key or an inactive partner is a real key, not a guess: refused, not counted.
         if api_key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
         if not api_key.partner.is_active:

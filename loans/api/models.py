@@ -109,6 +109,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name_plural = "webhook deliveries"
         ordering = ["-id"]
+        permissions = [("resend_webhook", "Can re-send a webhook delivery")]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx"),
             models.Index(fields=["endpoint", "-id"], name="webhook_delivery_endpoint_idx"),

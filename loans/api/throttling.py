@@ -1,12 +1,18 @@
-"""Per-partner rate limiting.  Counts live in Django's default cache: the per-process
+"""Per-partner rate limiting, and per-address limiting of unusable API keys.  Counts live in Django's default cache: the per-process
 LocMem cache in development and tests; production sets CACHES to Redis so that every
 gunicorn worker shares one count (see the README, "Errors, limits, pages").  Exceeding the rate answers 429
 with ``Retry-After``."""
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
+from django.core.cache import cache
+from rest_framework import exceptions
 from rest_framework.throttling import SimpleRateThrottle
+
+from backoffice.net import client_address
 
 
 class PartnerRateThrottle(SimpleRateThrottle):
@@ -53,3 +59,44 @@ class PartnerRateThrottle(SimpleRateThrottle):
 
     def wait(self):
         return self.wait_seconds
+
+
+class FailedKeyThrottle:
+    """Unusable API keys per client address: after ``API_KEY_FAILURE_LIMIT`` of them (unknown,
+    malformed, wrong secret, revoked) within ``API_KEY_FAILURE_WINDOW`` seconds, every key
+    from that address answers 429 until the window closes, so that keys cannot be guessed
+    or hammered from one place.  A valid key costs one cache read; addresses elsewhere are
+    untouched.  The address is ``backoffice.net.client_address`` (``NUM_PROXIES``).
+
+    The window opens with an address's first failure; ``(window start, failures)`` lives
+    in the default cache (Redis in production: one count for every worker).  As with the
+    partner throttle, read and write are two operations, so racing workers may let a
+    failure or two more through."""
+
+    cache_format = "throttle_badkey_%s"
+    timer = time.time
+
+    def __init__(self, request):
+        self.key = self.cache_format % client_address(request)
+        self.limit = settings.API_KEY_FAILURE_LIMIT
+        self.window = settings.API_KEY_FAILURE_WINDOW
+
+    def _current(self, now: float) -> tuple[float, int]:
+        entry = cache.get(self.key)
+        if type(entry) is not tuple or entry[0] + self.window <= now:
+            return now, 0
+        return entry
+
+    def refuse_if_blocked(self) -> None:
+        now = self.timer()
+        started, failures = self._current(now)
+        if failures >= self.limit:
+            raise exceptions.Throttled(
+                wait=started + self.window - now,
+                detail="Too many unusable API keys from this address.",
+            )
+
+    def record_failure(self) -> None:
+        now = self.timer()
+        started, failures = self._current(now)
+        cache.set(self.key, (started, failures + 1), started + self.window - now)

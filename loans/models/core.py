@@ -251,6 +251,16 @@ class LoanApplication(TimeStamped):
             models.Index(fields=["company", "-id"], name="application_company_idx"),
             models.Index(fields=["partner", "-id"], name="application_partner_idx"),
         ]
+        # Each step of an application is its own right, so that roles can split them
+        # (an officer submits, the committee decides, ...).  Changing the record itself is
+        # never a step: it moves only through these.
+        permissions = [
+            ("submit_application", "Can submit an application for the automated decision"),
+            ("decide_referred_application", "Can approve or decline a referred application in committee"),
+            ("accept_offer", "Can record that the borrower accepts an offer"),
+            ("book_application", "Can book an accepted application (opens its credit line)"),
+            ("withdraw_application", "Can withdraw an application"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(requested_amount__gt=0), name="application_amount_positive"),
             models.CheckConstraint(condition=Q(term_months__gte=1) & Q(term_months__lte=360), name="application_term_range"),
@@ -301,6 +311,14 @@ class CreditLine(TimeStamped):
             models.Index(fields=["company", "status"], name="line_company_status_idx"),
             models.Index(fields=["status", "expires_on"], name="line_status_expiry_idx"),
             models.Index(fields=["partner", "-id"], name="line_partner_idx"),
+        ]
+        # Post-loan moves on a line, each its own right (freezing protects; unfreezing,
+        # closing and cutting the limit are decisions of their own).
+        permissions = [
+            ("freeze_line", "Can freeze a credit line"),
+            ("unfreeze_line", "Can unfreeze a credit line"),
+            ("close_line", "Can close a credit line"),
+            ("reduce_line_limit", "Can reduce a credit line's limit"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(limit_amount__gte=0), name="line_limit_non_negative"),

@@ -72,6 +72,8 @@ class CreditPolicy(models.Model):
     class Meta:
         verbose_name_plural = "credit policies"
         ordering = ["-version"]
+        # A version is never edited: "changing" the policy publishes a new active version.
+        permissions = [("publish_policy", "Can publish a new version of the credit policy")]
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="credit_policy_one_active"),
             models.CheckConstraint(condition=Q(min_score__lte=950), name="credit_policy_min_score_range"),

@@ -29,3 +29,25 @@ def test_score_list_shows_reason_texts_without_n_plus_one(admin_client, django_a
     # then
     assert resp.status_code == 200
     assert "关系人中有违约".encode() in resp.content
+
+
+def test_a_risk_manager_promotes_a_scorecard_from_the_admin(client, django_user_model):
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.auth.models import Permission
+
+    from scoring import services
+    from scoring.models import ModelStatus, ScoreModel
+    from tests.scoring.helpers import person_scorecard
+
+    # given a champion and a newer draft, and a user allowed to view and promote scorecards
+    old = champion("person")
+    new = services.score_model_create(subject_kind="person", scorecard=person_scorecard(), metrics={}, reference_distribution={}, trained_on={})
+    user = django_user_model.objects.create_user("risk", password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=["view_scoremodel", "promote_scorecard"]))
+    client.force_login(user)
+    # when they promote the draft
+    r = client.post(reverse("admin:scoring_scoremodel_changelist"), {"action": "promote", "_selected_action": [new.pk], "index": 0}, follow=True)
+    # then it is the champion, the old one is retired, and the admin's history names them
+    assert [str(m) for m in r.context["messages"]] == [f"{ScoreModel.objects.get(pk=new.pk)} is now the champion."]
+    assert dict(ScoreModel.objects.values_list("pk", "status")) == {old.pk: ModelStatus.RETIRED, new.pk: ModelStatus.CHAMPION}
+    assert LogEntry.objects.get(object_id=str(new.pk)).user == user
