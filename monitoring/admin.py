@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backoffice.permissions import GuardedModelAdmin
+from config.backoffice.permissions import GuardedModelAdmin
 
 from .models import EarlyWarning, ScoringChunk, ScoringRun
 

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
+from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
 from . import services
 from .models import CompanyCreditSnapshot, CreditOutcome, LatestScore, PersonCreditSnapshot, Score, ScoreModel

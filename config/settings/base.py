@@ -48,7 +48,7 @@ THIRD_PARTY_APPS = [
     "axes",
 ]
 LOCAL_APPS = [
-    "backoffice",  # after the libraries: it re-registers their admins with guarded actions
+    "config.backoffice",  # after the libraries: it re-registers their admins with guarded actions
     "loans",
     "loans.api",
     "scoring",
@@ -136,8 +136,8 @@ AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "backoffice.net.client_address"
-AXES_LOCKOUT_CALLABLE = "backoffice.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "config.backoffice.net.client_address"
+AXES_LOCKOUT_CALLABLE = "config.backoffice.lockout.locked_out"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 
 # --- Static -------------------------------------------------------------------------------

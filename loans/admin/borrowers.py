@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
-from backoffice.permissions import GuardedModelAdmin
+from config.backoffice.permissions import GuardedModelAdmin
 
 from .. import identity
 from ..choices import Role

@@ -1,7 +1,7 @@
 """Admin for lending: applications and their decisions, credit policy, lines, loans,
 repayments and the ledger.  Every state change calls a service; domain errors become
 messages, nothing is edited behind the services' back.  Every action and view names the
-permission it needs (see ``backoffice.permissions``)."""
+permission it needs (see ``config.backoffice.permissions``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
+from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
 from ..errors import DomainError
 from ..models import (

@@ -3,7 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from backoffice.permissions import GuardedModelAdmin, PermissionGuard
+from config.backoffice.permissions import GuardedModelAdmin, PermissionGuard
 
 from .models import IdempotencyRecord, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
 from .webhooks import webhook_resend

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from rest_framework import exceptions
 from rest_framework.throttling import SimpleRateThrottle
 
-from backoffice.net import client_address
+from config.backoffice.net import client_address
 
 
 class PartnerRateThrottle(SimpleRateThrottle):
@@ -66,7 +66,7 @@ class FailedKeyThrottle:
     malformed, wrong secret, revoked) within ``API_KEY_FAILURE_WINDOW`` seconds, every key
     from that address answers 429 until the window closes, so that keys cannot be guessed
     or hammered from one place.  A valid key costs one cache read; addresses elsewhere are
-    untouched.  The address is ``backoffice.net.client_address`` (``NUM_PROXIES``).
+    untouched.  The address is ``config.backoffice.net.client_address`` (``NUM_PROXIES``).
 
     The window opens with an address's first failure; ``(window start, failures)`` lives
     in the default cache (Redis in production: one count for every worker).  As with the

@@ -11,8 +11,8 @@ from django.core import checks
 from django.test import RequestFactory
 from django.urls import URLPattern, path, reverse
 
-from backoffice.checks import actions_without_permission, views_without_permission
-from backoffice.permissions import MODEL_PERMISSIONS, GuardedModelAdmin, action_permissions
+from config.backoffice.checks import actions_without_permission, views_without_permission
+from config.backoffice.permissions import MODEL_PERMISSIONS, GuardedModelAdmin, action_permissions
 from loans.choices import ApplicationStatus as S
 from loans.models import ApplicationEvent, CreditLine, Decision, LedgerEntry, LoanApplication, Repayment
 

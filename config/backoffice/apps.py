@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class BackofficeConfig(AppConfig):
-    name = "backoffice"
+    name = "config.backoffice"
+    label = "backoffice"
     verbose_name = _("Back office")
 
     def ready(self):
