@@ -49,7 +49,7 @@ def test_missing_values_are_normal_and_stored_as_null():
     company = CompanyFactory()
     # when
     snap = credit_snapshot_record(subject_kind="company", subject_id=company.id, as_of=datetime.date(2025, 1, 31),
-                                  features={"revenue_12m": None, "lawsuits_24m": 2, "revenue_trend": float("nan")})
+                                  features={"revenue_12m": None, "lawsuits_24m": 2})
     # then
     snap.refresh_from_db()
     assert snap.revenue_12m is None and snap.revenue_trend is None and snap.lawsuits_24m == 2
