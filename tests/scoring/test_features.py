@@ -37,7 +37,8 @@ def test_a_value_out_of_range_names_the_feature_and_saves_nothing():
     ({"worst_dpd_24m": 3.5}, "whole number"),
     ({"no_such_feature": 1}, "unknown person feature"),
     ({"monthly_income": "abc"}, "not a number"),
-    ({"debt_to_income": float("inf")}, "outside its valid range"),
+    ({"debt_to_income": float("inf")}, "not a finite number"),
+    ({"debt_to_income": -1.0}, "outside its valid range"),
 ])
 def test_invalid_values_are_refused(features, fragment):
     with pytest.raises(fd.FeatureRangeError, match=fragment):
