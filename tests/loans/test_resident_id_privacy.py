@@ -26,7 +26,7 @@ PEOPLE = [
     ("110105", datetime.date(1980, 3, 9)),
     ("310104", datetime.date(1975, 12, 31)),
     ("440305", datetime.date(1991, 2, 28)),
-    ("460106", datetime.date(1968, 7, 1)),
+    ("460106", datetime.date(2003, 7, 1)),
     ("520203", datetime.date(2001, 10, 17)),
 ]
 
