@@ -8,7 +8,6 @@ the request body, never in a URL, so it reaches no access log) that redirects to
 """
 
 from decimal import Decimal
-
 from urllib.parse import urlencode
 
 from django import forms
