@@ -160,14 +160,14 @@ def load(pop: Population) -> dict[str, int]:
         for idx, name, rid, phone in pop.persons:
             yield (
                 person_ids[idx], name, identity.lookup_hash(rid), identity.encrypt(rid), identity.mask_resident_id(rid),
-                identity.encrypt(phone), identity.mask_phone(phone), identity.birth_date_from_resident_id(rid),
+                identity.encrypt(phone), identity.mask_phone(phone), identity.birth_year_from_resident_id(rid),
                 False, now, now,
             )
 
     copy_rows(
         Person,
         ["id", "name", "resident_id_hash", "resident_id_encrypted", "resident_id_masked", "phone_encrypted",
-         "phone_masked", "birth_date", "is_blocklisted", "created_at", "updated_at"],
+         "phone_masked", "birth_year", "is_blocklisted", "created_at", "updated_at"],
         person_rows(),
     )
     copy_rows(

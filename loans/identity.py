@@ -1,11 +1,19 @@
 """Identity numbers and personal data: validation, encryption, keyed hashing, masking.
 
-* USCC (统一社会信用代码) and resident ID (居民身份证号) are validated with
-  python-stdnum, check digit included.
+* USCC (统一社会信用代码) is validated with python-stdnum, check digit included.
+* A resident ID (居民身份证号) is validated by what GB 11643-1999 itself requires: 18
+  characters, the ISO 7064 MOD 11-2 check digit (stdnum's arithmetic), a known province
+  in the first two digits and a real birth date that is not in the future.  The county
+  digits are not checked against a table of the counties that existed in the birth year:
+  an ID carries the region code in force when it was issued, so a man born in 1975 may
+  hold a Shenzhen Futian (440304) number although Futian was created in 1990.
 * A resident ID or phone number is stored encrypted (AES-GCM, random nonce) and,
   for exact lookup and uniqueness, as an HMAC-SHA256 keyed hash.  Both keys are
   derived from ``settings.PII_ENCRYPTION_KEY`` so one secret rotates both.
-* What a person sees is always the masked form, e.g. ``110105********1234``.
+* What a person sees is always the masked form, e.g. ``11************1234``: the province
+  and the last four characters.  Shown beside a birth year (never a full birth date), it
+  leaves hundreds to thousands of candidate numbers (county x day of the year, one in
+  eleven passing the check digit), so the masked form cannot be turned back into the ID.
 """
 
 from __future__ import annotations
@@ -20,8 +28,13 @@ import os
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from stdnum import exceptions as stdnum_exceptions
-from stdnum.cn import ric, uscc
+from stdnum.cn import uscc
+from stdnum.iso7064 import mod_11_2
+
+from .choices import Province
+from .value_dates import EARLIEST_DATE
 
 
 def _explain(exc: stdnum_exceptions.ValidationError) -> str:
@@ -46,29 +59,46 @@ def normalize_uscc(value: str, *, field: str = "uscc") -> str:
         ) from exc
 
 
+# Provinces of GB/T 2260, and the codes of the residence permits for Hong Kong, Macao and
+# Taiwan residents (810000, 820000, 830000), which carry numbers of the same standard.
+RESIDENT_ID_PROVINCES = frozenset(Province.values) | {"81", "82", "83"}
+
+
+def _id_error(field: str, problem: str) -> ValidationError:
+    return ValidationError({field: f"Not a valid resident identity number: {problem}."})
+
+
 def normalize_resident_id(value: str, *, field: str = "resident_id") -> str:
-    """Return the compact 18-digit resident ID or raise ValidationError naming ``field``."""
+    """Return the compact 18-character resident ID or raise ValidationError naming ``field``.
+
+    Accepts what GB 11643-1999 accepts (see the module docstring); the legacy 15-digit form
+    is refused."""
+    compact = "".join(str(value or "").split()).replace("-", "").upper()
+    if len(compact) != 18:
+        raise _id_error(field, "it must be 18 characters long")
+    if not compact[:17].isdigit() or not (compact[17].isdigit() or compact[17] == "X"):
+        raise _id_error(field, "it contains characters that are not allowed")
+    if not mod_11_2.is_valid(compact):
+        raise _id_error(field, "the check digit is wrong")
+    if compact[:2] not in RESIDENT_ID_PROVINCES:
+        raise _id_error(field, f"{compact[:2]} (its first two digits) is not a province code")
     try:
-        compact = ric.validate(str(value or ""))
-    except (KeyError, ValueError) as exc:
-        # stdnum 2.2 raises KeyError for a county code its table lacks inside a known
-        # province, and ValueError for some malformed dates: both are bad input, not bugs.
-        if isinstance(exc, stdnum_exceptions.ValidationError):
-            message = _explain(exc)
-        else:
-            message = "a part of it (region or birth date) is not valid"
-        raise ValidationError({field: f"Not a valid resident identity number: {message}."}) from exc
-    except stdnum_exceptions.ValidationError as exc:
-        raise ValidationError(
-            {field: f"Not a valid resident identity number: {_explain(exc)}."}
-        ) from exc
-    if len(compact) != 18:  # stdnum also accepts the legacy 15-digit form; we do not
-        raise ValidationError({field: "Not a valid resident identity number: it must be 18 characters long."})
+        birth = datetime.date(int(compact[6:10]), int(compact[10:12]), int(compact[12:14]))
+    except ValueError:
+        raise _id_error(field, "digits 7 to 14 are not a real birth date") from None
+    _check_birth_date(birth, field)
     return compact
 
 
-def birth_date_from_resident_id(compact: str) -> datetime.date:
-    return ric.get_birth_date(compact)
+def _check_birth_date(birth: datetime.date, field: str) -> None:
+    if birth > timezone.localdate():
+        raise _id_error(field, f"its birth date {birth} is in the future")
+    if birth < EARLIEST_DATE:  # nobody born earlier is alive to borrow
+        raise _id_error(field, f"its birth date {birth} is before {EARLIEST_DATE}")
+
+
+def birth_year_from_resident_id(compact: str) -> int:
+    return int(compact[6:10])
 
 
 # --- keys ----------------------------------------------------------------------------------
@@ -115,7 +145,9 @@ def lookup_hash(compact: str) -> str:
 
 
 def mask_resident_id(compact: str) -> str:
-    return f"{compact[:6]}{'*' * 8}{compact[-4:]}"
+    """Province and last four characters: ``44************0810`` (see the module docstring)."""
+    return f"{compact[:2]}{'*' * 12}{compact[-4:]}"
+
 
 
 def normalize_phone(value: str, *, field: str = "phone") -> str:

@@ -27,7 +27,7 @@ from .reasons import texts_for
 
 __all__ = [
     "CompanyScoreBundle", "PartyScore", "ReasonCode", "ScoringUnavailable", "SubjectScore",
-    "company_scores", "latest_score",
+    "company_scores", "credit_data_inherit_trusted", "latest_score",
 ]
 
 
@@ -113,6 +113,14 @@ def _subject_score(row) -> SubjectScore:
         reasons=tuple(reasons),
         in_default=row.in_default,
     )
+
+
+def credit_data_inherit_trusted(*, subject_kind: str, subject_id: int) -> int:
+    """A new company or person record starts with what trusted sources (bureau, the lender's
+    own book) said about the real subject; see ``scoring.services``."""
+    from .services import credit_data_inherit_trusted as inherit
+
+    return inherit(subject_kind=subject_kind, subject_id=subject_id)
 
 
 _SCORE_COLS = ", ".join(f"s.{c}" for c in batch.WRITTEN_COLUMNS)

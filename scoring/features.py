@@ -11,7 +11,9 @@ points.  Pure Python, no database.
 
 from __future__ import annotations
 
+import decimal
 import math
+import numbers
 from dataclasses import dataclass
 
 
@@ -125,20 +127,19 @@ def get_feature(subject_kind: str, name: str) -> Feature:
 
 
 def validate_value(feature: Feature, value):
-    """Return the value as a float (or None when missing); raise FeatureRangeError if invalid."""
+    """Return the value as a float (or None when missing); raise FeatureRangeError if invalid.
+
+    Missing is ``None`` only.  A value must be a real number: not a boolean (JSON ``true`` is
+    an int to Python), not a string, not NaN or an infinity."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise FeatureRangeError(
-                feature.name, value, f"{feature.name}: {value!r} is not a number"
-            ) from None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, decimal.Decimal)):
+        shown = f"a boolean ({str(value).lower()})" if isinstance(value, bool) else f"{value!r} (a {type(value).__name__})"
+        raise FeatureRangeError(feature.name, value, f"{feature.name}: {shown} is not a number")
     value = float(value)
-    if math.isnan(value):
-        return None
-    if math.isinf(value) or not (feature.min_value <= value <= feature.max_value):
+    if not math.isfinite(value):
+        raise FeatureRangeError(feature.name, value, f"{feature.name}: {value!r} is not a finite number")
+    if not (feature.min_value <= value <= feature.max_value):
         raise FeatureRangeError(
             feature.name,
             value,

@@ -8,3 +8,19 @@ def on_postgres(settings):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
     return True
+
+
+@pytest.fixture
+def clock(time_machine):
+    """Set the wall clock to a business day (noon in the lender's time zone), for tests that
+    live through a loan's schedule: value dates may not lie in the real future, so a test that
+    repays in March 2027 must be in March 2027."""
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    def at(day: datetime.date) -> None:
+        time_machine.move_to(datetime.datetime.combine(day, datetime.time(12), tzinfo=ZoneInfo(settings.TIME_ZONE)), tick=False)
+
+    return at

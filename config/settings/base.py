@@ -204,6 +204,9 @@ API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
 # window ends.  Counted in the default cache too.
 API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
 API_KEY_FAILURE_WINDOW = env.int("API_KEY_FAILURE_WINDOW", default=600)
+# How far in the future (days, Shanghai dates) a repayment, drawdown, booking or credit-data
+# date may lie: a sender whose clock or time zone is a little ahead is not refused.
+VALUE_DATE_TOLERANCE_DAYS = env.int("VALUE_DATE_TOLERANCE_DAYS", default=1)
 # Largest JSON body the partner API parses; bigger is a 400 in the API's error shape.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 SPECTACULAR_SETTINGS = {

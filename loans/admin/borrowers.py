@@ -1,22 +1,29 @@
 """Admin for borrowers, products, partners and security.
 
-Personal data is never shown in clear: a person's resident ID and phone appear masked,
-and the add form takes them once, validates them (stdnum check digits) and stores
-them encrypted.
+Personal data is never shown in clear: a person's resident ID and phone appear masked (the
+ID as province and last four characters, beside the birth year only, so that what is shown
+does not determine the number), and the add form takes them once, validates them and stores
+them encrypted.  A full resident ID is looked up through a POST form (the number travels in
+the request body, never in a URL, so it reaches no access log) that redirects to the record.
 """
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.permissions import GuardedModelAdmin
 
-from .. import identity
+from .. import identity, value_dates
 from ..choices import Role
 from ..models import Collateral, Company, Guarantee, LoanProduct, Partner, Person, RelatedParty
+from ..services.borrowers import borrower_blocklist_sync
 
 
 class CompanyForm(forms.ModelForm):
@@ -36,7 +43,20 @@ class CompanyForm(forms.ModelForm):
             value = cleaned.get(name)
             if value is not None and value < 0:
                 self.add_error(name, "Must not be negative.")
+        if cleaned.get("founded_on") is not None:
+            try:
+                value_dates.check_founded_on(cleaned["founded_on"])
+            except ValidationError as exc:
+                self.add_error("founded_on", exc.message_dict["founded_on"])
         return cleaned
+
+    def save(self, commit=True):
+        company = super().save(commit=False)
+        borrower_blocklist_sync(record=company, is_new=company._state.adding, flag_changed="is_blocklisted" in self.changed_data)
+        if commit:
+            company.save()
+            self.save_m2m()
+        return company
 
 
 class RelatedPartyFormSet(forms.BaseInlineFormSet):
@@ -108,13 +128,21 @@ class PersonForm(forms.ModelForm):
                 return ""
             raise ValidationError("This field is required.")
         try:
-            compact = identity.normalize_resident_id(value)
+            return identity.normalize_resident_id(value)
         except ValidationError as exc:
             raise ValidationError(exc.message_dict["resident_id"]) from None
-        clash = Person.objects.filter(resident_id_hash=identity.lookup_hash(compact)).exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise ValidationError("A person with this resident ID is already registered.")
-        return compact
+
+    def clean(self):
+        cleaned = super().clean()
+        compact = cleaned.get("resident_id")
+        if compact and "partner" not in self.errors:
+            # Unique within one file (a partner's, or the lender's own): see Person.
+            partner = cleaned.get("partner")
+            clash = Person.objects.filter(resident_id_hash=identity.lookup_hash(compact)).exclude(pk=self.instance.pk)
+            clash = clash.filter(partner=partner) if partner is not None else clash.filter(partner__isnull=True)
+            if clash.exists():
+                self.add_error("resident_id", "This file (the partner's, or the lender's own) already has a person with this resident ID.")
+        return cleaned
 
     def clean_phone(self):
         value = self.cleaned_data.get("phone", "").strip()
@@ -131,18 +159,37 @@ class PersonForm(forms.ModelForm):
             person.set_resident_id(self.cleaned_data["resident_id"])
         if self.cleaned_data.get("phone"):
             person.set_phone(self.cleaned_data["phone"])
+        borrower_blocklist_sync(record=person, is_new=person._state.adding, flag_changed="is_blocklisted" in self.changed_data)
         if commit:
             person.save()
         return person
 
 
+class ResidentIdLookupForm(forms.Form):
+    resident_id = forms.CharField(
+        label=_("Resident ID"), max_length=32, widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean_resident_id(self):
+        try:
+            return identity.normalize_resident_id(self.cleaned_data["resident_id"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["resident_id"]) from None
+
+
+def _looks_like_resident_id(term: str) -> bool:
+    compact = "".join(term.split()).upper()
+    return len(compact) >= 15 and compact[:-1].isdigit() and (compact[-1].isdigit() or compact[-1] == "X")
+
+
 @admin.register(Person)
 class PersonAdmin(GuardedModelAdmin):
     form = PersonForm
-    list_display = ["name", "resident_id_masked", "phone_masked", "birth_date", "is_blocklisted", "company_count"]
+    list_display = ["name", "resident_id_masked", "phone_masked", "birth_year", "is_blocklisted", "company_count", "partner"]
+    list_select_related = ["partner"]
     list_filter = ["is_blocklisted"]
     search_fields = ["name", "resident_id_masked"]
-    readonly_fields = ["resident_id_masked", "phone_masked", "birth_date"]
+    readonly_fields = ["resident_id_masked", "phone_masked", "birth_year"]
     autocomplete_fields = ["partner"]
     show_full_result_count = False
 
@@ -154,12 +201,37 @@ class PersonAdmin(GuardedModelAdmin):
         return obj._companies
 
     def get_search_results(self, request, queryset, search_term):
-        # An exact resident ID finds its person through the keyed hash, never by decrypting.
-        try:
-            compact = identity.normalize_resident_id(search_term)
-        except ValidationError:
-            return super().get_search_results(request, queryset, search_term)
-        return queryset.filter(resident_id_hash=identity.lookup_hash(compact)), False
+        # The search box is a GET: a full resident ID typed there is already in the access
+        # log, so it is not searched (the lookup form above the list takes it by POST).
+        if _looks_like_resident_id(search_term):
+            messages.warning(request, _("Resident ID numbers are not searched here: use “Find by resident ID”, which keeps the number out of the logs."))
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_urls(self):
+        lookup = path("lookup/", self.permission_view(self.lookup_view, "loans.view_person"), name="loans_person_lookup")
+        return [lookup, *super().get_urls()]
+
+    def lookup_view(self, request):
+        """Find a person by full resident ID (POST only) and redirect to the record, or to the
+        list of the records (one per partner file) that carry it."""
+        changelist = reverse("admin:loans_person_changelist")
+        if request.method != "POST":
+            return redirect(changelist)
+        form = ResidentIdLookupForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["resident_id"]))
+            return redirect(changelist)
+        found = list(
+            Person.objects.filter(resident_id_hash=identity.lookup_hash(form.cleaned_data["resident_id"]))
+            .order_by("pk").values_list("pk", flat=True)
+        )
+        if not found:
+            messages.warning(request, _("No person has this resident ID."))
+            return redirect(changelist)
+        if len(found) == 1:
+            return redirect(reverse("admin:loans_person_change", args=[found[0]]))
+        return redirect(f"{changelist}?{urlencode({'id__in': ','.join(map(str, found))})}")
 
 
 @admin.register(RelatedParty)

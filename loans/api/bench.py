@@ -27,7 +27,7 @@ def prepare(*, companies: int, seed: int) -> dict:
     from django.utils import timezone
 
     from loans import demo
-    from loans.models import Company, Partner, RelatedParty
+    from loans.models import Company, Partner, Person, RelatedParty
     from scoring import batch, services, starter
 
     from .models import PartnerAPIKey
@@ -39,6 +39,8 @@ def prepare(*, companies: int, seed: int) -> dict:
     company_ids = list(Company.objects.filter(id__gt=before).order_by("id").values_list("id", flat=True))
     partner = Partner.objects.create(name=f"bench-{int(time.time())}")
     Company.objects.filter(id__in=company_ids).update(partner=partner)  # seeding, not a business write
+    # A company's related parties are in its partner's file (README, "Whose data counts").
+    Person.objects.filter(roles__company_id__in=company_ids).update(partner=partner)
     _, key = PartnerAPIKey.objects.create_key(name="bench", partner=partner)
     # Small hand-built champions when none exist: the bench measures the API, not training.
     starter.promote_starter_champions()

@@ -87,7 +87,7 @@ class CompanyCreateSerializer(serializers.Serializer):
 class RelatedPartyOutSerializer(serializers.Serializer):
     person_id = serializers.IntegerField()
     name = serializers.CharField(source="person.name")
-    id_number = serializers.CharField(source="person.resident_id_masked", help_text="Masked: 110101********1234.")
+    id_number = serializers.CharField(source="person.resident_id_masked", help_text="Masked: 11************1234 (province and last four).")
     role = serializers.CharField()
     ownership_pct = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
 
@@ -140,12 +140,38 @@ class CompanyListSerializer(CompanySerializer):
 # --- credit data ----------------------------------------------------------------------------
 
 
+class _FeatureValue:
+    """A credit data feature, checked by the feature dictionary's own rule (the one the
+    scoring service applies): a real number in range — JSON ``true``, a string, NaN and the
+    infinities are refused, the field named.  The DRF base class gives the schema its type."""
+
+    def __init__(self, *, feature, **kwargs):
+        self.feature = feature
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return feature_dictionary.validate_value(self.feature, data)
+        except feature_dictionary.FeatureRangeError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class FloatFeatureField(_FeatureValue, serializers.FloatField):
+    pass
+
+
+class IntegerFeatureField(_FeatureValue, serializers.IntegerField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        return None if value is None else int(value)
+
+
 def _feature_fields(kind: str) -> dict:
     fields = {}
     for f in feature_dictionary.FEATURES_BY_KIND[kind]:
-        cls = serializers.IntegerField if f.integer else serializers.FloatField
+        cls = IntegerFeatureField if f.integer else FloatFeatureField
         fields[f.name] = cls(
-            required=False, allow_null=True, min_value=f.min_value if not f.integer else int(f.min_value),
+            feature=f, required=False, allow_null=True, min_value=f.min_value if not f.integer else int(f.min_value),
             max_value=f.max_value if not f.integer else int(f.max_value), help_text=f"{f.meaning} ({f.unit})",
         )
     return fields
@@ -162,8 +188,12 @@ class PersonCreditDataSerializer(serializers.Serializer):
 
 
 class CreditDataSerializer(serializers.Serializer):
-    as_of = serializers.DateField(help_text="The date the data describes.")
-    source = serializers.CharField(max_length=32, default="partner")
+    as_of = serializers.DateField(help_text="The date the data describes: not in the future, not before the company was founded.")
+    source = serializers.ChoiceField(
+        choices=[("partner", "partner")], required=False,
+        help_text="Always partner: data sent through this API counts for your own companies only.",
+        error_messages={"invalid_choice": 'Data sent through this API is always source "partner"; "{input}" is not yours to claim.'},
+    )
     company = CompanyFeaturesSerializer(required=False, help_text="The company's operating snapshot.")
     persons = PersonCreditDataSerializer(many=True, required=False, max_length=50)
 

@@ -12,7 +12,7 @@ from loans import identity
 from loans.models import Company, CreditLine, Decision, LoanApplication, Person
 from loans.services.applications import application_accept, application_apply, application_book
 from scoring.features import FeatureRangeError
-from scoring.services import SnapshotExists, credit_snapshot_record
+from scoring.services import PARTNER, SnapshotExists, credit_snapshot_record
 
 from .webhooks import webhook_emit, webhook_endpoints_for_event
 
@@ -68,10 +68,15 @@ def partner_offer_accept(*, application_id: int) -> CreditLine:
 
 
 def partner_credit_data_record(
-    *, company: Company, as_of: datetime.date, source: str, company_features: dict | None, persons: list[dict]
+    *, company: Company, as_of: datetime.date, company_features: dict | None, persons: list[dict]
 ) -> dict:
     """Append the company's snapshot and/or its people's, all or nothing.  People are named
-    by resident ID and must be related parties of the company."""
+    by resident ID and must be related parties of the company.
+
+    The partner's data attaches to its own records only (the company is the partner's, and so
+    are its related parties: README, "Whose data counts"), so it counts for its own companies
+    only.  It is always recorded as source ``partner``: trust comes from the path the data
+    took, never from a field of the request."""
     errors: dict[str, list[str]] = {}
     resolved = []
     for i, p in enumerate(persons):
@@ -82,7 +87,7 @@ def partner_credit_data_record(
             errors.setdefault(where, []).extend(exc.messages)
             continue
         person = Person.objects.filter(
-            resident_id_hash=identity.lookup_hash(compact), roles__company=company
+            resident_id_hash=identity.lookup_hash(compact), partner_id=company.partner_id, roles__company=company
         ).distinct().first()
         if person is None:
             errors.setdefault(where, []).append("No related party of this company has this ID number.")
@@ -92,17 +97,17 @@ def partner_credit_data_record(
         raise ValidationError(errors)
     with transaction.atomic():
         if company_features:
-            _record(("company",), "company", company.pk, as_of, company_features, False, source)
+            _record(("company",), "company", company.pk, as_of, company_features, False)
         for i, person, p in resolved:
-            _record(("persons", i), "person", person.pk, as_of, p.get("features") or {}, p.get("in_default", False), source)
+            _record(("persons", i), "person", person.pk, as_of, p.get("features") or {}, p.get("in_default", False))
     return {"as_of": as_of, "company_snapshot": bool(company_features), "person_snapshots": len(resolved)}
 
 
-def _record(where: tuple, kind: str, subject_id: int, as_of, features: dict, in_default: bool, source: str) -> None:
+def _record(where: tuple, kind: str, subject_id: int, as_of, features: dict, in_default: bool) -> None:
     prefix = where[0] if len(where) == 1 else f"{where[0]}[{where[1]}]"
     try:
         credit_snapshot_record(
-            subject_kind=kind, subject_id=subject_id, as_of=as_of, features=features, in_default=in_default, source=source
+            subject_kind=kind, subject_id=subject_id, as_of=as_of, features=features, in_default=in_default, source=PARTNER
         )
     except FeatureRangeError as exc:
         raise ValidationError({f"{prefix}.features.{exc.feature}" if kind == "person" else f"{prefix}.{exc.feature}": [str(exc)]}) from None

@@ -140,7 +140,7 @@ class CompanyCreditData(PartnerView):
         company = get_object_or_404(self.get_queryset(), pk=pk)
         data = self.valid(CreditDataSerializer)
         result = partner_credit_data_record(
-            company=company, as_of=data["as_of"], source=data["source"],
+            company=company, as_of=data["as_of"],
             company_features=data.get("company"), persons=[dict(p) for p in data.get("persons", [])],
         )
         return Response(CreditDataResultSerializer(result).data, status=status.HTTP_201_CREATED)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -71,9 +72,31 @@ class Partner(TimeStamped):
 # --- Borrowers ----------------------------------------------------------------------------
 
 
+# Borrower files are per partner.  The rule, its reasons and what it means for each path are
+# in README.md ("Whose data counts"); in short:
+#
+# * A partner's companies and persons are its own records.  A company is unique per
+#   (partner, USCC), a person per (partner, resident-ID hash); the lender's own records have
+#   no partner and are unique among themselves (a second, conditional constraint: NULLs are
+#   distinct in a plain unique index on SQLite and PostgreSQL alike).
+# * What a partner registers or sends attaches to its own records only, so it counts for its
+#   own companies only, and nothing it gets back can come from another partner's records.
+# * Trusted data (a bureau, the lender's own book) is about the real company or person: it is
+#   written to every record that shares the natural key (USCC, resident-ID hash), and a new
+#   record starts with it.
+# * The lender-wide view (borrower groups, group exposure) joins records by natural key.
+_LENDER = Q(partner__isnull=True)
+
+
 class Company(TimeStamped):
+    """A company as one partner (or the lender itself, ``partner`` empty) knows it.
+
+    Several records may share a USCC, one per partner: see "Borrower files are per partner"
+    above.  Whatever reads the real company across channels (borrower groups, exposure) goes
+    by the USCC."""
+
     legal_name = models.CharField(max_length=200)
-    uscc = models.CharField("USCC", max_length=18, unique=True)
+    uscc = models.CharField("USCC", max_length=18)
     industry = models.CharField(max_length=1, choices=Industry.choices)
     province = models.CharField(max_length=2, choices=Province.choices)
     founded_on = models.DateField()
@@ -100,23 +123,42 @@ class Company(TimeStamped):
             models.CheckConstraint(condition=_in("status", CompanyStatus), name="company_status_valid"),
             models.CheckConstraint(condition=_in("industry", Industry), name="company_industry_valid"),
             models.CheckConstraint(condition=Q(uscc__regex=r"^[0-9A-HJ-NP-RTUW-Y]{18}$"), name="company_uscc_format"),
+            # USCC first: the index also serves the lender-wide lookups by USCC alone.
+            models.UniqueConstraint(
+                fields=["uscc", "partner"], name="company_uscc_unique_per_partner",
+                violation_error_message="This partner already has a company with this USCC.",
+            ),
+            models.UniqueConstraint(
+                fields=["uscc"], condition=_LENDER, name="company_uscc_unique_lender",
+                violation_error_message="The lender already has its own company with this USCC.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.legal_name} ({self.uscc})"
 
+    def clean(self):
+        super().clean()
+        if self.pk and RelatedParty.objects.filter(company_id=self.pk).exclude(person__partner_id=self.partner_id).exists():
+            raise ValidationError({"partner": "Its related parties belong to another partner's file; a company and its persons share one partner."})
+
 
 class Person(TimeStamped):
-    """A natural person behind companies.  The resident ID never leaves encrypted form
-    except through :meth:`reveal_resident_id`, which callers must audit."""
+    """A natural person as one partner (or the lender itself, ``partner`` empty) knows them.
+
+    Several records may share a resident ID, one per partner: see "Borrower files are per
+    partner" above.  The resident ID never leaves encrypted form except through
+    :meth:`reveal_resident_id`, which callers must audit; what is shown is the masked form
+    (province and last four characters) and the birth year, never the birth date, so that
+    together they do not determine the number."""
 
     name = models.CharField(max_length=100)
-    resident_id_hash = models.CharField(max_length=64, unique=True, editable=False)
+    resident_id_hash = models.CharField(max_length=64, editable=False)
     resident_id_encrypted = models.TextField(editable=False)
     resident_id_masked = models.CharField("resident ID", max_length=18, editable=False)
     phone_encrypted = models.TextField(blank=True, default="", editable=False)
     phone_masked = models.CharField("phone", max_length=11, blank=True, default="", editable=False)
-    birth_date = models.DateField(editable=False)
+    birth_year = models.PositiveSmallIntegerField(editable=False)
     is_blocklisted = models.BooleanField(default=False)
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="persons"
@@ -126,17 +168,32 @@ class Person(TimeStamped):
         ordering = ["id"]
         indexes = [models.Index(fields=["name"], name="person_name_idx")]
         constraints = [
-            models.CheckConstraint(condition=Q(resident_id_masked__regex=r"^[0-9]{6}\*{8}[0-9]{3}[0-9X]$"), name="person_id_masked_format"),
+            models.CheckConstraint(condition=Q(resident_id_masked__regex=r"^[0-9]{2}\*{12}[0-9]{3}[0-9X]$"), name="person_id_masked_format"),
+            models.CheckConstraint(condition=Q(birth_year__gte=1900) & Q(birth_year__lte=2200), name="person_birth_year_range"),
+            # The hash first: the index also serves the lender-wide lookups by resident ID alone.
+            models.UniqueConstraint(
+                fields=["resident_id_hash", "partner"], name="person_id_unique_per_partner",
+                violation_error_message="This partner already has a person with this resident ID.",
+            ),
+            models.UniqueConstraint(
+                fields=["resident_id_hash"], condition=_LENDER, name="person_id_unique_lender",
+                violation_error_message="The lender already has its own person with this resident ID.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.resident_id_masked})"
 
+    def clean(self):
+        super().clean()
+        if self.pk and RelatedParty.objects.filter(person_id=self.pk).exclude(company__partner_id=self.partner_id).exists():
+            raise ValidationError({"partner": "The person holds roles in another partner's companies; a company and its persons share one partner."})
+
     def set_resident_id(self, compact: str) -> None:
         self.resident_id_hash = identity.lookup_hash(compact)
         self.resident_id_encrypted = identity.encrypt(compact)
         self.resident_id_masked = identity.mask_resident_id(compact)
-        self.birth_date = identity.birth_date_from_resident_id(compact)
+        self.birth_year = identity.birth_year_from_resident_id(compact)
 
     def set_phone(self, digits: str) -> None:
         self.phone_encrypted = identity.encrypt(digits) if digits else ""
@@ -186,6 +243,16 @@ class RelatedParty(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.person.name} — {self.get_role_display()} of {self.company.legal_name}"
+
+    def clean(self):
+        super().clean()
+        try:
+            company, person = self.company, self.person
+        except ObjectDoesNotExist:  # not chosen yet: the form reports the missing field
+            return
+        if company.partner_id != person.partner_id:
+            raise ValidationError({"person": "This person is in another partner's file; a company's related parties "
+                                             "are persons of the same partner (or all the lender's own)."})
 
 
 # --- Products -----------------------------------------------------------------------------

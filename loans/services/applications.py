@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import decisioning, events, rawsql
+from .. import decisioning, events, rawsql, value_dates
 from ..choices import ApplicationStatus as S
 from ..choices import CreditLineStatus
 from ..errors import DomainError, InvalidTransition, NotFound
@@ -585,6 +585,7 @@ def application_book(*, application_id: int, actor=None, opened_on: datetime.dat
     with transaction.atomic():
         app = _lock(application_id)
         _check(app, S.BOOKED)
+        value_dates.check_opened_on(opened_on, founded_on=app.company.founded_on)
         policy = credit_policy_active()
         group_ids = borrower_group_company_ids(company_id=app.company_id, as_of=opened_on)
         list(Company.objects.select_for_update().filter(pk__in=group_ids).order_by("pk").values_list("pk", flat=True))

@@ -3,6 +3,12 @@
 Every function validates its whole input first and raises a ``ValidationError`` whose
 keys name the offending fields (``related_parties[1].id_number``), then writes inside
 one transaction — a bad related party leaves no company behind.
+
+Borrower files are per partner (README, "Whose data counts"): a company or person is found
+or created within the registering partner's own records (the lender's own when there is no
+partner), so a partner never learns from an answer what another partner registered.  A new
+record starts with what trusted sources already said about the real company or person (the
+lender's blocklist, bureau and own-book credit data), so a new file is no way around them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from .. import identity
+from .. import identity, value_dates
 from ..choices import CompanyStatus, Industry, Province, Role
 from ..models import Company, Partner, Person, RelatedParty
 
@@ -101,21 +107,36 @@ def validate_parties(parties: Iterable[PartyInput | Mapping], *, prefix: str = "
     return cleaned
 
 
+def _own(partner: Partner | None) -> dict:
+    """The filter for one partner's records (the lender's own when ``partner`` is None)."""
+    return {"partner": partner} if partner is not None else {"partner__isnull": True}
+
+
+def _inherit_trusted_credit_data(kind: str, subject_id: int) -> None:
+    from scoring import api as scoring_api  # the one door into scoring
+
+    scoring_api.credit_data_inherit_trusted(subject_kind=kind, subject_id=subject_id)
+
+
 def person_get_or_create(*, name: str, resident_id: str, phone: str = "", partner: Partner | None = None) -> tuple[Person, bool]:
-    """Find a person by the keyed hash of their resident ID, or create them."""
+    """Find the partner's own record of a person by the keyed hash of their resident ID, or
+    create it.  Another partner's record of the same person is never returned or read."""
     compact = identity.normalize_resident_id(resident_id)
     digits = identity.normalize_phone(phone) if phone else ""
-    found = Person.objects.filter(resident_id_hash=identity.lookup_hash(compact)).first()
+    digest = identity.lookup_hash(compact)
+    found = Person.objects.filter(resident_id_hash=digest, **_own(partner)).first()
     if found:
         return found, False
     person = Person(name=name.strip(), partner=partner)
     person.set_resident_id(compact)
     person.set_phone(digits)
+    borrower_blocklist_sync(record=person, is_new=True, flag_changed=False)
     try:
         with transaction.atomic():
             person.save()
-    except IntegrityError:  # created concurrently by someone else: take theirs
-        return Person.objects.get(resident_id_hash=person.resident_id_hash), False
+    except IntegrityError:  # created concurrently in the same file: take that one
+        return Person.objects.get(resident_id_hash=digest, **_own(partner)), False
+    _inherit_trusted_credit_data("person", person.pk)
     return person, True
 
 
@@ -131,10 +152,7 @@ def company_validate(*, legal_name, uscc, industry, province, founded_on, regist
         errors["industry"] = [f"Unknown industry {industry!r}; expected a GB/T 4754 section letter A–T."]
     if province not in Province.values:
         errors["province"] = [f"Unknown province code {province!r}; expected a GB/T 2260 two-digit code."]
-    if not isinstance(founded_on, datetime.date):
-        errors["founded_on"] = ["Must be a date."]
-    elif founded_on > timezone.localdate():
-        errors["founded_on"] = ["Must not be in the future."]
+    _collect(errors, "founded_on", lambda: value_dates.check_founded_on(founded_on))
     data["registered_capital"] = _collect(errors, "registered_capital", lambda: _decimal(registered_capital, "registered_capital"))
     data["annual_revenue"] = _collect(errors, "annual_revenue", lambda: _decimal(annual_revenue, "annual_revenue"))
     if not isinstance(employees, int) or isinstance(employees, bool) or employees < 0:
@@ -162,22 +180,29 @@ def company_register(
     partner: Partner | None = None,
     status: str = CompanyStatus.ACTIVE,
 ) -> Company:
-    """Register a company with the people behind it, all or nothing."""
+    """Register a company with the people behind it, all or nothing, in ``partner``'s file
+    (the lender's own when None).  Another partner's record of the same USCC or of the same
+    persons is neither reused nor revealed."""
     errors: dict[str, list[str]] = {}
     data = _collect(errors, "company", lambda: company_validate(
         legal_name=legal_name, uscc=uscc, industry=industry, province=province, founded_on=founded_on,
         registered_capital=registered_capital, employees=employees, annual_revenue=annual_revenue, status=status,
     )) or {}
     parties = _collect(errors, "related_parties", lambda: validate_parties(list(related_parties))) or []
-    if data.get("uscc") and Company.objects.filter(uscc=data["uscc"]).exists():
-        errors.setdefault("uscc", []).append("A company with this USCC is already registered.")
+    already = "You have already registered a company with this USCC." if partner is not None else (
+        "The lender has already registered a company with this USCC.")
+    if data.get("uscc") and Company.objects.filter(uscc=data["uscc"], **_own(partner)).exists():
+        errors.setdefault("uscc", []).append(already)
     if errors:
         raise ValidationError(errors)
+    company = Company(partner=partner, **data)
+    borrower_blocklist_sync(record=company, is_new=True, flag_changed=False)
     try:
         with transaction.atomic():
-            company = Company.objects.create(partner=partner, **data)
+            company.save(force_insert=True)
     except IntegrityError:
-        raise ValidationError({"uscc": ["A company with this USCC is already registered."]}) from None
+        raise ValidationError({"uscc": [already]}) from None
+    _inherit_trusted_credit_data("company", company.pk)
     today = timezone.localdate()
     for party, compact in parties:
         person, _ = person_get_or_create(name=party.name, resident_id=compact, phone=party.phone, partner=partner)
@@ -210,6 +235,10 @@ def related_party_add(
         held = company_current_ownership(company=locked)
         if held + pct > MAX_TOTAL_OWNERSHIP:
             errors["ownership_pct"] = [f"Shareholdings would add up to {held + pct} %, more than 100 %."]
+    if person.partner_id != locked.partner_id:
+        errors.setdefault("person", []).append(
+            "This person is in another partner's file; a company's related parties are persons of the same partner."
+        )
     if RelatedParty.objects.filter(company=locked, person=person, role=role, valid_to__isnull=True).exists():
         errors.setdefault("role", []).append("This person already holds this role in the company.")
     if errors:
@@ -218,6 +247,26 @@ def related_party_add(
         company=locked, person=person, role=role, ownership_pct=pct,
         valid_from=valid_from or timezone.localdate(),
     )
+
+
+def _same_subject(record: Company | Person):
+    if isinstance(record, Person):
+        return Person.objects.filter(resident_id_hash=record.resident_id_hash)
+    return Company.objects.filter(uscc=record.uscc)
+
+
+def borrower_blocklist_sync(*, record: Company | Person, is_new: bool, flag_changed: bool) -> int:
+    """The lender's blocklist is about the real company or person, whichever file a record is
+    in.  Called before a record is saved: a new record that is not flagged takes the flag of
+    its natural-key siblings; a flag that was set or cleared is given to every sibling.
+    Returns the number of sibling records changed."""
+    siblings = _same_subject(record).exclude(pk=record.pk) if record.pk else _same_subject(record)
+    if is_new and not record.is_blocklisted:
+        record.is_blocklisted = siblings.filter(is_blocklisted=True).exists()
+        return 0
+    if flag_changed or is_new:
+        return siblings.exclude(is_blocklisted=record.is_blocklisted).update(is_blocklisted=record.is_blocklisted)
+    return 0
 
 
 def company_current_ownership(*, company: Company) -> Decimal:

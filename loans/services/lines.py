@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import events
+from .. import events, value_dates
 from ..choices import CreditLineStatus, LoanStatus
 from ..errors import DomainError, InvalidTransition, NotFound
 from ..models import CreditLine, Installment, Loan
@@ -76,10 +76,9 @@ def credit_line_draw_down(
                 return existing
         if line.status != CreditLineStatus.ACTIVE:
             raise DomainError(f"Credit line #{line.pk} is {line.status}; only an active line can be drawn.", code="line_not_active")
+        value_dates.check_disbursed_on(disbursed_on, opened_on=line.opened_on)
         if disbursed_on > line.expires_on:
             raise DomainError(f"Credit line #{line.pk} expired on {line.expires_on}.", code="line_expired")
-        if disbursed_on < line.opened_on:
-            raise ValidationError({"disbursed_on": f"The line opens on {line.opened_on}."})
         product = line.product
         if not (product.min_term_months <= term_months <= product.max_term_months):
             raise ValidationError(

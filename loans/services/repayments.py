@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import value_dates
 from ..choices import Bucket, Classification, LoanStatus
 from ..errors import DomainError, NotFound
 from ..models import CreditLine, Installment, Loan, Repayment
@@ -79,8 +80,7 @@ def loan_repayment_record(
             return found
         if loan.status != LoanStatus.ACTIVE:
             raise DomainError(f"Loan #{loan.pk} is {loan.status}; it takes no more repayments.", code="loan_closed")
-        if received_on < loan.disbursed_on:
-            raise ValidationError({"received_on": f"The loan was disbursed on {loan.disbursed_on}."})
+        value_dates.check_received_on(received_on, disbursed_on=loan.disbursed_on)
 
         unpaid = list(loan.installments.filter(paid_on__isnull=True).order_by("number"))
         # Daily servicing accrues penalty on the loan; charge what is not yet on an

@@ -115,3 +115,16 @@ def test_credit_data_needs_something(api):
     cid = api.post("/api/v1/companies/", company_body(), format="json").json()["id"]
     r = api.post(f"/api/v1/companies/{cid}/credit-data/", {"as_of": "2026-01-01"}, format="json")
     assert r.status_code == 400
+
+
+@pytest.mark.parametrize("body17", ["44030419750312081", "31011519800615123"])
+def test_a_person_whose_region_code_is_newer_than_their_birth_is_accepted(api, body17):
+    # born 1975 with a Shenzhen Futian number (Futian dates from 1990); born 1980 in Pudong (1992)
+    from stdnum.cn import ric
+
+    number = body17 + ric.calc_check_digit(body17 + "0")
+    body = company_body()
+    body["related_parties"][0]["id_number"] = number
+    r = api.post("/api/v1/companies/", body, format="json")
+    assert r.status_code == 201, r.json()
+    assert r.json()["related_parties"][0]["id_number"] == number[:2] + "*" * 12 + number[-4:]

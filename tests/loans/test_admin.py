@@ -32,7 +32,7 @@ def action(client, name, ids):
     return client.post(reverse("admin:loans_loanapplication_changelist"), {"action": name, "_selected_action": ids}, follow=True)
 
 
-def test_application_to_repaid_loan_in_the_admin(admin_client_, company, product, fake_scores):
+def test_application_to_repaid_loan_in_the_admin(admin_client_, company, product, fake_scores, clock):
     c = admin_client_
     # create
     r = c.post(reverse("admin:loans_loanapplication_add"), {
@@ -60,8 +60,10 @@ def test_application_to_repaid_loan_in_the_admin(admin_client_, company, product
     # repay each installment through the form
     url = reverse("admin:loans_loan_repayment", args=[loan.pk])
     for inst in loan.installments.order_by("number"):
+        clock(inst.due_date)
+        c.force_login(app.created_by)  # the session would have lapsed by then
         r = c.post(url, {"amount": str(inst.amount_due), "external_ref": f"b{inst.number}", "received_on": str(inst.due_date)})
-        assert r.status_code == 302
+        assert r.status_code == 302 and "login" not in r["Location"]
     loan.refresh_from_db()
     assert loan.status == "repaid"
     # overpayment is a clear error on the form

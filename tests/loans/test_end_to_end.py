@@ -40,7 +40,7 @@ def scored_company(product):
     return company
 
 
-def test_application_to_repaid_loan_with_real_scores(scored_company, product, officer):
+def test_application_to_repaid_loan_with_real_scores(scored_company, product, officer, clock):
     # given a draft
     app = application_create(company_id=scored_company.pk, product_code=product.code, requested_amount="300000", term_months=6, actor=officer)
     # when it is submitted, scores are made on demand by the scoring app
@@ -56,6 +56,7 @@ def test_application_to_repaid_loan_with_real_scores(scored_company, product, of
     line = application_book(application_id=app.pk, actor=officer, opened_on=AS_OF)
     loan = credit_line_draw_down(credit_line_id=line.pk, amount="300000", term_months=6, disbursed_on=AS_OF)
     for inst in list(loan.installments.order_by("number")):
+        clock(inst.due_date)
         loans_service_daily(as_of=inst.due_date)
         loan_repayment_record(loan_id=loan.pk, amount=inst.amount_due, external_ref=f"bank-{inst.number}", received_on=inst.due_date)
     loan.refresh_from_db()

@@ -36,14 +36,14 @@ def test_bad_uscc_names_the_field_and_the_problem(value, problem):
     assert problem in exc.value.message_dict["uscc"][0]
 
 
-def test_resident_id_with_unknown_county_is_a_validation_error_not_a_crash():
-    # given a county code stdnum's table lacks inside a known province (stdnum raises KeyError)
-    body = "11030219800615123"
+def test_resident_id_in_an_unknown_province_is_a_validation_error():
+    # given a number with a good check digit whose first two digits are no province (99)
+    body = "99030219800615123"
     value = body + ric.calc_check_digit(body + "0")
     # when / then
     with pytest.raises(ValidationError) as exc:
         identity.normalize_resident_id(value, field="id_number")
-    assert "id_number" in exc.value.message_dict
+    assert "province" in exc.value.message_dict["id_number"][0]
 
 
 def test_legacy_15_digit_resident_id_is_refused():
@@ -67,7 +67,7 @@ def test_lookup_hash_depends_on_the_key(settings):
 
 
 def test_masks():
-    assert identity.mask_resident_id("110105198006151234") == "110105********1234"
+    assert identity.mask_resident_id("110105198006151234") == "11************1234"
     assert identity.mask_phone("13812345678") == "138****5678"
 
 
@@ -76,3 +76,58 @@ def test_bad_phone(value):
     with pytest.raises(ValidationError) as exc:
         identity.normalize_phone(value)
     assert "phone" in exc.value.message_dict
+
+
+def _with_check_digit(body17: str) -> str:
+    return body17 + ric.calc_check_digit(body17 + "0")
+
+
+# Numbers carry the region code in force when they were issued: Futian (440304) dates from
+# 1990 and Pudong (310115) from 1992, yet people born before then hold such numbers.
+REISSUED = [
+    _with_check_digit("44030419750312081"),  # born 1975, Shenzhen Futian
+    _with_check_digit("31011519800615123"),  # born 1980, Shanghai Pudong
+]
+
+
+@pytest.mark.parametrize("number", REISSUED)
+def test_a_region_code_newer_than_the_birth_year_is_accepted(number):
+    # python-stdnum's own check refuses these (its county table is by birth year)
+    assert not ric.is_valid(number)
+    assert identity.normalize_resident_id(number) == number
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("number", REISSUED)
+def test_such_a_person_can_be_registered(number):
+    from loans.services.borrowers import company_register
+
+    company = company_register(
+        legal_name="深圳示例科技有限公司", uscc=make_uscc(random.Random(1)), industry="I", province="44",
+        founded_on=datetime.date(2014, 3, 1), registered_capital="5000000.00", employees=80, annual_revenue="30000000.00",
+        related_parties=[{"name": "王芳", "id_number": number, "role": "legal_representative"}],
+    )
+    person = company.related_parties.get().person
+    assert person.reveal_resident_id() == number and person.birth_year == int(number[6:10])
+
+
+@pytest.mark.parametrize(
+    "number, problem",
+    [
+        (_with_check_digit("11010519800230123"), "real birth date"),  # 30 February
+        (_with_check_digit("11010518991231123"), "before 1900"),
+        (_with_check_digit("91010519800615123"), "province"),
+        (_with_check_digit("11010519800615123")[:-1] + ("0" if _with_check_digit("11010519800615123")[-1] != "0" else "1"),
+         "check digit"),
+        ("11010519800615123Y", "not allowed"),
+    ],
+)
+def test_what_the_standard_refuses_is_refused_with_the_reason(number, problem):
+    with pytest.raises(ValidationError) as exc:
+        identity.normalize_resident_id(number, field="id_number")
+    assert problem in exc.value.message_dict["id_number"][0]
+
+
+def test_a_lowercase_check_character_and_spaces_are_accepted():
+    number = next(n for n in (_with_check_digit(f"1101051980061512{i}") for i in range(10)) if n.endswith("X"))
+    assert identity.normalize_resident_id(" " + number[:6] + " " + number[6:].lower()) == number

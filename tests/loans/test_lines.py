@@ -72,8 +72,9 @@ def test_bad_drawdown_input_names_the_field(make_line, amount, term, field):
     assert Loan.objects.count() == 0
 
 
-def test_an_expired_line_cannot_be_drawn(make_line):
+def test_an_expired_line_cannot_be_drawn(make_line, clock):
     line = make_line()
+    clock(datetime.date(2027, 3, 3))
     with pytest.raises(DomainError, match="expired on 2027-03-02"):
         draw(line, on=datetime.date(2027, 3, 3))
     draw(line, on=datetime.date(2027, 3, 2))  # the last day still works

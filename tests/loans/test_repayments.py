@@ -130,8 +130,9 @@ def test_paying_off_repays_the_loan_and_then_refuses_more(loan):
     assert exc.value.code == "loan_closed"
 
 
-def test_a_loan_repaid_in_full_through_its_schedule(loan):
+def test_a_loan_repaid_in_full_through_its_schedule(loan, clock):
     for i in list(loan.installments.order_by("number")):
+        clock(i.due_date)
         pay(loan, i.amount_due, f"p{i.number}", i.due_date)
     loan.refresh_from_db()
     assert loan.status == LoanStatus.REPAID

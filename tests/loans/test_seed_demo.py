@@ -60,4 +60,5 @@ def test_seed_demo_loads_everything(capsys):
     # and a person's personal data is encrypted and masked
     person = Person.objects.first()
     assert ric.is_valid(person.reveal_resident_id())
-    assert person.resident_id_masked == person.reveal_resident_id()[:6] + "********" + person.reveal_resident_id()[-4:]
+    assert person.resident_id_masked == person.reveal_resident_id()[:2] + "*" * 12 + person.reveal_resident_id()[-4:]
+    assert person.birth_year == int(person.reveal_resident_id()[6:10])
