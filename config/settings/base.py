@@ -55,6 +55,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The partner API's URL-length and body-size limits, answered in its JSON error shape.
+    "loans.api.middleware.ApiRequestLimitsMiddleware",
     # Serves the admin's and Swagger UI's assets under gunicorn (after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,6 +170,9 @@ REST_FRAMEWORK = {
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
 # Largest JSON body the partner API parses; bigger is a 400 in the API's error shape.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+# Longest URL (path and query) the partner API reads; longer is a JSON 414.  gunicorn's own
+# request-line limit (config/gunicorn.conf.py) must stay above it, or gunicorn answers in HTML.
+API_MAX_URL_LENGTH = env.int("API_MAX_URL_LENGTH", default=4094)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SME Lending Partner API",
     "DESCRIPTION": (
