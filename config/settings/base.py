@@ -173,6 +173,12 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # Longest URL (path and query) the partner API reads; longer is a JSON 414.  gunicorn's own
 # request-line limit (config/gunicorn.conf.py) must stay above it, or gunicorn answers in HTML.
 API_MAX_URL_LENGTH = env.int("API_MAX_URL_LENGTH", default=4094)
+# Partner webhooks go over https to public addresses only: a URL whose host is or resolves to a
+# loopback, private, link-local … address is refused at registration and at every delivery
+# (loans/api/webhook_addresses.py).  Local and test settings relax both for the quick-start's
+# receiver on 127.0.0.1.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=True)
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SME Lending Partner API",
     "DESCRIPTION": (
