@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -145,6 +146,7 @@ def api_exception_handler(exc, context):
 # --- plain Django views for /api/ paths that DRF never sees -----------------------------------
 
 
+@csrf_exempt  # any method: a POST to an unknown API path is a 404 too, not a CSRF page
 def json_not_found(request, *args, **kwargs):
     return JsonResponse(error_body("not_found", "No such endpoint or object."), status=404)
 

@@ -389,6 +389,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "events", "is_active", "created_at"]
         read_only_fields = ["id", "is_active", "created_at"]
 
+    def validate_events(self, events: list[str]) -> list[str]:
+        return list(dict.fromkeys(events))  # each event once, in the order given
+
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     class Meta(WebhookEndpointSerializer.Meta):

@@ -83,6 +83,26 @@ def test_a_real_cursor_still_pages(api):
     assert len(api.get(rest["previous"]).json()["results"]) == 2
 
 
+@pytest.mark.parametrize("page_size", ["null", "0", "-5", "201", "99999999999999999999", "1.5"])
+def test_a_page_size_outside_1_to_200_is_400_naming_it(api, page_size):
+    # (DRF quietly used the default or capped it: the schema now says 1–200, and so does the server)
+    error = assert_error(api.get(f"/api/v1/loans/?page_size={page_size}"), 400, "validation_error")
+    assert list(error["fields"]) == ["page_size"]
+    assert api.get("/api/v1/loans/?page_size=200").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["status=", "status=%20", "company="])
+def test_a_filter_given_without_a_value_is_400_naming_it(api, query):
+    error = assert_error(api.get(f"/api/v1/loans/?{query}"), 400, "validation_error")
+    assert list(error["fields"]) == [query.split("=")[0]]
+
+
+def test_unknown_api_paths_are_json_404s_whatever_the_method_or_characters(api):
+    # (a POST was Django's CSRF page, a path with a newline Django's HTML 404)
+    assert_error(api.post("/api/v1/applications/abc/accept/", {}, format="json"), 404, "not_found")
+    assert_error(api.get("/api/v1/credit-lines/f%0Ax/"), 404, "not_found")
+
+
 # --- nesting, size, characters ---------------------------------------------------------------------
 
 
@@ -168,3 +188,25 @@ def test_an_over_long_api_url_is_a_json_414(api):
 def test_an_over_long_admin_url_is_not_the_apis_business(admin_client):
     r = admin_client.get("/admin/?q=" + "a" * 9000)
     assert r.status_code == 200
+
+
+# --- more of the same, found by fuzzing --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["company=1.5", "company=1e5", "credit_line=abc"])
+def test_an_id_filter_takes_whole_numbers_only(api, query):
+    # (1.5 was taken as a number and matched nothing)
+    error = assert_error(api.get(f"/api/v1/loans/?{query}"), 400, "validation_error")
+    assert list(error["fields"]) == [query.split("=")[0]]
+
+
+def test_a_format_the_api_does_not_render_is_406(api):
+    # (DRF answered 404, as if the list did not exist)
+    assert_error(api.get("/api/v1/loans/?format=xml"), 406, "not_acceptable")
+    assert api.get("/api/v1/loans/?format=json").status_code == 200
+
+
+def test_a_webhook_endpoint_lists_each_event_once(api):
+    r = api.post("/api/v1/webhook-endpoints/", {"url": "http://127.0.0.1:9/h", "events": ["loan.overdue"] * 3 + ["application.decided"]},
+                 format="json")
+    assert r.status_code == 201 and r.json()["events"] == ["loan.overdue", "application.decided"]
