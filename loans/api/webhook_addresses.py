@@ -204,8 +204,9 @@ def validate_webhook_url(url: str) -> None:
 _getaddrinfo = socket.getaddrinfo  # the one lookup per delivery (a seam for tests of DNS rebinding)
 
 
-def resolve_checked(target: Target) -> str:
-    """The address to connect to: the host resolved once and every answer checked."""
+def resolve_checked(target: Target) -> list[str]:
+    """The addresses to connect to, in the resolver's order: the host resolved once and every
+    answer checked (one bad answer refuses them all: the name is not trusted)."""
     if _require_https() and target.scheme != "https":
         raise DeliveryFailed(HTTPS_REQUIRED, "The endpoint's URL is not https.")
     allow_private = _allow_private()
@@ -221,24 +222,40 @@ def resolve_checked(target: Target) -> str:
         candidates = []
         for info in infos:
             address = info[4][0]
-            candidates.append((ipaddress.ip_address(address.split("%", 1)[0]), address))
+            if address not in (a for _, a in candidates):
+                candidates.append((ipaddress.ip_address(address.split("%", 1)[0]), address))
         if not candidates:
             raise DeliveryFailed(DNS_ERROR, f"{target.host} resolved to no address.")
     if not allow_private:
         for ip, _ in candidates:
             if reason := blocked_reason(ip):
                 raise DeliveryFailed(BLOCKED_ADDRESS, f"{target.host} resolves to {ip}, {reason}.")
-    return candidates[0][1]
+    return [address for _, address in candidates]
+
+
+class _NotConnected(DeliveryFailed):
+    """No connection was made: nothing was sent, so the next checked address may be tried."""
 
 
 def webhook_post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST ``body`` to the checked address of ``url``; the HTTP status of the answer.
-    Raises :class:`DeliveryFailed` when there is none (refused, unreachable, timed out, TLS)."""
+    """POST ``body`` to a checked address of ``url`` (the next one when a connection cannot be
+    made, as a resolver-following client would); the HTTP status of the answer.  Raises
+    :class:`DeliveryFailed` when there is none (refused, unreachable, timed out, TLS)."""
     try:
         target = parse_target(url)
     except ValueError as exc:
         raise DeliveryFailed(BLOCKED_ADDRESS, f"Unusable URL: {exc}") from None
-    address = resolve_checked(target)
+    addresses = resolve_checked(target)
+    for i, address in enumerate(addresses):
+        try:
+            return _post_to(target, address, body=body, headers=headers, timeout=timeout)
+        except _NotConnected as failed:
+            if i == len(addresses) - 1:
+                raise DeliveryFailed(failed.failure, failed.detail) from None
+    raise AssertionError("unreachable")  # resolve_checked returns at least one address
+
+
+def _post_to(target: Target, address: str, *, body: bytes, headers: dict[str, str], timeout: float) -> int:
     pool_kwargs: dict = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False, "maxsize": 1}
     if target.scheme == "https":
         pool_class = urllib3.HTTPSConnectionPool
@@ -258,9 +275,11 @@ def webhook_post(url: str, *, body: bytes, headers: dict[str, str], timeout: flo
         return status
     except urllib3.exceptions.SSLError as exc:
         raise DeliveryFailed(TLS_ERROR, f"TLS: {exc}") from None
-    except urllib3.exceptions.NewConnectionError as exc:
+    except urllib3.exceptions.NewConnectionError as exc:  # before TimeoutError: it is one
         refused = isinstance(exc.__context__, ConnectionRefusedError) or "refused" in str(exc).lower()
-        raise DeliveryFailed(CONNECTION_REFUSED if refused else CONNECTION_ERROR, f"Connect to {address}: {exc}") from None
+        raise _NotConnected(CONNECTION_REFUSED if refused else CONNECTION_ERROR, f"Connect to {address}: {exc}") from None
+    except urllib3.exceptions.ConnectTimeoutError as exc:
+        raise _NotConnected(TIMEOUT, f"Connect to {address} timed out: {exc}") from None
     except urllib3.exceptions.TimeoutError as exc:
         raise DeliveryFailed(TIMEOUT, f"Timed out: {exc}") from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:

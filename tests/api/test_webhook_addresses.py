@@ -222,6 +222,23 @@ def test_delivery_connects_to_the_address_it_checked(partner, settings, receiver
     assert receiver.received[0]["Host"] == f"hooks.partner.example:{receiver.port}"
 
 
+def test_when_one_checked_address_refuses_the_next_is_tried(partner, settings, receivers, monkeypatch):
+    # given a name with two addresses, where only the second listens (as localhost's ::1 and
+    # 127.0.0.1 may be)
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    receiver = receivers()
+    lookups = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in ("127.0.0.2", "127.0.0.1")]
+
+    monkeypatch.setattr(webhook_addresses, "_getaddrinfo", getaddrinfo)
+    # when delivered, the second address gets it, from the one lookup
+    delivery = deliver_to(partner, f"http://hooks.partner.example:{receiver.port}/hooks")
+    assert delivery.status == "succeeded" and len(receiver.received) == 1 and lookups == ["hooks.partner.example"]
+
+
 def test_redirects_are_not_followed(partner, receivers):
     inside = receivers()
     redirecting = receivers(status=302, location=inside.url)
