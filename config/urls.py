@@ -11,4 +11,5 @@ urlpatterns = [
 ]
 
 # JSON errors under /api/, Django's pages elsewhere.
+handler400 = "loans.api.exceptions.bad_request"
 handler500 = "loans.api.exceptions.server_error"

@@ -58,6 +58,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The partner API's URL-length and body-size limits, answered in its JSON error shape.
+    "loans.api.middleware.ApiRequestLimitsMiddleware",
     # Serves the admin's and Swagger UI's assets under gunicorn (after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -209,6 +211,15 @@ API_KEY_FAILURE_WINDOW = env.int("API_KEY_FAILURE_WINDOW", default=600)
 VALUE_DATE_TOLERANCE_DAYS = env.int("VALUE_DATE_TOLERANCE_DAYS", default=1)
 # Largest JSON body the partner API parses; bigger is a 400 in the API's error shape.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+# Longest URL (path and query) the partner API reads; longer is a JSON 414.  gunicorn's own
+# request-line limit (config/gunicorn.conf.py) must stay above it, or gunicorn answers in HTML.
+API_MAX_URL_LENGTH = env.int("API_MAX_URL_LENGTH", default=4094)
+# Partner webhooks go over https to public addresses only: a URL whose host is or resolves to a
+# loopback, private, link-local … address is refused at registration and at every delivery
+# (loans/api/webhook_addresses.py).  Local and test settings relax both for the quick-start's
+# receiver on 127.0.0.1.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=True)
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SME Lending Partner API",
     "DESCRIPTION": (

@@ -3,17 +3,23 @@
     {"error": {"code": "validation_error", "message": "...", "fields": {"uscc": ["..."]}}}
 
 DRF's own exceptions, Django's ``ValidationError`` (raised by services with field keys),
-``DomainError`` (and its ``NotFound``), ``Http404`` and anything unexpected (a JSON 500,
-logged) all pass through :func:`api_exception_handler`.
+``DomainError`` (and its ``NotFound``), ``Http404``, the database's refusals (a constraint the
+services did not foresee is a 409, a value a column cannot hold a 400), Django's refusals of a
+suspicious request (a 400) and anything unexpected (a JSON 500, logged) all pass through
+:func:`api_exception_handler`.
+
+Field paths have one form everywhere: ``related_parties[2].id_number``, ``events[0]``.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -45,11 +51,16 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail → {"related_parties[1].id_number": ["..."]}."""
+    """DRF's nested error detail → {"related_parties[1].id_number": ["..."]}.  DRF reports a
+    list's items as a list or as a dict keyed by index (ListField, ListSerializer): both become
+    ``[i]``."""
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = str(key) if not prefix else f"{prefix}.{key}"
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = str(key) if not prefix else f"{prefix}.{key}"
             if key in ("non_field_errors", "__all__"):
                 name = prefix or "non_field_errors"
             for k, v in _flatten(value, name).items():
@@ -83,6 +94,27 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         fields = {exc.field: [exc.message]} if exc.field else None
         return Response(error_body(exc.code, exc.message, fields), status=DOMAIN_STATUS.get(exc.code, exc.http_status))
+    if isinstance(exc, IntegrityError):
+        # A rule the services should have checked first (or a concurrent request won a race):
+        # logged, so that the missing check is found; the partner learns nothing of the schema.
+        logger.warning("A database constraint refused a partner API request", exc_info=exc)
+        return Response(
+            error_body("conflict", "The request conflicts with data already stored; nothing was saved."),
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DataError):
+        logger.warning("The database refused a value from a partner API request", exc_info=exc)
+        return Response(
+            error_body("invalid_value", "A value in the request cannot be stored (too long, too large or malformed)."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        from .parsers import body_too_large_message, max_body_bytes
+
+        return Response(error_body("body_too_large", body_too_large_message(max_body_bytes())), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, SuspiciousOperation):  # too many fields, a bad Host, …: Django answers 400 too
+        logger.warning("Suspicious partner API request: %s", exc)
+        return Response(error_body("bad_request", "The request was refused as malformed."), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -114,6 +146,7 @@ def api_exception_handler(exc, context):
 # --- plain Django views for /api/ paths that DRF never sees -----------------------------------
 
 
+@csrf_exempt  # any method: a POST to an unknown API path is a 404 too, not a CSRF page
 def json_not_found(request, *args, **kwargs):
     return JsonResponse(error_body("not_found", "No such endpoint or object."), status=404)
 
@@ -133,3 +166,13 @@ def server_error(request, *args, **kwargs):
     from django.views.defaults import server_error as django_server_error
 
     return django_server_error(request)
+
+
+def bad_request(request, exception=None, *args, **kwargs):
+    """``handler400`` (a request Django refused as suspicious before any view, e.g. a bad Host):
+    JSON for the API, Django's page for everything else."""
+    if is_api_path(request):
+        return JsonResponse(error_body("bad_request", "The request was refused as malformed."), status=400)
+    from django.views.defaults import bad_request as django_bad_request
+
+    return django_bad_request(request, exception)

@@ -11,6 +11,8 @@ from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from loans.models import Partner
 
+from . import webhook_addresses
+
 
 class PartnerAPIKeyManager(BaseAPIKeyManager):
     def get_usable_keys(self):
@@ -68,7 +70,7 @@ def new_webhook_secret() -> str:
 
 class WebhookEndpoint(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_endpoints")
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[webhook_addresses.validate_webhook_url])
     secret = models.CharField(max_length=100, default=new_webhook_secret, help_text="Signs every delivery (HMAC-SHA256).")
     events = models.JSONField(default=list, blank=True, help_text="Event types to send; empty means all.")
     is_active = models.BooleanField(default=True)
@@ -86,12 +88,24 @@ class WebhookEndpoint(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One event sent to one endpoint, with its attempts; the admin's delivery log."""
+    """One event sent to one endpoint, with its attempts; the admin's delivery log.  The
+    partner's log shows the status, the failure class and the status code its endpoint
+    answered; ``last_error`` (the detail, e.g. the address a name resolved to) is for staff."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed (gave up)"
+
+    class Failure(models.TextChoices):
+        NON_2XX = webhook_addresses.NON_2XX, "The endpoint answered with a status other than 2xx (redirects are not followed)"
+        TIMEOUT = webhook_addresses.TIMEOUT, "No answer in time"
+        CONNECTION_REFUSED = webhook_addresses.CONNECTION_REFUSED, "Connection refused"
+        CONNECTION_ERROR = webhook_addresses.CONNECTION_ERROR, "Connection failed or broke off"
+        DNS_ERROR = webhook_addresses.DNS_ERROR, "The host name did not resolve"
+        TLS_ERROR = webhook_addresses.TLS_ERROR, "TLS handshake or certificate check failed"
+        BLOCKED_ADDRESS = webhook_addresses.BLOCKED_ADDRESS, "The host is or resolves to a non-public address"
+        HTTPS_REQUIRED = webhook_addresses.HTTPS_REQUIRED, "The URL is not https"
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_id = models.UUIDField(default=uuid.uuid4, editable=False)
@@ -102,7 +116,8 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True, default="")
+    last_failure = models.CharField(max_length=20, choices=Failure.choices, blank=True, default="")
+    last_error = models.CharField(max_length=500, blank=True, default="", help_text="Detail for staff; never shown to the partner.")
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -116,6 +131,9 @@ class WebhookDelivery(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["pending", "succeeded", "failed"]), name="webhook_delivery_status_valid"),
+            models.CheckConstraint(
+                condition=Q(last_failure__in=["", *webhook_addresses.FAILURES]), name="webhook_delivery_failure_valid"
+            ),
         ]
 
     def __str__(self) -> str:

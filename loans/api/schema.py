@@ -47,7 +47,11 @@ ERRORS = {
     404: _err("Not found — or owned by another partner."),
     405: _err("Method not allowed."),
     406: _err("Not acceptable: this API answers application/json."),
-    409: _err("Not allowed in the current state (domain rule), or the same Idempotency-Key is in flight."),
+    409: _err(
+        "Not allowed in the current state (domain rule), in conflict with what is stored, or the same "
+        "Idempotency-Key is in flight."
+    ),
+    414: _err("The URL is longer than the API reads (API_MAX_URL_LENGTH)."),
     415: _err("Unsupported media type: send application/json."),
     422: _err("The Idempotency-Key was already used with a different request."),
     429: _err("Too many requests for this partner; see Retry-After."),
@@ -56,7 +60,7 @@ ERRORS = {
 
 
 def responses(ok: dict, *codes: int) -> dict:
-    common = (400, 401, 403, 404, 405, 406, 415, 429, 500)
+    common = (400, 401, 403, 404, 405, 406, 414, 415, 429, 500)
     return {**ok, **{c: ERRORS[c] for c in sorted(set(common) | set(codes))}}
 
 

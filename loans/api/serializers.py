@@ -12,6 +12,7 @@ from loans.choices import Industry, Province, Role
 from loans.models import Company, CreditLine, Installment, Loan, LoanApplication, Repayment
 from scoring import features as feature_dictionary
 
+from . import webhook_addresses
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 MONEY = dict(max_digits=18, decimal_places=2)
@@ -407,12 +408,19 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         child=serializers.ChoiceField(choices=WebhookEvent.choices), required=False, max_length=10,
         help_text="Event types to receive; empty or omitted means all.",
     )
-    url = serializers.URLField(max_length=500)
+    url = serializers.URLField(
+        max_length=500, validators=[webhook_addresses.validate_webhook_url],
+        help_text="https, to a public address (a host that is or resolves to a private, loopback or link-local "
+        "address is refused, at registration and at every delivery); redirects are not followed.",
+    )
 
     class Meta:
         model = WebhookEndpoint
         fields = ["id", "url", "events", "is_active", "created_at"]
         read_only_fields = ["id", "is_active", "created_at"]
+
+    def validate_events(self, events: list[str]) -> list[str]:
+        return list(dict.fromkeys(events))  # each event once, in the order given
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
@@ -422,13 +430,23 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """The partner's delivery log: how each attempt went, no more (no addresses, no error
+    detail, no response body: the server's view of the network is not the partner's)."""
+
     event_id = serializers.SerializerMethodField()
+    last_failure = serializers.ChoiceField(
+        choices=WebhookDelivery.Failure.choices, allow_blank=True, read_only=True,
+        help_text="Why the last attempt failed; empty when it succeeded or none was made.",
+    )
+    last_response_code = serializers.IntegerField(
+        allow_null=True, read_only=True, help_text="The HTTP status your endpoint answered, when it answered.",
+    )
 
     class Meta:
         model = WebhookDelivery
         fields = [
             "id", "endpoint", "event_id", "event_type", "payload", "status", "attempts", "next_attempt_at",
-            "last_response_code", "last_error", "delivered_at", "created_at",
+            "last_response_code", "last_failure", "delivered_at", "created_at",
         ]
 
     def get_event_id(self, d) -> str:

@@ -44,6 +44,6 @@ urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="partner_api:schema"), name="docs"),
-    # Anything else under /api/ is a JSON 404, never Django's HTML page.
-    re_path(r"^.*$", json_not_found),
+    # Anything else under /api/ is a JSON 404, never Django's HTML page (paths with a newline too).
+    re_path(r"^[\s\S]*$", json_not_found),
 ]

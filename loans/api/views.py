@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
@@ -56,6 +57,14 @@ class JSONOnlyNegotiation(DefaultContentNegotiation):
         ):
             return renderers[0], renderers[0].media_type
         return super().select_renderer(request, renderers, format_suffix)
+
+    def filter_renderers(self, renderers, format):
+        # ``?format=xml``: a format we do not render is a 406, like an Accept we cannot satisfy
+        # (DRF answers 404, as if the object did not exist).
+        renderers = [renderer for renderer in renderers if renderer.format == format]
+        if not renderers:
+            raise NotAcceptable(f"This API answers JSON only; there is no format {format!r}.")
+        return renderers
 
 
 class PartnerView(generics.GenericAPIView):
@@ -270,8 +279,14 @@ class LoanDetail(PartnerView):
 
 
 class LoanSchedule(PartnerView):
+    """The whole schedule of one loan, in installment order: at most a few hundred rows (the
+    term is at most 360 months), so one bare list, not a page.  Without a paginator the schema
+    says so too (it declared a page, and a generated client crashed on the list)."""
+
     queryset = Loan.objects.none()
     scope = staticmethod(selectors.loans_for)
+    pagination_class = None
+
     @extend_schema(operation_id="loans_schedule", responses=responses({200: InstallmentSerializer(many=True)}))
     def get(self, request, pk: int):
         loan = get_object_or_404(self.get_queryset(), pk=pk)
@@ -313,7 +328,7 @@ class WebhookEndpointListCreate(PartnerView):
 
     @extend_schema(
         operation_id="webhook_endpoints_create", request=WebhookEndpointSerializer,
-        responses=responses({201: WebhookEndpointCreatedSerializer}),
+        responses=responses({201: WebhookEndpointCreatedSerializer}, 409),
         description="Register an endpoint.  The signing secret is returned once, in this response.",
     )
     def post(self, request):
@@ -348,7 +363,7 @@ class WebhookDeliveryList(PartnerView):
 class WebhookDeliveryResend(PartnerView):
     queryset = WebhookDelivery.objects.none()
     scope = staticmethod(selectors.webhook_deliveries_for)
-    @extend_schema(operation_id="webhook_deliveries_resend", request=None, responses=responses({202: WebhookDeliverySerializer}))
+    @extend_schema(operation_id="webhook_deliveries_resend", request=None, responses=responses({202: WebhookDeliverySerializer}, 409))
     def post(self, request, pk: int):
         delivery = get_object_or_404(self.get_queryset(), pk=pk)
         delivery = webhook_resend(delivery_id=delivery.pk)

@@ -18,14 +18,13 @@ import datetime
 import json
 import logging
 
-import requests
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
 from loans import rawsql
 
-from . import signing
+from . import signing, webhook_addresses
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 logger = logging.getLogger("loans.api.webhooks")
@@ -119,15 +118,17 @@ def delivery_attempt(delivery_id: int) -> bool:
         "Sme-Event-Type": delivery.event_type,
     }
     now = timezone.now()
-    code, error = None, ""
+    code, failure, error = None, "", ""
     try:
-        response = requests.post(delivery.endpoint.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False)
-        code = response.status_code
+        # Only to the address checked at this attempt; no redirects; the answer's body unread.
+        code = webhook_addresses.webhook_post(delivery.endpoint.url, body=body, headers=headers, timeout=TIMEOUT_SECONDS)
         ok = 200 <= code < 300
         if not ok:
-            error = f"HTTP {code}"
-    except requests.RequestException as exc:
-        ok, error = False, f"{type(exc).__name__}: {exc}"[:500]
+            failure, error = WebhookDelivery.Failure.NON_2XX, f"HTTP {code}"
+    except webhook_addresses.DeliveryFailed as exc:
+        ok, failure, error = False, exc.failure, exc.detail
+        log = logger.warning if exc.failure == webhook_addresses.BLOCKED_ADDRESS else logger.info
+        log("Webhook delivery %s not sent: %s (%s)", delivery.pk, exc.failure, exc.detail)
     attempts = delivery.attempts + 1
     if ok:
         status, next_at = WebhookDelivery.Status.SUCCEEDED, None
@@ -137,7 +138,7 @@ def delivery_attempt(delivery_id: int) -> bool:
         status, next_at = WebhookDelivery.Status.PENDING, now + datetime.timedelta(seconds=backoff_seconds(attempts))
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         attempts=attempts, status=status, next_attempt_at=next_at, last_attempt_at=now,
-        last_response_code=code, last_error=error, delivered_at=now if ok else None,
+        last_response_code=code, last_failure=failure, last_error=error, delivered_at=now if ok else None,
     )
     return ok
 

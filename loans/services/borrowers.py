@@ -70,6 +70,7 @@ def validate_parties(parties: Iterable[PartyInput | Mapping], *, prefix: str = "
     errors: dict[str, list[str]] = {}
     cleaned: list[tuple[PartyInput, str]] = []
     total = Decimal("0")
+    seen: dict[tuple[str, str], int] = {}
     for i, raw in enumerate(parties):
         where = f"{prefix}[{i}]"
         if isinstance(raw, PartyInput):
@@ -98,7 +99,13 @@ def validate_parties(parties: Iterable[PartyInput | Mapping], *, prefix: str = "
             errors.setdefault(f"{where}.ownership_pct", []).append("Only shareholders carry an ownership percentage.")
         if p.phone:
             _collect(errors, f"{where}.phone", lambda p=p, w=where: identity.normalize_phone(p.phone, field=f"{w}.phone"))
-        if compact:
+        if compact and (compact, p.role) in seen:
+            # One current role per person and company (constraint relparty_one_current_role).
+            errors.setdefault(f"{where}.role", []).append(
+                f"{prefix}[{seen[compact, p.role]}] already gives this person the role {p.role}."
+            )
+        elif compact:
+            seen[compact, p.role] = i
             cleaned.append((PartyInput(p.name.strip(), compact, p.role, pct, p.phone, p.valid_from), compact))
     if total > MAX_TOTAL_OWNERSHIP:
         errors.setdefault(prefix, []).append(f"Shareholdings add up to {total} %, more than 100 %.")

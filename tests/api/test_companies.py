@@ -81,7 +81,7 @@ def test_company_list_is_cursor_paginated_and_filtered(api):
     assert len(page["results"]) == 2 and page["next"]
     assert len(api.get(page["next"]).json()["results"]) == 1
     assert len(api.get("/api/v1/companies/?industry=C").json()["results"]) == 2
-    assert api.get("/api/v1/companies/?cursor=garbage").status_code == 404
+    assert api.get("/api/v1/companies/?cursor=garbage").status_code == 400  # names the cursor, like any bad input
 
 
 def test_credit_data_then_latest_score_on_detail(scored_company, api):
