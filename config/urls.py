@@ -10,5 +10,5 @@ urlpatterns = [
     path("api/", include("loans.api.urls")),
 ]
 
-# JSON errors under /api/, Django's pages elsewhere.
-handler500 = "loans.api.exceptions.server_error"
+# JSON errors under /api/, Django's pages elsewhere; a 503 with Retry-After when the database is down.
+handler500 = "loans.api.unavailable.server_error"

@@ -55,6 +55,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A view that cannot reach the database answers 503 + Retry-After (loans/api/unavailable.py).
+    "loans.api.unavailable.DatabaseUnavailableMiddleware",
     # Serves the admin's and Swagger UI's assets under gunicorn (after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,6 +125,10 @@ warnings.filterwarnings("ignore", message="No directory at: .*staticfiles", cate
 PII_ENCRYPTION_KEY = env.str(
     "PII_ENCRYPTION_KEY", default="ZGV2LW9ubHktcGlpLWtleS1kby1ub3QtdXNlLTAwMDA="
 )
+
+# --- Crash recovery -----------------------------------------------------------------------
+# With the database unreachable, the API and the admin answer 503 with this Retry-After.
+DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=30)
 
 # --- Celery -------------------------------------------------------------------------------
 # No broker configured means no worker: tasks run in-process (eagerly), so the
