@@ -127,6 +127,10 @@ PII_ENCRYPTION_KEY = env.str(
 )
 
 # --- Crash recovery -----------------------------------------------------------------------
+# The longest a web request may run (gunicorn's --timeout kills a worker beyond it).  An
+# idempotency key held by a request that died is taken over a few seconds after that.
+REQUEST_TIMEOUT = env.int("REQUEST_TIMEOUT", default=30)
+IDEMPOTENCY_LEASE_SECONDS = env.int("IDEMPOTENCY_LEASE_SECONDS", default=REQUEST_TIMEOUT + 5)
 # With the database unreachable, the API and the admin answer 503 with this Retry-After.
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=30)
 
