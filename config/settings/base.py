@@ -126,6 +126,16 @@ PII_ENCRYPTION_KEY = env.str(
     "PII_ENCRYPTION_KEY", default="ZGV2LW9ubHktcGlpLWtleS1kby1ub3QtdXNlLTAwMDA="
 )
 
+# --- Ledger -------------------------------------------------------------------------------
+# The ledger's chain is sealed with HMACs under keys derived (HKDF) from this secret, which the
+# database does not hold; production demands a strong one (see config/settings/keys.py).
+DEV_LEDGER_HMAC_KEY = "dev-only-ledger-hmac-key-do-not-use-in-production-00"
+LEDGER_HMAC_KEY = env.str("LEDGER_HMAC_KEY", default=DEV_LEDGER_HMAC_KEY)
+# The signed anchor (count, head seq, head hash) kept outside the database, so that entries cut
+# from the tail are caught.  Empty: no anchor (development); production requires a path on
+# storage that the database's administrators cannot write.
+LEDGER_ANCHOR_PATH = env.str("LEDGER_ANCHOR_PATH", default="")
+
 # --- Crash recovery -----------------------------------------------------------------------
 # The longest a web request may run (gunicorn's --timeout kills a worker beyond it).  An
 # idempotency key held by a request that died is taken over a few seconds after that.
