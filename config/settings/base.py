@@ -141,6 +141,9 @@ LEDGER_ANCHOR_PATH = env.str("LEDGER_ANCHOR_PATH", default="")
 # idempotency key held by a request that died is taken over a few seconds after that.
 REQUEST_TIMEOUT = env.int("REQUEST_TIMEOUT", default=30)
 IDEMPOTENCY_LEASE_SECONDS = env.int("IDEMPOTENCY_LEASE_SECONDS", default=REQUEST_TIMEOUT + 5)
+# A running nightly run (and the chunk in progress) renews its heartbeat this often; a run that
+# missed two heartbeats (three intervals without one) is taken over by the next rescore.
+NIGHTLY_HEARTBEAT_SECONDS = env.int("NIGHTLY_HEARTBEAT_SECONDS", default=30)
 # With the database unreachable, the API and the admin answer 503 with this Retry-After.
 DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=30)
 
