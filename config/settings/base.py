@@ -87,22 +87,31 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
+def database_settings(url: str, *, conn_max_age: int = 0) -> dict:
+    """The ``DATABASES`` of every environment, so that production runs with the options the
+    benchmarks measured.  ``conn_max_age``: the environment's default for persistent
+    connections; ``CONN_MAX_AGE`` (or ``?conn_max_age=`` in the URL) overrides it."""
+    db = env.db_url_config(url)
+    db["ATOMIC_REQUESTS"] = False
+    db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=db.get("CONN_MAX_AGE", conn_max_age))
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL + a busy timeout let the dev server and an eager task share the file.
+        db.setdefault("OPTIONS", {}).update(
+            {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        )
+    elif env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # PostgreSQL: bind parameters on the server (psycopg 3) and let psycopg prepare a statement
+        # once it has run 5 times on a connection.  With persistent connections (CONN_MAX_AGE) the
+        # online path's statements are then parsed and planned once per connection rather than once
+        # per request: that was most of PostgreSQL's CPU per partner application.  Turn it off
+        # behind a connection pooler in transaction mode that cannot keep prepared statements.
+        db.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+    return {"default": db}
+
+
 # Zero-setup default: a SQLite file in the project.  Real deployments and CI set
 # DATABASE_URL=postgres://...
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + a busy timeout let the dev server and an eager task share the file.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
-    )
-elif env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-    # PostgreSQL: bind parameters on the server (psycopg 3) and let psycopg prepare a statement
-    # once it has run 5 times on a connection.  With persistent connections (CONN_MAX_AGE) the
-    # online path's statements are then parsed and planned once per connection rather than once
-    # per request: that was most of PostgreSQL's CPU per partner application.  Turn it off
-    # behind a connection pooler in transaction mode that cannot keep prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+DATABASES = database_settings(env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------
@@ -120,11 +129,10 @@ WHITENOISE_USE_FINDERS = True
 warnings.filterwarnings("ignore", message="No directory at: .*staticfiles", category=UserWarning)
 
 # --- Personal data ------------------------------------------------------------------------
-# Resident IDs and phone numbers are encrypted at rest with this key (Fernet, 32
-# url-safe base64 bytes) and looked up through a keyed hash derived from it.
-PII_ENCRYPTION_KEY = env.str(
-    "PII_ENCRYPTION_KEY", default="ZGV2LW9ubHktcGlpLWtleS1kby1ub3QtdXNlLTAwMDA="
-)
+# Resident IDs and phone numbers are encrypted at rest (AES-GCM) and looked up through a keyed
+# hash, both with keys derived from this secret; production demands a strong one.
+DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktcGlpLWtleS1kby1ub3QtdXNlLTAwMDA="
+PII_ENCRYPTION_KEY = env.str("PII_ENCRYPTION_KEY", default=DEV_PII_ENCRYPTION_KEY)
 
 # --- Ledger -------------------------------------------------------------------------------
 # The ledger's chain is sealed with HMACs under keys derived (HKDF) from this secret, which the
