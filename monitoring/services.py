@@ -98,25 +98,27 @@ def run_lease() -> datetime.timedelta:
 
 
 @contextlib.contextmanager
-def run_heartbeat(run_id: int, *, interval: float | None = None):
-    """While the body runs, renew the run's heartbeat every ``interval`` seconds from a thread
-    with its own database session, so that a chunk longer than the lease does not look dead.
+def run_heartbeat(*, run_id: int | None = None, chunk_id: int | None = None, interval: float | None = None):
+    """While the body runs, renew the heartbeat of the run (given, or the chunk's) every
+    ``interval`` seconds from a thread with its own database session, so that a chunk longer
+    than the lease does not look dead.  Costs nothing on the database until the first beat.
     Enter it outside the chunk's transaction: the heartbeat updates the run row, which the
     chunk's transaction locks at its end."""
     interval = heartbeat_interval() if interval is None else interval
+    which = Q(pk=run_id) if run_id is not None else Q(chunks__id=chunk_id)
     stop = threading.Event()
 
     def beat() -> None:
         try:
             while not stop.wait(interval):
                 try:
-                    ScoringRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+                    ScoringRun.objects.filter(which, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
                 except DatabaseError as exc:  # the chunk's own errors are what matter; say it and go on
-                    log.warning("run #%s: heartbeat not written: %s", run_id, exc)
+                    log.warning("heartbeat of run %s not written: %s", run_id or f"of chunk #{chunk_id}", exc)
         finally:
             connections.close_all()  # this thread's own session
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-run-{run_id}", daemon=True)
+    thread = threading.Thread(target=beat, name="run-heartbeat", daemon=True)
     thread.start()
     try:
         yield
@@ -293,16 +295,13 @@ def chunk_execute(*, chunk_id: int) -> int:
     writes roll back, the chunk and its run are marked failed, and the error propagates."""
     from scoring import batch
 
-    run_id = ScoringChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
-    if run_id is None:
-        raise ScoringChunk.DoesNotExist(f"no chunk #{chunk_id}")
     # Who holds the chunk now and since when (a duplicate delivery of a done chunk changes nothing).
     ScoringChunk.objects.filter(pk=chunk_id).exclude(status=ChunkStatus.DONE).update(
         attempts=F("attempts") + 1, started_at=timezone.now(), worker=_worker_name()
     )
     started = time.perf_counter()
     try:
-        with run_heartbeat(run_id), transaction.atomic():
+        with run_heartbeat(chunk_id=chunk_id), transaction.atomic():
             if connection.vendor == "postgresql":
                 # The scores and the chunk's "done" mark commit together, so a commit lost in a
                 # crash loses both and the chunk simply runs again: no need to wait for the WAL

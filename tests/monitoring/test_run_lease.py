@@ -40,9 +40,17 @@ def test_the_heartbeat_renews_a_running_run_and_nothing_else(on_postgres):
         beats.add(ScoringRun.objects.get(pk=running.pk).heartbeat_at)
         return len(beats - {long_ago}) >= 2
 
-    with services.run_heartbeat(running.pk, interval=0.02), services.run_heartbeat(failed.pk, interval=0.02):
+    with services.run_heartbeat(run_id=running.pk, interval=0.02), services.run_heartbeat(run_id=failed.pk, interval=0.02):
         wait_until(renewed_twice, what="two heartbeats")
     assert ScoringRun.objects.get(pk=failed.pk).heartbeat_at == long_ago
+
+
+def test_a_chunk_heartbeat_renews_its_run(on_postgres):
+    long_ago = timezone.now() - datetime.timedelta(hours=1)
+    run = ScoringRun.objects.create(as_of=RUN_AS_OF, status=RunStatus.RUNNING, heartbeat_at=long_ago)
+    chunk = ScoringChunk.objects.create(run=run, phase=Phase.PERSONS, id_from=1, id_to=100)
+    with services.run_heartbeat(chunk_id=chunk.pk, interval=0.02):
+        wait_until(lambda: ScoringRun.objects.get(pk=run.pk).heartbeat_at > long_ago, what="a heartbeat")
 
 
 def test_a_chunk_longer_than_the_lease_keeps_its_run_owned(on_postgres, settings):
