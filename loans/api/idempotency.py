@@ -56,14 +56,21 @@ class _LeaseLost(Exception):
 
 
 def _claim(partner_id: int, key: str, fp: str) -> tuple[IdempotencyRecord, bool]:
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                partner_id=partner_id, key=key, fingerprint=fp, lease_until=timezone.now() + lease()
-            )
-            return record, True
-    except IntegrityError:
-        return IdempotencyRecord.objects.get(partner_id=partner_id, key=key), False
+    for _ in range(3):  # the holder may release the key between our insert and our read
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    partner_id=partner_id, key=key, fingerprint=fp, lease_until=timezone.now() + lease()
+                )
+                return record, True
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(partner_id=partner_id, key=key).first()
+            if record is not None:
+                return record, False
+    raise APIError(
+        f"A request with {HEADER} {key!r} is still being processed; retry shortly.",
+        code="idempotency_in_progress", status_code=409,
+    )
 
 
 def _take_over(record: IdempotencyRecord) -> bool:
