@@ -27,12 +27,16 @@ run: migrate
 test: venv
 	$(VENV)/bin/pytest
 
-## Real deployments: a worker and beat (need CELERY_BROKER_URL, see README).
+## Real deployments: a worker and beat (need CELERY_BROKER_URL, see README).  Celery alone
+## defaults to production settings (config/celery_app.py); these targets use local settings
+## unless DJANGO_SETTINGS_MODULE names others.
+SETTINGS ?= $(or $(DJANGO_SETTINGS_MODULE),config.settings.local)
+
 worker: venv
-	$(VENV)/bin/celery -A config worker -l INFO --concurrency 2 --prefetch-multiplier 1
+	DJANGO_SETTINGS_MODULE=$(SETTINGS) $(VENV)/bin/celery -A config worker -l INFO --concurrency 2 --prefetch-multiplier 1
 
 beat: venv
-	$(VENV)/bin/celery -A config beat -l INFO
+	DJANGO_SETTINGS_MODULE=$(SETTINGS) $(VENV)/bin/celery -A config beat -l INFO
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .demo-login

@@ -10,6 +10,6 @@ urlpatterns = [
     path("api/", include("loans.api.urls")),
 ]
 
-# JSON errors under /api/, Django's pages elsewhere.
+# JSON errors under /api/, Django's pages elsewhere; a 503 with Retry-After when the database is down.
 handler400 = "loans.api.exceptions.bad_request"
-handler500 = "loans.api.exceptions.server_error"
+handler500 = "loans.api.unavailable.server_error"

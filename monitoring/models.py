@@ -88,8 +88,9 @@ class ScoringChunk(models.Model):
     written = models.PositiveIntegerField(default=0)
     no_snapshot = models.PositiveIntegerField(default=0, help_text="subjects without credit data on or before the date")
     attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="when the latest attempt began")
     seconds = models.FloatField(null=True, blank=True)
-    worker = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=100, blank=True, help_text="host:pid that took the latest attempt")
     peak_rss_mb = models.FloatField(null=True, blank=True, help_text="the worker process's peak RSS after the chunk")
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -119,10 +120,16 @@ class AlertStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class EarlyWarning(models.Model):
-    """A rule hit on fresh data for one subject at one date; at most one per rule."""
+SYSTEM_SUBJECT_ID = 0  # the subject of a system-level alert (subject_kind "system")
 
-    subject_kind = models.CharField(max_length=8, choices=[("person", "Person 个人"), ("company", "Company 企业")])
+
+class EarlyWarning(models.Model):
+    """A rule hit on fresh data for one subject at one date; at most one per rule.  System-level
+    findings (the ledger failing its verification) have subject_kind "system"."""
+
+    subject_kind = models.CharField(
+        max_length=8, choices=[("person", "Person 个人"), ("company", "Company 企业"), ("system", "System 系统")]
+    )
     subject_id = models.BigIntegerField()
     as_of = models.DateField()
     rule = models.CharField(max_length=32)
@@ -130,6 +137,8 @@ class EarlyWarning(models.Model):
     old_score = models.SmallIntegerField(null=True, blank=True)
     new_score = models.SmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    # A database default too: the rules write warnings with set-based INSERTs that do not name it.
+    detail = models.TextField(blank=True, db_default="", help_text="what the rule found, in words (system alerts)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

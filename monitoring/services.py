@@ -18,6 +18,7 @@ that are not done.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
@@ -80,10 +81,50 @@ def nightly_as_of() -> datetime.date:
     return local_today() - datetime.timedelta(days=1)
 
 
-def stale_after() -> datetime.timedelta:
-    """A running run with no sign of life for longer than the hard task time limit (plus a
-    margin) has lost its workers: no live chunk can still be running."""
-    return datetime.timedelta(seconds=int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 1200)) + 300)
+HEARTBEATS_MISSED = 2  # a run that missed this many heartbeats has lost whoever ran it
+
+
+def heartbeat_interval() -> float:
+    """Seconds between two heartbeats of a run in progress (``NIGHTLY_HEARTBEAT_SECONDS``)."""
+    return float(getattr(settings, "NIGHTLY_HEARTBEAT_SECONDS", 30))
+
+
+def run_lease() -> datetime.timedelta:
+    """How long a running run stays its owner's without a heartbeat: two missed heartbeats plus
+    one interval of grace for a slow write.  After that a plain rerun takes it over (a dead
+    worker holds no lock and renews nothing; a live one renews every interval, see
+    ``run_heartbeat``)."""
+    return datetime.timedelta(seconds=heartbeat_interval() * (HEARTBEATS_MISSED + 1))
+
+
+@contextlib.contextmanager
+def run_heartbeat(*, run_id: int | None = None, chunk_id: int | None = None, interval: float | None = None):
+    """While the body runs, renew the heartbeat of the run (given, or the chunk's) every
+    ``interval`` seconds from a thread with its own database session, so that a chunk longer
+    than the lease does not look dead.  Costs nothing on the database until the first beat.
+    Enter it outside the chunk's transaction: the heartbeat updates the run row, which the
+    chunk's transaction locks at its end."""
+    interval = heartbeat_interval() if interval is None else interval
+    which = Q(pk=run_id) if run_id is not None else Q(chunks__id=chunk_id)
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    ScoringRun.objects.filter(which, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:  # the chunk's own errors are what matter; say it and go on
+                    log.warning("heartbeat of run %s not written: %s", run_id or f"of chunk #{chunk_id}", exc)
+        finally:
+            connections.close_all()  # this thread's own session
+
+    thread = threading.Thread(target=beat, name="run-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def peak_rss_mb() -> float:
@@ -157,7 +198,7 @@ def scoring_run_start(
     if takeover:
         claimable |= Q(status=RunStatus.RUNNING)
     else:
-        claimable |= Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after())
+        claimable |= Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - run_lease())
     was = run.status
     # The compare-and-set: exactly one caller moves the row to running.
     claimed = ScoringRun.objects.filter(claimable, pk=run.pk).update(
@@ -169,10 +210,12 @@ def scoring_run_start(
     if not claimed:
         if run.status == RunStatus.SUCCEEDED:
             return StartResult(run, "already_done")
+        beat = f"{timezone.localtime(run.heartbeat_at):%Y-%m-%d %H:%M:%S}" if run.heartbeat_at else "never"
         raise RunAlreadyRunning(
             f"the nightly run for {as_of} is already running (phase {run.phase}, "
-            f"{run.chunks_done}/{run.chunks_total} chunks, last sign of life {run.heartbeat_at:%Y-%m-%d %H:%M:%S}); "
-            "if its workers are gone, resume it with --takeover",
+            f"{run.chunks_done}/{run.chunks_total} chunks, last heartbeat {beat}); a rerun takes it over once it has missed "
+            f"{HEARTBEATS_MISSED} heartbeats ({run_lease().total_seconds():.0f} s without one); "
+            "--takeover resumes it at once if its workers are known to be gone",
             run,
         )
 
@@ -252,10 +295,13 @@ def chunk_execute(*, chunk_id: int) -> int:
     writes roll back, the chunk and its run are marked failed, and the error propagates."""
     from scoring import batch
 
-    ScoringChunk.objects.filter(pk=chunk_id).update(attempts=F("attempts") + 1)
+    # Who holds the chunk now and since when (a duplicate delivery of a done chunk changes nothing).
+    ScoringChunk.objects.filter(pk=chunk_id).exclude(status=ChunkStatus.DONE).update(
+        attempts=F("attempts") + 1, started_at=timezone.now(), worker=_worker_name()
+    )
     started = time.perf_counter()
     try:
-        with transaction.atomic():
+        with run_heartbeat(chunk_id=chunk_id), transaction.atomic():
             if connection.vendor == "postgresql":
                 # The scores and the chunk's "done" mark commit together, so a commit lost in a
                 # crash loses both and the chunk simply runs again: no need to wait for the WAL

@@ -24,3 +24,11 @@ def clock(time_machine):
         time_machine.move_to(datetime.datetime.combine(day, datetime.time(12), tzinfo=ZoneInfo(settings.TIME_ZONE)), tick=False)
 
     return at
+
+
+@pytest.fixture
+def ledger_anchor(settings, tmp_path):
+    """The ledger's anchor file for this test (production keeps it outside the database)."""
+    path = tmp_path / "anchor" / "ledger-anchor.json"
+    settings.LEDGER_ANCHOR_PATH = str(path)
+    return path

@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # The partner API's URL-length and body-size limits, answered in its JSON error shape.
     "loans.api.middleware.ApiRequestLimitsMiddleware",
+    # A view that cannot reach the database answers 503 + Retry-After (loans/api/unavailable.py).
+    "loans.api.unavailable.DatabaseUnavailableMiddleware",
     # Serves the admin's and Swagger UI's assets under gunicorn (after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,22 +100,31 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
+def database_settings(url: str, *, conn_max_age: int = 0) -> dict:
+    """The ``DATABASES`` of every environment, so that production runs with the options the
+    benchmarks measured.  ``conn_max_age``: the environment's default for persistent
+    connections; ``CONN_MAX_AGE`` (or ``?conn_max_age=`` in the URL) overrides it."""
+    db = env.db_url_config(url)
+    db["ATOMIC_REQUESTS"] = False
+    db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=db.get("CONN_MAX_AGE", conn_max_age))
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL + a busy timeout let the dev server and an eager task share the file.
+        db.setdefault("OPTIONS", {}).update(
+            {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        )
+    elif env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # PostgreSQL: bind parameters on the server (psycopg 3) and let psycopg prepare a statement
+        # once it has run 5 times on a connection.  With persistent connections (CONN_MAX_AGE) the
+        # online path's statements are then parsed and planned once per connection rather than once
+        # per request: that was most of PostgreSQL's CPU per partner application.  Turn it off
+        # behind a connection pooler in transaction mode that cannot keep prepared statements.
+        db.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+    return {"default": db}
+
+
 # Zero-setup default: a SQLite file in the project.  Real deployments and CI set
 # DATABASE_URL=postgres://...
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + a busy timeout let the dev server and an eager task share the file.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
-    )
-elif env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-    # PostgreSQL: bind parameters on the server (psycopg 3) and let psycopg prepare a statement
-    # once it has run 5 times on a connection.  With persistent connections (CONN_MAX_AGE) the
-    # online path's statements are then parsed and planned once per connection rather than once
-    # per request: that was most of PostgreSQL's CPU per partner application.  Turn it off
-    # behind a connection pooler in transaction mode that cannot keep prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+DATABASES = database_settings(env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------
@@ -152,11 +163,31 @@ WHITENOISE_USE_FINDERS = True
 warnings.filterwarnings("ignore", message="No directory at: .*staticfiles", category=UserWarning)
 
 # --- Personal data ------------------------------------------------------------------------
-# Resident IDs and phone numbers are encrypted at rest with this key (Fernet, 32
-# url-safe base64 bytes) and looked up through a keyed hash derived from it.
-PII_ENCRYPTION_KEY = env.str(
-    "PII_ENCRYPTION_KEY", default="ZGV2LW9ubHktcGlpLWtleS1kby1ub3QtdXNlLTAwMDA="
-)
+# Resident IDs and phone numbers are encrypted at rest (AES-GCM) and looked up through a keyed
+# hash, both with keys derived from this secret; production demands a strong one.
+DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktcGlpLWtleS1kby1ub3QtdXNlLTAwMDA="
+PII_ENCRYPTION_KEY = env.str("PII_ENCRYPTION_KEY", default=DEV_PII_ENCRYPTION_KEY)
+
+# --- Ledger -------------------------------------------------------------------------------
+# The ledger's chain is sealed with HMACs under keys derived (HKDF) from this secret, which the
+# database does not hold; production demands a strong one (see config/settings/keys.py).
+DEV_LEDGER_HMAC_KEY = "dev-only-ledger-hmac-key-do-not-use-in-production-00"
+LEDGER_HMAC_KEY = env.str("LEDGER_HMAC_KEY", default=DEV_LEDGER_HMAC_KEY)
+# The signed anchor (count, head seq, head hash) kept outside the database, so that entries cut
+# from the tail are caught.  Empty: no anchor (development); production requires a path on
+# storage that the database's administrators cannot write.
+LEDGER_ANCHOR_PATH = env.str("LEDGER_ANCHOR_PATH", default="")
+
+# --- Crash recovery -----------------------------------------------------------------------
+# The longest a web request may run (gunicorn's --timeout kills a worker beyond it).  An
+# idempotency key held by a request that died is taken over a few seconds after that.
+REQUEST_TIMEOUT = env.int("REQUEST_TIMEOUT", default=30)
+IDEMPOTENCY_LEASE_SECONDS = env.int("IDEMPOTENCY_LEASE_SECONDS", default=REQUEST_TIMEOUT + 5)
+# A running nightly run (and the chunk in progress) renews its heartbeat this often; a run that
+# missed two heartbeats (three intervals without one) is taken over by the next rescore.
+NIGHTLY_HEARTBEAT_SECONDS = env.int("NIGHTLY_HEARTBEAT_SECONDS", default=30)
+# With the database unreachable, the API and the admin answer 503 with this Retry-After.
+DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=30)
 
 # --- Celery -------------------------------------------------------------------------------
 # No broker configured means no worker: tasks run in-process (eagerly), so the
@@ -220,6 +251,8 @@ API_MAX_URL_LENGTH = env.int("API_MAX_URL_LENGTH", default=4094)
 # receiver on 127.0.0.1.
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=True)
 WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+# /api/schema/ and /api/docs/ open to anyone; when off, only to a partner's key or a staff login.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SME Lending Partner API",
     "DESCRIPTION": (

@@ -86,6 +86,10 @@ def _django_validation_fields(exc: DjangoValidationError) -> dict[str, list[str]
 
 
 def api_exception_handler(exc, context):
+    from .unavailable import api_response, is_database_unavailable
+
+    if is_database_unavailable(exc):  # the database is down: 503 + Retry-After, not a 500
+        return api_response(context["request"], exc)
     if isinstance(exc, DjangoValidationError):
         return Response(
             error_body("validation_error", "The request has invalid fields.", _django_validation_fields(exc)),

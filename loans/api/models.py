@@ -36,13 +36,18 @@ class PartnerAPIKey(AbstractAPIKey):
 class IdempotencyRecord(models.Model):
     """The first response to a partner's ``Idempotency-Key``; replayed for the same request,
     refused (422) for a different one.  Inserted before the work runs, so that of two
-    concurrent requests with one key only one executes."""
+    concurrent requests with one key only one executes.  Until the response is stored the
+    record is a lease held by attempt ``attempt``: once ``lease_until`` has passed (the holder
+    died), a retry takes it over as the next attempt, and only the attempt that still holds
+    the lease may store a response (see ``loans.api.idempotency``)."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and canonical JSON body")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=1, help_text="which request holds (or completed) the key")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="the holder's claim lapses then")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

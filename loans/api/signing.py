@@ -39,7 +39,11 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
 def verify(payload: bytes, header: str, secret: str, tolerance: int = DEFAULT_TOLERANCE, *, now: int | None = None) -> int:
     """Check ``header`` against ``payload``; return the signed timestamp or raise
     :class:`SignatureVerificationError`.  Several ``v1`` entries (during a secret
-    rotation) are accepted if any matches."""
+    rotation) are accepted if any matches.  ``tolerance`` (seconds, > 0) is the replay
+    window: there is no way to switch the replay check off, since a signature without it
+    stays valid forever for whoever captured one delivery."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
+        raise ValueError(f"tolerance must be a positive number of seconds, not {tolerance!r}")
     if isinstance(payload, str):
         payload = payload.encode()
     timestamp = None
@@ -59,6 +63,6 @@ def verify(payload: bytes, header: str, secret: str, tolerance: int = DEFAULT_TO
     if not any(hmac.compare_digest(expected, s) for s in signatures):
         raise SignatureVerificationError("No signature matches the payload.")
     current = int(time.time()) if now is None else int(now)
-    if tolerance and abs(current - timestamp) > tolerance:
+    if abs(current - timestamp) > tolerance:
         raise SignatureVerificationError("The timestamp is outside the tolerance window.")
     return timestamp

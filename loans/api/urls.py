@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .docs import docs_view, schema_view
 from .exceptions import json_not_found
 
 
@@ -42,8 +42,9 @@ v1 = [
 app_name = "partner_api"
 urlpatterns = [
     path("v1/", include(v1)),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="partner_api:schema"), name="docs"),
+    # Public unless API_DOCS_PUBLIC is off (production), see docs.py.
+    path("schema/", schema_view, name="schema"),
+    path("docs/", docs_view, name="docs"),
     # Anything else under /api/ is a JSON 404, never Django's HTML page (paths with a newline too).
     re_path(r"^[\s\S]*$", json_not_found),
 ]

@@ -158,8 +158,12 @@ class BorrowerGroupMember(models.Model):
 
 class LedgerEntry(models.Model):
     """An append-only, hash-chained record.  ``content_hash`` covers the entry's own canonical
-    content; ``entry_hash`` = sha256(prev_hash + content_hash).  Editing or deleting any entry
-    breaks the chain from there on, which ``manage.py verify_ledger`` reports."""
+    content; ``entry_hash`` = HMAC-SHA256(chain key, prev_hash + content_hash), the key derived
+    from ``settings.LEDGER_HMAC_KEY``, which the database does not hold.  Editing, inserting or
+    deleting any entry breaks the chain from there on, and a cut tail disagrees with the signed
+    anchor; ``manage.py verify_ledger`` reports both (see ``loans/services/ledger.py``).
+    ``kind`` and ``payload`` are open: decisions, drawdowns, repayments, limit and status
+    changes are entries of their own kinds (``loans.ledger_chain.LedgerKind``)."""
 
     seq = models.PositiveBigIntegerField(unique=True)
     prev_hash = models.CharField(max_length=64)

@@ -141,19 +141,41 @@ def test_no_champion_fails_with_its_reason(population):
 
 
 def test_a_running_date_is_refused_unless_taken_over(population):
-    # given: a run that another process owns (fresh sign of life)
+    # given: a run that another process owns (fresh heartbeat)
     ScoringRun.objects.create(as_of=RUN_AS_OF, status=RunStatus.RUNNING, heartbeat_at=timezone.now())
     # when / then
     with pytest.raises(CommandError, match="already running"):
         call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
     assert not Score.objects.filter(as_of=RUN_AS_OF).exists()
-    # an abandoned run (no sign of life for longer than a task may live) is resumed
-    ScoringRun.objects.filter(as_of=RUN_AS_OF).update(
-        heartbeat_at=timezone.now() - services.stale_after() - datetime.timedelta(seconds=1)
-    )
-    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    # the operator may take it over at once
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100, takeover=True)
     assert ScoringRun.objects.get(as_of=RUN_AS_OF).status == RunStatus.SUCCEEDED
     assert_one_score_each(population)
+
+
+def test_a_run_that_missed_two_heartbeats_is_taken_over_by_a_plain_rerun(population, settings):
+    # given: a run killed mid-way, its last heartbeat three intervals ago (two beats missed)
+    interval = getattr(settings, "NIGHTLY_HEARTBEAT_SECONDS", 30)
+    ScoringRun.objects.create(
+        as_of=RUN_AS_OF, status=RunStatus.RUNNING, attempts=1,
+        heartbeat_at=timezone.now() - datetime.timedelta(seconds=3 * interval + 1),
+    )
+    # when: the rerun, no --takeover
+    call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
+    # then
+    run = ScoringRun.objects.get(as_of=RUN_AS_OF)
+    assert run.status == RunStatus.SUCCEEDED and run.attempts == 2
+    assert_one_score_each(population)
+
+
+def test_a_run_within_its_lease_is_refused_and_says_when_it_lapses(settings):
+    settings.NIGHTLY_HEARTBEAT_SECONDS = 30
+    ScoringRun.objects.create(
+        as_of=RUN_AS_OF, status=RunStatus.RUNNING, heartbeat_at=timezone.now() - datetime.timedelta(seconds=80)
+    )
+    with pytest.raises(services.RunAlreadyRunning, match=r"missed 2 heartbeats \(90 s without one\)"):
+        services.scoring_run_start(as_of=RUN_AS_OF, chunk_size=100)
+    assert ScoringRun.objects.get(as_of=RUN_AS_OF).attempts == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,6 +4,7 @@ Workers and the dispatching ``rescore`` are separate processes (``celery -A conf
 ``manage.py rescore``) pointed at pytest's test database, so a worker can be SIGKILLed mid-run
 like a real one.  Skipped with the reason on SQLite or without TEST_REDIS_URL."""
 
+import datetime
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from loans.models import Person
 from monitoring.models import ChunkStatus, Phase, RunStatus, ScoringChunk, ScoringRun
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
 
 SLEEPING = "wait_event = 'PgSleep' AND datname = current_database()"
+HEARTBEAT_SECONDS = 2  # the processes' heartbeat: a run that stops beating is taken over after 6 s
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +39,8 @@ def worker_env(on_postgres, redis_url):
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url,
-           "DJANGO_SETTINGS_MODULE": "config.settings.test", "LOG_LEVEL": "WARNING"}
+           "DJANGO_SETTINGS_MODULE": "config.settings.test", "LOG_LEVEL": "WARNING",
+           "NIGHTLY_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS)}
     procs = []
 
     def start_worker(name):
@@ -82,8 +86,13 @@ def test_a_nightly_run_on_two_real_workers_scores_every_subject_once(worker_env)
     assert Score.objects.filter(as_of=RUN_AS_OF).count() == population["persons"] + population["companies"]
 
 
-def test_a_worker_killed_mid_chunk_loses_nothing_and_the_resumed_run_scores_each_subject_once(worker_env):
+def test_a_worker_killed_mid_chunk_loses_nothing_and_a_plain_rerun_takes_over_once_its_lease_lapses(
+    worker_env, settings
+):
+    from monitoring import services
+
     start_worker, manage = worker_env
+    settings.NIGHTLY_HEARTBEAT_SECONDS = HEARTBEAT_SECONDS  # this process judges leases as the others do
     population = seed_population(800)
     # given: the scores of one person in the third chunk take 60 s to insert, so the worker is
     # surely inside that chunk's transaction when it is killed
@@ -106,6 +115,15 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_the_resumed_run_scores_each
         time.sleep(0.2)
     else:
         pytest.fail("the worker never reached the slow chunk: " + worker.stderr.read1().decode())
+    # while the chunk sleeps in the database, the worker's heartbeat keeps the run alive
+    victim_chunk.refresh_from_db()
+    deadline = time.monotonic() + 20
+    while ScoringRun.objects.get(as_of=RUN_AS_OF).heartbeat_at < victim_chunk.started_at + datetime.timedelta(
+        seconds=HEARTBEAT_SECONDS
+    ):
+        if time.monotonic() > deadline:
+            pytest.fail("the run's heartbeat was not renewed during the chunk")
+        time.sleep(0.2)
 
     # when: the worker dies (SIGKILL, no goodbye); PostgreSQL drops its connection
     os.killpg(worker.pid, signal.SIGKILL)
@@ -116,8 +134,8 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_the_resumed_run_scores_each
         cur.execute("DROP TRIGGER _slow_score ON scoring_score")
         cur.execute("DROP FUNCTION _slow_score()")
 
-    # then: nothing of the killed chunk was written, the run still says running, and a second
-    # rescore for the date is refused
+    # then: nothing of the killed chunk was written, the run still says running, and while its
+    # lease lasts a second rescore for the date is refused
     victim_chunk.refresh_from_db()
     assert victim_chunk.status == ChunkStatus.PENDING
     assert not Score.objects.filter(
@@ -126,12 +144,17 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_the_resumed_run_scores_each
     run = ScoringRun.objects.get(as_of=RUN_AS_OF)
     assert run.status == RunStatus.RUNNING and 0 < run.chunks_done < run.chunks_total
     done_before = set(run.chunks.filter(status=ChunkStatus.DONE).values_list("id", flat=True))
-    refused = manage("rescore", "--as-of", RUN_AS_OF.isoformat())
-    assert refused.returncode != 0 and "already running" in refused.stderr
+    with pytest.raises(services.RunAlreadyRunning):
+        services.scoring_run_start(as_of=RUN_AS_OF, mode="workers", chunk_size=400)
 
-    # when: the operator resumes the abandoned run on a fresh worker
+    # when: two heartbeats are missed, a plain rescore (no --takeover) resumes it on a fresh worker
+    deadline = time.monotonic() + 30
+    while ScoringRun.objects.get(as_of=RUN_AS_OF).heartbeat_at > timezone.now() - services.run_lease():
+        if time.monotonic() > deadline:
+            pytest.fail("the dead worker's lease never lapsed")
+        time.sleep(0.2)
     start_worker("w2")
-    resumed = manage("rescore", "--as-of", RUN_AS_OF.isoformat(), "--takeover", "--wait", "--timeout", "60")
+    resumed = manage("rescore", "--as-of", RUN_AS_OF.isoformat(), "--wait", "--timeout", "60")
     # then: exactly one score per subject, the chunks done before the kill kept their scores
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     run.refresh_from_db()

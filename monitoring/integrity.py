@@ -1,0 +1,64 @@
+"""The nightly check of the ledger: verify the keyed chain against its anchor, move the anchor
+to the verified head, and raise a system alert (logged at CRITICAL) when either fails.
+
+Scheduled by beat as ``monitoring.tasks.verify_ledger`` (the periodic task "ledger
+verification", created by monitoring migration 0003).  The anchor's log line written here is
+the second, independent record of the ledger's size and head.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from loans.services.ledger import Anchor, LedgerAnchorError, ledger_checkpoint, ledger_verify
+
+from .models import SYSTEM_SUBJECT_ID, AlertStatus, EarlyWarning, Severity
+
+log = logging.getLogger(__name__)
+
+LEDGER_RULE = "ledger_verification_failed"
+
+
+@dataclass(frozen=True)
+class LedgerCheck:
+    entries: int
+    problem: str | None  # None: verified (and anchored, when an anchor path is configured)
+    anchor: Anchor | None
+
+
+def system_alert_raise(*, rule: str, detail: str, as_of: datetime.date | None = None) -> EarlyWarning:
+    """One open high-severity system alert per rule and date; a repeat the same day updates its
+    detail (and reopens it)."""
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        alert, _ = EarlyWarning.objects.select_for_update().update_or_create(
+            subject_kind="system", subject_id=SYSTEM_SUBJECT_ID, as_of=as_of, rule=rule,
+            defaults={"severity": Severity.HIGH, "status": AlertStatus.OPEN, "detail": detail[:4000]},
+        )
+    return alert
+
+
+def ledger_check_nightly() -> LedgerCheck:
+    """Verify, then checkpoint; on any failure an alert and a CRITICAL log line, never an
+    exception (the schedule must go on reporting)."""
+    from django.conf import settings
+
+    checked, broken = ledger_verify()
+    anchor = None
+    problem = str(broken) if broken else None
+    if problem is None and settings.LEDGER_ANCHOR_PATH:
+        try:
+            anchor = ledger_checkpoint()
+        except LedgerAnchorError as exc:
+            problem = f"anchor not moved: {exc}"
+    if problem is not None:
+        log.critical("ledger verification FAILED after %d entries: %s", checked, problem)
+        system_alert_raise(rule=LEDGER_RULE, detail=f"{problem} ({checked} entries verified before it)")
+    else:
+        log.info("ledger verified: %d entries%s", checked, f"; {anchor.log_line()}" if anchor else " (no anchor configured)")
+    return LedgerCheck(entries=checked, problem=problem, anchor=anchor)
