@@ -1,11 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.ops.twofactor import StaffLoginForm
+
 admin.site.site_header = "SME Lending — back office"
 admin.site.site_title = "SME Lending"
 admin.site.index_title = "Underwriting, loan book and post-loan risk"
 
+# Staff log in with password and, when enrolled or required, an authenticator code (ops).
+admin.site.login_form = StaffLoginForm
+admin.site.login_template = "ops/admin_login.html"
+
 urlpatterns = [
+    # ops: /health/, /ready/, /metrics, /admin/two-factor/ (before the admin's catch-all)
+    path("", include("config.ops.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("loans.api.urls")),
 ]

@@ -13,3 +13,21 @@ def run_daily_servicing(as_of: str) -> dict:
 
     result = loans_service_daily(as_of=datetime.date.fromisoformat(as_of))
     return {"as_of": as_of, "loans_serviced": result.loans_serviced, "loans_read": result.loans_read}
+
+
+@shared_task(acks_late=True)
+def expire_offers(as_of: str | None = None) -> int:
+    """Scheduled daily: approvals and referrals not taken up within the policy's offer
+    validity expire.  Idempotent: an expired offer is not touched again."""
+    from loans.services.applications import applications_expire
+
+    return applications_expire(as_of=datetime.date.fromisoformat(as_of) if as_of else None)
+
+
+@shared_task(acks_late=True)
+def rebuild_borrower_groups(as_of: str | None = None) -> int:
+    """Scheduled daily: recompute every company's borrower group (shared related parties);
+    returns the number of groups of more than one company."""
+    from loans.services.groups import borrower_groups_rebuild
+
+    return borrower_groups_rebuild(as_of=datetime.date.fromisoformat(as_of) if as_of else None)

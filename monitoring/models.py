@@ -150,7 +150,11 @@ class EarlyWarning(models.Model):
             models.CheckConstraint(condition=Q(severity__in=Severity.values), name="early_warning_severity_valid"),
             models.CheckConstraint(condition=Q(status__in=AlertStatus.values), name="early_warning_status_valid"),
         ]
-        indexes = [models.Index(fields=["as_of", "rule", "status"], name="early_warning_date_rule_idx")]
+        indexes = [
+            models.Index(fields=["as_of", "rule", "status"], name="early_warning_date_rule_idx"),
+            # /metrics counts the open alerts by severity at every scrape: an index-only scan.
+            models.Index(fields=["status", "severity"], name="early_warning_status_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule} on {self.subject_kind} #{self.subject_id} ({self.as_of})"

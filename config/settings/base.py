@@ -12,6 +12,8 @@ from pathlib import Path
 
 import environ
 
+from config.ops.logs import logging_config  # LOGGING's formatters; imports no models
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -46,6 +48,10 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    # Operations (issue 16): staff two-factor login, Content Security Policy.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
 ]
 LOCAL_APPS = [
     "config.backoffice",  # after the libraries: it re-registers their admins with guarded actions
@@ -53,10 +59,14 @@ LOCAL_APPS = [
     "loans.api",
     "scoring",
     "monitoring",
+    "config.ops",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    # ops: outermost, so the request id, the access log's duration and the request metric
+    # cover everything.
+    "config.ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The partner API's URL-length and body-size limits, answered in its JSON error shape.
     "loans.api.middleware.ApiRequestLimitsMiddleware",
@@ -64,11 +74,16 @@ MIDDLEWARE = [
     "loans.api.unavailable.DatabaseUnavailableMiddleware",
     # Serves the admin's and Swagger UI's assets under gunicorn (after collectstatic).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.ops.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ops: staff two-factor login (after authentication; messages tell why a session ended).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.ops.twofactor.AdminTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns django-axes' lock-out of an admin login into the lock-out page.
     "axes.middleware.AxesMiddleware",
@@ -211,6 +226,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=15 
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=20 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Workers log through LOGGING below (JSON, request ids), not Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -281,10 +298,74 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging ------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+# One JSON object per line (config/ops/logs.py), or LOG_FORMAT=plain for a developer's terminal.
+# Personal data never reaches a line: see config/ops/logs.py and tests/ops/test_logs.py.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+
+# ==========================================================================================
+# Operations (issue 16, the ``ops`` app): health, metrics, logs, staff security, jobs.
+# ==========================================================================================
+# Our access log: one line per request (method, path without query string, status, duration,
+# request id, partner or user).  Gunicorn's own access log stays off (see README).
+ACCESS_LOG = env.bool("ACCESS_LOG", default=True)
+# Successful probes are not logged (a load balancer asks every few seconds); failures are.
+ACCESS_LOG_QUIET_PATHS = ["/health/", "/ready/", "/metrics"]
+
+# /ready/: the last finished nightly run may be this old (0 switches the check off).
+READY_NIGHTLY_RUN_MAX_AGE_HOURS = env.float("READY_NIGHTLY_RUN_MAX_AGE_HOURS", default=26)
+
+# /metrics: open to everyone only where METRICS_PUBLIC (local settings); otherwise a bearer
+# token (METRICS_BEARER_TOKEN) or a client address in METRICS_ALLOWED_NETWORKS.
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+# Dotted path to a callable -> (ok, checked_at) of the latest ledger verification, or None.
+LEDGER_VERIFICATION_STATUS = env.str("LEDGER_VERIFICATION_STATUS", default="")
+
+# Staff two-factor login (config/ops/twofactor.py): required where OTP_REQUIRED (production) for
+# superusers and these groups.
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
+OTP_REQUIRED_GROUPS = env.list(
+    "OTP_REQUIRED_GROUPS", default=["Credit committee member", "Risk manager", "Administrator"]
+)
+OTP_TOTP_ISSUER = "SME Lending"
+
+# Sessions end after this much inactivity: every request moves the expiry forward.
+SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30)
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Security headers (HSTS is in production.py: it needs HTTPS).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=()"
+)
+# Content Security Policy (django-csp): nothing inline, nothing from elsewhere.  The admin and
+# Swagger UI (served split: its script is a file, see loans/api/urls.py) satisfy it; a theme
+# that needs more (django-unfold) widens these lists here.  data: images: the admin's and
+# Swagger UI's icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
+
+# Periodic jobs (config/ops/migrations/0002_periodic_jobs.py creates their schedules).
+IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)

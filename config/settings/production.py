@@ -43,3 +43,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Operations (issue 16) --------------------------------------------------------------
+# Staff in the roles of OTP_REQUIRED_GROUPS (and superusers) log in with an authenticator.
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=True)
+# Load balancers and Prometheus probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^ready/$", r"^metrics$"]
+# /metrics by METRICS_BEARER_TOKEN only, unless networks are named: behind a reverse proxy on
+# the same host every client would look like 127.0.0.1.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])

@@ -26,3 +26,15 @@ def deliver_webhook(self, delivery_id: int) -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def retry_due_webhooks() -> int:
     return webhooks.webhooks_retry_due()
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_records() -> int:
+    """Scheduled hourly: idempotency records older than IDEMPOTENCY_RETENTION_HOURS go."""
+    import datetime
+
+    from django.conf import settings
+
+    from .housekeeping import idempotency_records_purge
+
+    return idempotency_records_purge(older_than=datetime.timedelta(hours=settings.IDEMPOTENCY_RETENTION_HOURS))

@@ -8,6 +8,7 @@ against ``TRANSITIONS``, a history row is written, all in the caller's transacti
 from __future__ import annotations
 
 import datetime
+import time
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import decisioning, events, rawsql, value_dates
+from .. import decisioning, events, metrics, rawsql, value_dates
 from ..choices import ApplicationStatus as S
 from ..choices import CreditLineStatus
 from ..errors import DomainError, InvalidTransition, NotFound
@@ -187,7 +188,7 @@ def _decision_note(result: decisioning.Decision) -> str:
     return (f"automated decision: {result.outcome}" + (f" ({codes})" if codes else ""))[:500]
 
 
-def _record_automated(*, app: LoanApplication, result: decisioning.Decision, policy: CreditPolicy) -> Decision:
+def _record_automated(*, app: LoanApplication, result: decisioning.Decision, policy: CreditPolicy, started: float | None = None) -> Decision:
     return _record_decision(
         app=app,
         kind=Decision.Kind.AUTOMATED,
@@ -203,6 +204,7 @@ def _record_automated(*, app: LoanApplication, result: decisioning.Decision, pol
         rule_hits=[h.as_dict() for h in result.rule_hits],
         reason_codes=list(result.reasons),
         actor=None,
+        started=started,
     )
 
 
@@ -218,6 +220,7 @@ def application_submit(*, application_id: int, actor=None, as_of: datetime.date 
     one guarded UPDATE (``WHERE status = 'draft'``: it takes the row lock, and of two
     concurrent submits the second updates nothing and gets :class:`InvalidTransition`), the
     history rows, and — last, see ``ledger`` — the ledger entry and the decision row."""
+    started = time.perf_counter()
     as_of = as_of or timezone.localdate()
     app = (
         LoanApplication.objects.select_related("company", "product")
@@ -256,7 +259,7 @@ def application_submit(*, application_id: int, actor=None, as_of: datetime.date 
                 ApplicationEvent(application=app, from_status=S.SUBMITTED, to_status=to_status, note=_decision_note(result)),
             ]
         )
-        return _record_automated(app=app, result=result, policy=policy)
+        return _record_automated(app=app, result=result, policy=policy, started=started)
 
 
 class _NewApplicationFacts(NamedTuple):
@@ -383,6 +386,7 @@ def application_apply(
     ``application_submit``; the draft just never exists outside the transaction.
     ``before_ledger(app, outcome)``: the caller's own writes for this decision (e.g. its
     webhook outbox rows), run in the transaction before the ledger lock is taken."""
+    started = time.perf_counter()
     as_of = as_of or timezone.localdate()
     facts, amount = _new_application_checked(
         company_id=company_id, product_id=product_id, product_code=product_code, partner_id=partner_id,
@@ -420,12 +424,13 @@ def application_apply(
         )
         if before_ledger is not None:
             before_ledger(app, result.outcome)
-        return _record_automated(app=app, result=result, policy=policy)
+        return _record_automated(app=app, result=result, policy=policy, started=started)
 
 
-def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier, limit, annual_rate, inputs, outputs, rule_hits, reason_codes, actor, note="") -> Decision:
+def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier, limit, annual_rate, inputs, outputs, rule_hits, reason_codes, actor, note="", started=None) -> Decision:
     """The decision row and its ledger entry (appended first, so the row can name its seq; on
-    PostgreSQL both go in the entry's INSERT, see ``ledger_append``)."""
+    PostgreSQL both go in the entry's INSERT, see ``ledger_append``), counted for /metrics at
+    commit (with its latency from ``started``, a ``time.perf_counter()``, when given)."""
     decision = Decision(
         application=app,
         kind=kind,
@@ -465,6 +470,9 @@ def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier,
             "note": note,
         },
         record=decision,
+    )
+    metrics.decision_recorded(
+        kind=kind, outcome=outcome, channel="partner" if app.partner_id else "back_office", started=started
     )
     return decision
 

@@ -4,10 +4,13 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.utils import timezone
+
+from config.ops.models import JobStatus
 
 from loans.choices import ApplicationStatus, Role
 from loans.services import applications as app_services
@@ -95,6 +98,8 @@ def world(db, django_user_model):
     AccessAttempt.objects.create(**attempt, get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**attempt)
     AccessFailureLog.objects.create(**attempt)
+    JobStatus.objects.create(name="nightly rescoring", task="monitoring.tasks.nightly_run", last_status="succeeded", last_started_at=timezone.now())
+    TOTPDevice.objects.create(user=maker, name="phone")
 
     for obj in (referred, approved, accepted, line, frozen_line):
         obj.refresh_from_db()
