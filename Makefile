@@ -6,7 +6,7 @@ DEMO_COMPANIES ?= 2000
 
 .PHONY: run test venv migrate worker beat lint clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt config/requirements/runtime.txt config/requirements/training.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt
