@@ -79,6 +79,7 @@ from .models import ALERT_LIVE_STATUSES, Alert, AlertStatus, Severity, WarningRu
 
 EXPOSURE_TABLE = "rule_exposure"
 KEY_ROLES = ("legal_representative", "actual_controller")
+NO_SCORES = "CAST(NULL AS SMALLINT), CAST(NULL AS SMALLINT)"  # typed: PostgreSQL reads a bare NULL as text
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -354,7 +355,7 @@ def related_party_deterioration(c: Context) -> str:
         ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")),
     )
     return (
-        f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, NULL, NULL, {evidence} "
+        f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
         f"FROM {EXPOSURE_TABLE} e JOIN loans_relatedparty r ON r.company_id = e.company_id AND {c.key_roles('r')} "
         f"JOIN scoring_score s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d} "
         f"WHERE {hit} GROUP BY e.company_id"
@@ -368,7 +369,7 @@ def dpd_over(c: Context) -> str:
                      ("outstanding", c.money("l.outstanding_principal")), ("penalty", c.money("l.penalty_accrued")))
     return (
         f"SELECT 'loan', l.id, l.company_id, CASE WHEN l.days_past_due > {high} THEN '{Severity.HIGH.value}' "
-        f"ELSE {c.sev()} END, NULL, NULL, {evidence} FROM loans_loan l "
+        f"ELSE {c.sev()} END, {NO_SCORES}, {evidence} FROM loans_loan l "
         f"WHERE l.status = 'active' AND l.days_past_due > {days}"
     )
 
@@ -379,7 +380,7 @@ def default_contagion(c: Context) -> str:
                      ("persons", c.agg("src.person_id")),
                      ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")))
     return (
-        f"SELECT 'company', t.company_id, t.company_id, {c.watch_or_sev('MAX(e.company_id) IS NOT NULL')}, NULL, NULL, "
+        f"SELECT 'company', t.company_id, t.company_id, {c.watch_or_sev('MAX(e.company_id) IS NOT NULL')}, {NO_SCORES}, "
         f"{evidence} FROM loans_loan b "
         f"JOIN loans_relatedparty src ON src.company_id = b.company_id AND {c.key_roles('src')} "
         f"JOIN loans_relatedparty t ON t.person_id = src.person_id AND t.company_id <> b.company_id AND {c.key_roles('t')} "
@@ -397,7 +398,7 @@ def line_expiry(c: Context) -> str:
                      ("line_status", "l.status"), ("limit", c.money("l.limit_amount")),
                      ("drawn", c.money("l.drawn_principal")))
     return (
-        f"SELECT 'line', l.id, l.company_id, {c.sev()}, NULL, NULL, {evidence} FROM loans_creditline l "
+        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_creditline l "
         f"WHERE l.status IN ('active', 'frozen') AND l.expires_on >= {d} AND l.expires_on <= {until}"
     )
 
@@ -424,7 +425,7 @@ def company_red_flags(c: Context) -> str:
         *c.exposure(),
     )
     return (
-        f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, NULL, NULL, {evidence} "
+        f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
         f"FROM {EXPOSURE_TABLE} e "
         f"JOIN {snap} cur ON cur.company_id = e.company_id AND cur.as_of = "
         f"(SELECT MAX(s1.as_of) FROM {snap} s1 WHERE s1.company_id = e.company_id AND s1.as_of <= {d}) "
@@ -445,7 +446,7 @@ def guarantor_deterioration(c: Context) -> str:
         ("guaranteed", c.money("SUM(g.amount)")),
     )
     return (
-        f"SELECT 'company', {borrower}, {borrower}, {c.sev()}, NULL, NULL, {evidence} FROM loans_guarantee g "
+        f"SELECT 'company', {borrower}, {borrower}, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_guarantee g "
         f"LEFT JOIN loans_creditline gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
         f"LEFT JOIN loans_loan gn ON gn.id = g.loan_id AND gn.status = 'active' "
         f"JOIN scoring_score s ON s.as_of = {d} "
@@ -471,7 +472,7 @@ def collateral_coverage(c: Context) -> str:
                       else "ROUND(cv.lending_value / l.drawn_principal, 4)"),
                      ("valued_on", c.text("cv.valued_on")), ("min_ratio", str(ratio)))
     return (
-        f"SELECT 'line', l.id, l.company_id, {c.sev()}, NULL, NULL, {evidence} FROM loans_creditline l "
+        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_creditline l "
         f"JOIN ({covered}) cv ON cv.line_id = l.id "
         f"WHERE l.status IN ('active', 'frozen') AND l.drawn_principal > 0 AND cv.lending_value < l.drawn_principal * {ratio}"
     )
@@ -562,17 +563,16 @@ def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = No
     stored = rule_versions(as_of)
     results: dict[str, RuleResult] = {}
     with transaction.atomic():
+        # (on an error the transaction rolls back, the temporary table with it)
         exposure_build()
-        try:
-            for code in RULES:
-                if only is not None and code not in only:
-                    continue
-                rule = stored.get(code)
-                if rule is not None and not rule.enabled:
-                    continue
-                results[code] = rule_evaluate(code=code, as_of=as_of, stored=rule)
-        finally:
-            exposure_drop()
+        for code in RULES:
+            if only is not None and code not in only:
+                continue
+            rule = stored.get(code)
+            if rule is not None and not rule.enabled:
+                continue
+            results[code] = rule_evaluate(code=code, as_of=as_of, stored=rule)
+        exposure_drop()
     return results
 
 
