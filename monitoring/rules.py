@@ -212,6 +212,11 @@ class Context:
     def days_between(self, later: str, earlier: str) -> str:
         return f"({later} - {earlier})" if self.pg else f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
+    def fence(self) -> str:
+        """Keep PostgreSQL from flattening a subquery (whose per-row sub-selects it would then
+        re-evaluate as join keys); SQLite evaluates them as written."""
+        return " OFFSET 0" if self.pg else ""
+
     def text(self, expr: str) -> str:
         return f"CAST({expr} AS TEXT)"
 
@@ -424,13 +429,16 @@ def company_red_flags(c: Context) -> str:
                         ("overdue_payables", f"CASE WHEN {flags[3]} THEN 1 ELSE 0 END"))),
         *c.exposure(),
     )
+    # The dates of the two snapshots first (two index probes per exposed company), then the rows.
+    dated = (
+        f"SELECT x.*, (SELECT MAX(s2.as_of) FROM {snap} s2 WHERE s2.company_id = x.company_id AND s2.as_of < x.cur_on) "
+        f"AS prev_on FROM (SELECT e.*, (SELECT MAX(s1.as_of) FROM {snap} s1 WHERE s1.company_id = e.company_id "
+        f"AND s1.as_of <= {d}) AS cur_on FROM {EXPOSURE_TABLE} e{c.fence()}) x{c.fence()}"
+    )
     return (
         f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
-        f"FROM {EXPOSURE_TABLE} e "
-        f"JOIN {snap} cur ON cur.company_id = e.company_id AND cur.as_of = "
-        f"(SELECT MAX(s1.as_of) FROM {snap} s1 WHERE s1.company_id = e.company_id AND s1.as_of <= {d}) "
-        f"LEFT JOIN {snap} prev ON prev.company_id = e.company_id AND prev.as_of = "
-        f"(SELECT MAX(s2.as_of) FROM {snap} s2 WHERE s2.company_id = e.company_id AND s2.as_of < cur.as_of) "
+        f"FROM ({dated}) e JOIN {snap} cur ON cur.company_id = e.company_id AND cur.as_of = e.cur_on "
+        f"LEFT JOIN {snap} prev ON prev.company_id = e.company_id AND prev.as_of = e.prev_on "
         f"WHERE {' OR '.join(f'({f})' for f in flags)}"
     )
 
