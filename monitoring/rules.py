@@ -476,7 +476,7 @@ def collateral_coverage(c: Context) -> str:
     )
     evidence = c.obj(("lending_value", c.money("cv.lending_value")), ("drawn", c.money("l.drawn_principal")),
                      ("required", c.money(f"l.drawn_principal * {ratio}")),
-                     ("coverage", f"ROUND(CAST(cv.lending_value / l.drawn_principal AS NUMERIC), 4)" if c.pg
+                     ("coverage", "ROUND(CAST(cv.lending_value / l.drawn_principal AS NUMERIC), 4)" if c.pg
                       else "ROUND(cv.lending_value / l.drawn_principal, 4)"),
                      ("valued_on", c.text("cv.valued_on")), ("min_ratio", str(ratio)))
     return (
