@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from loans.services.ledger import Anchor, LedgerAnchorError, ledger_checkpoint, ledger_verify
 
-from .models import SYSTEM_SUBJECT_ID, AlertStatus, EarlyWarning, Severity
+from .models import ALERT_LIVE_STATUSES, SYSTEM_SUBJECT_ID, Alert, Severity
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,24 @@ class LedgerCheck:
     anchor: Anchor | None
 
 
-def system_alert_raise(*, rule: str, detail: str, as_of: datetime.date | None = None) -> EarlyWarning:
-    """One open high-severity system alert per rule and date; a repeat the same day updates its
-    detail (and reopens it)."""
+def system_alert_raise(*, rule: str, detail: str, as_of: datetime.date | None = None) -> Alert:
+    """One open high-severity system alert per rule: a repeat while it is open (or acknowledged)
+    updates its detail and ``last_seen_on``; after it was resolved or dismissed, a new one."""
     as_of = as_of or timezone.localdate()
     with transaction.atomic():
-        alert, _ = EarlyWarning.objects.select_for_update().update_or_create(
-            subject_kind="system", subject_id=SYSTEM_SUBJECT_ID, as_of=as_of, rule=rule,
-            defaults={"severity": Severity.HIGH, "status": AlertStatus.OPEN, "detail": detail[:4000]},
+        alert = (
+            Alert.objects.select_for_update()
+            .filter(subject_kind="system", subject_id=SYSTEM_SUBJECT_ID, rule=rule, status__in=ALERT_LIVE_STATUSES)
+            .first()
         )
+        if alert is None:
+            return Alert.objects.create(
+                subject_kind="system", subject_id=SYSTEM_SUBJECT_ID, rule=rule, severity=Severity.HIGH,
+                first_seen_on=as_of, last_seen_on=as_of, detail=detail[:4000], evidence={"detail": detail[:4000]},
+            )
+        alert.detail, alert.evidence = detail[:4000], {"detail": detail[:4000]}
+        alert.last_seen_on = max(alert.last_seen_on, as_of)
+        alert.save(update_fields=["detail", "evidence", "last_seen_on"])
     return alert
 
 

@@ -2,13 +2,16 @@
 
 A ``ScoringRun`` is the one record of a night (one per as-of date); its ``ScoringChunk`` rows
 record which id ranges are done, so a resumed run re-dispatches exactly the missing ones.
-``EarlyWarning`` rows are written set-wise by ``monitoring.rules``.
+``Alert`` rows are written set-wise by ``monitoring.rules`` (at most one open per subject and
+rule; a repeated hit refreshes it) with parameters from the versioned ``WarningRule``.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class RunStatus(models.TextChoices):
@@ -109,52 +112,156 @@ class ScoringChunk(models.Model):
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
+    # "info": the watch list.  A rule's hit on a subject without exposure (no open line or
+    # loan), or a contagion reaching a company nobody lends to, is recorded for watching only;
+    # no action is proposed on it.
+    INFO = "info", _("Info (watch list)")
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+# The statuses an alert is "open" in: a rule's repeated hit refreshes such an alert.
+ALERT_LIVE_STATUSES = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
+
+# Allowed moves of an alert (django-oscar style table); anything else is refused by name.
+ALERT_TRANSITIONS = {
+    AlertStatus.OPEN.value: {AlertStatus.ACKNOWLEDGED.value, AlertStatus.RESOLVED.value, AlertStatus.DISMISSED.value},
+    AlertStatus.ACKNOWLEDGED.value: {AlertStatus.RESOLVED.value, AlertStatus.DISMISSED.value},
+    AlertStatus.RESOLVED.value: set(),
+    AlertStatus.DISMISSED.value: set(),
+}
+
+
+class SubjectKind(models.TextChoices):
+    PERSON = "person", _("Person 个人")
+    COMPANY = "company", _("Company 企业")
+    LINE = "line", _("Credit line 授信")
+    LOAN = "loan", _("Loan 贷款")
+    SYSTEM = "system", _("System 系统")
 
 
 SYSTEM_SUBJECT_ID = 0  # the subject of a system-level alert (subject_kind "system")
 
 
-class EarlyWarning(models.Model):
-    """A rule hit on fresh data for one subject at one date; at most one per rule.  System-level
+class Alert(models.Model):
+    """A rule's finding about one subject (a person, company, line or loan), open until someone
+    resolves or dismisses it.  At most one open (or acknowledged) alert per subject and rule: a
+    repeated hit refreshes its evidence, scores and ``last_seen_on`` instead of adding a row.
+    Written only by the rules (and system checks); never added or deleted by hand.  System-level
     findings (the ledger failing its verification) have subject_kind "system"."""
 
-    subject_kind = models.CharField(
-        max_length=8, choices=[("person", "Person 个人"), ("company", "Company 企业"), ("system", "System 系统")]
-    )
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
-    as_of = models.DateField()
+    # The company at stake (the subject itself, the line's or loan's borrower, or the company a
+    # person stands behind); None for a person's own watch-list alert and for system alerts.
+    company = models.ForeignKey(
+        "loans.Company", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="alerts",
+    )
     rule = models.CharField(max_length=32)
+    rule_version = models.PositiveIntegerField(null=True, blank=True, help_text=_("the WarningRule version that raised it"))
     severity = models.CharField(max_length=8, choices=Severity.choices)
+    first_seen_on = models.DateField()
+    last_seen_on = models.DateField()
     old_score = models.SmallIntegerField(null=True, blank=True)
     new_score = models.SmallIntegerField(null=True, blank=True)
+    # What the rule saw at the latest hit: scores before/after, reason codes, dpd, exposure...
+    # A database default too: the rules write alerts with set-based INSERTs.
+    evidence = models.JSONField(default=dict, blank=True, db_default={})
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
-    # A database default too: the rules write warnings with set-based INSERTs that do not name it.
-    detail = models.TextField(blank=True, db_default="", help_text="what the rule found, in words (system alerts)")
+    detail = models.TextField(blank=True, db_default="", help_text=_("what the rule found, in words (system alerts)"))
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=500, blank=True, db_default="", default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-as_of", "subject_kind", "subject_id"]
+        ordering = ["-last_seen_on", "subject_kind", "subject_id"]
+        permissions = [
+            ("acknowledge_alert", _("Can acknowledge an alert")),
+            ("resolve_alert", _("Can resolve an alert")),
+            ("dismiss_alert", _("Can dismiss an alert")),
+            ("assign_alert", _("Can assign an alert to an officer")),
+        ]
         constraints = [
             models.UniqueConstraint(
-                fields=["subject_kind", "subject_id", "as_of", "rule"], name="early_warning_unique_hit"
+                fields=["subject_kind", "subject_id", "rule"],
+                condition=Q(status__in=ALERT_LIVE_STATUSES),
+                name="alert_one_open_per_subject_rule",
             ),
-            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="early_warning_severity_valid"),
-            models.CheckConstraint(condition=Q(status__in=AlertStatus.values), name="early_warning_status_valid"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="alert_severity_valid"),
+            models.CheckConstraint(condition=Q(status__in=AlertStatus.values), name="alert_status_valid"),
+            models.CheckConstraint(condition=Q(subject_kind__in=SubjectKind.values), name="alert_subject_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(last_seen_on__gte=models.F("first_seen_on")), name="alert_seen_dates_ordered"
+            ),
+            # A closed alert says who closed it, when and why.
+            models.CheckConstraint(
+                condition=Q(status__in=ALERT_LIVE_STATUSES)
+                | (Q(closed_at__isnull=False) & ~Q(close_reason="")),
+                name="alert_closed_has_reason",
+            ),
         ]
         indexes = [
-            models.Index(fields=["as_of", "rule", "status"], name="early_warning_date_rule_idx"),
+            models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
             # /metrics counts the open alerts by severity at every scrape: an index-only scan.
-            models.Index(fields=["status", "severity"], name="early_warning_status_idx"),
+            models.Index(fields=["status", "severity"], name="alert_status_severity_idx"),
+            models.Index(fields=["company", "status"], name="alert_company_status_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} on {self.subject_kind} #{self.subject_id} ({self.as_of})"
+        return f"{self.rule} on {self.subject_kind} #{self.subject_id} ({self.get_status_display()}, {self.last_seen_on})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in ALERT_LIVE_STATUSES
+
+
+class WarningRule(models.Model):
+    """One version of a warning rule's settings: enabled, severity and parameters.  Versioned
+    like the credit policy: a version is never edited once published; a change publishes a new
+    version that becomes the active one (one active version per code), and every alert names
+    the version that raised it."""
+
+    code = models.CharField(max_length=32)
+    version = models.PositiveIntegerField()
+    is_active = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    params = models.JSONField(default=dict, blank=True)
+    effective_from = models.DateField(help_text=_("the first nightly run date this version applies to"))
+    note = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["code", "-version"]
+        permissions = [("publish_warning_rule", _("Can publish a new version of a warning rule"))]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="warning_rule_unique_version"),
+            models.UniqueConstraint(fields=["code"], condition=Q(is_active=True), name="warning_rule_one_active_per_code"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="warning_rule_version_positive"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="warning_rule_severity_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}{_(' (active)') if self.is_active else ''}"

@@ -1,70 +1,622 @@
-"""Early-warning rules: a small registry of set-based evaluators.
+"""Warning rules: set-based evaluators with versioned parameters, raising ``Alert`` rows.
 
-A rule is a function ``(as_of) -> int`` that writes ``EarlyWarning`` rows for the date in one
-or a few statements (never a loop over subjects) and returns how many it created.  Re-running
-a rule for a date creates nothing new: rows are unique per (subject, date, rule).
+Each rule is one INSERT ... SELECT ... ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike): the
+SELECT finds the day's hits, and the partial unique index ``alert_one_open_per_subject_rule``
+turns a hit on a subject that already has an open (or acknowledged) alert of the rule into an
+update of that alert's evidence, scores, severity and ``last_seen_on``.  A rerun of a date
+creates nothing new; a persisting problem keeps one alert whose ``last_seen_on`` follows it;
+resolved and dismissed alerts are history, and a hit after them opens a new alert.
 
-Register more with ``@register("code")``; the nightly run evaluates every registered rule in
-step 3, after persons and companies are rescored.
+Parameters and severity come from the rule's ``WarningRule`` version for the date (the newest
+version whose ``effective_from`` is on or before it; the defaults below when none is stored).
+Parameters are validated by :func:`rule_params_validate` (an error names the parameter and its
+range) and, once validated, written into the statements as literals, so that PostgreSQL can
+match them to partial indexes.
+
+Rule codes (plain strings; post-loan actions read alerts by ``rule``, ``severity``,
+``subject_kind``, ``subject_id``, ``status``):
+
+==============================  ========  ====================================================
+code                            subject   finds
+==============================  ========  ====================================================
+``score_drop``                  person,   the score of the day at least ``points`` below the
+                                company   previous score (every subject), or below the best
+                                          score of the last ``days`` days (exposed companies);
+                                          ``high`` from ``high_points``
+``tier_downgrade``              company   the policy tier of the day's score at least ``steps``
+                                          tiers below the previous score's tier
+``below_minimum``               company   the day's score below ``min_score`` (None: the active
+                                          credit policy's eligibility minimum)
+``related_party_deterioration`` company   a legal representative, actual controller or
+                                          shareholder of at least ``min_ownership_pct`` % whose
+                                          score dropped ``points`` or who is in default; raised
+                                          on every company they stand behind
+``dpd_over``                    loan      an active loan more than ``days`` past due (``high``
+                                          beyond ``high_days``)
+``default_contagion``           company   a loan at M3+ or written off: every other company
+                                          sharing its borrower's key persons goes on watch
+``line_expiry``                 line      an open line expiring within ``days``: review due
+``company_red_flags``           company   new lawsuits or administrative penalties, revenue down
+                                          ``revenue_drop_pct`` % year on year, overdue payables
+                                          at least ``overdue_payables_ratio`` × monthly revenue
+``guarantor_deterioration``     company   a guarantor (person or company) of an open line or
+                                          loan whose score dropped ``points`` or who defaulted
+``collateral_coverage``         line      pledged collateral's lending value (after haircut)
+                                          below ``min_ratio`` × the line's drawn principal
+==============================  ========  ====================================================
+
+Exposure and the watch list: a company *has exposure* when it holds an active or frozen line or
+an active loan.  Rules that lead to actions look only at subjects with exposure.  Three rules
+also see subjects without it — ``score_drop`` (every scored subject, as before), and
+``default_contagion`` (every company sharing a defaulter's key persons) — and raise those hits
+with severity ``info``: the watch list, on which no action is proposed.  A person's own
+``score_drop`` is always ``info``: what it means for lending is raised on the companies they
+stand behind by ``related_party_deterioration``.
+
+Evidence (``Alert.evidence``) holds what the rule saw at the latest hit: scores before and
+after, reason codes, days past due, the data that changed, and the exposure at stake (``limit``:
+open line limits, ``outstanding``: active loans' principal, as text with two decimals).
+
+``rules_evaluate`` runs every enabled rule for a date; the nightly run calls it in step 3,
+after persons and companies are rescored, and records per-rule counts.
 """
 
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from django.db import connection
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from scoring.models import SCORE_DROP_INDEX_POINTS
 
-from .models import AlertStatus, EarlyWarning, Severity
+from .models import ALERT_LIVE_STATUSES, Alert, AlertStatus, Severity, WarningRule
 
-RuleEvaluator = Callable[[datetime.date], int]
-RULES: dict[str, RuleEvaluator] = {}
-
-SCORE_DROP_POINTS = SCORE_DROP_INDEX_POINTS  # a drop of at least this many points against the previous score
-SCORE_DROP_HIGH_POINTS = 100  # ... and from this many the warning is high severity
+EXPOSURE_TABLE = "rule_exposure"
+KEY_ROLES = ("legal_representative", "actual_controller")
+NO_SCORES = "CAST(NULL AS SMALLINT), CAST(NULL AS SMALLINT)"  # typed: PostgreSQL reads a bare NULL as text
 
 
-def register(code: str) -> Callable[[RuleEvaluator], RuleEvaluator]:
-    def deco(fn: RuleEvaluator) -> RuleEvaluator:
-        RULES[code] = fn
+# --- parameters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    kind: type  # int or float
+    low: float
+    high: float
+    nullable: bool = False
+
+
+@dataclass
+class RuleSpec:
+    code: str
+    severity: str
+    params: dict[str, object]
+    specs: dict[str, Param]
+    evaluate: Callable[[Context], str] | None = None  # returns the hits SELECT
+
+
+RULES: dict[str, RuleSpec] = {}
+
+
+def _spec(code: str, severity: str, **params: tuple[object, Param]) -> RuleSpec:
+    spec = RuleSpec(code, severity, {k: v[0] for k, v in params.items()}, {k: v[1] for k, v in params.items()})
+    RULES[code] = spec
+    return spec
+
+
+_spec("score_drop", Severity.MEDIUM, points=(50, Param(int, 1, 950)), days=(1, Param(int, 1, 365)),
+      high_points=(100, Param(int, 1, 950)))
+_spec("tier_downgrade", Severity.MEDIUM, steps=(1, Param(int, 1, 10)))
+_spec("below_minimum", Severity.HIGH, min_score=(None, Param(int, 0, 950, nullable=True)))
+_spec("related_party_deterioration", Severity.HIGH, points=(50, Param(int, 1, 950)),
+      min_ownership_pct=(25, Param(float, 0, 100)))
+_spec("dpd_over", Severity.MEDIUM, days=(30, Param(int, 0, 3650)), high_days=(90, Param(int, 0, 3650)))
+_spec("default_contagion", Severity.HIGH, min_ownership_pct=(25, Param(float, 0, 100)))
+_spec("line_expiry", Severity.LOW, days=(30, Param(int, 0, 366)))
+_spec("company_red_flags", Severity.MEDIUM, new_lawsuits=(1, Param(int, 1, 10000)),
+      new_penalties=(1, Param(int, 1, 10000)), revenue_drop_pct=(30, Param(float, 0, 100)),
+      overdue_payables_ratio=(0.5, Param(float, 0, 10)))
+_spec("guarantor_deterioration", Severity.MEDIUM, points=(50, Param(int, 1, 950)))
+_spec("collateral_coverage", Severity.HIGH, min_ratio=(1.0, Param(float, 0, 10)))
+
+DEFAULT_RULES = {code: (spec.severity, dict(spec.params)) for code, spec in RULES.items()}
+
+
+def rule_params_validate(code: str, params) -> dict:
+    """The parameters of rule ``code`` with defaults filled in; ``ValidationError`` on
+    ``params`` naming each bad parameter and its allowed range."""
+    spec = RULES.get(code)
+    if spec is None:
+        raise ValidationError({"code": _("Unknown warning rule %(code)r; known: %(known)s.") % {
+            "code": code, "known": ", ".join(sorted(RULES))}})
+    if not isinstance(params, dict):
+        raise ValidationError({"params": _("Parameters must be a JSON object.")})
+    errors = []
+    unknown = sorted(set(params) - set(spec.specs))
+    if unknown:
+        errors.append(_("unknown parameter(s) %(names)s for %(code)s (known: %(known)s)") % {
+            "names": ", ".join(unknown), "code": code, "known": ", ".join(spec.specs)})
+    clean = dict(spec.params)
+    for name, p in spec.specs.items():
+        if name not in params:
+            continue
+        value = params[name]
+        if value is None and p.nullable:
+            clean[name] = None
+            continue
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and p.kind is int and not (isinstance(value, int) or float(value).is_integer()):
+            ok = False
+        if not ok or not (p.low <= value <= p.high):
+            errors.append(_("%(name)s must be %(what)s between %(low)s and %(high)s%(null)s (got %(value)r)") % {
+                "name": name, "what": _("an integer") if p.kind is int else _("a number"),
+                "low": p.kind(p.low), "high": p.kind(p.high), "null": _(", or null") if p.nullable else "",
+                "value": value})
+            continue
+        clean[name] = p.kind(value)
+    if not errors and code == "score_drop" and clean["high_points"] < clean["points"]:
+        errors.append(_("high_points must be at least points (%(points)s)") % {"points": clean["points"]})
+    if not errors and code == "dpd_over" and clean["high_days"] < clean["days"]:
+        errors.append(_("high_days must be at least days (%(days)s)") % {"days": clean["days"]})
+    if errors:
+        raise ValidationError({"params": errors})
+    return clean
+
+
+@dataclass
+class Context:
+    """What a rule's SELECT is built from: the date, its validated parameters and severity."""
+
+    as_of: datetime.date
+    code: str
+    severity: str
+    params: dict
+    version: int | None
+    sql_params: dict = field(default_factory=dict)
+
+    @property
+    def pg(self) -> bool:
+        return connection.vendor == "postgresql"
+
+    def date(self, name: str, value: datetime.date) -> str:
+        """A date as a statement parameter (``%(name)s``)."""
+        self.sql_params[name] = value
+        return f"%({name})s"
+
+    # vendor helpers --------------------------------------------------------------------------
+
+    def obj(self, *pairs) -> str:
+        """A JSON object of (key, SQL expression) pairs."""
+        args = ", ".join(f"'{k}', {v}" for k, v in pairs)
+        return f"jsonb_build_object({args})" if self.pg else f"json_object({args})"
+
+    def json(self, expr: str) -> str:
+        """A JSON value held in a column (json/jsonb on PostgreSQL, text on SQLite)."""
+        return expr if self.pg else f"json({expr})"
+
+    def agg(self, expr: str) -> str:
+        """A JSON array of the distinct values of ``expr`` in the group."""
+        return f"jsonb_agg(DISTINCT {expr})" if self.pg else f"json_group_array(DISTINCT {expr})"
+
+    def money(self, expr: str) -> str:
+        """A money expression as text with two decimals (Decimal-exact on PostgreSQL)."""
+        return f"CAST(ROUND(CAST({expr} AS NUMERIC), 2) AS TEXT)" if self.pg else f"printf('%%.2f', {expr})"
+
+    def days_between(self, later: str, earlier: str) -> str:
+        return f"({later} - {earlier})" if self.pg else f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+    def fence(self) -> str:
+        """Keep PostgreSQL from flattening a subquery (whose per-row sub-selects it would then
+        re-evaluate as join keys); SQLite evaluates them as written."""
+        return " OFFSET 0" if self.pg else ""
+
+    def text(self, expr: str) -> str:
+        return f"CAST({expr} AS TEXT)"
+
+    def exposure(self, alias: str = "e") -> list[tuple[str, str]]:
+        return [("limit", f"CASE WHEN {alias}.company_id IS NULL THEN NULL ELSE {self.money(f'{alias}.line_limit')} END"),
+                ("outstanding", f"CASE WHEN {alias}.company_id IS NULL THEN NULL ELSE {self.money(f'{alias}.outstanding')} END")]
+
+    def sev(self) -> str:
+        return f"'{self.severity}'"
+
+    def watch_or_sev(self, exposed: str) -> str:
+        return f"CASE WHEN {exposed} THEN '{self.severity}' ELSE '{Severity.INFO.value}' END"
+
+    def key_roles(self, alias: str = "r") -> str:
+        """Current key roles: legal representative, actual controller, major shareholder."""
+        d = self.date("as_of", self.as_of)
+        pct = float(self.params.get("min_ownership_pct", 25))
+        return (f"{alias}.valid_from <= {d} AND ({alias}.valid_to IS NULL OR {alias}.valid_to >= {d}) AND "
+                f"({alias}.role IN ('{KEY_ROLES[0]}', '{KEY_ROLES[1]}') OR "
+                f"({alias}.role = 'shareholder' AND {alias}.ownership_pct >= {pct}))")
+
+
+def register(code: str):
+    def deco(fn: Callable[[Context], str]):
+        RULES[code].evaluate = fn
         return fn
 
     return deco
 
 
-def rules_evaluate(*, as_of: datetime.date) -> dict[str, int]:
-    """Run every registered rule for ``as_of``; {rule code: warnings created}."""
-    return {code: fn(as_of) for code, fn in RULES.items()}
+# --- the rules -------------------------------------------------------------------------------
+# Each returns a SELECT of (subject_kind, subject_id, company_id, severity, old_score,
+# new_score, evidence), at most one row per subject.
 
 
 @register("score_drop")
-def score_drop(as_of: datetime.date, *, points: int = SCORE_DROP_POINTS) -> int:
-    """Subjects whose score on ``as_of`` is at least ``points`` below their previous score
-    (the latest earlier-dated score, whatever the model, as recorded on the score when it was
-    written: ``Score.previous_score``).  One INSERT ... SELECT over the date's scores."""
-    table = EarlyWarning._meta.db_table
-    # The threshold is written into the statement (an int, not user input) so that PostgreSQL
-    # can match it to the partial index of drop candidates (scoring's score_drop_candidates_idx).
-    select = (
-        "SELECT s.subject_kind, s.subject_id, s.as_of, 'score_drop', "
-        "CASE WHEN s.previous_score - s.score >= %s THEN %s ELSE %s END, s.previous_score, s.score, %s, %s "
-        f"FROM scoring_score s WHERE s.as_of = %s AND s.previous_score >= s.score + {int(points)}"
-    )
-    cols = "subject_kind, subject_id, as_of, rule, severity, old_score, new_score, status, created_at"
-    params = [
-        SCORE_DROP_HIGH_POINTS, Severity.HIGH.value, Severity.MEDIUM.value, AlertStatus.OPEN.value,
-        connection.ops.adapt_datetimefield_value(timezone.now()), as_of,
-    ]
-    if connection.vendor == "postgresql":
-        sql = (
-            f"INSERT INTO {table} ({cols}) {select} "
-            "ON CONFLICT (subject_kind, subject_id, as_of, rule) DO NOTHING"
+def score_drop(c: Context) -> str:
+    """Single-step drops over every subject of the day, read through scoring's partial index
+    ``score_drop_candidates_idx`` (its predicate, a drop of 50, is repeated literally so that
+    PostgreSQL uses it whenever ``points`` ≥ 50; below 50 the day's scores are scanned).  With
+    ``days`` > 1, exposed companies are also compared with their best score of the window."""
+    points, days, high = c.params["points"], c.params["days"], c.params["high_points"]
+    d = c.date("as_of", c.as_of)
+    index_floor = f"s.previous_score >= s.score + {SCORE_DROP_INDEX_POINTS} AND " if points >= SCORE_DROP_INDEX_POINTS else ""
+    cand = (f"SELECT s.subject_kind, s.subject_id, s.score, s.previous_score AS ref, s.id AS score_id "
+            f"FROM scoring_score s WHERE s.as_of = {d} AND {index_floor}s.previous_score >= s.score + {points}")
+    if days > 1:
+        since = c.date("window_from", c.as_of - datetime.timedelta(days=days))
+        cand += (
+            f" UNION ALL SELECT s.subject_kind, s.subject_id, s.score, "
+            f"(SELECT MAX(h.score) FROM scoring_score h WHERE h.subject_kind = 'company' AND h.subject_id = s.subject_id "
+            f"AND h.as_of >= {since} AND h.as_of < {d}), s.id "
+            f"FROM {EXPOSURE_TABLE} x JOIN scoring_score s ON s.subject_kind = 'company' AND s.subject_id = x.company_id "
+            f"AND s.as_of = {d}"
         )
-    else:
-        sql = f"INSERT OR IGNORE INTO {table} ({cols}) {select}"
+    grouped = (f"SELECT subject_kind, subject_id, MIN(score) AS score, MAX(ref) AS ref, MIN(score_id) AS score_id "
+               f"FROM ({cand}) cand WHERE ref >= score + {points} GROUP BY subject_kind, subject_id")
+    exposed = "(g.subject_kind = 'company' AND e.company_id IS NOT NULL)"
+    severity = (f"CASE WHEN NOT {exposed} THEN '{Severity.INFO.value}' "
+                f"WHEN g.ref - g.score >= {high} THEN '{Severity.HIGH.value}' ELSE {c.sev()} END")
+    evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"), ("drop", "g.ref - g.score"),
+                     ("days", str(days)), ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
+    return (
+        f"SELECT g.subject_kind, g.subject_id, CASE WHEN g.subject_kind = 'company' THEN g.subject_id END, "
+        f"{severity}, g.ref, g.score, {evidence} FROM ({grouped}) g "
+        f"JOIN scoring_score sc ON sc.id = g.score_id "
+        f"LEFT JOIN {EXPOSURE_TABLE} e ON g.subject_kind = 'company' AND e.company_id = g.subject_id"
+    )
+
+
+def _policy():
+    from loans.services.policy import credit_policy_active
+
+    return credit_policy_active()
+
+
+def _tier_rank(bands, expr: str) -> str:
+    """The rank of the policy tier of a score (0 = best); below every band: len(bands)."""
+    whens = " ".join(f"WHEN {expr} >= {int(b['min_score'])} THEN {i}" for i, b in enumerate(bands))
+    return f"(CASE {whens} ELSE {len(bands)} END)"
+
+
+def _tier_name(bands, expr: str) -> str:
+    whens = " ".join(f"WHEN {expr} >= {int(b['min_score'])} THEN '{b['tier']}'" for b in bands)
+    return f"(CASE {whens} ELSE 'below' END)"
+
+
+def _day_company_scores(c: Context) -> str:
+    """The day's score of every exposed company (one row each), with its exposure."""
+    d = c.date("as_of", c.as_of)
+    return (
+        f"SELECT e.company_id, MIN(s.score) AS score, MAX(s.previous_score) AS ref, MIN(s.id) AS score_id "
+        f"FROM {EXPOSURE_TABLE} e JOIN scoring_score s ON s.subject_kind = 'company' AND s.subject_id = e.company_id "
+        f"AND s.as_of = {d} GROUP BY e.company_id"
+    )
+
+
+@register("tier_downgrade")
+def tier_downgrade(c: Context) -> str:
+    bands = sorted(_policy().tier_bands, key=lambda b: -int(b["min_score"]))
+    now, before = _tier_rank(bands, "g.score"), _tier_rank(bands, "g.ref")
+    evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"),
+                     ("tier_before", _tier_name(bands, "g.ref")), ("tier_after", _tier_name(bands, "g.score")),
+                     ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
+    return (
+        f"SELECT 'company', g.company_id, g.company_id, {c.sev()}, g.ref, g.score, {evidence} "
+        f"FROM ({_day_company_scores(c)}) g JOIN scoring_score sc ON sc.id = g.score_id "
+        f"JOIN {EXPOSURE_TABLE} e ON e.company_id = g.company_id "
+        f"WHERE g.ref IS NOT NULL AND {now} - {before} >= {int(c.params['steps'])}"
+    )
+
+
+@register("below_minimum")
+def below_minimum(c: Context) -> str:
+    minimum = c.params["min_score"]
+    if minimum is None:
+        minimum = _policy().min_score
+    minimum = int(minimum)
+    evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"), ("min_score", str(minimum)),
+                     ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
+    return (
+        f"SELECT 'company', g.company_id, g.company_id, {c.sev()}, g.ref, g.score, {evidence} "
+        f"FROM ({_day_company_scores(c)}) g JOIN scoring_score sc ON sc.id = g.score_id "
+        f"JOIN {EXPOSURE_TABLE} e ON e.company_id = g.company_id WHERE g.score < {minimum}"
+    )
+
+
+@register("related_party_deterioration")
+def related_party_deterioration(c: Context) -> str:
+    """Driven from the exposed companies: their key persons' scores of the day (unique index)."""
+    d = c.date("as_of", c.as_of)
+    points = c.params["points"]
+    hit = f"(s.previous_score >= s.score + {points} OR s.in_default)"
+    defaulted = "MAX(CASE WHEN s.in_default THEN 1 ELSE 0 END)"
+    evidence = c.obj(
+        ("persons", c.agg("r.person_id")),
+        ("person_default", f"{defaulted} = 1"),
+        ("worst_drop", "MAX(s.previous_score - s.score)"),
+        ("lowest_score", "MIN(s.score)"),
+        ("reason", f"CASE WHEN {defaulted} = 1 THEN 'related_party_default' ELSE 'related_party_score_drop' END"),
+        ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")),
+    )
+    return (
+        f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
+        f"FROM {EXPOSURE_TABLE} e JOIN loans_relatedparty r ON r.company_id = e.company_id AND {c.key_roles('r')} "
+        f"JOIN scoring_score s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d} "
+        f"WHERE {hit} GROUP BY e.company_id"
+    )
+
+
+@register("dpd_over")
+def dpd_over(c: Context) -> str:
+    days, high = c.params["days"], c.params["high_days"]
+    evidence = c.obj(("dpd", "l.days_past_due"), ("bucket", "l.bucket"), ("classification", "l.classification"),
+                     ("outstanding", c.money("l.outstanding_principal")), ("penalty", c.money("l.penalty_accrued")))
+    return (
+        f"SELECT 'loan', l.id, l.company_id, CASE WHEN l.days_past_due > {high} THEN '{Severity.HIGH.value}' "
+        f"ELSE {c.sev()} END, {NO_SCORES}, {evidence} FROM loans_loan l "
+        f"WHERE l.status = 'active' AND l.days_past_due > {days}"
+    )
+
+
+@register("default_contagion")
+def default_contagion(c: Context) -> str:
+    evidence = c.obj(("source_loans", c.agg("b.id")), ("source_companies", c.agg("b.company_id")),
+                     ("persons", c.agg("src.person_id")),
+                     ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")))
+    return (
+        f"SELECT 'company', t.company_id, t.company_id, {c.watch_or_sev('MAX(e.company_id) IS NOT NULL')}, {NO_SCORES}, "
+        f"{evidence} FROM loans_loan b "
+        f"JOIN loans_relatedparty src ON src.company_id = b.company_id AND {c.key_roles('src')} "
+        f"JOIN loans_relatedparty t ON t.person_id = src.person_id AND t.company_id <> b.company_id AND {c.key_roles('t')} "
+        f"LEFT JOIN {EXPOSURE_TABLE} e ON e.company_id = t.company_id "
+        f"WHERE (b.status = 'active' AND b.bucket = 'm3_plus') OR b.status = 'written_off' "
+        f"GROUP BY t.company_id"
+    )
+
+
+@register("line_expiry")
+def line_expiry(c: Context) -> str:
+    d = c.date("as_of", c.as_of)
+    until = c.date("expiry_until", c.as_of + datetime.timedelta(days=c.params["days"]))
+    evidence = c.obj(("expires_on", c.text("l.expires_on")), ("days_left", c.days_between("l.expires_on", d)),
+                     ("line_status", "l.status"), ("limit", c.money("l.limit_amount")),
+                     ("drawn", c.money("l.drawn_principal")))
+    return (
+        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_creditline l "
+        f"WHERE l.status IN ('active', 'frozen') AND l.expires_on >= {d} AND l.expires_on <= {until}"
+    )
+
+
+@register("company_red_flags")
+def company_red_flags(c: Context) -> str:
+    """The latest operating data on or before the day against the snapshot before it."""
+    d = c.date("as_of", c.as_of)
+    p = c.params
+    snap = "scoring_companycreditsnapshot"
+    lawsuits = "(cur.lawsuits_24m - COALESCE(prev.lawsuits_24m, cur.lawsuits_24m))"
+    penalties = "(cur.admin_penalties_24m - COALESCE(prev.admin_penalties_24m, cur.admin_penalties_24m))"
+    revenue = f"cur.revenue_trend <= {-float(p['revenue_drop_pct']) / 100}"
+    overdue = f"cur.overdue_payables_ratio >= {float(p['overdue_payables_ratio'])}"
+    flags = [f"{lawsuits} >= {p['new_lawsuits']}", f"{penalties} >= {p['new_penalties']}", revenue, overdue]
+    evidence = c.obj(
+        ("data_as_of", c.text("cur.as_of")), ("compared_with", c.text("prev.as_of")),
+        ("new_lawsuits", lawsuits), ("new_penalties", penalties),
+        ("revenue_trend", "cur.revenue_trend"), ("overdue_payables_ratio", "cur.overdue_payables_ratio"),
+        ("flags", c.obj(("lawsuits", f"CASE WHEN {flags[0]} THEN 1 ELSE 0 END"),
+                        ("penalties", f"CASE WHEN {flags[1]} THEN 1 ELSE 0 END"),
+                        ("revenue_down", f"CASE WHEN {flags[2]} THEN 1 ELSE 0 END"),
+                        ("overdue_payables", f"CASE WHEN {flags[3]} THEN 1 ELSE 0 END"))),
+        *c.exposure(),
+    )
+    # The dates of the two snapshots first (two index probes per exposed company), then the rows.
+    dated = (
+        f"SELECT x.*, (SELECT MAX(s2.as_of) FROM {snap} s2 WHERE s2.company_id = x.company_id AND s2.as_of < x.cur_on) "
+        f"AS prev_on FROM (SELECT e.*, (SELECT MAX(s1.as_of) FROM {snap} s1 WHERE s1.company_id = e.company_id "
+        f"AND s1.as_of <= {d}) AS cur_on FROM {EXPOSURE_TABLE} e{c.fence()}) x{c.fence()}"
+    )
+    return (
+        f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
+        f"FROM ({dated}) e JOIN {snap} cur ON cur.company_id = e.company_id AND cur.as_of = e.cur_on "
+        f"LEFT JOIN {snap} prev ON prev.company_id = e.company_id AND prev.as_of = e.prev_on "
+        f"WHERE {' OR '.join(f'({f})' for f in flags)}"
+    )
+
+
+@register("guarantor_deterioration")
+def guarantor_deterioration(c: Context) -> str:
+    d = c.date("as_of", c.as_of)
+    borrower = "COALESCE(gl.company_id, gn.company_id)"
+    evidence = c.obj(
+        ("guarantees", c.agg("g.id")),
+        ("guarantor_default", "MAX(CASE WHEN s.in_default THEN 1 ELSE 0 END) = 1"),
+        ("worst_drop", "MAX(s.previous_score - s.score)"), ("lowest_score", "MIN(s.score)"),
+        ("guaranteed", c.money("SUM(g.amount)")),
+    )
+    return (
+        f"SELECT 'company', {borrower}, {borrower}, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_guarantee g "
+        f"LEFT JOIN loans_creditline gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
+        f"LEFT JOIN loans_loan gn ON gn.id = g.loan_id AND gn.status = 'active' "
+        f"JOIN scoring_score s ON s.as_of = {d} "
+        f"AND s.subject_kind = CASE WHEN g.guarantor_person_id IS NULL THEN 'company' ELSE 'person' END "
+        f"AND s.subject_id = COALESCE(g.guarantor_person_id, g.guarantor_company_id) "
+        f"WHERE g.status = 'pledged' AND {borrower} IS NOT NULL "
+        f"AND (s.previous_score >= s.score + {c.params['points']} OR s.in_default) GROUP BY {borrower}"
+    )
+
+
+@register("collateral_coverage")
+def collateral_coverage(c: Context) -> str:
+    ratio = float(c.params["min_ratio"])
+    covered = (
+        "SELECT COALESCE(k.credit_line_id, kl.credit_line_id) AS line_id, "
+        "SUM(k.appraised_value * (100 - k.haircut_pct) / 100) AS lending_value, MAX(k.valued_on) AS valued_on "
+        "FROM loans_collateral k LEFT JOIN loans_loan kl ON kl.id = k.loan_id "
+        "WHERE k.status = 'pledged' GROUP BY COALESCE(k.credit_line_id, kl.credit_line_id)"
+    )
+    evidence = c.obj(("lending_value", c.money("cv.lending_value")), ("drawn", c.money("l.drawn_principal")),
+                     ("required", c.money(f"l.drawn_principal * {ratio}")),
+                     ("coverage", "ROUND(CAST(cv.lending_value / l.drawn_principal AS NUMERIC), 4)" if c.pg
+                      else "ROUND(cv.lending_value / l.drawn_principal, 4)"),
+                     ("valued_on", c.text("cv.valued_on")), ("min_ratio", str(ratio)))
+    return (
+        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_creditline l "
+        f"JOIN ({covered}) cv ON cv.line_id = l.id "
+        f"WHERE l.status IN ('active', 'frozen') AND l.drawn_principal > 0 AND cv.lending_value < l.drawn_principal * {ratio}"
+    )
+
+
+# --- running them ----------------------------------------------------------------------------
+
+
+def exposure_build() -> None:
+    """The temporary table of exposed companies (an active or frozen line, or an active loan):
+    limit of open lines, outstanding principal, worst days past due.  Built once per evaluation,
+    read by every rule."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"DROP TABLE IF EXISTS {EXPOSURE_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS "
+            "SELECT company_id, SUM(line_limit) AS line_limit, SUM(outstanding) AS outstanding, MAX(dpd) AS max_dpd FROM ("
+            "SELECT company_id, limit_amount AS line_limit, 0 AS outstanding, 0 AS dpd FROM loans_creditline "
+            "WHERE status IN ('active', 'frozen') UNION ALL "
+            "SELECT company_id, 0, outstanding_principal, days_past_due FROM loans_loan WHERE status = 'active'"
+            ") x GROUP BY company_id"
+        )
+        cursor.execute(f"CREATE UNIQUE INDEX {EXPOSURE_TABLE}_company ON {EXPOSURE_TABLE} (company_id)")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {EXPOSURE_TABLE}")
+
+
+def exposure_drop() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {EXPOSURE_TABLE}")
+
+
+def rule_versions(as_of: datetime.date) -> dict[str, WarningRule]:
+    """For each code, the newest stored version in effect on ``as_of``."""
+    versions: dict[str, WarningRule] = {}
+    for rule in WarningRule.objects.filter(effective_from__lte=as_of).order_by("code", "-version"):
+        versions.setdefault(rule.code, rule)
+    return versions
+
+
+def _upsert(c: Context, select: str) -> int:
+    table = Alert._meta.db_table
+    live = ", ".join(f"'{s}'" for s in ALERT_LIVE_STATUSES)
+    d = c.date("as_of", c.as_of)
+    c.sql_params["now"] = connection.ops.adapt_datetimefield_value(timezone.now())
+    version = "NULL" if c.version is None else str(int(c.version))
+    sql = (
+        f"INSERT INTO {table} (subject_kind, subject_id, company_id, severity, old_score, new_score, evidence, "
+        f"rule, rule_version, first_seen_on, last_seen_on, status, created_at) "
+        f"SELECT h.*, '{c.code}', {version}, {d}, {d}, '{AlertStatus.OPEN.value}', %(now)s "
+        f"FROM ({select}) h WHERE true "
+        f"ON CONFLICT (subject_kind, subject_id, rule) WHERE status IN ({live}) DO UPDATE SET "
+        f"last_seen_on = excluded.last_seen_on, severity = excluded.severity, old_score = excluded.old_score, "
+        f"new_score = excluded.new_score, evidence = excluded.evidence, company_id = excluded.company_id, "
+        f"rule_version = excluded.rule_version "
+        f"WHERE {table}.last_seen_on <= excluded.last_seen_on"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, c.sql_params)
         return max(cursor.rowcount, 0)
+
+
+@dataclass
+class RuleResult:
+    new: int  # alerts opened
+    seen: int  # hits: alerts opened or refreshed
+    seconds: float
+    version: int | None
+
+
+def rule_evaluate(*, code: str, as_of: datetime.date, stored: WarningRule | None = None) -> RuleResult:
+    """Evaluate one rule for ``as_of`` (the exposure table must exist: ``rules_evaluate``)."""
+    spec = RULES[code]
+    if stored is not None:
+        params, severity, version = rule_params_validate(code, stored.params), stored.severity, stored.version
+    else:
+        params, severity, version = dict(spec.params), spec.severity, None
+    c = Context(as_of=as_of, code=code, severity=Severity(severity).value, params=params, version=version)
+    started = time.perf_counter()
+    before = Alert.objects.filter(rule=code).count()
+    seen = _upsert(c, spec.evaluate(c))
+    new = Alert.objects.filter(rule=code).count() - before
+    return RuleResult(new=new, seen=seen, seconds=time.perf_counter() - started, version=version)
+
+
+def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = None) -> dict[str, RuleResult]:
+    """Every enabled rule (or ``only`` these) for ``as_of``, in one transaction."""
+    stored = rule_versions(as_of)
+    results: dict[str, RuleResult] = {}
+    with transaction.atomic():
+        # (on an error the transaction rolls back, the temporary table with it)
+        exposure_build()
+        for code in RULES:
+            if only is not None and code not in only:
+                continue
+            rule = stored.get(code)
+            if rule is not None and not rule.enabled:
+                continue
+            results[code] = rule_evaluate(code=code, as_of=as_of, stored=rule)
+        exposure_drop()
+    return results
+
+
+def rules_evaluate(*, as_of: datetime.date, only: list[str] | None = None) -> dict[str, int]:
+    """Run every enabled rule for ``as_of``; {rule code: alerts opened}."""
+    return {code: r.new for code, r in rules_evaluate_detailed(as_of=as_of, only=only).items()}
+
+
+# --- publishing a version --------------------------------------------------------------------
+
+
+def warning_rule_publish(
+    *, code: str, severity: str, params: dict, effective_from: datetime.date, enabled: bool = True,
+    actor=None, note: str = "",
+) -> WarningRule:
+    """Publish a new version of rule ``code`` and make it the active one.  Versions are never
+    edited: earlier ones stay as they were (the alerts they raised name them).  Refused, with
+    nothing saved, when a parameter is out of range (the error names it), the severity is not
+    one of the known ones, or ``effective_from`` is before the active version's."""
+    from django.db.models import Max
+
+    clean = rule_params_validate(code, params)
+    if severity not in Severity.values:
+        raise ValidationError({"severity": _("Severity must be one of %(known)s.") % {"known": ", ".join(Severity.values)}})
+    if not isinstance(effective_from, datetime.date):
+        raise ValidationError({"effective_from": _("A date is needed.")})
+    with transaction.atomic():
+        current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
+        if current is not None and effective_from < current.effective_from:
+            raise ValidationError({"effective_from": _(
+                "The new version cannot take effect before the active v%(v)s (%(date)s).") % {
+                "v": current.version, "date": current.effective_from}})
+        version = (WarningRule.objects.filter(code=code).aggregate(v=Max("version"))["v"] or 0) + 1
+        if current is not None:
+            WarningRule.objects.filter(pk=current.pk).update(is_active=False)
+        return WarningRule.objects.create(
+            code=code, version=version, is_active=True, enabled=enabled, severity=severity, params=clean,
+            effective_from=effective_from, note=note[:500], created_by=actor,
+        )

@@ -441,7 +441,7 @@ def _finish_chunked_phase(run: ScoringRun, phase: str) -> bool:
 def _run_inline_phase(run_id: int, phase: str) -> None:
     """Alerts and servicing: the phase's effects and the phase change commit together, under the
     run row's lock, so they happen exactly once."""
-    from .rules import rules_evaluate
+    from .rules import rules_evaluate_detailed
 
     with transaction.atomic():
         run = ScoringRun.objects.select_for_update().get(pk=run_id)
@@ -449,8 +449,14 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
             return
         started = time.perf_counter()
         if phase == Phase.ALERTS:
-            by_rule = rules_evaluate(as_of=run.as_of)
-            counts = {"alerts": sum(by_rule.values()), "alerts_by_rule": by_rule}
+            results = rules_evaluate_detailed(as_of=run.as_of)
+            counts = {
+                "alerts": sum(r.new for r in results.values()),
+                "alerts_by_rule": {code: r.new for code, r in results.items()},  # opened
+                "alert_hits_by_rule": {code: r.seen for code, r in results.items()},  # opened or refreshed
+                "rule_seconds": {code: round(r.seconds, 3) for code, r in results.items()},
+                "rule_versions": {code: r.version for code, r in results.items()},
+            }
         else:
             counts = servicing_run(as_of=run.as_of)
         _advance(run, phase=phase, counts=counts, seconds=time.perf_counter() - started)

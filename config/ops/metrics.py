@@ -82,8 +82,8 @@ class WorkQueue:
 WORK_QUEUES: list[WorkQueue] = [
     WorkQueue(
         "sme_alerts_open",
-        "Early warnings not yet resolved or dismissed (open or acknowledged), by severity.",
-        "monitoring.EarlyWarning",
+        "Alerts not yet resolved or dismissed (open or acknowledged), by severity.",
+        "monitoring.Alert",
         Q(status__in=["open", "acknowledged"]),
         by="severity",
     ),

@@ -50,7 +50,7 @@ def world(db, django_user_model):
 
     from loans.api.models import IdempotencyRecord, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
     from loans.models import Collateral, Guarantee
-    from monitoring.models import EarlyWarning, ScoringChunk, ScoringRun
+    from monitoring.models import Alert, ScoringChunk, ScoringRun
     from scoring import batch
     from scoring.models import CreditOutcome
     from tests.scoring.helpers import AS_OF, GOOD_COMPANY, GOOD_PERSON, champion, snapshot
@@ -87,7 +87,8 @@ def world(db, django_user_model):
     CreditOutcome.objects.create(subject_kind="person", subject_id=person.pk, observed_at=AS_OF, defaulted_12m=False)
     run = ScoringRun.objects.create(as_of=TODAY, status="succeeded", chunks_total=1, chunks_done=1)
     ScoringChunk.objects.create(run=run, phase="persons", id_from=1, id_to=10, status="done")
-    EarlyWarning.objects.create(subject_kind="company", subject_id=line.company.pk, as_of=TODAY, rule="score_drop", severity="high", old_score=700, new_score=560)
+    Alert.objects.create(subject_kind="company", subject_id=line.company.pk, company=line.company, first_seen_on=TODAY, last_seen_on=TODAY, rule="score_drop", severity="high", old_score=700, new_score=560)
+    # WarningRule: the defaults are published by monitoring migration 0005
 
     Group.objects.create(name="Auditors")
     IntervalSchedule.objects.create(every=10, period="minutes")

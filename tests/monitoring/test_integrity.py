@@ -9,7 +9,7 @@ from django.db import transaction
 
 from loans.models import LedgerEntry
 from loans.services.ledger import ledger_append, ledger_checkpoint
-from monitoring.models import EarlyWarning
+from monitoring.models import Alert
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_a_failing_nightly_verification_raises_a_system_alert_and_logs_critical(
         result = run_nightly_task()
     # then
     assert result == "ledger BROKEN: 2 entries"
-    alert = EarlyWarning.objects.get(rule=RULE)
+    alert = Alert.objects.get(rule=RULE)
     assert (alert.subject_kind, alert.severity, alert.status) == ("system", "high", "open")
     assert "removed from the tail" in alert.detail
     critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
@@ -46,7 +46,7 @@ def test_a_failing_nightly_verification_raises_a_system_alert_and_logs_critical(
     # the anchor was not moved over the cut tail, and a second failure the same day updates the alert
     assert json.loads(ledger_anchor.read_text())["count"] == 3
     run_nightly_task()
-    assert EarlyWarning.objects.filter(rule=RULE).count() == 1
+    assert Alert.objects.filter(rule=RULE).count() == 1
 
 
 def test_an_edited_entry_fails_the_nightly_verification_without_an_anchor(settings):
@@ -55,7 +55,7 @@ def test_an_edited_entry_fails_the_nightly_verification_without_an_anchor(settin
     LedgerEntry.objects.filter(seq=1).update(payload='{"n":99}')
     # when / then
     assert run_nightly_task() == "ledger BROKEN: 0 entries"
-    assert "entry #1" in EarlyWarning.objects.get(rule=RULE).detail
+    assert "entry #1" in Alert.objects.get(rule=RULE).detail
 
 
 def test_a_passing_nightly_verification_moves_the_anchor_and_logs_it(ledger_anchor, caplog):
@@ -67,7 +67,7 @@ def test_a_passing_nightly_verification_moves_the_anchor_and_logs_it(ledger_anch
     assert json.loads(ledger_anchor.read_text())["head_seq"] == 5
     head = LedgerEntry.objects.get(seq=5).entry_hash
     assert f"ledger anchor: count=5 head_seq=5 head_hash={head}" in caplog.text
-    assert not EarlyWarning.objects.filter(rule=RULE).exists()
+    assert not Alert.objects.filter(rule=RULE).exists()
 
 
 def test_a_forged_anchor_fails_the_nightly_verification(ledger_anchor):
@@ -75,7 +75,7 @@ def test_a_forged_anchor_fails_the_nightly_verification(ledger_anchor):
     ledger_checkpoint(start=True)
     ledger_anchor.write_text(ledger_anchor.read_text().replace('"count":1', '"count":0'))
     run_nightly_task()
-    assert "forged" in EarlyWarning.objects.get(rule=RULE).detail
+    assert "forged" in Alert.objects.get(rule=RULE).detail
 
 
 def test_the_ledger_verification_schedule_exists_after_migrate():

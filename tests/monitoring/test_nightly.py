@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from monitoring import services
-from monitoring.models import ChunkStatus, EarlyWarning, Phase, RunStatus, ScoringChunk, ScoringRun
+from monitoring.models import Alert, ChunkStatus, Phase, RunStatus, ScoringChunk, ScoringRun
 from scoring.models import LatestScore, ModelStatus, Score, ScoreModel
 
 from .conftest import RUN_AS_OF, SEED_AS_OF, assert_one_score_each
@@ -220,15 +220,20 @@ def test_score_drop_rule_raises_one_warning_per_subject_and_date(population):
     # when
     call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=100)
     # then
-    hits = {w.subject_id: w for w in EarlyWarning.objects.filter(as_of=RUN_AS_OF, rule="score_drop")}
+    hits = {w.subject_id: w for w in Alert.objects.filter(last_seen_on=RUN_AS_OF, rule="score_drop")}
     assert set(hits) == {prev[0].subject_id, prev[1].subject_id}
-    assert hits[prev[0].subject_id].severity == "medium" and hits[prev[1].subject_id].severity == "high"
+    # persons have no exposure of their own: their drops feed the watch list
+    assert {w.severity for w in hits.values()} == {"info"}
     assert hits[prev[1].subject_id].old_score - hits[prev[1].subject_id].new_score == 120
-    assert ScoringRun.objects.get(as_of=RUN_AS_OF).counts["alerts"] == 2
-    # re-evaluating the date creates nothing new
+    assert hits[prev[1].subject_id].evidence["drop"] == 120
+    run = ScoringRun.objects.get(as_of=RUN_AS_OF)
+    assert run.counts["alerts"] == 2 and run.counts["alerts_by_rule"]["score_drop"] == 2
+    assert set(run.counts["rule_seconds"]) == set(run.counts["alerts_by_rule"])
+    # re-evaluating the date opens nothing new and keeps one alert per subject
     from monitoring.rules import rules_evaluate
 
-    assert rules_evaluate(as_of=RUN_AS_OF) == {"score_drop": 0}
+    assert rules_evaluate(as_of=RUN_AS_OF, only=["score_drop"]) == {"score_drop": 0}
+    assert Alert.objects.filter(rule="score_drop").count() == 2
 
 
 def test_servicing_is_a_step_and_extra_steps_can_be_registered(population, monkeypatch):
@@ -294,7 +299,7 @@ def test_the_admin_lists_runs(population, admin_client):
     assert response.status_code == 200
     assert b"succeeded" in response.content.lower()
     assert admin_client.get("/admin/monitoring/scoringchunk/").status_code == 200
-    assert admin_client.get("/admin/monitoring/earlywarning/").status_code == 200
+    assert admin_client.get("/admin/monitoring/alert/").status_code == 200
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's /proc/self/status")

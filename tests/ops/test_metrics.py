@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from loans.api.models import WebhookDelivery, WebhookEndpoint
 from loans.models import Partner
-from monitoring.models import EarlyWarning, Phase, RunStatus, ScoringRun
+from monitoring.models import Alert, Phase, RunStatus, ScoringRun
 from config.ops.models import JobOutcome, JobStatus
 
 from .conftest import ROOT
@@ -112,16 +112,18 @@ def test_gauges_come_from_the_database(client, open_metrics, django_assert_max_n
             ("high", "open"),
             ("high", "acknowledged"),
             ("medium", "open"),
-            ("low", "closed"),
+            ("low", "resolved"),
         ]
     ):
-        EarlyWarning.objects.create(
+        Alert.objects.create(
             subject_kind="company",
             subject_id=i,
-            as_of=day,
+            first_seen_on=day,
+            last_seen_on=day,
             rule="score_drop",
             severity=severity,
             status=status,
+            **({"closed_at": timezone.now(), "close_reason": "handled"} if status == "resolved" else {}),
         )
     endpoint = WebhookEndpoint.objects.create(
         partner=Partner.objects.create(name="P"), url="https://p.example/h"

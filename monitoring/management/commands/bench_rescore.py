@@ -11,6 +11,14 @@ data and the speedup.  ``--workers 0`` runs ``rescore --sync --threads T`` in a 
 ``--workers K`` starts K real Celery worker processes (solo pool) on ``--broker``.  ``--scaling``
 adds runs in-process on one thread, on one worker and on two workers.  Peak memory is the
 largest any chunk recorded (its process's VmHWM after the chunk).
+
+The warning rules run inside each nightly run (step 3); every run prints their time, per rule
+and as a share of the run.  The demo population has no lines or loans, so the rules that look
+at exposure would have nothing to read: ``--book-share F`` (default 0.3) books synthetic lines
+for that share of the companies when the database has none (set-based, for the benchmark only:
+a loan on half of them, a tenth of those past due, collateral and a guarantee on some).
+``--rules-only`` skips the run and times the rules alone on the latest scored date (in a
+transaction rolled back afterwards, so it can be repeated).
 """
 
 from __future__ import annotations
@@ -50,13 +58,21 @@ class Command(BaseCommand):
         parser.add_argument("--scaling", action="store_true", help="also run in-process on one thread, and on 1 and on 2 workers, and compare")
         parser.add_argument("--broker", default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/14")
         parser.add_argument("--naive-sample", type=int, default=2000)
+        parser.add_argument("--book-share", type=float, default=0.3,
+                            help="share of companies given a synthetic line (and loans) when there are no lines")
+        parser.add_argument("--rules-only", action="store_true", help="time the warning rules alone on the latest scored date")
 
-    def handle(self, *args, companies, seed, chunk_size, workers, threads, scaling, broker, naive_sample, **options):
+    def handle(self, *args, companies, seed, chunk_size, workers, threads, scaling, broker, naive_sample,
+               book_share, rules_only, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_rescore measures PostgreSQL: set DATABASE_URL=postgres://...")
         from loans.models import Company, Person
 
         self._seed_if_empty(companies, seed)
+        self._book_if_empty(book_share)
+        if rules_only:
+            self._rules_only()
+            return
         n_companies, n_persons = Company.objects.count(), Person.objects.count()
         if n_companies != companies:
             self.stdout.write(f"note: the database holds {n_companies} companies (not {companies}); benchmarking those")
@@ -101,6 +117,79 @@ class Command(BaseCommand):
             if not PersonCreditSnapshot.objects.exists():
                 seed_scoring_demo(seed=seed, as_of=as_of, stdout=io.StringIO())
             self.stdout.write(f"seeded in {time.perf_counter() - started:.0f}s")
+
+    def _book_if_empty(self, share: float) -> None:
+        """Synthetic lines, loans, collateral and guarantees for ``share`` of the companies, so
+        that the rules reading exposure have the work they would have on a real book."""
+        from loans import demo
+        from loans.models import CreditLine
+
+        if share <= 0 or CreditLine.objects.exists():
+            return
+        started = time.perf_counter()
+        product = demo.ensure_products()[0]
+        day = timezone.localdate()
+        every = max(1, round(1 / share))
+        from django.db import transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO loans_creditline (company_id, partner_id, product_id, limit_amount, drawn_principal, annual_rate, "
+                "tier, status, opened_on, expires_on, created_at, updated_at) "
+                "SELECT id, partner_id, %s, 500000, CASE WHEN id %% 2 = 0 THEN 200000 ELSE 0 END, 0.08, 'B', 'active', "
+                "%s::date - 200, %s::date + (id %% 365)::int + 1, now(), now() FROM loans_company WHERE id %% %s = 0",
+                [product.pk, day, day, every],
+            )
+            cursor.execute(
+                "INSERT INTO loans_loan (credit_line_id, company_id, partner_id, principal, annual_rate, term_months, "
+                "repayment_method, disbursed_on, first_due_date, maturity_date, status, outstanding_principal, "
+                "penalty_accrued, days_past_due, bucket, classification, created_at, updated_at) "
+                "SELECT l.id, l.company_id, l.partner_id, 200000, 0.08, 12, 'equal_installment', %s::date - 150, "
+                "%s::date - 120, %s::date + 215, 'active', 200000, 0, "
+                "CASE WHEN (l.id / 2) %% 10 = 0 THEN (l.id * 7) %% 120 ELSE 0 END, "
+                "CASE WHEN (l.id / 2) %% 10 <> 0 OR (l.id * 7) %% 120 = 0 THEN 'current' WHEN (l.id * 7) %% 120 <= 30 THEN 'm1' "
+                "WHEN (l.id * 7) %% 120 <= 60 THEN 'm2' WHEN (l.id * 7) %% 120 <= 90 THEN 'm3' ELSE 'm3_plus' END, "
+                "'normal', now(), now() FROM loans_creditline l WHERE l.drawn_principal > 0",
+                [day, day, day],
+            )
+            cursor.execute(
+                "INSERT INTO loans_collateral (owner_id, kind, description, appraised_value, haircut_pct, valued_on, "
+                "credit_line_id, status, created_at, updated_at) "
+                "SELECT company_id, 'equipment', 'bench', 150000 + (id %% 5) * 50000, 30, %s::date - 10, id, 'pledged', "
+                "now(), now() FROM loans_creditline WHERE (id / 2) %% 4 = 0",
+                [day],
+            )
+            cursor.execute(
+                "INSERT INTO loans_guarantee (guarantor_person_id, amount, credit_line_id, status, created_at, updated_at) "
+                "SELECT r.person_id, 100000, l.id, 'pledged', now(), now() FROM loans_creditline l "
+                "JOIN loans_relatedparty r ON r.company_id = l.company_id AND r.role = 'legal_representative' "
+                "WHERE (l.id / 2) %% 4 = 1",
+                [],
+            )
+            cursor.execute("ANALYZE loans_creditline; ANALYZE loans_loan; ANALYZE loans_collateral; ANALYZE loans_guarantee")
+        from loans.models import Loan
+
+        self.stdout.write(f"booked {CreditLine.objects.count()} synthetic lines and {Loan.objects.count()} loans "
+                          f"in {time.perf_counter() - started:.0f}s (benchmark data)")
+
+    def _rules_only(self) -> None:
+        from django.db import transaction
+
+        from monitoring.rules import rules_evaluate_detailed
+        from scoring.models import Score
+
+        day = Score.objects.aggregate(d=Max("as_of"))["d"]
+        if day is None:
+            raise CommandError("no scores: run the benchmark once first")
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            with transaction.atomic():
+                results = rules_evaluate_detailed(as_of=day)
+                total = time.perf_counter() - started
+                transaction.set_rollback(True)
+            self.stdout.write(f"rules on {day} (attempt {attempt}): {total:.2f}s, "
+                              f"{sum(r.seen for r in results.values())} hits")
+            self.stdout.write("  " + "  ".join(f"{code} {r.seconds:.2f}s/{r.seen}" for code, r in results.items()))
 
     def _settle(self) -> None:
         """Start each timed run from the same state, as a nightly run starts a day after the
@@ -149,6 +238,13 @@ class Command(BaseCommand):
         timings = "  ".join(f"{k} {v:.1f}s" for k, v in run.timings.items())
         self.stdout.write(f"run {day} ({run.mode}, {how}): {written} scores, {run.counts.get('alerts', 0)} alerts, "
                           f"{seconds:.1f}s  [{timings}]")
+        rule_seconds = run.counts.get("rule_seconds") or {}
+        if rule_seconds:
+            rules_total = run.timings.get("alerts", sum(rule_seconds.values()))
+            hits = run.counts.get("alert_hits_by_rule") or {}
+            self.stdout.write(f"rules_s: {rules_total:.2f}  ({100 * rules_total / seconds:.1f} % of the run; "
+                              f"{100 * rules_total / max(seconds - rules_total, 1e-9):.1f} % added to the rest)")
+            self.stdout.write("  " + "  ".join(f"{code} {sec:.2f}s/{hits.get(code, 0)}" for code, sec in rule_seconds.items()))
         return written / seconds, run.counts
 
     def _run_sync(self, chunk_size: int, threads: int) -> tuple[float, float]:
