@@ -136,6 +136,7 @@ def validate_terms(*, kind: str, line: CreditLine | None, loan: Loan | None, par
             raise DomainError(_("Credit line #%(id)s is %(status)s; only a frozen line can be unfrozen.") % {"id": line.pk, "status": line.status},
                               field="credit_line", code="invalid_transition")
     elif kind in SECURITY_KINDS:
+        params = _security_defaults(params, line, loan, on)
         needed = _amount(params, "amount_needed")
         if needed <= 0:
             raise ValidationError({"params.amount_needed": _("Must be greater than zero.")})
@@ -160,6 +161,47 @@ def validate_terms(*, kind: str, line: CreditLine | None, loan: Loan | None, par
     else:  # pragma: no cover - the kinds are a closed list
         raise ValidationError({"kind": _("Unknown action kind %(kind)r.") % {"kind": kind}})
     return terms
+
+
+def _security_defaults(params: dict, line: CreditLine, loan: Loan | None, on: datetime.date) -> dict:
+    """A policy may ask for a share of the exposure (``percent_of_drawn``) by a number of days
+    (``due_in_days``); they become an amount and a date against the line as it is now."""
+    params = dict(params)
+    if "amount_needed" not in params and "percent_of_drawn" in params:
+        drawn = loan.outstanding_principal if loan is not None else line.drawn_principal
+        try:
+            pct = Decimal(str(params["percent_of_drawn"]))
+        except InvalidOperation:
+            raise ValidationError({"params.percent_of_drawn": _("Must be a number.")}) from None
+        params["amount_needed"] = str(max(money(drawn * pct / 100), Decimal("0.01")))
+    if "due_date" not in params and "due_in_days" in params:
+        days = _int(params, "due_in_days", low=1, high=365)
+        params["due_date"] = (on + datetime.timedelta(days=days)).isoformat()
+    return params
+
+
+def policy_params_check(kind: str, params) -> None:
+    """The shape of a policy's recommended terms (checked when the policy is saved; the
+    values are checked again against each line when the action is proposed)."""
+    if not isinstance(params, dict):
+        raise ValidationError({"params": _("Must be an object of terms.")})
+    if kind == ActionKind.REDUCE_LIMIT:
+        if ("new_limit" in params) == ("percent" in params):
+            raise ValidationError({"params": _("Give either new_limit or percent (the share of the limit to cut), not both.")})
+        if "percent" in params:
+            try:
+                pct = Decimal(str(params["percent"]))
+            except InvalidOperation:
+                raise ValidationError({"params": _("percent must be a number.")}) from None
+            if not (0 < pct <= 100):
+                raise ValidationError({"params": _("percent must be above 0 and at most 100.")})
+    elif kind == ActionKind.INCREASE_LIMIT:
+        raise ValidationError({"action_kind": _("A limit increase is never proposed from a warning.")})
+    elif kind in SECURITY_KINDS:
+        if not ({"amount_needed", "percent_of_drawn"} & params.keys()) or not ({"due_date", "due_in_days"} & params.keys()):
+            raise ValidationError({"params": _("Give amount_needed or percent_of_drawn, and due_in_days.")})
+    elif kind == ActionKind.RESTRUCTURE:
+        _int(params, "term_months", low=1, high=MAX_RESTRUCTURE_TERM)
 
 
 def _check_group_headroom(line: CreditLine, increase: Decimal, on: datetime.date) -> None:

@@ -308,3 +308,8 @@ class ActionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} / {self.severity} → {self.action_kind}"
+
+    def clean(self):
+        from .actions import policy_params_check
+
+        policy_params_check(self.action_kind, self.params)

@@ -5,6 +5,20 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# The starting policy (editable in the admin): a sharp score drop cuts the limit by 30 %;
+# a moderate one asks for collateral worth a fifth of the drawn balance within 30 days.
+DEFAULT_POLICIES = [
+    ("score_drop", "high", "reduce_limit", {"percent": 30}),
+    ("score_drop", "medium", "require_collateral", {"percent_of_drawn": 20, "due_in_days": 30}),
+]
+
+
+def seed_policies(apps, schema_editor):
+    ActionPolicy = apps.get_model("monitoring", "ActionPolicy")
+    for rule, severity, kind, params in DEFAULT_POLICIES:
+        ActionPolicy.objects.get_or_create(rule=rule, severity=severity, defaults={"action_kind": kind, "params": params})
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -69,4 +83,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['reduce_limit', 'increase_limit', 'freeze_line', 'unfreeze_line', 'require_collateral', 'add_guarantee', 'restructure', 'recall', 'write_off'])), name='pla_kind_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['proposed', 'pending_committee', 'approved', 'executed', 'met', 'rejected', 'cancelled'])), name='pla_status_valid'), models.CheckConstraint(condition=models.Q(('credit_line__isnull', False), ('loan__isnull', False), _connector='OR'), name='pla_has_subject'), models.CheckConstraint(condition=models.Q(('approved_by__isnull', True), ('proposed_by__isnull', True), models.Q(('approved_by', models.F('proposed_by')), _negated=True), _connector='OR'), name='pla_approver_not_proposer'), models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['executed', 'met']), _negated=True), ('executed_at__isnull', False), _connector='OR'), name='pla_executed_has_date'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'met'), _negated=True), ('met_at__isnull', False), _connector='OR'), name='pla_met_has_date'), models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['require_collateral', 'add_guarantee']), _negated=True), models.Q(('due_date__isnull', False), ('amount_needed__gt', 0)), _connector='OR'), name='pla_security_has_due_and_value'), models.UniqueConstraint(condition=models.Q(('alert__isnull', False), ('proposed_by__isnull', True)), fields=('alert',), name='pla_one_system_proposal_per_alert')],
             },
         ),
+        migrations.RunPython(seed_policies, migrations.RunPython.noop),
     ]
