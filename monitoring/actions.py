@@ -512,3 +512,39 @@ def post_loan_action_meet(*, action_id: int, collateral_id: int | None = None, g
                      "value": money(value), "actor_id": getattr(actor, "pk", None)},
         )
         return action
+
+
+def post_loan_action_pledge(*, action_id: int, partner_id: int | None = None, collateral: dict | None = None,
+                            guarantee: dict | None = None, actor=None) -> PostLoanAction:
+    """A partner answers a collateral or guarantee request: the pledge is recorded on the
+    action's line (or loan) and meets the request, in one transaction (a pledge worth too little
+    is refused and nothing is saved)."""
+    from loans.models import Company, Person
+
+    with transaction.atomic():
+        action = _lock_action(action_id)
+        if partner_id is not None and not Company.objects.filter(pk=action.company_id, partner_id=partner_id).exists():
+            raise NotFound(_("Post-loan action #%(id)s does not exist.") % {"id": action_id}, field="action_id")
+        if action.kind not in SECURITY_KINDS or action.status != ActionStatus.EXECUTED:
+            raise InvalidTransition(_("Action #%(id)s (%(kind)s, %(status)s) is not an open collateral or guarantee request.")
+                                    % {"id": action.pk, "kind": action.kind, "status": action.get_status_display()}, field="status")
+        secures = {"credit_line_id": action.credit_line_id, "loan_id": action.loan_id}
+        if action.kind == ActionKind.REQUIRE_COLLATERAL:
+            if not collateral:
+                raise ValidationError({"collateral": _("A collateral request is answered with collateral.")})
+            pledge = Collateral(owner_id=action.company_id, **collateral, **secures)
+            pledge.full_clean(exclude=["owner", "credit_line", "loan"])
+            pledge.save()
+            return post_loan_action_meet(action_id=action.pk, collateral_id=pledge.pk, actor=actor)
+        if not guarantee:
+            raise ValidationError({"guarantee": _("A guarantee request is answered with a guarantee.")})
+        person_id, company_id = guarantee.get("guarantor_person"), guarantee.get("guarantor_company")
+        if (person_id is None) == (company_id is None):
+            raise ValidationError({"guarantee": _("Name exactly one guarantor: a person or a company.")})
+        if person_id is not None and not Person.objects.filter(pk=person_id, partner_id=partner_id).exists():
+            raise ValidationError({"guarantee.guarantor_person": _("No such person among your borrowers' files.")})
+        if company_id is not None and (company_id == action.company_id or not Company.objects.filter(pk=company_id, partner_id=partner_id).exists()):
+            raise ValidationError({"guarantee.guarantor_company": _("No such company among your borrowers (and not the borrower itself).")})
+        pledge = Guarantee.objects.create(guarantor_person_id=person_id, guarantor_company_id=company_id,
+                                          amount=money(guarantee["amount"]), **secures)
+        return post_loan_action_meet(action_id=action.pk, guarantee_id=pledge.pk, actor=actor)
