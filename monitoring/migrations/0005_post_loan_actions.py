@@ -4,7 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
 # The starting policy (editable in the admin): a sharp score drop cuts the limit by 30 %;
 # a moderate one asks for collateral worth a fifth of the drawn balance within 30 days.
 DEFAULT_POLICIES = [
