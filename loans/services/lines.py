@@ -125,6 +125,13 @@ def credit_line_draw_down(
             idempotency_key=idempotency_key or None,
         )
         Installment.objects.bulk_create(installments_from_schedule(loan, rows))
+        # Last write of the transaction (the ledger serialises its appenders until commit).
+        ledger_append(
+            kind=LedgerKind.DRAWDOWN, subject=loan,
+            payload={"credit_line_id": line.pk, "company_id": line.company_id, "amount": amount, "term_months": term_months,
+                     "annual_rate": line.annual_rate, "disbursed_on": disbursed_on, "drawn_after": line.drawn_principal,
+                     "actor_id": getattr(actor, "pk", None)},
+        )
         return loan
 
 

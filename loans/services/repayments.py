@@ -22,7 +22,9 @@ from ..choices import Bucket, Classification, LoanStatus
 from ..errors import DomainError, NotFound
 from ..models import CreditLine, Installment, Loan, Repayment
 from ..money import ZERO, MoneyError, money
+from ..ledger_chain import LedgerKind
 from ..schedule import reamortize
+from .ledger import ledger_append
 from .lines import installments_from_schedule
 from .policy import credit_policy_active, policy_snapshot
 from .servicing import bucket_for, classification_for
@@ -163,7 +165,7 @@ def loan_repayment_record(
             line.save(update_fields=["drawn_principal", "updated_at"])
         try:
             with transaction.atomic():
-                return Repayment.objects.create(
+                repayment = Repayment.objects.create(
                     loan=loan,
                     external_ref=external_ref,
                     amount=amount,
@@ -175,3 +177,11 @@ def loan_repayment_record(
                 )
         except IntegrityError as exc:  # pragma: no cover - the loan lock serialises twins
             raise DomainError(f"Repayment {external_ref!r} is already recorded.", code="idempotency_conflict") from exc
+        ledger_append(
+            kind=LedgerKind.REPAYMENT, subject=repayment,
+            payload={"loan_id": loan.pk, "credit_line_id": line.pk, "amount": amount, "received_on": received_on,
+                     "penalty": parts["penalty"], "interest": parts["interest"], "principal": principal_paid,
+                     "outstanding_after": loan.outstanding_principal, "schedule_version": loan.schedule_version,
+                     "actor_id": getattr(actor, "pk", None)},
+        )
+        return repayment

@@ -49,12 +49,13 @@ def loan_installments_in_force(loan_id: int):
 
 def _supersede(loan: Loan, on: datetime.date) -> tuple[int, Decimal, Decimal]:
     """Mark the unpaid rows in force superseded; returns (first number, their unpaid interest
-    already due, their unpaid penalty)."""
+    already due, the loan's whole unpaid penalty: what the rows carried and what servicing
+    accrued since, so that the new rows' penalty agrees with the loan's)."""
     unpaid = list(loan_installments_in_force(loan.pk).filter(paid_on__isnull=True).order_by("number"))
     if not unpaid:
         raise DomainError(f"Loan #{loan.pk} has no unpaid installment to reschedule.", code="nothing_to_reschedule")
     arrears = sum((i.interest_due - i.interest_paid for i in unpaid if i.due_date <= on), ZERO)
-    penalty = sum((i.penalty_due - i.penalty_paid for i in unpaid), ZERO)
+    penalty = max(loan.penalty_accrued, sum((i.penalty_due - i.penalty_paid for i in unpaid), ZERO))
     Installment.objects.filter(pk__in=[i.pk for i in unpaid]).update(superseded_on=on)
     return unpaid[0].number, arrears, penalty
 

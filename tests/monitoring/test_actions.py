@@ -265,3 +265,44 @@ def test_a_rejected_action_cannot_be_executed(line, officer, checker):  # noqa: 
         post_loan_action_execute(action_id=action.pk, actor=checker)
     line.refresh_from_db()
     assert line.status == CreditLineStatus.ACTIVE
+
+
+def test_after_a_restructure_the_installments_penalty_agrees_with_the_loans(loan, officer, checker, clock):  # noqa: F811
+    from loans.services.servicing import loans_service_daily
+
+    # given the first installment 20 days overdue, penalty accrued on the loan by servicing
+    first = loan.installments.order_by("number").first()
+    late = first.due_date + datetime.timedelta(days=20)
+    clock(late)
+    loans_service_daily(as_of=late)
+    loan.refresh_from_db()
+    assert loan.penalty_accrued > 0 and loan.classification == Classification.SPECIAL_MENTION
+    # when restructured
+    action = post_loan_action_propose(kind="restructure", loan_id=loan.pk, actor=officer, on=late, params={"term_months": 24})
+    post_loan_action_committee_decide(action_id=action.pk, approved=True, actor=checker)
+    post_loan_action_execute(action_id=action.pk, actor=checker, on=late)
+    # then the penalty on the rows in force is the loan's, and the overdue interest is carried
+    loan.refresh_from_db()
+    in_force = Installment.objects.filter(loan=loan, superseded_on__isnull=True)
+    assert sum(i.penalty_due - i.penalty_paid for i in in_force) == loan.penalty_accrued
+    new_first = in_force.order_by("number").first()
+    assert new_first.interest_due > first.interest_due  # its own month plus the arrears
+    assert loan.days_past_due == 0 and loan.classification == Classification.SPECIAL_MENTION
+    # and a repayment of the first new installment settles the penalty on both
+    clock(new_first.due_date)
+    loan_repayment_record(loan_id=loan.pk, amount=new_first.amount_due, external_ref="r-1", received_on=new_first.due_date)
+    loan.refresh_from_db()
+    assert loan.penalty_accrued == sum(i.penalty_due - i.penalty_paid for i in Installment.objects.filter(loan=loan, superseded_on__isnull=True)) == 0
+
+
+def test_the_ledger_tells_the_story_of_a_line(line, officer, checker):  # noqa: F811
+    # given a drawdown, a repayment and a limit cut
+    seq = LedgerEntry.objects.count()
+    loan = credit_line_draw_down(credit_line_id=line.pk, amount="100000", term_months=12, disbursed_on=TODAY, actor=officer)
+    first = loan.installments.order_by("number").first()
+    loan_repayment_record(loan_id=loan.pk, amount=first.amount_due, external_ref="r-1", received_on=first.due_date)
+    action = approved("reduce_limit", officer, checker, credit_line_id=line.pk, params={"new_limit": "300000"})
+    post_loan_action_execute(action_id=action.pk, actor=checker, on=TODAY)
+    # then each is an entry, in order
+    kinds = list(LedgerEntry.objects.filter(seq__gt=seq).order_by("seq").values_list("kind", flat=True))
+    assert kinds == ["drawdown", "repayment", "credit_line.limit_changed", "post_loan_action.executed"]
