@@ -135,6 +135,9 @@ def validate_terms(*, kind: str, line: CreditLine | None, loan: Loan | None, par
         if line.status != CreditLineStatus.FROZEN:
             raise DomainError(_("Credit line #%(id)s is %(status)s; only a frozen line can be unfrozen.") % {"id": line.pk, "status": line.status},
                               field="credit_line", code="invalid_transition")
+        refusal = line_services._score_guard(line)
+        if refusal:  # the reason for the protective freeze still holds
+            raise DomainError(refusal, field="credit_line", code="score_below_minimum")
     elif kind in SECURITY_KINDS:
         params = _security_defaults(params, line, loan, on)
         needed = _amount(params, "amount_needed")

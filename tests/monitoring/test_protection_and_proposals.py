@@ -120,3 +120,14 @@ def test_a_policy_with_bad_terms_cannot_be_saved():
     with pytest.raises(ValidationError, match="at most 100"):
         policy.full_clean()
     assert CreditLine.objects.count() == 0
+
+
+def test_a_protective_freeze_cannot_be_lifted_while_the_score_is_below_the_minimum(line, officer):  # noqa: F811
+    scored("company", line.company_id, 533)
+    protect_companies([line.company_id], TODAY)
+    with pytest.raises(DomainError, match="below the policy minimum") as exc:
+        from monitoring.actions import post_loan_action_propose
+
+        post_loan_action_propose(kind="unfreeze_line", credit_line_id=line.pk, actor=officer, on=TODAY)
+    assert exc.value.code == "score_below_minimum"
+    assert PostLoanAction.objects.count() == 1
