@@ -15,6 +15,8 @@ urlpatterns = [
     # ops: /health/, /ready/, /metrics, /admin/two-factor/ (before the admin's catch-all)
     path("", include("config.ops.urls")),
     path("admin/", admin.site.urls),
+    # Post-loan actions (monitoring) under the partner API, before its JSON catch-all.
+    path("api/v1/post-loan-actions/", include("monitoring.api_urls")),
     path("api/", include("loans.api.urls")),
 ]
 

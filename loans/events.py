@@ -11,7 +11,8 @@ from django.dispatch import Signal
 # kwargs: application (LoanApplication), outcome ("approve" | "decline" | "refer")
 application_decided = Signal()
 
-# kwargs: credit_line (CreditLine), change ("frozen" | "unfrozen" | "limit_cut" | "closed")
+# kwargs: credit_line (CreditLine), change ("frozen" | "unfrozen" | "limit_cut" | "limit_raised" |
+# "closed" | "loan_written_off")
 credit_line_changed = Signal()
 
 # kwargs: as_of (date), loans (list of (loan_id, partner_id, days_past_due, bucket)) — loans

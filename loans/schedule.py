@@ -269,3 +269,43 @@ def reamortize(
     if isinstance(start_number, bool) or not isinstance(start_number, int) or start_number < 1:
         raise ScheduleError("start_number", f"must be an int >= 1, not {start_number!r}")
     return _rows(p, r, n, m, first_due_date, start_number=start_number)
+
+
+def restructure_schedule(
+    *,
+    outstanding_principal,
+    annual_rate,
+    term_months: int,
+    interest_only_months: int,
+    method,
+    first_due_date: datetime.date,
+    start_number: int = 1,
+) -> list[ScheduleRow]:
+    """A restructured schedule: ``interest_only_months`` rows of interest on the whole
+    outstanding principal, then the principal amortized over the remaining months by
+    ``method``.  The principals add up to ``outstanding_principal`` exactly."""
+    p, r, n, m = _validate(
+        outstanding_principal, annual_rate, term_months, method, first_due_date,
+        principal_field="outstanding_principal", terms_field="term_months",
+    )
+    if isinstance(interest_only_months, bool) or not isinstance(interest_only_months, int):
+        raise ScheduleError("interest_only_months", f"must be an int, not {interest_only_months!r}")
+    if not (0 <= interest_only_months < n):
+        raise ScheduleError("interest_only_months", f"must be between 0 and {n - 1} (the term less one), not {interest_only_months}")
+    if isinstance(start_number, bool) or not isinstance(start_number, int) or start_number < 1:
+        raise ScheduleError("start_number", f"must be an int >= 1, not {start_number!r}")
+    interest = _monthly_interest(p, r)
+    rows = [
+        ScheduleRow(
+            number=start_number + k, due_date=add_months(first_due_date, k), opening_principal=p,
+            principal=ZERO, interest=interest, payment=interest, closing_principal=p,
+        )
+        for k in range(interest_only_months)
+    ]
+    rest = _rows(p, r, n - interest_only_months, m, add_months(first_due_date, interest_only_months), start_number + interest_only_months)
+    # _rows dates its rows from its own first date; keep them on the contract's day of month.
+    return rows + [
+        ScheduleRow(row.number, add_months(first_due_date, interest_only_months + k), row.opening_principal,
+                    row.principal, row.interest, row.payment, row.closing_principal)
+        for k, row in enumerate(rest)
+    ]

@@ -68,7 +68,7 @@ def loan_list(*, partner_id: int | None = None, company_id: int | None = None, c
 def loan_get(*, loan_id: int, partner_id: int | None = None) -> Loan:
     """A loan with its schedule and repayments prefetched (three queries)."""
     qs = loan_list(partner_id=partner_id).prefetch_related(
-        Prefetch("installments", queryset=Installment.objects.order_by("number")),
+        Prefetch("installments", queryset=Installment.objects.filter(superseded_on__isnull=True).order_by("number")),
         Prefetch("repayments", queryset=Repayment.objects.order_by("id")),
     )
     try:

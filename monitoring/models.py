@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -265,3 +265,156 @@ class WarningRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} v{self.version}{_(' (active)') if self.is_active else ''}"
+
+
+# --- Post-loan actions ---------------------------------------------------------------------
+
+
+class ActionKind(models.TextChoices):
+    REDUCE_LIMIT = "reduce_limit", _("Reduce limit 降额")
+    INCREASE_LIMIT = "increase_limit", _("Increase limit 提额")
+    FREEZE_LINE = "freeze_line", _("Freeze line 冻结额度")
+    UNFREEZE_LINE = "unfreeze_line", _("Unfreeze line 解冻额度")
+    REQUIRE_COLLATERAL = "require_collateral", _("Require collateral 追加抵押")
+    ADD_GUARANTEE = "add_guarantee", _("Add guarantee 追加担保")
+    RESTRUCTURE = "restructure", _("Restructure 重组")
+    RECALL = "recall", _("Recall 提前收回")
+    WRITE_OFF = "write_off", _("Write off 核销")
+
+
+# What each kind acts on: the line, the loan, or either.
+LINE_KINDS = frozenset({ActionKind.REDUCE_LIMIT, ActionKind.INCREASE_LIMIT, ActionKind.FREEZE_LINE, ActionKind.UNFREEZE_LINE})
+LOAN_KINDS = frozenset({ActionKind.RESTRUCTURE, ActionKind.RECALL, ActionKind.WRITE_OFF})
+SECURITY_KINDS = frozenset({ActionKind.REQUIRE_COLLATERAL, ActionKind.ADD_GUARANTEE})
+# Heavy actions go to the credit committee whatever their size (limit cuts above 50 % too).
+COMMITTEE_KINDS = frozenset({ActionKind.RESTRUCTURE, ActionKind.RECALL, ActionKind.WRITE_OFF})
+
+
+class ActionStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    PENDING_COMMITTEE = "pending_committee", _("Pending committee")
+    APPROVED = "approved", _("Approved")
+    EXECUTED = "executed", _("Executed")
+    MET = "met", _("Met (security pledged)")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_ACTION_STATUSES = (ActionStatus.PROPOSED, ActionStatus.PENDING_COMMITTEE, ActionStatus.APPROVED)
+
+
+class PostLoanAction(models.Model):
+    """One measure on a borrower's line or loan, from proposal to effect.
+
+    Proposed by an officer or by the system (``proposed_by`` NULL), approved by someone else
+    (maker-checker) or by the credit committee, then executed by ``monitoring.actions``: the
+    line or loan changes, the ledger records it, the owning partner is told.  A collateral or
+    guarantee request stays ``executed`` (requested) until it is met by a pledge."""
+
+    kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    status = models.CharField(max_length=20, choices=ActionStatus.choices, default=ActionStatus.PROPOSED)
+    company = models.ForeignKey("loans.Company", on_delete=models.PROTECT, related_name="post_loan_actions")
+    credit_line = models.ForeignKey(
+        "loans.CreditLine", null=True, blank=True, on_delete=models.PROTECT, related_name="post_loan_actions"
+    )
+    loan = models.ForeignKey("loans.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="post_loan_actions")
+    params = models.JSONField(default=dict, blank=True, help_text=_("the action's terms, validated per kind"))
+    reason = models.CharField(max_length=500, blank=True, default="")
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions",
+        help_text=_("the warning this action answers, if any"),
+    )
+    needs_committee = models.BooleanField(default=False)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("empty: proposed by the system"),
+    )
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True, default="")
+    executed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("empty with an execution date: executed by the system"),
+    )
+    executed_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text=_("what the execution changed: before and after"))
+    due_date = models.DateField(null=True, blank=True, help_text=_("collateral / guarantee: pledge by this date"))
+    amount_needed = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_by_collateral = models.ForeignKey("loans.Collateral", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    met_by_guarantee = models.ForeignKey("loans.Guarantee", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [
+            ("propose_action", "Can propose a post-loan action"),
+            ("approve_action", "Can approve or reject a post-loan action"),
+            ("execute_action", "Can execute an approved post-loan action"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "-id"], name="pla_company_idx"),
+            models.Index(fields=["status", "kind"], name="pla_status_kind_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ActionKind.values), name="pla_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=ActionStatus.values), name="pla_status_valid"),
+            models.CheckConstraint(
+                condition=Q(credit_line__isnull=False) | Q(loan__isnull=False), name="pla_has_subject"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | Q(proposed_by__isnull=True) | ~Q(approved_by=F("proposed_by")),
+                name="pla_approver_not_proposer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[ActionStatus.EXECUTED, ActionStatus.MET]) | Q(executed_at__isnull=False),
+                name="pla_executed_has_date",
+            ),
+            models.CheckConstraint(condition=~Q(status=ActionStatus.MET) | Q(met_at__isnull=False), name="pla_met_has_date"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=[ActionKind.REQUIRE_COLLATERAL, ActionKind.ADD_GUARANTEE])
+                | (Q(due_date__isnull=False) & Q(amount_needed__gt=0)),
+                name="pla_security_has_due_and_value",
+            ),
+            # The nightly proposals: at most one system proposal per warning, however often it runs.
+            models.UniqueConstraint(
+                fields=["alert"], condition=Q(alert__isnull=False) & Q(proposed_by__isnull=True),
+                name="pla_one_system_proposal_per_alert",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = f"loan #{self.loan_id}" if self.loan_id else f"line #{self.credit_line_id}"
+        return f"{self.get_kind_display()} on {subject} ({self.get_status_display()})"
+
+
+class ActionPolicy(models.Model):
+    """Which action the nightly run proposes for a warning of a rule at a severity."""
+
+    rule = models.CharField(max_length=32, help_text=_("the rule's code, e.g. score_drop"))
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    action_kind = models.CharField(max_length=20, choices=ActionKind.choices)
+    params = models.JSONField(default=dict, blank=True, help_text=_("the recommended action's terms"))
+    is_active = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["rule", "severity"]
+        verbose_name_plural = "action policies"
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "severity"], name="action_policy_unique_rule_severity"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="action_policy_severity_valid"),
+            models.CheckConstraint(condition=Q(action_kind__in=ActionKind.values), name="action_policy_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} / {self.severity} → {self.action_kind}"
+
+    def clean(self):
+        from .actions import policy_params_check
+
+        policy_params_check(self.action_kind, self.params)

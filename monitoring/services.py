@@ -431,6 +431,11 @@ def _finish_chunked_phase(run: ScoringRun, phase: str) -> bool:
         written=Sum("written"), no_snapshot=Sum("no_snapshot"), rss=Max("peak_rss_mb")
     )
     key = "persons" if phase == Phase.PERSONS else "companies"
+    if phase == Phase.COMPANIES:
+        from scoring.signals import company_scores_written
+
+        # Every company scored on the date (None): receivers act on the latest scores at once.
+        company_scores_written.send(sender=ScoringRun, company_ids=None, as_of=run.as_of)
     counts = {key: agg["written"] or 0, f"{key}_no_data": agg["no_snapshot"] or 0}
     rss = max(filter(None, [agg["rss"], run.counts.get("peak_rss_mb")]), default=None)
     if rss is not None:
@@ -457,6 +462,12 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
                 "rule_seconds": {code: round(r.seconds, 3) for code, r in results.items()},
                 "rule_versions": {code: r.version for code, r in results.items()},
             }
+            from .proposals import propose_actions
+            from .protection import protect_companies
+
+            # After the rules: protective freezes at once, then the policy's proposals.
+            counts["lines_frozen"] = protect_companies(None, run.as_of)
+            counts.update(propose_actions(run.as_of))
         else:
             counts = servicing_run(as_of=run.as_of)
         _advance(run, phase=phase, counts=counts, seconds=time.perf_counter() - started)

@@ -353,7 +353,7 @@ class CreditLineAdmin(GuardedModelAdmin):
 
 class InstallmentInline(ReadOnlyMixin, admin.TabularInline):
     model = Installment
-    fields = ["number", "due_date", "principal_due", "interest_due", "penalty_due", "principal_paid", "interest_paid", "penalty_paid", "paid_on"]
+    fields = ["schedule_version", "number", "due_date", "principal_due", "interest_due", "penalty_due", "principal_paid", "interest_paid", "penalty_paid", "paid_on", "superseded_on"]
     readonly_fields = fields
     extra = 0
 

@@ -290,7 +290,7 @@ class LoanSchedule(PartnerView):
     @extend_schema(operation_id="loans_schedule", responses=responses({200: InstallmentSerializer(many=True)}))
     def get(self, request, pk: int):
         loan = get_object_or_404(self.get_queryset(), pk=pk)
-        return Response(InstallmentSerializer(loan.installments.order_by("number"), many=True).data)
+        return Response(InstallmentSerializer(loan.installments.filter(superseded_on__isnull=True).order_by("number"), many=True).data)
 
 
 class LoanRepayments(PartnerView):

@@ -6,8 +6,9 @@ Other apps call :func:`webhook_emit` where the change happens, inside their tran
     webhook_emit(partner_id=line.partner_id, event_type="credit_line.changed",
                  payload={"credit_line_id": line.pk, "change": "frozen", "status": line.status})
 
-Events: ``application.decided``, ``credit_line.changed`` (change: limit_cut | frozen |
-unfrozen), ``loan.overdue``, ``post_loan_action.executed``.  One delivery row per active
+Events: ``application.decided``, ``credit_line.changed`` (change: limit_cut | limit_raised |
+frozen | unfrozen | closed | loan_written_off), ``loan.overdue``, ``post_loan_action.executed``
+(sent by ``monitoring.actions`` when an action on the partner's line or loan is executed).  One delivery row per active
 endpoint of the partner that wants the event; each is sent by the Celery task
 ``deliver_webhook`` once the transaction commits (nothing is sent for a rolled-back change).
 """

@@ -427,6 +427,13 @@ class Loan(TimeStamped):
     classification = models.CharField(max_length=16, choices=Classification.choices, default=Classification.NORMAL)
     serviced_on = models.DateField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    # The schedule in force: its installments carry this version; earlier versions' rows are
+    # kept, marked superseded (a prepayment, restructure or recall never deletes a row).
+    schedule_version = models.PositiveSmallIntegerField(default=1, db_default=1)
+    restructured_on = models.DateField(null=True, blank=True)
+    watch_until = models.DateField(
+        null=True, blank=True, help_text="after a restructure: at least special mention until this date, whatever the DPD"
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -448,6 +455,10 @@ class Loan(TimeStamped):
             models.CheckConstraint(condition=_in("bucket", Bucket), name="loan_bucket_valid"),
             models.CheckConstraint(condition=_in("classification", Classification), name="loan_classification_valid"),
             models.UniqueConstraint(fields=["credit_line", "idempotency_key"], name="loan_drawdown_idempotency"),
+            models.CheckConstraint(condition=Q(schedule_version__gte=1), name="loan_schedule_version_positive"),
+            models.CheckConstraint(
+                condition=Q(watch_until__isnull=True) | Q(restructured_on__isnull=False), name="loan_watch_after_restructure"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -465,15 +476,22 @@ class Installment(models.Model):
     interest_paid = MoneyField(default=Decimal("0.00"))
     penalty_paid = MoneyField(default=Decimal("0.00"))
     paid_on = models.DateField(null=True, blank=True)
+    schedule_version = models.PositiveSmallIntegerField(default=1, db_default=1)
+    superseded_on = models.DateField(
+        null=True, blank=True, help_text="replaced by a later schedule version on this date (kept as history)"
+    )
 
     class Meta:
-        ordering = ["loan_id", "number"]
+        ordering = ["loan_id", "schedule_version", "number"]
         indexes = [
-            # Daily servicing reads unpaid installments by due date.
-            models.Index(fields=["due_date"], condition=Q(paid_on__isnull=True), name="installment_unpaid_due_idx"),
+            # Daily servicing reads the unpaid installments in force by due date.
+            models.Index(
+                fields=["due_date"], condition=Q(paid_on__isnull=True) & Q(superseded_on__isnull=True),
+                name="installment_unpaid_due_idx",
+            ),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["loan", "number"], name="installment_unique_number"),
+            models.UniqueConstraint(fields=["loan", "schedule_version", "number"], name="installment_unique_number"),
             models.CheckConstraint(condition=Q(principal_due__gte=0) & Q(interest_due__gte=0) & Q(penalty_due__gte=0), name="installment_due_non_negative"),
             models.CheckConstraint(
                 condition=Q(principal_paid__gte=0) & Q(principal_paid__lte=F("principal_due"))
@@ -484,7 +502,8 @@ class Installment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.number} due {self.due_date}"
+        superseded = f" (v{self.schedule_version}, superseded)" if self.superseded_on else ""
+        return f"#{self.number} due {self.due_date}{superseded}"
 
     @property
     def amount_due(self) -> Decimal:

@@ -2,8 +2,9 @@
 
 Allocation: first the penalty, then the interest, then the principal of every installment
 due on or before the day the money arrived, oldest installment first within each component.
-What is left prepays principal: the future installments are re-amortized over the same
-remaining terms (and keep their due dates).  More than the pay-off amount is refused.
+What is left prepays principal: the future installments are superseded by a new schedule
+version re-amortized over the same remaining terms (and keeping their due dates); no row is
+ever deleted.  More than the pay-off amount is refused.
 The same ``external_ref`` on the same loan is the same repayment: it is recorded once.
 """
 
@@ -21,7 +22,9 @@ from ..choices import Bucket, Classification, LoanStatus
 from ..errors import DomainError, NotFound
 from ..models import CreditLine, Installment, Loan, Repayment
 from ..money import ZERO, MoneyError, money
+from ..ledger_chain import LedgerKind
 from ..schedule import reamortize
+from .ledger import ledger_append
 from .lines import installments_from_schedule
 from .policy import credit_policy_active, policy_snapshot
 from .servicing import bucket_for, classification_for
@@ -82,7 +85,7 @@ def loan_repayment_record(
             raise DomainError(f"Loan #{loan.pk} is {loan.status}; it takes no more repayments.", code="loan_closed")
         value_dates.check_received_on(received_on, disbursed_on=loan.disbursed_on)
 
-        unpaid = list(loan.installments.filter(paid_on__isnull=True).order_by("number"))
+        unpaid = list(loan.installments.filter(paid_on__isnull=True, superseded_on__isnull=True).order_by("number"))
         # Daily servicing accrues penalty on the loan; charge what is not yet on an
         # installment to the oldest unpaid one, so it is allocated first.
         on_installments = sum((i.penalty_due - i.penalty_paid for i in unpaid), ZERO)
@@ -123,7 +126,10 @@ def loan_repayment_record(
             future_principal = sum((i.principal_due - i.principal_paid for i in future), ZERO)
             remaining = future_principal - prepaid
             parts["principal"] += prepaid
-            Installment.objects.filter(pk__in=[i.pk for i in future]).delete()
+            # The future rows are superseded by a new schedule version (kept, never deleted).
+            Installment.objects.filter(pk__in=[i.pk for i in future]).update(superseded_on=received_on)
+            carried_penalty = sum((i.penalty_due - i.penalty_paid for i in future), ZERO)
+            loan.schedule_version += 1
             if remaining > 0:
                 rows = reamortize(
                     outstanding_principal=remaining,
@@ -136,11 +142,13 @@ def loan_repayment_record(
                 new = installments_from_schedule(loan, rows)
                 for inst, old in zip(new, future, strict=True):
                     inst.due_date = old.due_date  # keep the contract's due dates
+                    inst.schedule_version = loan.schedule_version
+                new[0].penalty_due += carried_penalty
                 Installment.objects.bulk_create(new)
 
         principal_paid = parts["principal"]
         loan.outstanding_principal -= principal_paid
-        still_unpaid = Installment.objects.filter(loan=loan, paid_on__isnull=True)
+        still_unpaid = Installment.objects.filter(loan=loan, paid_on__isnull=True, superseded_on__isnull=True)
         oldest_overdue = still_unpaid.filter(due_date__lt=received_on).order_by("due_date").values_list("due_date", flat=True).first()
         loan.penalty_accrued = max(ZERO, loan.penalty_accrued - parts["penalty"])
         if loan.outstanding_principal == 0 and not still_unpaid.exists():
@@ -150,14 +158,14 @@ def loan_repayment_record(
             dpd = (received_on - oldest_overdue).days if oldest_overdue else 0
             loan.days_past_due = dpd
             loan.bucket = bucket_for(dpd)
-            loan.classification = classification_for(dpd, policy_snapshot(credit_policy_active()))
-        loan.save(update_fields=["outstanding_principal", "penalty_accrued", "status", "days_past_due", "bucket", "classification", "updated_at"])
+            loan.classification = classification_for(dpd, policy_snapshot(credit_policy_active()), watched=bool(loan.watch_until and loan.watch_until >= received_on))
+        loan.save(update_fields=["outstanding_principal", "penalty_accrued", "status", "days_past_due", "bucket", "classification", "schedule_version", "updated_at"])
         if principal_paid > 0:  # revolving: repaid principal can be drawn again
             line.drawn_principal = money(line.drawn_principal - principal_paid)
             line.save(update_fields=["drawn_principal", "updated_at"])
         try:
             with transaction.atomic():
-                return Repayment.objects.create(
+                repayment = Repayment.objects.create(
                     loan=loan,
                     external_ref=external_ref,
                     amount=amount,
@@ -169,3 +177,11 @@ def loan_repayment_record(
                 )
         except IntegrityError as exc:  # pragma: no cover - the loan lock serialises twins
             raise DomainError(f"Repayment {external_ref!r} is already recorded.", code="idempotency_conflict") from exc
+        ledger_append(
+            kind=LedgerKind.REPAYMENT, subject=repayment,
+            payload={"loan_id": loan.pk, "credit_line_id": line.pk, "amount": amount, "received_on": received_on,
+                     "penalty": parts["penalty"], "interest": parts["interest"], "principal": principal_paid,
+                     "outstanding_after": loan.outstanding_principal, "schedule_version": loan.schedule_version,
+                     "actor_id": getattr(actor, "pk", None)},
+        )
+        return repayment

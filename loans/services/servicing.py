@@ -47,16 +47,17 @@ def bucket_for(dpd: int) -> str:
     return Bucket.M3_PLUS
 
 
-def classification_for(dpd: int, policy: PolicySnapshot) -> str:
+def classification_for(dpd: int, policy: PolicySnapshot, *, watched: bool = False) -> str:
     """Overdue at all is at least special mention; the policy's substandard threshold is at
-    most 91 days, so anything over 90 days is non-performing."""
+    most 91 days, so anything over 90 days is non-performing.  A restructured loan in its
+    watch period (``watched``) is at least special mention whatever its DPD."""
     if dpd >= policy.loss_dpd:
         return Classification.LOSS
     if dpd >= policy.doubtful_dpd:
         return Classification.DOUBTFUL
     if dpd >= policy.substandard_dpd:
         return Classification.SUBSTANDARD
-    if dpd >= 1:
+    if dpd >= 1 or watched:
         return Classification.SPECIAL_MENTION
     return Classification.NORMAL
 
@@ -123,6 +124,7 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
                   FROM {inst} AS i
                   JOIN todo AS t ON t.id = i.loan_id
                  WHERE i.paid_on IS NULL
+                   AND i.superseded_on IS NULL
                    AND i.due_date < %(as_of)s::date
                  GROUP BY i.loan_id
             ), calc AS (
@@ -138,7 +140,7 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
                    penalty_accrued = l.penalty_accrued + c.penalty,
                    bucket = {_BUCKET_SQL},
                    classification = CASE WHEN c.dpd >= %(loss)s THEN 'loss' WHEN c.dpd >= %(dbt)s THEN 'doubtful'
-                                         WHEN c.dpd >= %(sub)s THEN 'substandard' WHEN c.dpd >= 1 THEN 'special_mention'
+                                         WHEN c.dpd >= %(sub)s THEN 'substandard' WHEN c.dpd >= 1 OR l.watch_until >= %(as_of)s::date THEN 'special_mention'
                                          ELSE 'normal' END,
                    serviced_on = %(as_of)s::date
               FROM calc AS c
@@ -165,11 +167,11 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
     loans = list(
         Loan.objects.filter(status=LoanStatus.ACTIVE)
         .exclude(serviced_on__gte=as_of)
-        .values_list("id", "serviced_on", "disbursed_on", "penalty_accrued", "partner_id", "days_past_due", "bucket")
+        .values_list("id", "serviced_on", "disbursed_on", "penalty_accrued", "partner_id", "days_past_due", "bucket", "watch_until")
     )
     since = {pk: serviced or disbursed for pk, serviced, disbursed, *_ in loans}
     overdue = (
-        Installment.objects.filter(loan_id__in=list(since), paid_on__isnull=True, due_date__lt=as_of)
+        Installment.objects.filter(loan_id__in=list(since), paid_on__isnull=True, superseded_on__isnull=True, due_date__lt=as_of)
         .values_list("loan_id", "due_date", "principal_due", "principal_paid")
         if since
         else []
@@ -182,11 +184,11 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
         principal_days[loan_id] = principal_days.get(loan_id, ZERO) + (principal_due - principal_paid) * days
     rows = []
     worsened = []
-    for pk, _, _, accrued, partner_id, old_dpd, old_bucket in loans:
+    for pk, _, _, accrued, partner_id, old_dpd, old_bucket, watch_until in loans:
         dpd = (as_of - oldest[pk]).days if pk in oldest else 0
         penalty = (principal_days.get(pk, ZERO) * policy.penalty_daily_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         bucket = bucket_for(dpd)
-        rows.append((dpd, str(accrued + penalty), bucket, classification_for(dpd, policy), as_of.isoformat(), pk))
+        rows.append((dpd, str(accrued + penalty), bucket, classification_for(dpd, policy, watched=bool(watch_until and watch_until >= as_of)), as_of.isoformat(), pk))
         if bucket != old_bucket and dpd > old_dpd:
             worsened.append((pk, partner_id, dpd, bucket))
     # executemany of a keyed UPDATE is linear; bulk_update's CASE WHEN is not on SQLite.

@@ -131,12 +131,25 @@ def make_world() -> dict:
     line = ok(api.post(f"/api/v1/applications/{app['id']}/accept/", format="json"))
     loan = ok(api.post(f"/api/v1/credit-lines/{line['id']}/drawdowns/", {"amount": "50000.00", "term_months": 6}, format="json"))
     repayment = ok(api.post(f"/api/v1/loans/{loan['id']}/repayments/", {"amount": "1000.00", "external_ref": "bank-1"}, format="json"))
+    # A collateral request on the line, sent (for the post-loan actions' operations).
+    from django.contrib.auth import get_user_model
+
+    from monitoring.actions import post_loan_action_approve, post_loan_action_execute, post_loan_action_propose
+
+    request = post_loan_action_propose(
+        kind="require_collateral", credit_line_id=line["id"],
+        params={"amount_needed": "10000.00", "due_date": (timezone.localdate() + datetime.timedelta(days=30)).isoformat()},
+    )
+    checker = get_user_model().objects.create_user("contract-checker", password="x")
+    post_loan_action_approve(action_id=request.pk, actor=checker)
+    post_loan_action_execute(action_id=request.pk, actor=checker)
     # The decision's webhook: queued in the module's transaction, which never commits: never sent.
     delivery = WebhookDelivery.objects.filter(endpoint_id=endpoint["id"]).first()
     assert delivery is not None
     return {
         "key": key, "company": company["id"], "application": app["id"], "offer": offer["id"], "credit_line": line["id"],
         "loan": loan["id"], "repayment": repayment["id"], "webhook_endpoint": endpoint["id"], "delivery": delivery.pk,
+        "action": request.pk,
     }
 
 
@@ -144,6 +157,7 @@ def make_world() -> dict:
 ID_OF = {
     "/api/v1/companies/": "company", "/api/v1/applications/": "application", "/api/v1/credit-lines/": "credit_line",
     "/api/v1/loans/": "loan", "/api/v1/webhook-endpoints/": "webhook_endpoint", "/api/v1/webhook-deliveries/": "delivery",
+    "/api/v1/post-loan-actions/": "action",
 }
 
 
@@ -179,6 +193,10 @@ def valid_calls(world: dict) -> list[tuple[str, dict]]:
         ("webhook_deliveries_list", {}),
         ("webhook_deliveries_resend", {}),
         ("webhook_endpoints_destroy", {}),
+        ("post_loan_actions_list", {"query": {"company": world["company"], "status": "executed"}}),
+        ("post_loan_actions_retrieve", {}),
+        ("post_loan_actions_pledge", {"body": {"collateral": {"kind": "equipment", "description": "lathe",
+                                                              "appraised_value": "20000.00", "valued_on": today}}}),
     ]
 
 

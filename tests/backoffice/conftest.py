@@ -87,8 +87,13 @@ def world(db, django_user_model):
     CreditOutcome.objects.create(subject_kind="person", subject_id=person.pk, observed_at=AS_OF, defaulted_12m=False)
     run = ScoringRun.objects.create(as_of=TODAY, status="succeeded", chunks_total=1, chunks_done=1)
     ScoringChunk.objects.create(run=run, phase="persons", id_from=1, id_to=10, status="done")
-    Alert.objects.create(subject_kind="company", subject_id=line.company.pk, company=line.company, first_seen_on=TODAY, last_seen_on=TODAY, rule="score_drop", severity="high", old_score=700, new_score=560)
+    warning = Alert.objects.create(subject_kind="company", subject_id=line.company.pk, company=line.company, first_seen_on=TODAY, last_seen_on=TODAY, rule="score_drop", severity="high", old_score=700, new_score=560)
     # WarningRule: the defaults are published by monitoring migration 0005
+    from monitoring.actions import post_loan_action_propose
+    from monitoring.models import ActionPolicy
+
+    post_loan_action_propose(kind="reduce_limit", credit_line_id=line.pk, params={"percent": 10}, actor=maker, alert_id=warning.pk, on=TODAY)
+    ActionPolicy.objects.get_or_create(rule="score_drop", severity="high", defaults={"action_kind": "reduce_limit", "params": {"percent": 30}})
 
     Group.objects.create(name="Auditors")
     IntervalSchedule.objects.create(every=10, period="minutes")

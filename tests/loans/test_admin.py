@@ -129,15 +129,15 @@ def test_line_actions_freeze_unfreeze_and_report_a_refused_move(admin_client_, m
     def line_action(name):
         return admin_client_.post(url, {"action": name, "_selected_action": [line.pk]}, follow=True)
 
-    # when frozen, then unfrozen
-    assert "Frozen: 1 credit line(s)." in line_action("freeze_lines").content.decode()
-    line.refresh_from_db()
-    assert line.status == "frozen"
-    line_action("unfreeze_lines")
+    # when frozen from the line admin: a proposal (maker-checker), the line unchanged until approved
+    assert "Freeze proposed: 1 credit line(s)." in line_action("freeze_lines").content.decode()
     line.refresh_from_db()
     assert line.status == "active"
+    from monitoring.models import PostLoanAction
+
+    assert PostLoanAction.objects.get().kind == "freeze_line"
     # and an illegal move (unfreezing an active line) is reported, nothing changes
     body = line_action("unfreeze_lines").content.decode()
-    assert f"Credit line #{line.pk}: " in body and "cannot go from active to active" in body
+    assert f"Credit line #{line.pk}: " in body and "only a frozen line can be unfrozen" in body
     line.refresh_from_db()
     assert line.status == "active"

@@ -1,0 +1,99 @@
+"""Protective actions that run at once, and the drawdown guard.
+
+When a company's latest score falls below the credit policy's minimum, or one of its key
+people (legal representative, actual controller, major shareholder) is in default, its active
+lines are frozen by the system: a ``freeze_line`` action recorded as proposed and executed by
+nobody (the system), with its ledger entry and webhooks.  ``protect_companies`` finds the
+lines in one statement, then freezes each (a handful a night, each in its own locked
+transaction).  It runs after the nightly rules and whenever company scores are written
+(``scoring.signals.company_scores_written``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.db.models import Exists, OuterRef, Q
+from django.dispatch import receiver
+from django.utils.translation import gettext as _
+
+from loans.choices import CreditLineStatus, Role
+from loans.models import CreditLine, RelatedParty
+from loans.services.groups import MAJORITY_PCT
+from loans.services.policy import credit_policy_active
+from scoring.models import LatestScore
+from scoring.signals import company_scores_written
+
+from .models import ALERT_LIVE_STATUSES, ActionKind, Alert, Severity
+
+log = logging.getLogger(__name__)
+
+KEY_ROLES = (Role.LEGAL_REPRESENTATIVE, Role.ACTUAL_CONTROLLER)
+
+
+def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[int, str]]:
+    """(active line id, reason) for the companies (all when None) that must be frozen."""
+    minimum = credit_policy_active().min_score
+    low_score = LatestScore.objects.filter(subject_kind="company", subject_id=OuterRef("company_id"), score__lt=minimum)
+    party_default = RelatedParty.objects.filter(
+        Q(role__in=KEY_ROLES) | Q(role=Role.SHAREHOLDER, ownership_pct__gte=MAJORITY_PCT),
+        company_id=OuterRef("company_id"), valid_from__lte=as_of,
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=as_of)).filter(
+        Exists(LatestScore.objects.filter(subject_kind="person", subject_id=OuterRef("person_id"), in_default=True))
+    )
+    qs = CreditLine.objects.filter(status=CreditLineStatus.ACTIVE)
+    if company_ids is not None:
+        qs = qs.filter(company_id__in=list(company_ids))
+    qs = qs.annotate(low=Exists(low_score), party=Exists(party_default)).filter(Q(low=True) | Q(party=True))
+    out = []
+    for line_id, low, _party in qs.order_by("id").values_list("id", "low", "party"):
+        reason = (_("the company's latest score is below the policy minimum %(min)s") % {"min": minimum}) if low else \
+            _("a key person of the company (legal representative, actual controller or major shareholder) is in default")
+        out.append((line_id, reason))
+    return out
+
+
+def protect_companies(company_ids=None, as_of: datetime.date | None = None) -> int:
+    """Freeze (by the system) every active line of the companies that fell below the minimum
+    or whose key person defaulted; returns how many lines were frozen.  Rerun-safe: a frozen
+    line is no longer active."""
+    from django.utils import timezone
+
+    from loans.errors import DomainError
+
+    from .actions import post_loan_action_system_execute
+
+    as_of = as_of or timezone.localdate()
+    frozen = 0
+    for line_id, reason in lines_to_protect(company_ids=company_ids, as_of=as_of):
+        try:
+            post_loan_action_system_execute(kind=ActionKind.FREEZE_LINE, credit_line_id=line_id, reason=reason, on=as_of)
+            frozen += 1
+        except DomainError as exc:  # moved meanwhile (frozen or closed by someone else)
+            log.info("protective freeze of line %s skipped: %s", line_id, exc)
+    return frozen
+
+
+@receiver(company_scores_written, dispatch_uid="monitoring.protect_companies")
+def on_company_scores_written(sender, *, company_ids=None, as_of=None, **kwargs):
+    protect_companies(company_ids, as_of)
+
+
+# --- drawdown guard ------------------------------------------------------------------------
+
+BLOCKING_SEVERITIES = (Severity.HIGH,)
+OPEN_ALERT_STATUSES = ALERT_LIVE_STATUSES
+
+
+def blocking_alert_guard(line: CreditLine) -> str | None:
+    """A drawdown is refused while the company has an open high-severity warning."""
+    found = (
+        Alert.objects.filter(
+            subject_kind="company", subject_id=line.company_id, status__in=OPEN_ALERT_STATUSES, severity__in=BLOCKING_SEVERITIES,
+        ).order_by("-last_seen_on").values_list("rule", "last_seen_on").first()
+    )
+    if found is None:
+        return None
+    return _("Credit line #%(line)s: the company has an open blocking warning (%(rule)s of %(as_of)s); no drawdown until it is resolved.") % {
+        "line": line.pk, "rule": found[0], "as_of": found[1]}

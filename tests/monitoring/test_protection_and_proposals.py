@@ -1,0 +1,134 @@
+"""Protective freezes at once, the drawdown guard, and the nightly proposals from the policy."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from django.core.exceptions import ValidationError
+
+from loans.choices import CreditLineStatus
+from loans.errors import DomainError
+from loans.models import CreditLine, LedgerEntry
+from loans.services.lines import credit_line_draw_down
+from monitoring.models import ActionPolicy, ActionStatus, Alert, PostLoanAction
+from monitoring.proposals import propose_actions
+from monitoring.protection import protect_companies
+from scoring.models import LatestScore, Score
+from scoring.signals import company_scores_written
+from tests.loans.conftest import TODAY, company, make_line, officer, product  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def scored(kind, subject_id, score, *, in_default=False, as_of=TODAY):
+    s = Score.objects.create(subject_kind=kind, subject_id=subject_id, as_of=as_of, model_id=1, model_version=1,
+                             score=score, pd=0.2, tier="E" if score < 600 else "B", in_default=in_default)
+    LatestScore.objects.update_or_create(
+        subject_kind=kind, subject_id=subject_id,
+        defaults={"score_id": s.pk, "as_of": as_of, "score": score, "tier": s.tier, "in_default": in_default},
+    )
+
+
+@pytest.fixture
+def line(make_line):  # noqa: F811
+    return make_line(amount="500000")
+
+
+def warning(company_id, severity="high", rule="score_drop"):
+    return Alert.objects.create(subject_kind="company", subject_id=company_id, company_id=company_id, first_seen_on=TODAY, last_seen_on=TODAY, rule=rule,
+                                       severity=severity, old_score=740, new_score=533)
+
+
+def test_a_score_below_the_minimum_freezes_the_line_by_the_system_at_once(line):
+    # given the company's latest score fell to 533
+    scored("company", line.company_id, 533)
+    ledger_before = LedgerEntry.objects.count()
+    # when the new scores are announced
+    company_scores_written.send(sender=None, company_ids=[line.company_id], as_of=TODAY)
+    # then
+    line.refresh_from_db()
+    assert line.status == CreditLineStatus.FROZEN
+    action = PostLoanAction.objects.get()
+    assert (action.kind, action.status, action.proposed_by, action.approved_by, action.executed_by) == ("freeze_line", ActionStatus.EXECUTED, None, None, None)
+    assert "below the policy minimum 600" in action.reason
+    assert LedgerEntry.objects.filter(seq__gt=ledger_before, kind="post_loan_action.executed").count() == 1
+    # and a rerun freezes nothing more
+    assert protect_companies([line.company_id], TODAY) == 0
+    assert PostLoanAction.objects.count() == 1
+
+
+def test_a_key_person_in_default_freezes_the_line(line):
+    rep = line.company.related_parties.get()
+    scored("company", line.company_id, 700)
+    scored("person", rep.person_id, 400, in_default=True)
+    assert protect_companies(None, TODAY) == 1
+    line.refresh_from_db()
+    assert line.status == CreditLineStatus.FROZEN
+    assert "in default" in PostLoanAction.objects.get().reason
+
+
+def test_a_healthy_company_is_left_alone(line):
+    scored("company", line.company_id, 700)
+    assert protect_companies(None, TODAY) == 0
+    assert not PostLoanAction.objects.exists()
+
+
+def test_a_drawdown_is_refused_when_the_latest_score_is_below_the_minimum(line):
+    scored("company", line.company_id, 533)
+    with pytest.raises(DomainError, match="latest score 533 .* below the policy minimum 600") as exc:
+        credit_line_draw_down(credit_line_id=line.pk, amount="50000", term_months=12, disbursed_on=TODAY)
+    assert exc.value.code == "drawdown_blocked"
+    line.refresh_from_db()
+    assert line.drawn_principal == Decimal("0.00") and not line.loans.exists()
+
+
+def test_a_drawdown_is_refused_while_a_blocking_warning_is_open(line):
+    w = warning(line.company_id)
+    with pytest.raises(DomainError, match="open blocking warning \\(score_drop"):
+        credit_line_draw_down(credit_line_id=line.pk, amount="50000", term_months=12, disbursed_on=TODAY)
+    Alert.objects.filter(pk=w.pk).update(status="resolved", closed_at=timezone.now(), close_reason="test")
+    credit_line_draw_down(credit_line_id=line.pk, amount="50000", term_months=12, disbursed_on=TODAY)
+
+
+def test_the_policy_proposes_one_action_per_warning_and_a_rerun_adds_nothing(line):
+    credit_line_draw_down(credit_line_id=line.pk, amount="100000", term_months=12, disbursed_on=TODAY)
+    high, medium = warning(line.company_id, "high"), warning(line.company_id, "medium", rule="tier_downgrade")
+    ActionPolicy.objects.create(rule="tier_downgrade", severity="medium", action_kind="add_guarantee",
+                                params={"percent_of_drawn": 50, "due_in_days": 14})
+    # when
+    assert propose_actions(TODAY) == {"actions_proposed": 2, "actions_skipped": 0}
+    # then: the seeded policy cuts 30 % on a high score drop, the new one asks for a guarantee
+    cut = PostLoanAction.objects.get(alert=high)
+    assert (cut.kind, cut.status, cut.proposed_by, cut.params["new_limit"]) == ("reduce_limit", ActionStatus.PROPOSED, None, "350000.00")
+    guarantee = PostLoanAction.objects.get(alert=medium)
+    assert guarantee.amount_needed == Decimal("50000.00") and guarantee.due_date == TODAY + datetime.timedelta(days=14)
+    # and a rerun proposes nothing new, even after the proposal was rejected
+    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 0}
+    PostLoanAction.objects.filter(pk=cut.pk).update(status=ActionStatus.REJECTED)
+    assert propose_actions(TODAY)["actions_proposed"] == 0
+    assert PostLoanAction.objects.count() == 2
+
+
+def test_a_policy_whose_terms_do_not_fit_the_line_skips_the_warning(line):
+    credit_line_draw_down(credit_line_id=line.pk, amount="450000", term_months=12, disbursed_on=TODAY)
+    warning(line.company_id, "high")  # a 30 % cut would go below the drawn 450,000
+    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 1}
+
+
+def test_a_policy_with_bad_terms_cannot_be_saved():
+    policy = ActionPolicy(rule="dpd", severity="high", action_kind="reduce_limit", params={"percent": 130})
+    with pytest.raises(ValidationError, match="at most 100"):
+        policy.full_clean()
+    assert CreditLine.objects.count() == 0
+
+
+def test_a_protective_freeze_cannot_be_lifted_while_the_score_is_below_the_minimum(line, officer):  # noqa: F811
+    scored("company", line.company_id, 533)
+    protect_companies([line.company_id], TODAY)
+    with pytest.raises(DomainError, match="below the policy minimum") as exc:
+        from monitoring.actions import post_loan_action_propose
+
+        post_loan_action_propose(kind="unfreeze_line", credit_line_id=line.pk, actor=officer, on=TODAY)
+    assert exc.value.code == "score_below_minimum"
+    assert PostLoanAction.objects.count() == 1
