@@ -43,7 +43,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--companies", type=int, default=100_000)
         parser.add_argument("--score-days", type=int, default=5, help="nights of score history to add before the latest")
-        parser.add_argument("--applications", type=int, default=300)
+        parser.add_argument("--applications", type=int, default=200)
         parser.add_argument("--alerts", type=int, default=3000)
         parser.add_argument("--repeat", type=int, default=7)
         parser.add_argument("--seed", type=int, default=42)
@@ -55,6 +55,9 @@ class Command(BaseCommand):
             call_command("seed_demo", companies=companies - Company.objects.count(), seed=seed, stdout=self.stdout)
         as_of = Score.objects.filter(subject_kind="company").aggregate(d=Max("as_of"))["d"]
         self._history(as_of, score_days)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:  # fresh bulk loads: plan with real statistics
+                cur.execute("ANALYZE")
         self._applications(as_of, applications, rng)
         self._alerts(as_of, alerts, rng)
         self.stdout.write(
