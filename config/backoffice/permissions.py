@@ -23,6 +23,7 @@ from functools import partial, update_wrapper
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
 
 MODEL_PERMISSIONS = ("view", "add", "change", "delete")
 
@@ -72,8 +73,8 @@ class PermissionGuard:
         return self.admin_site.admin_view(update_wrapper(guarded, view))
 
 
-class GuardedModelAdmin(PermissionGuard, admin.ModelAdmin):
-    """The base of every ModelAdmin in the back office."""
+class GuardedModelAdmin(PermissionGuard, UnfoldModelAdmin):
+    """The base of every ModelAdmin in the back office, in the theme's look (django-unfold)."""
 
 
 class ReadOnlyModelAdmin(GuardedModelAdmin):
