@@ -28,7 +28,7 @@
         options: { plugins: { legend: { position: "right" } } } };
     },
     buckets: function (d) {
-      return { type: "bar", data: { labels: d.buckets.labels, datasets: [{ data: d.buckets.values, backgroundColor: palette[3] }] },
+      return { type: "bar", data: { labels: d.buckets.labels, datasets: [{ data: d.buckets.values, backgroundColor: ["#3a9d5d", "#e0a23a", "#e08a2e", "#c7433b", "#8b1e1e"] }] },
         options: { plugins: { legend: { display: false } } } };
     },
     alerts: function (d) {
