@@ -12,20 +12,26 @@ EXACT_BELOW = 20_000  # smaller tables are counted: an estimate buys nothing the
 class EstimatedCountPaginator(Paginator):
     @cached_property
     def count(self):
-        estimate = self._estimate()
-        if estimate is None or estimate < EXACT_BELOW:
-            return super().count
-        return estimate
+        counted = self._estimate_or_count()
+        return super().count if counted is None else counted
 
-    def _estimate(self) -> int | None:
+    def _estimate_or_count(self) -> int | None:
+        """The estimate of an unfiltered big table, or its exact count when small, in one
+        statement (PostgreSQL runs the count only when the estimate is small); None: the
+        list is filtered (or not on PostgreSQL), count it the usual way."""
         qs = self.object_list
         query = getattr(qs, "query", None)
-        if query is None or query.where or query.is_sliced or query.combinator:
+        if query is None or query.where or query.is_sliced or query.combinator or query.distinct:
             return None
         connection = connections[qs.db]
         if connection.vendor != "postgresql":
             return None
+        table = connection.ops.quote_name(qs.model._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [qs.model._meta.db_table])
+            cursor.execute(
+                f"SELECT CASE WHEN c.reltuples >= %s THEN c.reltuples::bigint ELSE (SELECT count(*) FROM {table}) END "
+                "FROM pg_class c WHERE c.oid = %s::regclass",
+                [EXACT_BELOW, qs.model._meta.db_table],
+            )
             row = cursor.fetchone()
-        return int(row[0]) if row and row[0] and row[0] > 0 else None
+        return None if row is None else int(row[0])
