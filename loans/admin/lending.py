@@ -140,7 +140,9 @@ def withdraw_applications(modeladmin, request, queryset):
 @admin.register(LoanApplication)
 class LoanApplicationAdmin(GuardedModelAdmin):
     form = LoanApplicationForm
-    list_display = ["id", "company", "product", "requested_amount", "term_months", "status", "tier", "score", "approved_limit", "annual_rate", "created_at"]
+    # What an officer looks for first, visible at 1366 px: who, where it stands, the score and
+    # tier (one column), the money; the product and term after (config/backoffice/columns.py).
+    list_display = ["id", "company", "status", "score", "tier", "requested_amount", "approved_limit", "annual_rate", "product", "term_months", "created_at"]
     list_filter = ["status", "tier", "product"]
     list_select_related = ["company", "product"]
     search_fields = ["=id", "company__legal_name", "=company__uscc"]

@@ -327,6 +327,7 @@ class LoanApplication(TimeStamped):
             ("accept_offer", "Can record that the borrower accepts an offer"),
             ("book_application", "Can book an accepted application (opens its credit line)"),
             ("withdraw_application", "Can withdraw an application"),
+            ("export_csv", "Can export applications as CSV"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(requested_amount__gt=0), name="application_amount_positive"),
@@ -386,6 +387,7 @@ class CreditLine(TimeStamped):
             ("unfreeze_line", "Can unfreeze a credit line"),
             ("close_line", "Can close a credit line"),
             ("reduce_line_limit", "Can reduce a credit line's limit"),
+            ("export_csv", "Can export credit lines as CSV"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(limit_amount__gte=0), name="line_limit_non_negative"),
@@ -427,6 +429,7 @@ class Loan(TimeStamped):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("export_csv", "Can export loans as CSV")]
         indexes = [
             models.Index(fields=["status", "id"], name="loan_status_idx"),
             models.Index(fields=["company", "status"], name="loan_company_status_idx"),
