@@ -355,6 +355,10 @@ class ApplicationEvent(models.Model):
     class Meta:
         ordering = ["application_id", "id"]
 
+    def __str__(self) -> str:
+        moved = f"{self.from_status} → {self.to_status}" if self.from_status else self.to_status
+        return f"application #{self.application_id}: {moved}"
+
 
 class CreditLine(TimeStamped):
     """A revolving limit (授信额度) valid for a period; drawdowns against it become loans."""
