@@ -616,3 +616,6 @@ class SyntheticTruth(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="synthetic_truth_unique_subject"),
         ]
+
+    def __str__(self) -> str:
+        return f"synthetic truth of {self.subject_kind} #{self.subject_id}"
