@@ -143,6 +143,7 @@ class EarlyWarning(models.Model):
 
     class Meta:
         ordering = ["-as_of", "subject_kind", "subject_id"]
+        permissions = [("export_csv", "Can export early warnings as CSV")]
         constraints = [
             models.UniqueConstraint(
                 fields=["subject_kind", "subject_id", "as_of", "rule"], name="early_warning_unique_hit"

@@ -394,6 +394,7 @@ UNFOLD = {
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "config.backoffice.navigation.environment",
+    "STYLES": ["config.backoffice.navigation.stylesheet"],
     "COLORS": {
         # A calm blue for a bank's back office.
         "primary": {
