@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 DEMO_COMPANIES ?= 2000
+PORT   ?= 8000
 
-.PHONY: run test venv migrate worker beat lint clean
+.PHONY: run test venv migrate messages worker beat lint clean
 
 $(VENV)/.installed: requirements.txt config/requirements/runtime.txt config/requirements/training.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,14 +15,21 @@ $(VENV)/.installed: requirements.txt config/requirements/runtime.txt config/requ
 
 venv: $(VENV)/.installed
 
-migrate: venv
+## make messages: compile the Chinese catalogue (config/locale).  The compiled .mo is committed
+## too, so a machine without GNU gettext (msgfmt) still serves Chinese; a test checks it is current.
+messages: venv
+	@if command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages --locale zh_Hans -v 0; \
+	else echo "msgfmt not installed: using the committed config/locale/*/LC_MESSAGES/django.mo"; fi
+
+migrate: messages
 	$(PY) manage.py migrate --noinput
 
-## make run: install, migrate, seed demo data when the database is empty, print a login, serve.
+## make run: install, migrate, seed demo data when the database is empty, print the logins,
+## serve on http://127.0.0.1:$(PORT)/ (make run PORT=8010 to serve elsewhere).
 run: migrate
 	$(PY) manage.py seed_demo --companies $(DEMO_COMPANIES) --if-empty
-	$(PY) manage.py demo_admin
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py demo_admin --port $(PORT)
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## make test: the whole suite against DATABASE_URL (SQLite when unset), with a coverage summary.
 test: venv

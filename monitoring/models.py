@@ -199,6 +199,7 @@ class Alert(models.Model):
             ("resolve_alert", _("Can resolve an alert")),
             ("dismiss_alert", _("Can dismiss an alert")),
             ("assign_alert", _("Can assign an alert to an officer")),
+            ("export_csv", _("Can export alerts as CSV")),
         ]
         constraints = [
             models.UniqueConstraint(

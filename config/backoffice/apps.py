@@ -9,3 +9,7 @@ class BackofficeConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .model_i18n import translate_model_words
+
+        # Model and field names in the reader's language (every model is loaded by now).
+        translate_model_words()

@@ -23,6 +23,8 @@ from functools import partial, update_wrapper
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
 
 MODEL_PERMISSIONS = ("view", "add", "change", "delete")
 
@@ -72,8 +74,48 @@ class PermissionGuard:
         return self.admin_site.admin_view(update_wrapper(guarded, view))
 
 
-class GuardedModelAdmin(PermissionGuard, admin.ModelAdmin):
-    """The base of every ModelAdmin in the back office."""
+class ReadableColumnsMixin:
+    """List columns people can read: money, rates, PDs, Shanghai dates, scores with their
+    tier, related objects and subjects by name with a link (``config.backoffice.columns``)."""
+
+    def get_list_display(self, request):
+        from . import columns
+
+        keep = {*(self.list_display_links or ()), *(self.list_editable or ())}
+        return columns.readable_list_display(self.model, super().get_list_display(request), keep=keep)
+
+    def get_changelist_instance(self, request):
+        from . import columns
+
+        cl = super().get_changelist_instance(request)
+        if columns.SUBJECT_COLUMN in cl.list_display:
+            columns.attach_subject_names(cl.result_list)
+        return cl
+
+    def subject_column(self, obj):
+        from . import columns
+
+        return columns.subject_column(obj)
+
+    subject_column.short_description = _("subject")
+    subject_column.admin_order_field = "subject_id"
+
+
+class ExportCsvMixin:
+    """The CSV export action on admins whose model declares ``export_csv`` (see ``export``);
+    Django's and the guard's permission filters then apply to it as to any action."""
+
+    def _get_base_actions(self):
+        from . import export
+
+        actions = list(super()._get_base_actions())
+        if export.has_export(self.model) and all(name != "export_csv" for _f, name, _d in actions):
+            actions.append((export.export_csv, "export_csv", export.export_csv.short_description))
+        return actions
+
+
+class GuardedModelAdmin(PermissionGuard, ExportCsvMixin, ReadableColumnsMixin, UnfoldModelAdmin):
+    """The base of every ModelAdmin in the back office, in the theme's look (django-unfold)."""
 
 
 class ReadOnlyModelAdmin(GuardedModelAdmin):

@@ -212,6 +212,9 @@ def logging_config(*, fmt: str, level: str) -> dict:
             # goes through ours instead, formatted and redacted.
             "django": {"handlers": [], "level": level, "propagate": True},
             "django.db.backends": {"level": "INFO"},
+            # A template's missing variable is logged at DEBUG with the whole context (the
+            # request, its search terms): the admin's theme looks up many optional ones.
+            "django.template": {"level": "INFO"},
             "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
             # A failing readiness check is in /ready/'s answer and the access log; the library's
             # traceback per probe (every few seconds) would only bury it.  Its errors still log.

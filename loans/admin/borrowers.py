@@ -13,11 +13,13 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from config.backoffice.paginator import EstimatedCountPaginator
 from config.backoffice.permissions import GuardedModelAdmin
 
 from .. import identity, value_dates
@@ -106,6 +108,7 @@ class CompanyAdmin(GuardedModelAdmin):
     autocomplete_fields = ["partner"]
     inlines = [RelatedPartyInline]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 class PersonForm(forms.ModelForm):
@@ -192,9 +195,16 @@ class PersonAdmin(GuardedModelAdmin):
     readonly_fields = ["resident_id_masked", "phone_masked", "birth_year"]
     autocomplete_fields = ["partner"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_companies=Count("roles__company", distinct=True))
+        # A correlated count, computed for the rows shown only (a join with GROUP BY made
+        # PostgreSQL aggregate every person before it could take a page).
+        companies = (
+            RelatedParty.objects.filter(person=OuterRef("pk")).order_by().values("person")
+            .annotate(n=Count("company", distinct=True)).values("n")
+        )
+        return super().get_queryset(request).annotate(_companies=Coalesce(Subquery(companies), 0))
 
     @admin.display(description="companies", ordering="_companies")
     def company_count(self, obj):

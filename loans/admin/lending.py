@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
+from config.backoffice.rows import TERM_SPREAD_COLUMNS, TIER_BAND_COLUMNS, RowsField
 
 from ..errors import DomainError
 from ..models import (
@@ -141,7 +142,9 @@ def withdraw_applications(modeladmin, request, queryset):
 @admin.register(LoanApplication)
 class LoanApplicationAdmin(GuardedModelAdmin):
     form = LoanApplicationForm
-    list_display = ["id", "company", "product", "requested_amount", "term_months", "status", "tier", "score", "approved_limit", "annual_rate", "created_at"]
+    # What an officer looks for first, visible at 1366 px: who, where it stands, the score and
+    # tier (one column), the money; the product and term after (config/backoffice/columns.py).
+    list_display = ["id", "company", "status", "score", "tier", "requested_amount", "approved_limit", "annual_rate", "product", "term_months", "created_at"]
     list_filter = ["status", "tier", "product"]
     list_select_related = ["company", "product"]
     search_fields = ["=id", "company__legal_name", "=company__uscc"]
@@ -196,6 +199,12 @@ class DecisionAdmin(ReadOnlyModelAdmin):
 
 
 class CreditPolicyForm(forms.ModelForm):
+    # Bands and spreads as a table of inputs, rates in percent (not raw JSON).
+    tier_bands = RowsField(columns=TIER_BAND_COLUMNS, rows=6, label=_("Tier bands"),
+                           help_text=_("From the highest band down: a score at or above the minimum falls in the band."))
+    term_spreads = RowsField(columns=TERM_SPREAD_COLUMNS, rows=5, label=_("Term spreads"),
+                             help_text=_("Added to the base rate: the first row whose months cover the term applies; the last must reach 360."))
+
     class Meta:
         model = CreditPolicy
         fields = [*POLICY_FIELDS, "note"]

@@ -330,6 +330,7 @@ class LoanApplication(TimeStamped):
             ("accept_offer", "Can record that the borrower accepts an offer"),
             ("book_application", "Can book an accepted application (opens its credit line)"),
             ("withdraw_application", "Can withdraw an application"),
+            ("export_csv", "Can export applications as CSV"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(requested_amount__gt=0), name="application_amount_positive"),
@@ -356,6 +357,10 @@ class ApplicationEvent(models.Model):
 
     class Meta:
         ordering = ["application_id", "id"]
+
+    def __str__(self) -> str:
+        moved = f"{self.from_status} → {self.to_status}" if self.from_status else self.to_status
+        return f"application #{self.application_id}: {moved}"
 
 
 class CreditLine(TimeStamped):
@@ -389,6 +394,7 @@ class CreditLine(TimeStamped):
             ("unfreeze_line", "Can unfreeze a credit line"),
             ("close_line", "Can close a credit line"),
             ("reduce_line_limit", "Can reduce a credit line's limit"),
+            ("export_csv", "Can export credit lines as CSV"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(limit_amount__gte=0), name="line_limit_non_negative"),
@@ -437,6 +443,7 @@ class Loan(TimeStamped):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("export_csv", "Can export loans as CSV")]
         indexes = [
             models.Index(fields=["status", "id"], name="loan_status_idx"),
             models.Index(fields=["company", "status"], name="loan_company_status_idx"),
@@ -631,3 +638,6 @@ class SyntheticTruth(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="synthetic_truth_unique_subject"),
         ]
+
+    def __str__(self) -> str:
+        return f"synthetic truth of {self.subject_kind} #{self.subject_id}"

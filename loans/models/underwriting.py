@@ -158,6 +158,9 @@ class BorrowerGroupMember(models.Model):
     class Meta:
         indexes = [models.Index(fields=["group_key"], name="group_member_key_idx")]
 
+    def __str__(self) -> str:
+        return f"company #{self.company_id} in borrower group {self.group_key}"
+
 
 class LedgerEntry(models.Model):
     """An append-only, hash-chained record.  ``content_hash`` covers the entry's own canonical

@@ -1,33 +1,72 @@
+import json
 import secrets
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+from django.utils.text import slugify
 
 LOGIN_FILE = Path(settings.BASE_DIR) / ".demo-login"
 
 
+def _saved() -> dict[str, str]:
+    """username -> password of the demo logins made before (.demo-login, git-ignored)."""
+    if not LOGIN_FILE.exists():
+        return {}
+    text = LOGIN_FILE.read_text().strip()
+    try:
+        saved = json.loads(text)
+        return saved if isinstance(saved, dict) else {}
+    except ValueError:  # the old format: the admin's password alone
+        return {"admin": text} if text else {}
+
+
 class Command(BaseCommand):
-    help = "Create the demo superuser on first use and print its login (kept in .demo-login, git-ignored)."
+    help = (
+        "Create the demo superuser and one demo user per role (each group in the database) on first "
+        "use and print their logins (kept in .demo-login, git-ignored)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument("--port", type=int, default=8000, help="the port `make run` serves on")
 
-    def handle(self, *args, username, **options):
+    def _login(self, saved, username, *, superuser=False, group=None):
         User = get_user_model()
-        password = LOGIN_FILE.read_text().strip() if LOGIN_FILE.exists() else ""
+        password = saved.get(username, "")
         user = User.objects.filter(username=username).first()
         if user is None or not password or not user.check_password(password):
             password = secrets.token_urlsafe(12)
-            if user is None:
+            if user is None and superuser:
                 user = User.objects.create_superuser(username=username, email="", password=password)
+            elif user is None:
+                user = User.objects.create_user(username=username, password=password, is_staff=True)
             else:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-            LOGIN_FILE.write_text(password + "\n")
+        if group is not None:
+            user.groups.add(group)
+        saved[username] = password
+        return password
+
+    def handle(self, *args, username, port, **options):
+        saved = _saved()
+        logins = [(str(_("Administrator")), username, self._login(saved, username, superuser=True))]
+        for group in Group.objects.order_by("name"):
+            name = f"demo-{slugify(group.name)}"[:150]
+            logins.append((group.name, name, self._login(saved, name, group=group)))
+        LOGIN_FILE.write_text(json.dumps(saved, indent=1) + "\n")
         self.stdout.write("")
-        self.stdout.write("  Admin:    http://127.0.0.1:8000/admin/")
-        self.stdout.write(f"  Login:    {username}")
-        self.stdout.write(f"  Password: {password}")
+        self.stdout.write(f"  Back office: http://127.0.0.1:{port}/admin/   (English or 中文: the language menu, top right)")
         self.stdout.write("")
+        width = max(len(role) for role, _u, _p in logins)
+        self.stdout.write(f"  {'Role'.ljust(width)}  {'Login'.ljust(28)}  Password")
+        for role, user, password in logins:
+            self.stdout.write(f"  {role.ljust(width)}  {user.ljust(28)}  {password}")
+        self.stdout.write("")
+
+
+def _(text):  # the role names are printed for the terminal, in English
+    return text

@@ -1,0 +1,159 @@
+"""The admin's sidebar, grouped by how staff work.
+
+:data:`NAVIGATION` declares the groups and, in each, the models by ``app_label.model_name``
+with an icon (Material Symbols, shipped with the theme).  :func:`sidebar` builds unfold's
+navigation from it for one request:
+
+* a model that is not installed or not registered in the admin is skipped, so the declaration
+  may name models that other branches add (alerts, post-loan actions, committee cases…);
+* a model the user may not view is skipped, and so is a group left empty;
+* a registered model that the declaration does not name still appears, under "Other", so
+  nothing registered is ever unreachable.
+
+Technical tables (schedules, idempotency records, scoring chunks, login records) live under
+Settings, collapsed.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+# (group title, collapsed?, [(model label, item title, icon), ...])
+NAVIGATION = [
+    (_("Underwriting"), False, [
+        ("loans.loanapplication", _("Applications"), "assignment"),
+        ("loans.decision", _("Decisions"), "gavel"),
+        ("loans.company", _("Companies"), "apartment"),
+        ("loans.person", _("Persons"), "person"),
+        ("loans.relatedparty", _("Related parties"), "groups"),
+        ("loans.borrowergroup", _("Borrower groups"), "hub"),
+        ("loans.collateral", _("Collateral"), "home_work"),
+        ("loans.guarantee", _("Guarantees"), "verified_user"),
+    ]),
+    (_("Loan book"), False, [
+        ("loans.creditline", _("Credit lines"), "credit_card"),
+        ("loans.loan", _("Loans"), "payments"),
+        ("loans.installment", _("Installments"), "event_note"),
+        ("loans.repayment", _("Repayments"), "savings"),
+        ("loans.ledgerentry", _("Ledger entries"), "receipt_long"),
+    ]),
+    (_("Monitoring"), False, [
+        ("monitoring.alert", _("Alerts"), "notifications_active"),
+        ("monitoring.postloanaction", _("Post-loan actions"), "task_alt"),
+        ("monitoring.scoringrun", _("Nightly runs"), "nights_stay"),
+        ("scoring.latestscore", _("Latest scores"), "speed"),
+        ("scoring.score", _("Score history"), "timeline"),
+        ("scoring.companycreditsnapshot", _("Company credit data"), "domain"),
+        ("scoring.personcreditsnapshot", _("Person credit data"), "badge"),
+        ("monitoring.portfoliosnapshot", _("Portfolio snapshots"), "monitoring"),
+    ]),
+    (_("Committee"), False, [
+        ("committee.committeecase", _("Committee cases"), "how_to_vote"),
+        ("monitoring.committeecase", _("Committee cases"), "how_to_vote"),
+        ("loans.committeecase", _("Committee cases"), "how_to_vote"),
+        ("committee.vote", _("Votes"), "thumbs_up_down"),
+        ("monitoring.committeevote", _("Votes"), "thumbs_up_down"),
+        ("loans.committeevote", _("Votes"), "thumbs_up_down"),
+    ]),
+    (_("Risk models"), False, [
+        ("scoring.scoremodel", _("Score models"), "model_training"),
+        ("loans.creditpolicy", _("Credit policies"), "policy"),
+        ("loans.loanproduct", _("Loan products"), "inventory_2"),
+        ("scoring.creditoutcome", _("Credit outcomes"), "fact_check"),
+        ("monitoring.warningrule", _("Warning rules"), "rule"),
+        ("monitoring.actionpolicy", _("Action policy"), "alt_route"),
+    ]),
+    (_("Partners"), False, [
+        ("loans.partner", _("Partners"), "handshake"),
+        ("partner_api.partnerapikey", _("Partner API keys"), "key"),
+        ("partner_api.webhookendpoint", _("Webhook endpoints"), "webhook"),
+        ("partner_api.webhookdelivery", _("Webhook deliveries"), "send"),
+    ]),
+    (_("Settings"), True, [
+        ("auth.user", _("Users"), "manage_accounts"),
+        ("auth.group", _("Roles"), "admin_panel_settings"),
+        ("otp_totp.totpdevice", _("Authenticator devices"), "phonelink_lock"),
+        ("ops.jobstatus", _("Scheduled job status"), "schedule"),
+        ("django_celery_beat.periodictask", _("Periodic tasks"), "update"),
+        ("django_celery_beat.crontabschedule", _("Crontab schedules"), "calendar_month"),
+        ("django_celery_beat.intervalschedule", _("Interval schedules"), "timer"),
+        ("django_celery_beat.clockedschedule", _("Clocked schedules"), "alarm"),
+        ("django_celery_beat.solarschedule", _("Solar schedules"), "wb_sunny"),
+        ("monitoring.scoringchunk", _("Scoring chunks"), "view_module"),
+        ("partner_api.idempotencyrecord", _("Idempotency records"), "fingerprint"),
+        ("rest_framework_api_key.apikey", _("API keys (library)"), "vpn_key"),
+        ("axes.accessattempt", _("Login attempts"), "login"),
+        ("axes.accesslog", _("Login log"), "history"),
+        ("axes.accessfailurelog", _("Login failures"), "block"),
+    ]),
+]
+
+
+def declared_labels() -> set[str]:
+    return {label for _title, _collapsible, items in NAVIGATION for label, _t, _i in items}
+
+
+def _registered(site) -> dict[str, object]:
+    return {f"{m._meta.app_label}.{m._meta.model_name}": ma for m, ma in site._registry.items()}
+
+
+def _item(request, model_admin, title, icon):
+    if not model_admin.has_module_permission(request):
+        return None
+    if not (model_admin.has_view_permission(request) or model_admin.has_change_permission(request)):
+        return None
+    opts = model_admin.model._meta
+    try:
+        link = reverse(f"{model_admin.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+    except NoReverseMatch:
+        return None
+    return {"title": title or opts.verbose_name_plural.capitalize(), "icon": icon, "link": link}
+
+
+def sidebar(request, site=None) -> list[dict]:
+    """unfold's SIDEBAR["navigation"] for this request (see the module's docstring)."""
+    site = site or admin.site
+    registry = _registered(site)
+    groups, seen = [], set()
+    for title, collapsible, entries in NAVIGATION:
+        items = []
+        for label, item_title, icon in entries:
+            model_admin = registry.get(label)
+            if model_admin is None or label in seen:
+                continue
+            seen.add(label)
+            item = _item(request, model_admin, item_title, icon)
+            if item:
+                items.append(item)
+        if items:
+            groups.append({"title": title, "separator": True, "collapsible": collapsible, "items": items})
+    others = []
+    for label in sorted(set(registry) - seen):
+        item = _item(request, registry[label], None, "folder")
+        if item:
+            others.append(item)
+    if others:
+        groups.append({"title": _("Other"), "separator": True, "collapsible": True, "items": others})
+    return groups
+
+
+def site_subheader(request):
+    return _("Back office")
+
+
+def environment(request):
+    """The badge in the header: which installation this is (hidden in production)."""
+    from django.conf import settings
+
+    if settings.DEBUG:
+        return [_("Development"), "warning"]
+    return None
+
+
+def stylesheet(request):
+    """The back office's additions to the theme's styles (right-aligned numbers…)."""
+    from django.templatetags.static import static
+
+    return static("backoffice/backoffice.css")

@@ -1,0 +1,190 @@
+"""The back office's pages: the dashboard (admin home), a company's and a person's page, and
+the underwriting view of an application, with their permissions, their moves and their
+pinned query counts."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import translation
+
+from loans.choices import ApplicationStatus as S
+from loans.models import LoanApplication
+from monitoring import dashboard
+
+from .conftest import staff
+
+pytestmark = pytest.mark.django_db
+
+# Pinned: the page costs this many queries whatever the size of the book (session, user and
+# the admin's own reads included).
+MAX_QUERIES = {"dashboard": 14, "company": 20, "person": 15, "application": 13}
+
+
+@pytest.fixture
+def officer(django_user_model):
+    perms = Permission.objects.filter(codename__startswith="view_") | Permission.objects.filter(
+        codename__in=["submit_application", "accept_offer", "book_application", "withdraw_application"]
+    )
+    return staff(django_user_model, "officer", perms=perms)
+
+
+@pytest.fixture
+def as_officer(client, officer):
+    client.force_login(officer)
+    return client
+
+
+def test_dashboard_is_the_admin_home(world, as_officer, django_assert_max_num_queries):
+    # when
+    with django_assert_max_num_queries(MAX_QUERIES["dashboard"]):
+        response = as_officer.get(reverse("admin:index"))
+    # then
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="bo-dashboard"' in html and "chart.umd.min.js" in html
+    charts = json.loads(response.context["dashboard_charts"] and json.dumps(response.context["dashboard_charts"]))
+    assert charts["alerts"]["labels"] == ["score_drop"]
+    book = response.context["dashboard"]["book"]
+    world["loan"].refresh_from_db()
+    assert book.loans == 1 and book.outstanding == world["loan"].outstanding_principal
+    assert str(book.outstanding) == str(world["loan"].outstanding_principal)  # money, 2 places
+    assert response.context["dashboard"]["exposure"].lines == 2  # the active and the frozen line
+
+
+def test_dashboard_figures_add_up(world):
+    # given: one active loan, current
+    book = dashboard.loan_book()
+    # then
+    assert book.m1_plus == 0 and book.m1_plus_ratio == 0
+    assert sum(book.by_classification.values()) == book.outstanding
+    assert dashboard.alerts_by_rule() == {"score_drop": {"low": 0, "medium": 0, "high": 1}}
+    run = dashboard.last_nightly_run()
+    assert run.status == "succeeded"
+
+
+def test_score_distribution_against_the_reference(world):
+    from scoring.models import LatestScore, ScoreModel
+
+    ScoreModel.objects.filter(subject_kind="company", status="champion").update(
+        reference_distribution={"bin_width": 20, "edges": list(range(0, 960, 20)), "counts": [0] * 35 + [10] * 5 + [0] * 8}
+    )
+    LatestScore.objects.create(subject_kind="company", subject_id=999, score_id=1, as_of="2025-06-30", score=712, tier="B")
+    dist = dashboard.score_distribution(width=50)
+    assert dist.n == LatestScore.objects.filter(subject_kind="company").count()
+    assert dist.shares[700 // 50] > 0
+    assert sum(dist.reference) == pytest.approx(100)
+    assert dist.reference[700 // 50] == pytest.approx(60)  # reference bins 700, 720, 740 of 700..780
+
+
+def test_company_page_tells_the_story(world, as_officer, django_assert_max_num_queries):
+    line = world["line"]
+    url = reverse("backoffice:company", args=[line.company_id])
+    with django_assert_max_num_queries(MAX_QUERIES["company"]):
+        response = as_officer.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    page = response.context["page"]
+    assert page["lines"][0].pk == line.pk and page["loans"][0].pk == world["loan"].pk
+    assert [a.rule for a in page["alerts"]] == ["score_drop"]
+    assert page["parties"][0][0].role == "legal_representative"
+    assert page["ledger"], "the application, line and loan have ledger entries"
+    assert line.company.legal_name in html and "¥" in html
+
+
+def test_person_page(world, as_officer, django_assert_max_num_queries):
+    person = world["line"].company.related_parties.get().person
+    with django_assert_max_num_queries(MAX_QUERIES["person"]):
+        response = as_officer.get(reverse("backoffice:person", args=[person.pk]))
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert page["score"] is not None and page["history"]
+    assert [r.company_id for r, _ in page["roles"]] == [world["line"].company_id]
+
+
+def test_underwriting_view_of_a_referred_application(world, as_officer, django_assert_max_num_queries):
+    app = world["referred"]
+    url = reverse("backoffice:application", args=[app.pk])
+    with django_assert_max_num_queries(MAX_QUERIES["application"]):
+        response = as_officer.get(url)
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert [h.code for h in page["rule_hits"]] == ["REF_GREY_BAND"]
+    assert "grey band" in response.content.decode()
+    assert page["pricing"]["tier"] == app.tier and page["limit"]["binding"]
+    # a referred application can only be withdrawn here (the committee decides the rest)
+    assert [m["move"] for m in page["moves"]] == ["withdraw"]
+
+
+def test_rule_hits_read_in_chinese(world, officer, client):
+    client.force_login(officer)
+    with translation.override("zh-hans"):
+        hits = __import__("monitoring.pages", fromlist=["x"]).reasons_in_words([{"code": "C01", "points_lost": 12.5}])
+    assert hits[0].text == "近12个月营业收入偏低"
+
+
+def test_moves_call_the_services(world, as_officer):
+    app = world["approved"]
+    url = reverse("backoffice:application", args=[app.pk])
+    # when: accept, then book
+    as_officer.post(url, {"move": "accept"})
+    response = as_officer.post(url, {"move": "book"})
+    # then
+    assert response.status_code == 302
+    app.refresh_from_db()
+    assert app.status == S.BOOKED and app.credit_line.limit_amount == app.approved_limit
+    assert list(app.events.values_list("to_status", "actor__username"))[-2:] == [("accepted", "officer"), ("booked", "officer")]
+
+
+def test_an_illegal_move_is_a_message_not_a_500(world, as_officer):
+    app = world["referred"]
+    response = as_officer.post(reverse("backoffice:application", args=[app.pk]), {"move": "book"}, follow=True)
+    assert response.status_code == 200
+    assert "cannot go from referred to booked" in response.content.decode()
+    assert LoanApplication.objects.get(pk=app.pk).status == S.REFERRED
+
+
+def test_moves_need_their_permission(world, viewer, client):
+    client.force_login(viewer)
+    app = world["approved"]
+    url = reverse("backoffice:application", args=[app.pk])
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"move": "accept"}).status_code == 403
+    assert LoanApplication.objects.get(pk=app.pk).status == S.APPROVED
+
+
+@pytest.mark.parametrize("name", ["company", "person", "application"])
+def test_pages_need_the_view_permission(world, nobody, client, name):
+    client.force_login(nobody)
+    pk = {"company": world["line"].company_id, "person": world["line"].company.related_parties.get().person_id,
+          "application": world["referred"].pk}[name]
+    assert client.get(reverse(f"backoffice:{name}", args=[pk])).status_code == 403
+
+
+def test_missing_records_are_404(as_officer):
+    for name in ("company", "person", "application"):
+        assert as_officer.get(reverse(f"backoffice:{name}", args=[987654])).status_code == 404
+
+
+def test_company_page_costs_the_same_with_more_records(world, as_officer):
+    """More parties, lines, loans and alerts: not one more query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loans.choices import Role
+    from monitoring.models import Alert
+    from tests.factories import PersonFactory, RelatedPartyFactory
+
+    company = world["line"].company
+    url = reverse("backoffice:company", args=[company.pk])
+    as_officer.get(url)  # warm caches (content types, the active policy)
+    with CaptureQueriesContext(connection) as before:
+        as_officer.get(url)
+    for i in range(5):
+        RelatedPartyFactory(company=company, person=PersonFactory(), role=Role.DIRECTOR)
+        Alert.objects.create(subject_kind="company", subject_id=company.pk, company_id=company.pk, first_seen_on=f"2025-05-{i + 1:02d}", last_seen_on=f"2025-05-{i + 1:02d}", rule=f"rule_{i}", severity="low")
+    with CaptureQueriesContext(connection) as after:
+        response = as_officer.get(url)
+    assert len(response.context["page"]["parties"]) == 6
+    assert len(after.captured_queries) == len(before.captured_queries)
