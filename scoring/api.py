@@ -50,6 +50,8 @@ class SubjectScore:
     tier: str
     reasons: tuple[ReasonCode, ...]
     in_default: bool
+    revision: int = 1
+    data_as_of: datetime.date | None = None  # the date of the credit data it was computed from
 
 
 @dataclass(frozen=True)
@@ -82,19 +84,24 @@ class _Row(NamedTuple):
     in_default: bool
     reason_codes: list
     components: dict | None
+    revision: int
+    data_as_of: datetime.date
 
 
 def _row(values) -> _Row:
     """A ``_Row`` from the raw values of ``batch.WRITTEN_COLUMNS`` (JSON comes back as text;
     SQLite also returns dates as text and booleans as integers)."""
-    sid, kind, subject_id, as_of, model_id, version, score, pd, tier, dflt, reasons, comps = values
+    sid, kind, subject_id, as_of, model_id, version, score, pd, tier, dflt, reasons, comps, rev, data_as_of = values
     if isinstance(as_of, str):
         as_of = datetime.date.fromisoformat(as_of)
+    if isinstance(data_as_of, str):
+        data_as_of = datetime.date.fromisoformat(data_as_of)
     if isinstance(reasons, str):
         reasons = json.loads(reasons)
     if isinstance(comps, str):
         comps = json.loads(comps)
-    return _Row(sid, kind, subject_id, as_of, model_id, version, score, pd, tier, bool(dflt), reasons, comps)
+    return _Row(sid, kind, subject_id, as_of, model_id, version, score, pd, tier, bool(dflt), reasons, comps, rev,
+                data_as_of)
 
 
 def _subject_score(row) -> SubjectScore:
@@ -112,6 +119,8 @@ def _subject_score(row) -> SubjectScore:
         tier=row.tier,
         reasons=tuple(reasons),
         in_default=row.in_default,
+        revision=row.revision,
+        data_as_of=row.data_as_of,
     )
 
 
