@@ -27,7 +27,7 @@ from .reasons import texts_for
 
 __all__ = [
     "CompanyScoreBundle", "PartyScore", "ReasonCode", "ScoringUnavailable", "SubjectScore",
-    "company_scores", "credit_data_inherit_trusted", "latest_score",
+    "company_scores", "credit_data_inherit_trusted", "latest_score", "rescore_subjects",
 ]
 
 
@@ -130,6 +130,17 @@ def credit_data_inherit_trusted(*, subject_kind: str, subject_id: int) -> int:
     from .services import credit_data_inherit_trusted as inherit
 
     return inherit(subject_kind=subject_kind, subject_id=subject_id)
+
+
+def rescore_subjects(*, person_ids=(), company_ids=(), as_of: datetime.date | None = None, inline: int | None = None):
+    """Score these persons and companies again from their latest data (new credit data
+    arrived), and every company whose composite depends on a rescored person: in the caller's
+    process up to ``inline`` companies (default ``settings.SCORING_INLINE_RESCORE_COMPANIES``),
+    on a worker beyond.  Returns a ``scoring.rescoring.RescoreResult``.  Writing company scores
+    sends ``scoring.signals.company_scores_written``."""
+    from .rescoring import rescore
+
+    return rescore(person_ids=person_ids, company_ids=company_ids, as_of=as_of, inline=inline)
 
 
 _SCORE_COLS = ", ".join(f"s.{c}" for c in batch.WRITTEN_COLUMNS)

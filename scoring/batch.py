@@ -344,13 +344,24 @@ def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids, written=No
 
 
 # Moving a pointer, in both writers: to the score from newer data only (by data date, then by
-# score date, then by score id: a same-day rescore, a later revision, has the higher id).
-_POINTER_UPSERT = (
-    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET score_id = excluded.score_id, as_of = excluded.as_of, "
-    "data_as_of = excluded.data_as_of, score = excluded.score, tier = excluded.tier, in_default = excluded.in_default "
-    "WHERE (scoring_latestscore.data_as_of, scoring_latestscore.as_of, scoring_latestscore.score_id) "
-    "< (excluded.data_as_of, excluded.as_of, excluded.score_id) "
+# score date, then by score id: a same-day rescore, a later revision, has the higher id).  The
+# pointer's ``scored_through`` (the latest date any score of the subject bears) moves forward
+# whether the pointer does or not: a chunk's read learns from it whether a score of its date can
+# exist (``selectors.latest_snapshots``).
+_NEWER = (
+    "(scoring_latestscore.data_as_of, scoring_latestscore.as_of, scoring_latestscore.score_id) "
+    "< (excluded.data_as_of, excluded.as_of, excluded.score_id)"
 )
+_POINTER_UPSERT = (
+    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE scoring_latestscore.{c} END"
+        for c in ("score_id", "as_of", "data_as_of", "score", "tier", "in_default")
+    )
+    + ", scored_through = CASE WHEN scoring_latestscore.scored_through < excluded.as_of THEN excluded.as_of "
+    "ELSE scoring_latestscore.scored_through END "
+)
+
 
 # One statement: the scores inserted, each with its subject's previous score, and the
 # pointers of exactly those rows moved.  The previous score usually comes with the rows
@@ -366,8 +377,9 @@ _PG_WRITE = (
     "FROM {source} "
     "{on_conflict}"
     "RETURNING {returning}), "
-    "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, data_as_of, score, tier, "
-    "in_default) SELECT subject_kind, subject_id, id, as_of, data_as_of, score, tier, in_default FROM ins "
+    "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, "
+    "score, tier, in_default) SELECT subject_kind, subject_id, id, as_of, data_as_of, as_of, score, tier, in_default "
+    "FROM ins "
     + _POINTER_UPSERT
     + "RETURNING score_id) "
     "{final}"
@@ -526,8 +538,9 @@ def _move_latest(kind, as_of, model_id, id_from, id_to, ids) -> None:
         subject_sql = "s.subject_id >= %s AND s.subject_id < %s"
         subject_params = [id_from, id_to]
     sql = (
-        "INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, data_as_of, score, tier, in_default) "
-        "SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.data_as_of, s.score, s.tier, s.in_default "
+        "INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, score, "
+        "tier, in_default) SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.data_as_of, s.as_of, s.score, s.tier, "
+        "s.in_default "
         f"FROM scoring_score s WHERE s.subject_kind = %s AND s.as_of = %s AND s.model_id = %s AND {subject_sql} "
         + _POINTER_UPSERT
     )

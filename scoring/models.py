@@ -274,6 +274,9 @@ class LatestScore(models.Model):
     score_id = models.BigIntegerField()
     as_of = models.DateField()
     data_as_of = models.DateField(help_text="The pointed score's data date (what orders pointers)")
+    scored_through = models.DateField(
+        help_text="The latest date any score of the subject bears (moves forward even when the pointer does not)",
+    )
     score = models.SmallIntegerField()
     tier = models.CharField(max_length=1, choices=Tier.choices)
     in_default = models.BooleanField(default=False)
@@ -283,6 +286,10 @@ class LatestScore(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="latest_score_unique_subject"),
             models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=950), name="latest_score_range_0_950"),
+            models.CheckConstraint(
+                condition=Q(scored_through__gte=F("as_of")) & Q(as_of__gte=F("data_as_of")),
+                name="latest_score_dates_ordered",
+            ),
         ]
         indexes = [models.Index(fields=["subject_kind", "tier"], name="latest_score_kind_tier_idx")]
 

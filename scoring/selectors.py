@@ -174,19 +174,19 @@ def _snapshots_sql(subject_kind: str, vendor: str, n_ids: int | None, with_model
     # The snapshot's date as days since 1970-01-01 (the chunk is read into a float array), and
     # of the day's latest revision by the model: revision * 2 + 1 when it was computed from this
     # very snapshot (nothing new to score), revision * 2 when from other data (the next revision
-    # is due).  (A pointer dated before the date while a later-dated score from older data
-    # exists — a back-dated score from newer data — makes the writer try revision 1 and leave
-    # the subject alone on the conflict: its pointer already names newer data.)
+    # is due).  The pointer's ``scored_through`` (the latest date any score of the subject
+    # bears) tells when no score of the date can exist, so the probe is only for re-runs and
+    # back-dated runs.
     if vendor == "postgresql":
         data_day = "(l.as_of - DATE '1970-01-01')"
     else:
         data_day = "CAST(julianday(l.as_of) - 2440587.5 AS INTEGER)"
     sql = (
-        f"SELECT {outer_cols}, {data_day}, CASE WHEN p.as_of >= %s THEN (SELECT s.revision * 2 + "
+        f"SELECT {outer_cols}, {data_day}, CASE WHEN p.scored_through >= %s THEN (SELECT s.revision * 2 + "
         f"CASE WHEN s.data_as_of = l.as_of THEN 1 ELSE 0 END FROM {qn(Score._meta.db_table)} s "
         f"WHERE s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s "
         "ORDER BY s.revision DESC LIMIT 1) END, "
-        "CASE WHEN p.as_of < %s THEN p.score END "
+        "CASE WHEN p.scored_through < %s THEN p.score END "
         f"FROM ({inner}) l LEFT JOIN {qn(LatestScore._meta.db_table)} p "
         f"ON p.subject_kind = %s AND p.subject_id = l.{qn(fk)} AND {p_bounds}"
     )

@@ -5,7 +5,8 @@ day is a new revision, not a blocked write.
   of the subject's own snapshot the score read); the unique identity becomes (subject, date,
   model, revision), ``score_unique_subject_date_model_revision``.
 * ``LatestScore.data_as_of``: pointers are ordered by (data date, score date, score id), so the
-  latest score is the one from the latest data.
+  latest score is the one from the latest data; ``LatestScore.scored_through``: the latest date
+  any score of the subject bears (a chunk's read knows from it that no score of its date exists).
 * Existing scores get the date of the latest snapshot on or before their date (their own date
   when there is none), pointers their score's.
 
@@ -22,7 +23,7 @@ BACKFILL = (
     "AND p.as_of <= scoring_score.as_of) ELSE "
     "(SELECT MAX(c.as_of) FROM scoring_companycreditsnapshot c WHERE c.company_id = scoring_score.subject_id "
     "AND c.as_of <= scoring_score.as_of) END, as_of)",
-    "UPDATE scoring_latestscore SET data_as_of = COALESCE("
+    "UPDATE scoring_latestscore SET scored_through = as_of, data_as_of = COALESCE("
     "(SELECT s.data_as_of FROM scoring_score s WHERE s.id = scoring_latestscore.score_id), as_of)",
 )
 
@@ -66,7 +67,29 @@ class Migration(migrations.Migration):
             name="data_as_of",
             field=models.DateField(null=True, help_text="The pointed score's data date (what orders pointers)"),
         ),
+        migrations.AddField(
+            model_name="latestscore",
+            name="scored_through",
+            field=models.DateField(
+                null=True,
+                help_text="The latest date any score of the subject bears (moves forward even when the pointer does not)",
+            ),
+        ),
         migrations.RunPython(_backfill, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="latestscore",
+            name="scored_through",
+            field=models.DateField(
+                help_text="The latest date any score of the subject bears (moves forward even when the pointer does not)",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="latestscore",
+            constraint=models.CheckConstraint(
+                condition=Q(scored_through__gte=F("as_of")) & Q(as_of__gte=F("data_as_of")),
+                name="latest_score_dates_ordered",
+            ),
+        ),
         migrations.AlterField(
             model_name="score",
             name="data_as_of",
