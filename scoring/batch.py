@@ -99,16 +99,17 @@ def gc_paused():
                 gc.enable()
 
 
-def score_persons(*, person_ids: Sequence[int], as_of: datetime.date, force: bool = False) -> int:
+def score_persons(*, person_ids: Sequence[int], as_of: datetime.date, force: bool = False, champion=None) -> int:
     """Score these persons for ``as_of``.  A person already scored that day from the same
-    snapshot is skipped unless ``force``; from other data, the next revision is written."""
-    return _score_chunk("person", as_of=as_of, ids=list(person_ids), force=force)
+    snapshot is skipped unless ``force``; from other data, the next revision is written.
+    ``champion``: a ``selectors.Champion`` already read (saves a query)."""
+    return _score_chunk("person", as_of=as_of, ids=list(person_ids), force=force, champion=champion)
 
 
-def score_companies(*, company_ids: Sequence[int], as_of: datetime.date, force: bool = False) -> int:
+def score_companies(*, company_ids: Sequence[int], as_of: datetime.date, force: bool = False, champion=None) -> int:
     """Score these companies for ``as_of``.  ``force``: write the next revision even when the
     company's own snapshot did not change (a related party's did: the composite moves)."""
-    return _score_chunk("company", as_of=as_of, ids=list(company_ids), force=force)
+    return _score_chunk("company", as_of=as_of, ids=list(company_ids), force=force, champion=champion)
 
 
 # --- the chunk ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ a person behind more companies has their companies rescored on a Celery worker
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import batch
+from . import batch, selectors
 from .errors import ScoringUnavailable
 
 log = logging.getLogger(__name__)
@@ -48,18 +49,26 @@ class RescoreResult:
     companies_queued: list[int] = field(default_factory=list)
 
 
-def dependent_companies(person_ids: Iterable[int], as_of: datetime.date) -> list[int]:
-    """Companies of which any of these persons is a current related party at ``as_of``."""
+@functools.lru_cache(maxsize=64)
+def _dependents_sql(n_ids: int) -> str:
     from loans.models import RelatedParty
 
+    return (
+        f"SELECT DISTINCT company_id FROM {RelatedParty._meta.db_table} WHERE person_id IN ({', '.join(['%s'] * n_ids)}) "
+        "AND valid_from <= %s AND (valid_to IS NULL OR valid_to >= %s) ORDER BY company_id"
+    )
+
+
+def dependent_companies(person_ids: Iterable[int], as_of: datetime.date) -> list[int]:
+    """Companies of which any of these persons is a current related party at ``as_of``
+    (one precompiled statement: this is on the request's path)."""
     person_ids = list(person_ids)
     if not person_ids:
         return []
-    return sorted(set(
-        RelatedParty.objects.filter(person_id__in=person_ids, valid_from__lte=as_of)
-        .exclude(valid_to__lt=as_of)
-        .values_list("company_id", flat=True)
-    ))
+    day = connection.ops.adapt_datefield_value(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(_dependents_sql(len(person_ids)), [*person_ids, day, day])
+        return [r[0] for r in cursor.fetchall()]
 
 
 def rescore(*, person_ids: Iterable[int] = (), company_ids: Iterable[int] = (), as_of: datetime.date | None = None,
@@ -74,18 +83,26 @@ def rescore(*, person_ids: Iterable[int] = (), company_ids: Iterable[int] = (), 
     result = RescoreResult(as_of=as_of)
     person_ids = sorted(set(person_ids))
     direct = sorted(set(company_ids))
+    champions = selectors.champions()  # once for both kinds
+    for kind in ("person", "company"):
+        if kind not in champions:
+            raise ScoringUnavailable(f"no champion {kind} scorecard: train one and promote it")
     if person_ids:
-        result.persons_written = batch.score_persons(person_ids=person_ids, as_of=as_of)
+        result.persons_written = batch.score_persons(person_ids=person_ids, as_of=as_of, champion=champions["person"])
     dependents = dependent_companies(person_ids, as_of) if result.persons_written else []
     if direct:
         # the company's own new data: a new revision only when it reads a new snapshot
         own = [c for c in direct if c not in set(dependents)]
         if own:
-            result.companies_written += batch.score_companies(company_ids=own, as_of=as_of)
+            result.companies_written += batch.score_companies(
+                company_ids=own, as_of=as_of, champion=champions["company"]
+            )
             result.companies_inline += own
     if dependents:
         if len(dependents) <= inline:
-            result.companies_written += batch.score_companies(company_ids=dependents, as_of=as_of, force=True)
+            result.companies_written += batch.score_companies(
+                company_ids=dependents, as_of=as_of, force=True, champion=champions["company"]
+            )
             result.companies_inline += dependents
         else:
             from .tasks import rescore_companies
