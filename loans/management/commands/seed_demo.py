@@ -17,8 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=datetime.date.fromisoformat, default=None, help="YYYY-MM-DD; default today")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when companies already exist.")
         parser.add_argument("--no-scoring", action="store_true", help="Only borrowers: no credit data, models or scores.")
+        parser.add_argument("--no-portfolio", action="store_true",
+                            help="No applications, lines and loans (booked by default for part of the population).")
 
-    def handle(self, *args, companies, seed, as_of, if_empty, no_scoring, **options):
+    def handle(self, *args, companies, seed, as_of, if_empty, no_scoring, no_portfolio=False, **options):
         if companies < 1:
             raise CommandError("--companies must be at least 1")
         if if_empty and Company.objects.exists():
@@ -46,4 +48,9 @@ class Command(BaseCommand):
         from scoring.demo import seed_scoring_demo
 
         seed_scoring_demo(seed=seed, as_of=as_of, stdout=self.stdout)
+        if not no_portfolio:
+            # applications, lines and loans for part of the population, through the services
+            from loans.demo_days import book_demo_portfolio
+
+            book_demo_portfolio(seed=seed, as_of=as_of, stdout=self.stdout)
         self.stdout.write(f"total_s: {time.perf_counter() - started:.2f}")
