@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 DEMO_COMPANIES ?= 2000
+DEMO_DAYS ?= 3
 
 .PHONY: run test venv migrate worker beat lint clean
 
@@ -17,9 +18,10 @@ venv: $(VENV)/.installed
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
-## make run: install, migrate, seed demo data when the database is empty, print a login, serve.
+## make run: install, migrate, seed demo data when the database is empty (a portfolio booked
+## DEMO_DAYS ago, then each day since simulated and rescored), print a login, serve.
 run: migrate
-	$(PY) manage.py seed_demo --companies $(DEMO_COMPANIES) --if-empty
+	$(PY) manage.py seed_demo --companies $(DEMO_COMPANIES) --if-empty --simulate-days $(DEMO_DAYS)
 	$(PY) manage.py demo_admin
 	$(PY) manage.py runserver 127.0.0.1:8000
 

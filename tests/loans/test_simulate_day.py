@@ -31,7 +31,7 @@ def _base():
 
 @pytest.fixture
 def demo():
-    """400 demo companies and their people, each with one good snapshot on the base date."""
+    """400 demo companies and their people, each with one good snapshot 90 days before the base date."""
     from loans.models import Company, Person
 
     base = _base()
@@ -39,11 +39,11 @@ def demo():
     now = timezone.now()
     p_ids = np.array(sorted(Person.objects.values_list("id", flat=True)))
     c_ids = np.array(sorted(Company.objects.values_list("id", flat=True)))
-    _write("scoring_personcreditsnapshot", {"as_of": base, "source": "demo", "created_at": now},
+    _write("scoring_personcreditsnapshot", {"as_of": base - datetime.timedelta(days=90), "source": "demo", "created_at": now},
            {"person_id": p_ids, "in_default": np.zeros(len(p_ids), dtype=bool),
             **{f.name: np.full(len(p_ids), float(PERSON.get(f.name, np.nan))) for f in PERSON_FEATURES}},
            {f.name for f in PERSON_FEATURES if f.integer})
-    _write("scoring_companycreditsnapshot", {"as_of": base, "source": "demo", "created_at": now},
+    _write("scoring_companycreditsnapshot", {"as_of": base - datetime.timedelta(days=90), "source": "demo", "created_at": now},
            {"company_id": c_ids,
             **{f.name: np.full(len(c_ids), float(COMPANY.get(f.name, np.nan))) for f in COMPANY_FEATURES}},
            {f.name for f in COMPANY_FEATURES if f.integer})
