@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 DEMO_COMPANIES ?= 2000
 PORT   ?= 8000
+DEMO_DAYS ?= 3
 
 .PHONY: run test venv migrate messages worker beat lint clean
 
@@ -24,10 +25,11 @@ messages: venv
 migrate: messages
 	$(PY) manage.py migrate --noinput
 
-## make run: install, migrate, seed demo data when the database is empty, print the logins,
-## serve on http://127.0.0.1:$(PORT)/ (make run PORT=8010 to serve elsewhere).
+## make run: install, migrate, seed demo data when the database is empty (a portfolio booked
+## DEMO_DAYS ago, then each day since simulated and rescored), print the logins, serve on
+## http://127.0.0.1:$(PORT)/ (make run PORT=8010 to serve elsewhere).
 run: migrate
-	$(PY) manage.py seed_demo --companies $(DEMO_COMPANIES) --if-empty
+	$(PY) manage.py seed_demo --companies $(DEMO_COMPANIES) --if-empty --simulate-days $(DEMO_DAYS)
 	$(PY) manage.py demo_admin --port $(PORT)
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 

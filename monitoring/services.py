@@ -431,11 +431,8 @@ def _finish_chunked_phase(run: ScoringRun, phase: str) -> bool:
         written=Sum("written"), no_snapshot=Sum("no_snapshot"), rss=Max("peak_rss_mb")
     )
     key = "persons" if phase == Phase.PERSONS else "companies"
-    if phase == Phase.COMPANIES:
-        from scoring.signals import company_scores_written
-
-        # Every company scored on the date (None): receivers act on the latest scores at once.
-        company_scores_written.send(sender=ScoringRun, company_ids=None, as_of=run.as_of)
+    # Protective freezes already ran per chunk (scoring sends company_scores_written as each
+    # chunk's company scores are written); the alerts phase runs them once more after the rules.
     counts = {key: agg["written"] or 0, f"{key}_no_data": agg["no_snapshot"] or 0}
     rss = max(filter(None, [agg["rss"], run.counts.get("peak_rss_mb")]), default=None)
     if rss is not None:

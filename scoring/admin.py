@@ -98,13 +98,15 @@ class ScoreModelAdmin(GuardedModelAdmin):
 
 @admin.register(Score)
 class ScoreAdmin(ReadOnlyModelAdmin):
-    list_display = ("subject_kind", "subject_id", "as_of", "score", "tier", "pd", "model_version", "reasons")
+    list_display = ("subject_kind", "subject_id", "as_of", "revision", "data_as_of", "score", "previous_score", "tier",
+                    "pd", "model_version", "reasons")
     list_filter = ("subject_kind", "tier", "as_of")
     search_fields = ("=subject_id",)
     list_select_related = ("model",)
     date_hierarchy = "as_of"
-    readonly_fields = ("subject_kind", "subject_id", "as_of", "model", "model_version", "score", "pd", "tier",
-                       "in_default", "dimension_points", "reasons", "components", "created_at")
+    readonly_fields = ("subject_kind", "subject_id", "as_of", "revision", "data_as_of", "model", "model_version", "score",
+                       "previous_score", "pd", "tier", "in_default", "dimension_points", "reasons", "components",
+                       "created_at")
     fields = readonly_fields
 
     @admin.display(description="reason codes")
@@ -117,7 +119,7 @@ class ScoreAdmin(ReadOnlyModelAdmin):
 
 @admin.register(LatestScore)
 class LatestScoreAdmin(ReadOnlyModelAdmin):
-    list_display = ("subject_kind", "subject_id", "as_of", "score", "tier")
+    list_display = ("subject_kind", "subject_id", "as_of", "data_as_of", "score", "tier")
     list_filter = ("subject_kind", "tier")
     search_fields = ("=subject_id",)
 

@@ -27,7 +27,7 @@ from .reasons import texts_for
 
 __all__ = [
     "CompanyScoreBundle", "PartyScore", "ReasonCode", "ScoringUnavailable", "SubjectScore",
-    "company_scores", "credit_data_inherit_trusted", "latest_score",
+    "company_scores", "credit_data_inherit_trusted", "latest_score", "rescore_subjects",
 ]
 
 
@@ -50,6 +50,8 @@ class SubjectScore:
     tier: str
     reasons: tuple[ReasonCode, ...]
     in_default: bool
+    revision: int = 1
+    data_as_of: datetime.date | None = None  # the date of the credit data it was computed from
 
 
 @dataclass(frozen=True)
@@ -82,19 +84,24 @@ class _Row(NamedTuple):
     in_default: bool
     reason_codes: list
     components: dict | None
+    revision: int
+    data_as_of: datetime.date
 
 
 def _row(values) -> _Row:
     """A ``_Row`` from the raw values of ``batch.WRITTEN_COLUMNS`` (JSON comes back as text;
     SQLite also returns dates as text and booleans as integers)."""
-    sid, kind, subject_id, as_of, model_id, version, score, pd, tier, dflt, reasons, comps = values
+    sid, kind, subject_id, as_of, model_id, version, score, pd, tier, dflt, reasons, comps, rev, data_as_of = values
     if isinstance(as_of, str):
         as_of = datetime.date.fromisoformat(as_of)
+    if isinstance(data_as_of, str):
+        data_as_of = datetime.date.fromisoformat(data_as_of)
     if isinstance(reasons, str):
         reasons = json.loads(reasons)
     if isinstance(comps, str):
         comps = json.loads(comps)
-    return _Row(sid, kind, subject_id, as_of, model_id, version, score, pd, tier, bool(dflt), reasons, comps)
+    return _Row(sid, kind, subject_id, as_of, model_id, version, score, pd, tier, bool(dflt), reasons, comps, rev,
+                data_as_of)
 
 
 def _subject_score(row) -> SubjectScore:
@@ -112,6 +119,8 @@ def _subject_score(row) -> SubjectScore:
         tier=row.tier,
         reasons=tuple(reasons),
         in_default=row.in_default,
+        revision=row.revision,
+        data_as_of=row.data_as_of,
     )
 
 
@@ -121,6 +130,17 @@ def credit_data_inherit_trusted(*, subject_kind: str, subject_id: int) -> int:
     from .services import credit_data_inherit_trusted as inherit
 
     return inherit(subject_kind=subject_kind, subject_id=subject_id)
+
+
+def rescore_subjects(*, person_ids=(), company_ids=(), as_of: datetime.date | None = None, inline: int | None = None):
+    """Score these persons and companies again from their latest data (new credit data
+    arrived), and every company whose composite depends on a rescored person: in the caller's
+    process up to ``inline`` companies (default ``settings.SCORING_INLINE_RESCORE_COMPANIES``),
+    on a worker beyond.  Returns a ``scoring.rescoring.RescoreResult``.  Writing company scores
+    sends ``scoring.signals.company_scores_written``."""
+    from .rescoring import rescore
+
+    return rescore(person_ids=person_ids, company_ids=company_ids, as_of=as_of, inline=inline)
 
 
 _SCORE_COLS = ", ".join(f"s.{c}" for c in batch.WRITTEN_COLUMNS)

@@ -99,26 +99,33 @@ def gc_paused():
                 gc.enable()
 
 
-def score_persons(*, person_ids: Sequence[int], as_of: datetime.date) -> int:
-    return _score_chunk("person", as_of=as_of, ids=list(person_ids))
+def score_persons(*, person_ids: Sequence[int], as_of: datetime.date, force: bool = False, champion=None) -> int:
+    """Score these persons for ``as_of``.  A person already scored that day from the same
+    snapshot is skipped unless ``force``; from other data, the next revision is written.
+    ``champion``: a ``selectors.Champion`` already read (saves a query)."""
+    return _score_chunk("person", as_of=as_of, ids=list(person_ids), force=force, champion=champion)
 
 
-def score_companies(*, company_ids: Sequence[int], as_of: datetime.date) -> int:
-    return _score_chunk("company", as_of=as_of, ids=list(company_ids))
+def score_companies(*, company_ids: Sequence[int], as_of: datetime.date, force: bool = False, champion=None) -> int:
+    """Score these companies for ``as_of``.  ``force``: write the next revision even when the
+    company's own snapshot did not change (a related party's did: the composite moves)."""
+    return _score_chunk("company", as_of=as_of, ids=list(company_ids), force=force, champion=champion)
 
 
 # --- the chunk ---------------------------------------------------------------------------
 
 
 def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champion=None, written=None,
-                 stats: RunStats | None = None) -> int:
+                 stats: RunStats | None = None, force: bool = False) -> int:
     """Score one chunk.  ``champion``: a ``selectors.Champion`` when the caller already read the
     champions (on-demand scoring), saving a query; the compiled scorecard comes from the
     in-process cache either way.  ``written``: a dict (on-demand scoring) that receives, under
     ``"rows"``, the rows written as ``(WRITTEN_COLUMNS..., pointer_moved)`` tuples when the
     writing statement can return them (PostgreSQL, a few rows), saving a re-read, and under
     ``"attempted"`` the number of rows it tried to insert (more than written: a concurrent
-    writer got there first); the keys are absent when it cannot."""
+    writer got there first); the keys are absent when it cannot.  ``force``: rescore subjects
+    already scored for the date from the same snapshot too (as the next revision).  After
+    company scores are written, ``signals.company_scores_written`` is sent."""
     stats = stats if stats is not None else RunStats()
     stats.subject_kind = kind
     if written is not None:
@@ -149,12 +156,16 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
             written["rows"], written["attempted"] = [], 0
         return 0
 
-    # None -> NaN; the last two columns: the score already there, the previous score if known
+    # None -> NaN; the last three columns: the snapshot's date (days since 1970-01-01), the
+    # day's latest revision (packed: revision * 2 + 1 if from this snapshot), the previous
+    # score if known
     data = np.array(rows, dtype=float)
-    scored = ~np.isnan(data[:, -2])
-    stats.already_scored = int(scored.sum())
+    existing = data[:, -2]
+    has_revision = ~np.isnan(existing)
+    same_data = np.zeros(len(data), dtype=bool) if force else has_revision & (np.fmod(existing, 2) == 1)
+    stats.already_scored = int(same_data.sum())
     if stats.already_scored:
-        data = data[~scored]
+        data = data[~same_data]
     if not len(data):
         if written is not None:
             written["rows"], written["attempted"] = [], 0
@@ -178,9 +189,12 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
             compiled, as_of, subject_ids, scores, pds, tiers, codes, lost, id_from, id_to, ids
         )
 
+    existing = data[:, -2]
+    revisions = np.where(np.isnan(existing), 1, np.floor_divide(np.nan_to_num(existing), 2) + 1).astype(np.int64)
     chunk = _Chunk(
         kind=kind, as_of=as_of, model_id=model_id, version=version, now=timezone.now(),
         subject_ids=subject_ids, scores=scores, pds=pds, tiers=tiers, in_default=in_default,
+        revisions=revisions, data_days=data[:, -3].astype(np.int64),
         known_previous=data[:, -1],
         dimension_points=_dimension_points_json(compiled.dimensions, dim_points),
         reason_codes=_reason_codes_json(codes, lost),
@@ -188,6 +202,10 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
     )
     count = _write_scores_and_move_latest(chunk, id_from, id_to, ids, written)
     stats.written = count
+    if kind == "company" and count:
+        from .signals import company_scores_written
+
+        company_scores_written.send(sender=Score, company_ids=subject_ids.tolist(), as_of=as_of)
     return count
 
 
@@ -230,8 +248,9 @@ def _composites(compiled, as_of, company_ids, own_scores, pds, tiers, codes, los
 
 _COLUMNS = (
     "subject_kind", "subject_id", "as_of", "model_id", "model_version", "score", "pd", "tier",
-    "in_default", "dimension_points", "reason_codes", "components", "created_at",
+    "in_default", "dimension_points", "reason_codes", "components", "created_at", "revision", "data_as_of",
 )
+_EPOCH = datetime.date(1970, 1, 1)
 
 
 @dataclass
@@ -248,6 +267,8 @@ class _Chunk:
     pds: np.ndarray
     tiers: np.ndarray
     in_default: np.ndarray
+    revisions: np.ndarray  # 1, or the day's latest revision + 1
+    data_days: np.ndarray  # the snapshot's date, days since 1970-01-01
     known_previous: np.ndarray  # the previous score from the pointer read with the chunk; NaN: look it up
     dimension_points: list[str]
     reason_codes: list[str]
@@ -256,14 +277,24 @@ class _Chunk:
     def __len__(self) -> int:
         return len(self.subject_ids)
 
-    def columns(self) -> list[list]:
+    def data_dates(self) -> list[datetime.date]:
+        days = self.data_days.tolist()
+        dates = {d: _EPOCH + datetime.timedelta(days=d) for d in set(days)}  # a handful of distinct days
+        return [dates[d] for d in days]
+
+    def columns(self, dates_as_text: bool = False) -> list[list]:
         """The per-row values in ``_COLUMNS`` order (without the constant kind, date, model,
         version and time), then the known previous score (None: unknown)."""
         n = len(self)
+        days = self.data_days.tolist()
+        dates = {d: _EPOCH + datetime.timedelta(days=d) for d in set(days)}  # a handful of distinct days
+        if dates_as_text:
+            dates = {d: v.isoformat() for d, v in dates.items()}
         return [
             self.subject_ids.tolist(), self.scores.tolist(), self.pds.tolist(), self.tiers.tolist(),
             self.in_default.tolist(), self.dimension_points, self.reason_codes,
             self.components if self.components is not None else [None] * n,
+            self.revisions.tolist(), [dates[d] for d in days],
             [None if v != v else int(v) for v in self.known_previous.tolist()],  # v != v: NaN
         ]
 
@@ -313,46 +344,59 @@ def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids, written=No
     return written
 
 
-# Moving a pointer, in both writers: to the newer score only (by date, then by score id).
-_POINTER_UPSERT = (
-    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET score_id = excluded.score_id, as_of = excluded.as_of, "
-    "score = excluded.score, tier = excluded.tier, in_default = excluded.in_default "
-    "WHERE scoring_latestscore.as_of < excluded.as_of OR "
-    "(scoring_latestscore.as_of = excluded.as_of AND scoring_latestscore.score_id < excluded.score_id) "
+# Moving a pointer, in both writers: to the score from newer data only (by data date, then by
+# score date, then by score id: a same-day rescore, a later revision, has the higher id).  The
+# pointer's ``scored_through`` (the latest date any score of the subject bears) moves forward
+# whether the pointer does or not: a chunk's read learns from it whether a score of its date can
+# exist (``selectors.latest_snapshots``).
+_NEWER = (
+    "(scoring_latestscore.data_as_of, scoring_latestscore.as_of, scoring_latestscore.score_id) "
+    "< (excluded.data_as_of, excluded.as_of, excluded.score_id)"
 )
+_POINTER_UPSERT = (
+    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE scoring_latestscore.{c} END"
+        for c in ("score_id", "as_of", "data_as_of", "score", "tier", "in_default")
+    )
+    + ", scored_through = CASE WHEN scoring_latestscore.scored_through < excluded.as_of THEN excluded.as_of "
+    "ELSE scoring_latestscore.scored_through END "
+)
+
 
 # One statement: the scores inserted, each with its subject's previous score, and the
 # pointers of exactly those rows moved.  The previous score usually comes with the rows
 # (``known_previous``: the subject's pointer, read with its snapshot, was dated before the new
-# score; pointers only move forward, so it IS the latest earlier-dated score).  Otherwise (a
-# back-dated re-run, a second model on the same date, a subject never scored) one backward
-# probe of the subject's history answers, so the cost follows the chunk, never the history.
+# score).  Otherwise (a same-day rescore: the previous revision; a back-dated re-run, a second
+# model on the same date, a subject never scored) one backward probe of the subject's history
+# up to the score's date answers, so the cost follows the chunk, never the history.
 _PG_WRITE = (
     "WITH ins AS (INSERT INTO scoring_score ({cols}, previous_score) "
     "SELECT {t_cols}, COALESCE(t.known_previous, "
     "(SELECT p.score FROM scoring_score p WHERE p.subject_kind = t.subject_kind AND p.subject_id = t.subject_id"
-    "  AND p.as_of < t.as_of ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
+    "  AND p.as_of <= t.as_of ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
     "FROM {source} "
     "{on_conflict}"
     "RETURNING {returning}), "
-    "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier, in_default) "
-    "SELECT subject_kind, subject_id, id, as_of, score, tier, in_default FROM ins "
+    "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, "
+    "score, tier, in_default) SELECT subject_kind, subject_id, id, as_of, data_as_of, as_of, score, tier, in_default "
+    "FROM ins "
     + _POINTER_UPSERT
     + "RETURNING score_id) "
     "{final}"
 )
 # A subject already scored for the date by the model is left alone (a concurrent writer got
 # there first); the nightly chunk's first attempt goes without (see ``_pg_copy``).
-_SKIP_SCORED = "ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING "
-_SCORE_UNIQUE = "score_unique_subject_date_model"
+_SKIP_SCORED = "ON CONFLICT (subject_kind, subject_id, as_of, model_id, revision) DO NOTHING "
+_SCORE_UNIQUE = "score_unique_subject_date_model_revision"
 _PG_RETURN_COUNT = dict(
-    returning="id, subject_kind, subject_id, as_of, score, tier, in_default", final="SELECT count(*) FROM ins"
+    returning="id, subject_kind, subject_id, as_of, data_as_of, score, tier, in_default", final="SELECT count(*) FROM ins"
 )
 
 # The columns of a written row that on-demand scoring reads back (``api``), in this order.
 WRITTEN_COLUMNS = (
     "id", "subject_kind", "subject_id", "as_of", "model_id", "model_version", "score", "pd", "tier",
-    "in_default", "reason_codes", "components",
+    "in_default", "reason_codes", "components", "revision", "data_as_of",
 )
 _PG_RETURN_ROWS = dict(
     returning=", ".join(WRITTEN_COLUMNS),
@@ -367,7 +411,7 @@ _PG_TYPES = {
     "subject_kind": "varchar(8)", "subject_id": "bigint", "as_of": "date", "model_id": "bigint",
     "model_version": "integer", "score": "smallint", "pd": "double precision", "tier": "varchar(1)",
     "in_default": "boolean", "dimension_points": "json", "reason_codes": "json", "components": "json",
-    "created_at": "timestamptz", "known_previous": "smallint",
+    "created_at": "timestamptz", "known_previous": "smallint", "revision": "smallint", "data_as_of": "date",
 }
 _T_COLS = ", ".join(f"t.{c}" for c in _COLUMNS)
 # What the writers feed the statement: the score's columns and the previous score if known.
@@ -391,10 +435,11 @@ def _pg_insert(chunk: _Chunk, returning: bool = False):
     whether the subject's pointer moved to the row)."""
     params = []
     head = (chunk.kind,)
-    for sid, score, pd, tier, dflt, dims, reasons, comps, prev in zip(*chunk.columns()):
+    for sid, score, pd, tier, dflt, dims, reasons, comps, rev, data_day, prev in zip(*chunk.columns()):
         params.extend(head)
         params.extend(
-            (sid, chunk.as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, chunk.now, prev)
+            (sid, chunk.as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, chunk.now,
+             rev, data_day, prev)
         )
     with connection.cursor() as cursor:
         cursor.execute(_pg_insert_sql(len(chunk), returning), params)
@@ -433,14 +478,14 @@ def _pg_copy(chunk: _Chunk) -> int:
     leaving such subjects alone."""
     cols = ", ".join(_LOAD_COLUMNS)
     head = f"{chunk.kind}\t%d\t{chunk.as_of.isoformat()}\t{int(chunk.model_id)}\t{int(chunk.version)}\t"
-    tail = f"\t{chunk.now.isoformat()}\t%s\n"
+    tail = f"\t{chunk.now.isoformat()}\t%d\t%s\t%s\n"
     line = head + "%d\t%r\t%s\t%s\t%s\t%s\t%s" + tail
-    sid, score, pd, tier, dflt, dims, reasons, comps, prev = chunk.columns()
+    sid, score, pd, tier, dflt, dims, reasons, comps, revs, data_days, prev = chunk.columns(dates_as_text=True)
     dflt = ["t" if d else "f" for d in dflt]
     comps = ["\\N" if c is None else _copy_escape(c) for c in comps]
     prev = ["\\N" if p is None else p for p in prev]
     rows = list(zip(
-        sid, score, pd, tier, dflt, map(_copy_escape, dims), map(_copy_escape, reasons), comps, prev
+        sid, score, pd, tier, dflt, map(_copy_escape, dims), map(_copy_escape, reasons), comps, revs, data_days, prev
     ))
     with connection.cursor() as cursor:
         cursor.execute(_CREATE_LOAD_TABLE)
@@ -468,8 +513,8 @@ def _insert_rows(chunk: _Chunk) -> int:
     now = ops.adapt_datetimefield_value(chunk.now)
     rows = [
         (chunk.kind, sid, as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, now,
-         prev, chunk.kind, sid, as_of)
-        for sid, score, pd, tier, dflt, dims, reasons, comps, prev in zip(*chunk.columns())
+         rev, ops.adapt_datefield_value(data_day), prev, chunk.kind, sid, as_of)
+        for sid, score, pd, tier, dflt, dims, reasons, comps, rev, data_day, prev in zip(*chunk.columns())
     ]
     # The previous score as read with the chunk, else by one backward probe of the subject's
     # history (``WHERE true``: SQLite needs it to tell an INSERT ... SELECT's ON CONFLICT from a
@@ -477,8 +522,8 @@ def _insert_rows(chunk: _Chunk) -> int:
     sql = (
         f"INSERT INTO {Score._meta.db_table} ({', '.join(_COLUMNS)}, previous_score) "
         f"SELECT {', '.join(['%s'] * len(_COLUMNS))}, COALESCE(%s, (SELECT p.score FROM {Score._meta.db_table} p "
-        "WHERE p.subject_kind = %s AND p.subject_id = %s AND p.as_of < %s ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
-        "WHERE true ON CONFLICT (subject_kind, subject_id, as_of, model_id) DO NOTHING"
+        "WHERE p.subject_kind = %s AND p.subject_id = %s AND p.as_of <= %s ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
+        "WHERE true ON CONFLICT (subject_kind, subject_id, as_of, model_id, revision) DO NOTHING"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -494,9 +539,10 @@ def _move_latest(kind, as_of, model_id, id_from, id_to, ids) -> None:
         subject_sql = "s.subject_id >= %s AND s.subject_id < %s"
         subject_params = [id_from, id_to]
     sql = (
-        "INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, score, tier, in_default) "
-        "SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.score, s.tier, s.in_default FROM scoring_score s "
-        f"WHERE s.subject_kind = %s AND s.as_of = %s AND s.model_id = %s AND {subject_sql} "
+        "INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, score, "
+        "tier, in_default) SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.data_as_of, s.as_of, s.score, s.tier, "
+        "s.in_default "
+        f"FROM scoring_score s WHERE s.subject_kind = %s AND s.as_of = %s AND s.model_id = %s AND {subject_sql} "
         + _POINTER_UPSERT
     )
     with connection.cursor() as cursor:

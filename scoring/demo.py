@@ -251,3 +251,137 @@ def seed_scoring_demo(*, seed: int, as_of: datetime.date, stdout=None) -> None:
                 cursor.execute("RESET synchronous_commit")
     out.write(f"scoring demo: {written} scores for {as_of} in {time.perf_counter() - t1:.1f}s "
               f"(total {time.perf_counter() - t0:.1f}s)\n")
+
+
+# --- one more day of credit data (simulate_day) --------------------------------------------
+
+SIMULATED_SOURCE = "simulated"
+# Behaviour cohorts of the demo companies, stable across days for a seed (shares of companies)
+SHARP, GRADUAL, THROUGH_PARTY, IMPROVING = "sharp", "gradual", "through_party", "improving"
+COHORT_SHARES = ((SHARP, 0.03), (GRADUAL, 0.07), (THROUGH_PARTY, 0.04), (IMPROVING, 0.06))  # the rest: steady
+_READ_CHUNK = 5_000
+
+
+def stable_unit(ids: np.ndarray, seed: int, salt: int = 0) -> np.ndarray:
+    """A number in [0, 1) per id, the same every day for a seed (a multiplicative hash)."""
+    x = (np.asarray(ids, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(seed * 40503 + salt * 7919 + 1))
+    x ^= x >> np.uint64(13)
+    x = (x * np.uint64(0x5BD1E995)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(15)
+    return (x & np.uint64(0xFFFFFFFF)).astype(np.float64) / 2.0**32
+
+
+def company_cohorts(company_ids: np.ndarray, seed: int) -> np.ndarray:
+    """The behaviour of each company ("" = steady)."""
+    u = stable_unit(company_ids, seed)
+    out = np.full(len(company_ids), "", dtype=object)
+    low = 0.0
+    for name, share in COHORT_SHARES:
+        out[(u >= low) & (u < low + share)] = name
+        low += share
+    return out
+
+
+def _latest_features(kind: str, ids: list[int], as_of: datetime.date):
+    from .selectors import latest_snapshots
+
+    cols, rows = None, []
+    for start in range(0, len(ids), _READ_CHUNK):
+        cols, part = latest_snapshots(kind, as_of=as_of, ids=ids[start:start + _READ_CHUNK])
+        rows.extend(part)
+    return cols, rows
+
+
+def _drift(kind: str, cols, rows, steps: dict, rng) -> dict:
+    """Columns of the new snapshots: the latest values moved by ``steps`` ({feature: (add,
+    multiply)} arrays per row), clipped to each feature's range; missing values stay missing."""
+    from .features import FEATURES_BY_KIND
+
+    data = np.array([[np.nan if v is None else float(v) for v in r] for r in rows], dtype=float).reshape(len(rows), len(cols))
+    out = {}
+    for f in FEATURES_BY_KIND[kind]:
+        v = data[:, cols.index(f.name)]
+        add, mul = steps.get(f.name, (0.0, 1.0))
+        moved = v * mul + add
+        moved = np.clip(moved, f.min_value, f.max_value)
+        if f.integer:
+            moved = np.rint(moved)
+        out[f.name] = np.where(np.isnan(v), np.nan, moved)
+    return data, out
+
+
+def simulate_credit_day(*, seed: int, as_of: datetime.date) -> dict:
+    """Append the credit data of ``as_of`` for the demo companies that move and the persons
+    behind them, from each one's latest data before that day: most companies are steady
+    (nothing new), a share deteriorates (``SHARP`` a lot each day, ``GRADUAL`` a little,
+    ``THROUGH_PARTY`` through its legal representative, who slides into default), a few
+    improve.  Deterministic for (seed, date); a date already simulated writes nothing.
+    Returns counts per behaviour and of snapshots written."""
+    from loans.models import RelatedParty, SyntheticTruth
+
+    from .models import CompanyCreditSnapshot, PersonCreditSnapshot
+
+    if (CompanyCreditSnapshot.objects.filter(as_of=as_of, source=SIMULATED_SOURCE).exists()
+            or PersonCreditSnapshot.objects.filter(as_of=as_of, source=SIMULATED_SOURCE).exists()):
+        return {"skipped": True, "companies": 0, "persons": 0}
+    rng = np.random.default_rng([seed, as_of.toordinal()])
+    before = as_of - datetime.timedelta(days=1)
+    company_ids = np.array(sorted(SyntheticTruth.objects.filter(subject_kind="company").values_list("subject_id", flat=True)),
+                           dtype=np.int64)
+    cohorts = company_cohorts(company_ids, seed)
+    counts = {name: int((cohorts == name).sum()) for name, _ in COHORT_SHARES}
+    counts["steady"] = int((cohorts == "").sum())
+    moving = company_ids[cohorts != ""].tolist()
+    now = timezone.now()
+    written = {"companies": 0, "persons": 0}
+    with transaction.atomic():
+        cols, rows = _latest_features("company", moving, before)
+        if rows:
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            cohort = dict(zip(company_ids.tolist(), cohorts.tolist()))
+            which = np.array([cohort[i] for i in ids.tolist()], dtype=object)
+            sharp, gradual, better = which == SHARP, which == GRADUAL, which == IMPROVING
+            n = len(ids)
+            jitter = rng.uniform(0.5, 1.5, n)
+
+            def per_row(s, g, b):
+                return np.where(sharp, s, np.where(gradual, g, np.where(better, b, 0.0))) * jitter
+
+            steps = {
+                "revenue_trend": (per_row(-0.25, -0.05, 0.03), 1.0),
+                "overdue_payables_ratio": (per_row(0.4, 0.05, -0.02), 1.0),
+                "cashflow_volatility": (per_row(0.3, 0.05, -0.03), 1.0),
+                "lawsuits_24m": (np.where(sharp, 2.0, np.where(gradual & (rng.random(n) < 0.3), 1.0, 0.0)), 1.0),
+                "admin_penalties_24m": (np.where(sharp, 1.0, 0.0), 1.0),
+                "revenue_12m": (0.0, np.where(sharp, 0.85, np.where(gradual, 0.98, np.where(better, 1.02, 1.0)))),
+            }
+            _, feats = _drift("company", cols, rows, steps, rng)
+            _write("scoring_companycreditsnapshot", {"as_of": as_of, "source": SIMULATED_SOURCE, "created_at": now},
+                   {"company_id": ids, **feats}, {f.name for f in COMPANY_FEATURES if f.integer})
+            written["companies"] = n
+        # the legal representatives of the companies deteriorating through a related party
+        through = company_ids[cohorts == THROUGH_PARTY].tolist()
+        reps = sorted(set(
+            RelatedParty.objects.filter(company_id__in=through, role="legal_representative", valid_from__lte=as_of)
+            .exclude(valid_to__lt=as_of).values_list("person_id", flat=True)
+        )) if through else []
+        cols, rows = _latest_features("person", reps, before)
+        if rows:
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            n = len(ids)
+            jitter = rng.uniform(0.5, 1.5, n)
+            steps = {
+                "ontime_ratio_24m": (-0.08 * jitter, 1.0),
+                "worst_dpd_24m": (35.0 * rng.uniform(0.8, 1.5, n), 1.0),  # past 90 days within four days
+                "debt_to_income": (0.1 * jitter, 1.0),
+                "payment_regularity": (-0.05 * jitter, 1.0),
+            }
+            data, feats = _drift("person", cols, rows, steps, rng)
+            was_in_default = data[:, 1] > 0
+            in_default = was_in_default | (np.nan_to_num(feats["worst_dpd_24m"]) >= 91)
+            feats["defaults_60m"] = np.where(in_default & ~was_in_default, np.nan_to_num(feats["defaults_60m"]) + 1,
+                                             feats["defaults_60m"])
+            _write("scoring_personcreditsnapshot", {"as_of": as_of, "source": SIMULATED_SOURCE, "created_at": now},
+                   {"person_id": ids, "in_default": in_default, **feats}, {f.name for f in PERSON_FEATURES if f.integer})
+            written["persons"] = n
+    return {"skipped": False, **counts, **written}

@@ -168,7 +168,16 @@ SCORE_DROP_INDEX_POINTS = 50
 
 
 class Score(models.Model):
-    """One score of one subject at a date by one model.  Appended, never updated."""
+    """One score of one subject at a date by one model, from the data it names.  Appended,
+    never updated.
+
+    Identity: (subject, ``as_of``, model, ``revision``).  ``data_as_of`` is the date of the
+    subject's own credit data snapshot the score was computed from (a snapshot is unique per
+    subject and date, so the date names it).  When new data arrives after a score of the day
+    was written, the rescore is the next ``revision`` of the same (subject, date, model): the
+    whole history stays, nothing is overwritten.  A rescore from the same data is skipped,
+    unless it is forced (a company whose related party's data changed: its composite moves
+    though its own data did not)."""
 
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
@@ -180,6 +189,12 @@ class Score(models.Model):
         ScoreModel, on_delete=models.PROTECT, related_name="scores", db_constraint=False, db_index=False
     )
     model_version = models.PositiveIntegerField()
+    revision = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for the first score of the subject, date and model; each rescore that day adds one",
+    )
+    data_as_of = models.DateField(
+        help_text="Date of the subject's own credit data snapshot this score was computed from",
+    )
     score = models.SmallIntegerField()
     pd = models.FloatField("probability of default")
     tier = models.CharField(max_length=1, choices=Tier.choices)
@@ -191,16 +206,20 @@ class Score(models.Model):
     components = StoredJSONField(null=True, blank=True, help_text="Company composite: each contribution")
     previous_score = models.SmallIntegerField(
         null=True, blank=True,
-        help_text="The subject's latest score dated before this one, when this one was written (None: the first)",
+        help_text="The subject's score this one follows, when this one was written: the previous revision of "
+        "the same date, else the latest earlier-dated score (None: the first)",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["subject_kind", "subject_id", "-as_of"]
+        ordering = ["subject_kind", "subject_id", "-as_of", "-revision"]
         constraints = [
             models.UniqueConstraint(
-                fields=["subject_kind", "subject_id", "as_of", "model"], name="score_unique_subject_date_model"
+                fields=["subject_kind", "subject_id", "as_of", "model", "revision"],
+                name="score_unique_subject_date_model_revision",
             ),
+            models.CheckConstraint(condition=Q(revision__gte=1), name="score_revision_positive"),
+            models.CheckConstraint(condition=Q(data_as_of__lte=F("as_of")), name="score_data_not_after_date"),
             models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=950), name="score_range_0_950"),
             models.CheckConstraint(
                 condition=Q(previous_score__isnull=True) | (Q(previous_score__gte=0) & Q(previous_score__lte=950)),
@@ -226,13 +245,24 @@ class Score(models.Model):
             ),
         ]
 
+    def save(self, *args, **kwargs):
+        if self.data_as_of is None:  # a score made by hand (fixtures): its own date's data
+            self.data_as_of = self.as_of
+        super().save(*args, **kwargs)
+
     def __str__(self) -> str:
-        return f"{self.subject_kind} #{self.subject_id} on {self.as_of}: {self.score} ({self.tier})"
+        rev = f" rev {self.revision}" if self.revision != 1 else ""
+        return f"{self.subject_kind} #{self.subject_id} on {self.as_of}{rev}: {self.score} ({self.tier}), data of {self.data_as_of}"
 
 
 class LatestScore(models.Model):
     """Pointer to the latest score of a subject: the latest score is one indexed lookup.
-    Moved set-wise by ``scoring.batch`` (INSERT ... ON CONFLICT DO UPDATE), never backwards."""
+    Moved set-wise by ``scoring.batch`` (INSERT ... ON CONFLICT DO UPDATE), never backwards.
+
+    "Latest" is the score computed from the latest data: ordered by (``data_as_of``,
+    ``as_of``, score id).  A score written today from last month's data does not hide a
+    back-dated score computed from yesterday's data, and a same-day rescore (a higher
+    revision, a higher id) replaces the day's earlier score."""
 
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
     subject_id = models.BigIntegerField()
@@ -243,6 +273,10 @@ class LatestScore(models.Model):
     # ON DELETE CASCADE did, through the (subject_kind, subject_id) index.
     score_id = models.BigIntegerField()
     as_of = models.DateField()
+    data_as_of = models.DateField(help_text="The pointed score's data date (what orders pointers)")
+    scored_through = models.DateField(
+        help_text="The latest date any score of the subject bears (moves forward even when the pointer does not)",
+    )
     score = models.SmallIntegerField()
     tier = models.CharField(max_length=1, choices=Tier.choices)
     in_default = models.BooleanField(default=False)
@@ -252,8 +286,12 @@ class LatestScore(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="latest_score_unique_subject"),
             models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=950), name="latest_score_range_0_950"),
+            models.CheckConstraint(
+                condition=Q(scored_through__gte=F("as_of")) & Q(as_of__gte=F("data_as_of")),
+                name="latest_score_dates_ordered",
+            ),
         ]
         indexes = [models.Index(fields=["subject_kind", "tier"], name="latest_score_kind_tier_idx")]
 
     def __str__(self) -> str:
-        return f"latest {self.subject_kind} #{self.subject_id}: {self.score} on {self.as_of}"
+        return f"latest {self.subject_kind} #{self.subject_id}: {self.score} on {self.as_of} (data of {self.data_as_of})"

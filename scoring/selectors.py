@@ -146,15 +146,16 @@ def _snapshots_sql(subject_kind: str, vendor: str, n_ids: int | None, with_model
     col_sql = ", ".join(qn(c) for c in cols)
     subject_sql = f"{qn(fk)} IN ({_placeholders(n_ids)})" if n_ids is not None else f"{qn(fk)} >= %s AND {qn(fk)} < %s"
     where = f"as_of <= %s AND {subject_sql}"
+    # the snapshot's date rides along (the score records it: ``Score.data_as_of``)
     if vendor == "postgresql":
-        inner = f"SELECT DISTINCT ON ({qn(fk)}) {col_sql} FROM {table} WHERE {where} ORDER BY {qn(fk)}, as_of DESC"
+        inner = f"SELECT DISTINCT ON ({qn(fk)}) {col_sql}, as_of FROM {table} WHERE {where} ORDER BY {qn(fk)}, as_of DESC"
     else:
         inner = (
-            f"SELECT {col_sql} FROM (SELECT {col_sql}, ROW_NUMBER() OVER (PARTITION BY {qn(fk)} ORDER BY as_of DESC) "
-            f"AS _rn FROM {table} WHERE {where}) r WHERE _rn = 1"
+            f"SELECT {col_sql}, as_of FROM (SELECT {col_sql}, as_of, ROW_NUMBER() OVER (PARTITION BY {qn(fk)} "
+            f"ORDER BY as_of DESC) AS _rn FROM {table} WHERE {where}) r WHERE _rn = 1"
         )
     if not with_model:
-        return cols, inner
+        return cols, f"SELECT {col_sql} FROM ({inner}) l"
     # Which subjects the model already scored for the date, in the same round trip and at a
     # cost that follows the chunk, not the score history.  The subject's latest-score pointer,
     # read in one index range beside the snapshots, settles it when it is dated before the date
@@ -170,10 +171,22 @@ def _snapshots_sql(subject_kind: str, vendor: str, n_ids: int | None, with_model
     outer_cols = ", ".join(f"l.{qn(c)}" for c in cols)
     # The same pointer, when dated before the date, is also the subject's previous score (what
     # the new score records), so the writer need not look it up again.
+    # The snapshot's date as days since 1970-01-01 (the chunk is read into a float array), and
+    # of the day's latest revision by the model: revision * 2 + 1 when it was computed from this
+    # very snapshot (nothing new to score), revision * 2 when from other data (the next revision
+    # is due).  The pointer's ``scored_through`` (the latest date any score of the subject
+    # bears) tells when no score of the date can exist, so the probe is only for re-runs and
+    # back-dated runs.
+    if vendor == "postgresql":
+        data_day = "(l.as_of - DATE '1970-01-01')"
+    else:
+        data_day = "CAST(julianday(l.as_of) - 2440587.5 AS INTEGER)"
     sql = (
-        f"SELECT {outer_cols}, CASE WHEN p.as_of >= %s THEN (SELECT s.id FROM {qn(Score._meta.db_table)} s "
-        f"WHERE s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s) END, "
-        "CASE WHEN p.as_of < %s THEN p.score END "
+        f"SELECT {outer_cols}, {data_day}, CASE WHEN p.scored_through >= %s THEN (SELECT s.revision * 2 + "
+        f"CASE WHEN s.data_as_of = l.as_of THEN 1 ELSE 0 END FROM {qn(Score._meta.db_table)} s "
+        f"WHERE s.subject_kind = %s AND s.subject_id = l.{qn(fk)} AND s.as_of = %s AND s.model_id = %s "
+        "ORDER BY s.revision DESC LIMIT 1) END, "
+        "CASE WHEN p.scored_through < %s THEN p.score END "
         f"FROM ({inner}) l LEFT JOIN {qn(LatestScore._meta.db_table)} p "
         f"ON p.subject_kind = %s AND p.subject_id = l.{qn(fk)} AND {p_bounds}"
     )
@@ -184,10 +197,12 @@ def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, i
                      scored_by_model: int | None = None):
     """Rows (subject_id, in_default, feature values...) of the latest snapshot on or before
     ``as_of`` of each subject in [id_from, id_to) or in ``ids``; one query.  With
-    ``scored_by_model``, each row ends with two more values: the id of the subject's score for
-    (``as_of``, that model), None if there is none (a chunk learns what to skip in the same round
-    trip), and the score of its latest-score pointer when that is dated before ``as_of`` (its
-    previous score), else None."""
+    ``scored_by_model``, each row ends with three more values: the snapshot's date in days since
+    1970-01-01; the subject's latest revision for (``as_of``, that model) packed as
+    ``revision * 2 + (1 if computed from this snapshot else 0)``, None if there is none (a chunk
+    learns what to skip and which revision to write in the same round trip); and the score of
+    its latest-score pointer when that is dated before ``as_of`` (its previous score), else
+    None."""
     if ids is not None:
         ids = list(ids)
         if not ids:

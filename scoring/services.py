@@ -92,6 +92,7 @@ def credit_snapshot_record(
     features: dict,
     in_default: bool = False,
     source: str = BUREAU,
+    rescore: bool = True,
 ):
     """Append a credit data snapshot of one company or person record and return it.
 
@@ -101,7 +102,9 @@ def credit_snapshot_record(
     ``source`` (:data:`TRUSTED_SOURCES`) is about the real subject: the same observation is
     appended to every other record sharing its natural key, except a record that already has
     one for that date (snapshots are append-only; that one stands).  Snapshots are never
-    updated."""
+    updated.  Once the transaction commits, the records written and every company depending
+    on a person among them are rescored (``scoring.rescoring``; ``rescore=False``: a bulk
+    writer that scores by itself afterwards)."""
     if subject_kind not in (SubjectKind.PERSON, SubjectKind.COMPANY):
         raise ValueError(f"unknown subject kind {subject_kind!r}")
     if subject_kind == SubjectKind.COMPANY and in_default:
@@ -114,6 +117,7 @@ def credit_snapshot_record(
     snapshot = model(**{fk: subject_id}, as_of=as_of, source=source, **extra, **values)
     if model.objects.filter(**{fk: subject_id}, as_of=as_of).exists():
         raise SnapshotExists(f"{subject_kind} #{subject_id} already has a credit data snapshot for {as_of}; snapshots are append-only")
+    others: list[int] = []
     try:
         with transaction.atomic():
             snapshot.save(force_insert=True)
@@ -124,6 +128,12 @@ def credit_snapshot_record(
                         [model(**{fk: other}, as_of=as_of, source=source, **extra, **values) for other in others],
                         ignore_conflicts=True,
                     )
+            if rescore:
+                # scores follow the data: the subject (and the records the observation was
+                # copied to), and for a person every company depending on them, once committed
+                from .rescoring import rescore_on_commit
+
+                rescore_on_commit(subject_kind=subject_kind, subject_ids=[subject_id, *others])
     except IntegrityError as exc:
         raise SnapshotExists(f"{subject_kind} #{subject_id} already has a credit data snapshot for {as_of}") from exc
     return snapshot

@@ -1,11 +1,13 @@
 """Signals of the scoring app.
 
-``company_scores_written``: new company scores are in (and their latest pointers moved).
-kwargs: ``company_ids`` (an iterable of company ids, or None for "every company scored on
-``as_of``", which the nightly run sends once its companies phase is done) and ``as_of``.
-Receivers (monitoring's protective freezes) run in the sender's transaction.
+``company_scores_written(sender, company_ids, as_of)``: sent after company scores were written
+and their latest pointers moved (the nightly chunks, on-demand scoring, and rescoring when new
+credit data arrives), with the ids of the companies scored (a list; ``None`` means every
+company scored on ``as_of``) and the date they were scored for.  Receivers (monitoring's
+protective freezes) run in the writer's transaction and process; they must be set-based for
+the nightly chunks' many ids.
 """
 
 from django.dispatch import Signal
 
-company_scores_written = Signal()
+company_scores_written = Signal()  # kwargs: company_ids (list[int] | None), as_of (datetime.date)

@@ -237,6 +237,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=15 
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=20 * 60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# New credit data for a person rescores every company behind them: up to this many in the
+# request, beyond on a worker (scoring.rescoring).
+SCORING_INLINE_RESCORE_COMPANIES = env.int("SCORING_INLINE_RESCORE_COMPANIES", default=10)
 # Workers log through LOGGING below (JSON, request ids), not Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -47,10 +47,10 @@ def prepare(*, companies: int, seed: int) -> dict:
     person_ids = sorted(set(RelatedParty.objects.filter(company_id__in=company_ids).values_list("person_id", flat=True)))
     with transaction.atomic():
         for pid in person_ids:
-            services.credit_snapshot_record(subject_kind="person", subject_id=pid, as_of=as_of, source="bench", features={
+            services.credit_snapshot_record(subject_kind="person", subject_id=pid, as_of=as_of, source="bench", rescore=False, features={
                 "ontime_ratio_24m": 0.99, "debt_to_income": 0.1, "verification_level": 3, "connections_with_defaults": 0})
         for cid in company_ids:
-            services.credit_snapshot_record(subject_kind="company", subject_id=cid, as_of=as_of, source="bench",
+            services.credit_snapshot_record(subject_kind="company", subject_id=cid, as_of=as_of, source="bench", rescore=False,
                                             features={"revenue_12m": 5e7, "lawsuits_24m": 0})
     batch.score_persons(person_ids=person_ids, as_of=as_of)
     batch.score_companies(company_ids=company_ids, as_of=as_of)

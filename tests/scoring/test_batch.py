@@ -275,7 +275,7 @@ def test_a_chunk_read_tells_scored_from_unscored_by_the_pointer_and_probes_only_
         )
         return {row[0]: (row[-2], row[-1]) for row in rows}
 
-    def scored(as_of):
+    def scored(as_of):  # the packed revision of the day, None when none
         return {sid: score_id for sid, (score_id, _) in read(as_of).items()}
 
     # then: a date after the pointer is unscored for everyone, with no probe needed, and the
@@ -283,9 +283,10 @@ def test_a_chunk_read_tells_scored_from_unscored_by_the_pointer_and_probes_only_
     assert scored(AS_OF + 2 * day) == {good: None, bad: None}
     latest = Score.objects.get(subject_id=good, as_of=AS_OF + day).score
     assert {sid: prev for sid, (_, prev) in read(AS_OF + 2 * day).items()} == {good: latest, bad: None}
-    # the pointer's own date and a date behind it (a re-run, a back-dated run) are probed
-    assert scored(AS_OF + day)[good] == Score.objects.get(subject_id=good, as_of=AS_OF + day).id
-    assert scored(AS_OF)[good] == Score.objects.get(subject_id=good, as_of=AS_OF).id
+    # the pointer's own date and a date behind it (a re-run, a back-dated run) are probed: the
+    # day's latest revision (1) packed with "computed from this very snapshot" (revision * 2 + 1)
+    assert scored(AS_OF + day)[good] == 1 * 2 + 1
+    assert scored(AS_OF)[good] == 1 * 2 + 1
     assert scored(AS_OF - day)[good] is None  # between two of its scores: none that day
     assert read(AS_OF - day)[good][1] is None  # the pointer is later: the writer looks it up
     assert scored(AS_OF)[bad] is None

@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.db import IntegrityError, transaction
 
@@ -57,11 +59,23 @@ def test_score_is_bounded_by_the_database(value):
                              score=value, pd=0.1, tier="E")
 
 
-def test_one_score_per_subject_date_and_model():
+def test_one_score_per_subject_date_model_and_revision():
     model = champion("person")
     Score.objects.create(subject_kind="person", subject_id=1, as_of=AS_OF, model=model, model_version=1, score=600, pd=0.05, tier="D")
     with pytest.raises(IntegrityError), transaction.atomic():
         Score.objects.create(subject_kind="person", subject_id=1, as_of=AS_OF, model=model, model_version=1, score=610, pd=0.05, tier="D")
+    # a rescore the same day is the next revision: both are kept
+    Score.objects.create(subject_kind="person", subject_id=1, as_of=AS_OF, model=model, model_version=1, revision=2,
+                         score=610, pd=0.05, tier="D")
+    assert Score.objects.filter(subject_id=1, as_of=AS_OF).count() == 2
+
+
+@pytest.mark.parametrize("fields", [dict(revision=0), dict(data_as_of=AS_OF + datetime.timedelta(days=1))])
+def test_a_score_names_a_positive_revision_and_data_not_after_its_date(fields):
+    model = champion("person")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Score.objects.create(subject_kind="person", subject_id=1, as_of=AS_OF, model=model, model_version=1, score=600,
+                             pd=0.05, tier="D", **fields)
 
 
 def test_a_score_naming_a_missing_model_is_refused_by_the_database(on_postgres):
@@ -73,7 +87,7 @@ def test_a_score_naming_a_missing_model_is_refused_by_the_database(on_postgres):
     with pytest.raises(IntegrityError, match=f"score model {missing} does not exist"), transaction.atomic():
         Score.objects.bulk_create([
             Score(subject_kind="person", subject_id=sid, as_of=AS_OF, model_id=mid, model_version=1, score=600,
-                  pd=0.05, tier="D")
+                  pd=0.05, tier="D", data_as_of=AS_OF)
             for sid, mid in rows
         ])
     assert not Score.objects.exists()

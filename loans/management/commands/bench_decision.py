@@ -80,10 +80,10 @@ class Command(BaseCommand):
             p.set_resident_id(make_resident_id(self.rng, datetime.date(1980, 1, 1) + datetime.timedelta(days=i)))
             p.save()
             RelatedParty.objects.create(company=c, person=p, role=Role.LEGAL_REPRESENTATIVE, valid_from=datetime.date(2015, 1, 1))
-            services.credit_snapshot_record(subject_kind="person", subject_id=p.pk, as_of=as_of, features={
+            services.credit_snapshot_record(subject_kind="person", subject_id=p.pk, as_of=as_of, rescore=False, features={
                 "ontime_ratio_24m": self.rng.choice([0.7, 0.9, 0.99]), "debt_to_income": self.rng.choice([0.1, 0.4, 0.8]),
                 "verification_level": self.rng.randrange(4), "connections_with_defaults": self.rng.randrange(4)})
-            services.credit_snapshot_record(subject_kind="company", subject_id=c.pk, as_of=as_of, features={
+            services.credit_snapshot_record(subject_kind="company", subject_id=c.pk, as_of=as_of, rescore=False, features={
                 "revenue_12m": float(c.annual_revenue), "lawsuits_24m": self.rng.randrange(4)})
             company_ids.append(c.pk)
             person_ids.append(p.pk)

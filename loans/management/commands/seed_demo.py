@@ -17,14 +17,20 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=datetime.date.fromisoformat, default=None, help="YYYY-MM-DD; default today")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when companies already exist.")
         parser.add_argument("--no-scoring", action="store_true", help="Only borrowers: no credit data, models or scores.")
+        parser.add_argument("--simulate-days", type=int, default=0,
+                            help="Seed N days back (unless --as-of) and simulate each day since, rescoring it: a living portfolio.")
+        parser.add_argument("--no-portfolio", action="store_true",
+                            help="No applications, lines and loans (booked by default for part of the population).")
 
-    def handle(self, *args, companies, seed, as_of, if_empty, no_scoring, **options):
+    def handle(self, *args, companies, seed, as_of, if_empty, no_scoring, no_portfolio=False, simulate_days=0, **options):
         if companies < 1:
             raise CommandError("--companies must be at least 1")
         if if_empty and Company.objects.exists():
             self.stdout.write("demo data already present; nothing to do")
             return
-        as_of = as_of or timezone.localdate()
+        if simulate_days < 0:
+            raise CommandError("--simulate-days must be 0 or more")
+        as_of = as_of or timezone.localdate() - datetime.timedelta(days=simulate_days)
         started = time.perf_counter()
         demo.ensure_products()
         pop = demo.generate(companies=companies, seed=seed, as_of=as_of)
@@ -46,4 +52,15 @@ class Command(BaseCommand):
         from scoring.demo import seed_scoring_demo
 
         seed_scoring_demo(seed=seed, as_of=as_of, stdout=self.stdout)
+        if not no_portfolio:
+            # applications, lines and loans for part of the population, through the services
+            from loans.demo_days import book_demo_portfolio
+
+            book_demo_portfolio(seed=seed, as_of=as_of, stdout=self.stdout)
+        if simulate_days:
+            from django.core.management import call_command
+
+            for n in range(1, simulate_days + 1):
+                call_command("simulate_day", as_of=as_of + datetime.timedelta(days=n), seed=seed, rescore=True,
+                             stdout=self.stdout)
         self.stdout.write(f"total_s: {time.perf_counter() - started:.2f}")

@@ -1,0 +1,90 @@
+"""Benchmark: event-driven rescoring of one company with its related parties (PostgreSQL).
+
+    DATABASE_URL=postgres://... python manage.py bench_event_rescore --runs 500
+
+For each of ``--runs`` companies (drawn at random among those with credit data and current
+related parties), new credit data dated today is written for the company and each of its
+parties (not timed), then ``scoring.api.rescore_subjects`` rescores the parties, then every
+company depending on them (the company itself among them) — the work done when the partner API
+records new credit data.  Prints ``p50_ms``, ``p99_ms``, ``max_ms`` of that rescoring, the mean
+number of companies rescored per event and the scores written.  Everything happens in one
+transaction rolled back at the end (``--commit`` keeps it), so commit time is not included.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+
+class _Rollback(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Benchmark event-driven rescoring of one company with its parties: p50/p99 over --runs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--runs", type=int, default=500)
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--commit", action="store_true", help="keep the data and scores written")
+
+    def handle(self, *args, runs, seed, commit, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_event_rescore measures PostgreSQL: set DATABASE_URL=postgres://...")
+        from loans.models import RelatedParty
+        from scoring import api, selectors, services, starter
+
+        if len(selectors.champions()) < 2:
+            raise CommandError("no champion scorecards: seed_demo first")
+        today = timezone.localdate()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT c.company_id FROM scoring_companycreditsnapshot c "
+                "WHERE c.as_of < %s AND EXISTS (SELECT 1 FROM loans_relatedparty rp WHERE rp.company_id = c.company_id) "
+                "ORDER BY 1 LIMIT 200000",
+                [today],
+            )
+            candidates = [r[0] for r in cursor.fetchall()]
+        if len(candidates) < runs:
+            raise CommandError(f"only {len(candidates)} companies with credit data before {today}")
+        rng = random.Random(seed)
+        picked = rng.sample(candidates, runs)
+        timings, companies, written = [], [], 0
+        try:
+            with transaction.atomic():
+                for i, cid in enumerate(picked):
+                    parties = sorted(set(
+                        RelatedParty.objects.filter(company_id=cid, valid_to__isnull=True).values_list("person_id", flat=True)
+                    ))
+                    bad = i % 3 == 0
+                    for pid in parties:
+                        try:
+                            services.credit_snapshot_record(
+                                subject_kind="person", subject_id=pid, as_of=today, rescore=False,
+                                features=starter.GOOD_PERSON, in_default=bad,
+                            )
+                        except services.SnapshotExists:  # a person behind two picked companies
+                            pass
+                    services.credit_snapshot_record(subject_kind="company", subject_id=cid, as_of=today,
+                                                    features=starter.GOOD_COMPANY, rescore=False)
+                    started = time.perf_counter()
+                    result = api.rescore_subjects(person_ids=parties, company_ids=[cid], as_of=today)
+                    timings.append((time.perf_counter() - started) * 1000)
+                    companies.append(len(result.companies_inline) + len(result.companies_queued))
+                    written += result.persons_written + result.companies_written
+                if not commit:
+                    raise _Rollback
+        except _Rollback:
+            pass
+        timings.sort()
+        p = lambda q: timings[min(len(timings) - 1, int(round(q * (len(timings) - 1))))]  # noqa: E731
+        self.stdout.write(f"runs: {runs}  scores_written: {written}  companies_per_event_mean: "
+                          f"{statistics.mean(companies):.2f}  persons_per_event_mean: "
+                          f"{(written - sum(companies)) / runs:.2f}")
+        self.stdout.write(f"p50_ms: {p(0.50):.1f}  p99_ms: {p(0.99):.1f}  max_ms: {timings[-1]:.1f}")
