@@ -94,17 +94,17 @@ def _readable_column(model, name):
 
         return admin.display(description=field.verbose_name, ordering="score")(score)
     if isinstance(field, models.ForeignKey):
-        attname = field.attname
+        attname, relname = field.attname, field.name  # the column may name either ("line" or "line_id")
 
         def related(obj):
             if getattr(obj, attname) is None:
                 return formatting.EMPTY
-            target = getattr(obj, name)
+            target = getattr(obj, relname)
             url = _change_url(target)
             return format_html('<a href="{}">{}</a>', url, target) if url else str(target)
 
-        related.__name__ = f"{name}_link"
-        return admin.display(description=field.verbose_name, ordering=name)(related)
+        related.__name__ = f"{relname}_link"
+        return admin.display(description=field.verbose_name, ordering=relname)(related)
     return name
 
 
