@@ -22,7 +22,11 @@ pytestmark = pytest.mark.django_db
 
 
 def scored(kind, subject_id, score, *, in_default=False, as_of=TODAY):
-    s = Score.objects.create(subject_kind=kind, subject_id=subject_id, as_of=as_of, model_id=1, model_version=1,
+    from scoring.models import ScoreModel
+    from tests.scoring.helpers import champion
+
+    model = ScoreModel.objects.filter(subject_kind=kind).first() or champion(kind)  # PostgreSQL checks the model exists
+    s = Score.objects.create(subject_kind=kind, subject_id=subject_id, as_of=as_of, model_id=model.pk, model_version=model.version,
                              score=score, pd=0.2, tier="E" if score < 600 else "B", in_default=in_default)
     LatestScore.objects.update_or_create(
         subject_kind=kind, subject_id=subject_id,
