@@ -59,7 +59,7 @@ def test_dashboard_figures_add_up(world):
     # then
     assert book.m1_plus == 0 and book.m1_plus_ratio == 0
     assert sum(book.by_classification.values()) == book.outstanding
-    assert dashboard.alerts_by_rule() == {"score_drop": {"low": 0, "medium": 0, "high": 1}}
+    assert dashboard.alerts_by_rule() == {"score_drop": {"info": 0, "low": 0, "medium": 0, "high": 1}}
     run = dashboard.last_nightly_run()
     assert run.status == "succeeded"
 
