@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from functools import partial, update_wrapper
 
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+
+from config.history.modeladmin import HistoryAdmin
 
 MODEL_PERMISSIONS = ("view", "add", "change", "delete")
 
@@ -72,8 +73,9 @@ class PermissionGuard:
         return self.admin_site.admin_view(update_wrapper(guarded, view))
 
 
-class GuardedModelAdmin(PermissionGuard, admin.ModelAdmin):
-    """The base of every ModelAdmin in the back office."""
+class GuardedModelAdmin(PermissionGuard, HistoryAdmin):
+    """The base of every ModelAdmin in the back office.  Its "History" view shows the change
+    history of a model that has one (``config.history``), Django's action log otherwise."""
 
 
 class ReadOnlyModelAdmin(GuardedModelAdmin):

@@ -52,6 +52,8 @@ THIRD_PARTY_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    # Change history (issue 16): who changed what and when (config/history).
+    "simple_history",
 ]
 LOCAL_APPS = [
     "config.backoffice",  # after the libraries: it re-registers their admins with guarded actions
@@ -60,6 +62,7 @@ LOCAL_APPS = [
     "scoring",
     "monitoring",
     "config.ops",
+    "config.history",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # history: the admin user who makes a change is recorded in its history (config/history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     # ops: staff two-factor login (after authentication; messages tell why a session ended).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -369,3 +374,6 @@ CONTENT_SECURITY_POLICY = {
 
 # Periodic jobs (config/ops/migrations/0002_periodic_jobs.py creates their schedules).
 IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
+
+# Change history (config/history): a historical version is shown, never reverted from the admin.
+SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -15,6 +15,8 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from config.history.records import History
+
 from .. import identity
 from ..choices import (
     ApplicationStatus,
@@ -61,6 +63,7 @@ class Partner(TimeStamped):
 
     name = models.CharField(max_length=200, unique=True)
     is_active = models.BooleanField(default=True)
+    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -108,6 +111,7 @@ class Company(TimeStamped):
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="companies"
     )
+    history = History()
 
     class Meta:
         verbose_name_plural = "companies"
@@ -163,6 +167,9 @@ class Person(TimeStamped):
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="persons"
     )
+    # The ciphertexts stay out of the history (the masked forms and hashes say what changed, and
+    # a key rotation need not rewrite the past); an erasure pseudonymises the history too.
+    history = History(excluded_fields=["resident_id_encrypted", "phone_encrypted"])
 
     class Meta:
         ordering = ["id"]
@@ -212,6 +219,7 @@ class RelatedParty(TimeStamped):
     ownership_pct = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
+    history = History()
 
     class Meta:
         verbose_name_plural = "related parties"
@@ -271,6 +279,7 @@ class LoanProduct(TimeStamped):
     rate_spread = RateField(default=Decimal("0"), help_text="Added to the tier's base rate.")
     line_validity_months = models.PositiveSmallIntegerField(default=12)
     is_active = models.BooleanField(default=True)
+    history = History()
 
     class Meta:
         ordering = ["code"]
@@ -371,6 +380,7 @@ class CreditLine(TimeStamped):
     status = models.CharField(max_length=8, choices=CreditLineStatus.choices, default=CreditLineStatus.ACTIVE)
     opened_on = models.DateField()
     expires_on = models.DateField()
+    history = History()
 
     class Meta:
         ordering = ["-id"]

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from config.history.records import History
+
 from .core import Company, LoanApplication, MoneyField, RateField
 
 # The policy a fresh install decides with (also written by migration 0003).  Rates are
@@ -68,6 +70,7 @@ class CreditPolicy(models.Model):
     note = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = History()
 
     class Meta:
         verbose_name_plural = "credit policies"

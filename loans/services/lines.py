@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.history.records import records_actor
+
 from .. import events, value_dates
 from ..choices import CreditLineStatus, LoanStatus
 from ..errors import DomainError, InvalidTransition, NotFound
@@ -41,6 +43,7 @@ def installments_from_schedule(loan: Loan, rows) -> list[Installment]:
     ]
 
 
+@records_actor
 def credit_line_draw_down(
     *,
     credit_line_id: int,
@@ -133,18 +136,22 @@ def _line_set_status(*, credit_line_id: int, to_status: str) -> CreditLine:
         return line
 
 
+@records_actor
 def credit_line_freeze(*, credit_line_id: int, actor=None) -> CreditLine:
     return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.FROZEN)
 
 
+@records_actor
 def credit_line_unfreeze(*, credit_line_id: int, actor=None) -> CreditLine:
     return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.ACTIVE)
 
 
+@records_actor
 def credit_line_close(*, credit_line_id: int, actor=None) -> CreditLine:
     return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.CLOSED)
 
 
+@records_actor
 def credit_line_reduce_limit(*, credit_line_id: int, new_limit, actor=None) -> CreditLine:
     """Lower a line's limit, never below what is drawn (monitoring's 'reduce limit')."""
     new_limit = money(new_limit)
