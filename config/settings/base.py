@@ -187,6 +187,14 @@ warnings.filterwarnings("ignore", message="No directory at: .*staticfiles", cate
 # hash, both with keys derived from this secret; production demands a strong one.
 DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktcGlpLWtleS1kby1ub3QtdXNlLTAwMDA="
 PII_ENCRYPTION_KEY = env.str("PII_ENCRYPTION_KEY", default=DEV_PII_ENCRYPTION_KEY)
+# Key rotation (README "Personal data"): new ciphertexts are sealed under PII_KEY_VERSION, whose
+# key is derived (HKDF) from PII_ENCRYPTION_KEY; older versions stay readable while their masters
+# are listed in PII_PREVIOUS_KEYS ("1:<old master>,..."), until `manage.py rotate_pii_key` has
+# re-encrypted every row.  The lookup hash's key (PII_LOOKUP_KEY, default PII_ENCRYPTION_KEY)
+# never rotates: the uniqueness of resident IDs depends on it.
+PII_KEY_VERSION = env.int("PII_KEY_VERSION", default=1)
+PII_PREVIOUS_KEYS = env.list("PII_PREVIOUS_KEYS", default=[])
+PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="")
 
 # --- Ledger -------------------------------------------------------------------------------
 # The ledger's chain is sealed with HMACs under keys derived (HKDF) from this secret, which the

@@ -2,3 +2,4 @@
 
 from . import borrowers  # noqa: F401
 from . import lending  # noqa: F401
+from . import privacy  # noqa: F401

@@ -23,3 +23,4 @@ from .underwriting import (  # noqa: F401
     Decision,
     LedgerEntry,
 )
+from .privacy import ConsentSource, CreditCheckConsent, PersonDataRequest  # noqa: F401
