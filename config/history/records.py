@@ -69,4 +69,14 @@ class History(HistoricalRecords):
         actor = _actor.get()
         if actor is not None:
             return actor
-        return super().get_history_user(instance)
+        # The partner API's request.user is a partner, not a user: no user then (the partner is
+        # named in the change reason instead).
+        return _as_user(super().get_history_user(instance))
+
+    def get_change_reason_for_object(self, instance, history_type, using):
+        reason = super().get_change_reason_for_object(instance, history_type, using)
+        if reason is None:
+            partner_id = getattr(getattr(getattr(self.context, "request", None), "user", None), "partner_id", None)
+            if partner_id is not None and _actor.get() is None:
+                reason = f"partner API: partner #{partner_id}"
+        return reason
