@@ -123,3 +123,24 @@ def test_the_history_views_need_the_view_permission(client, django_user_model):
     assert client.get(version_url).status_code == 200
     assert client.post(version_url, {"name": "Changed"}).status_code == 403
     assert Person.objects.get(pk=person.pk).name == person.name
+
+
+def test_the_latest_changes_beside_the_ledger_show_only_what_the_user_may_view(make_line, client, django_user_model):
+    # given a booked line frozen by a risk manager, and a product created
+    line = make_line()
+    manager = django_user_model.objects.create_user("risk", password="x", is_staff=True)
+    credit_line_freeze(credit_line_id=line.pk, actor=manager)
+    url = reverse("admin:loans_ledgerentry_changes")
+    # a user who may not read the ledger is refused
+    client.force_login(django_user_model.objects.create_user("nobody", password="x", is_staff=True))
+    assert client.get(url).status_code == 403
+    # one who reads the ledger and credit lines sees the line's changes, not the products'
+    auditor = django_user_model.objects.create_user("auditor", password="x", is_staff=True)
+    auditor.user_permissions.set(Permission.objects.filter(codename__in=["view_ledgerentry", "view_creditline"]))
+    client.force_login(auditor)
+    response = client.get(url)
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert {r["model"] for r in rows} == {"credit line"}
+    assert rows[0]["who"] == manager and rows[0]["changed"] == "status"
+    assert 'href="' + reverse("admin:loans_creditline_history", args=[line.pk]) in response.content.decode()
