@@ -6,7 +6,7 @@ DEMO_COMPANIES ?= 2000
 
 .PHONY: run test venv migrate worker beat lint clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt config/requirements/runtime.txt config/requirements/training.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt
@@ -23,9 +23,15 @@ run: migrate
 	$(PY) manage.py demo_admin
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-## make test: the whole suite against DATABASE_URL (SQLite when unset).
+## make test: the whole suite against DATABASE_URL (SQLite when unset), with a coverage summary.
 test: venv
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --cov --cov-report=term:skip-covered
+
+## make lint: ruff (pyflakes, bugbear, pyupgrade, Django rules, import order) and the
+## migrations check: a model change without its migration fails here, not in production.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
 
 ## Real deployments: a worker and beat (need CELERY_BROKER_URL, see README).  Celery alone
 ## defaults to production settings (config/celery_app.py); these targets use local settings

@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .reasons import code_for
+from .scale import MAX_SCORE, MIN_SCORE  # noqa: F401  (re-exported: scorer.MAX_SCORE)
 
 DEFAULT_TIERS: tuple[tuple[str, int], ...] = (("A", 750), ("B", 700), ("C", 650), ("D", 600), ("E", 0))
-MIN_SCORE = 0
-MAX_SCORE = 950
 N_REASONS = 4
 
 

@@ -30,6 +30,7 @@ from ..models import (
     LoanApplication,
     Repayment,
 )
+from ..schedule import MAX_TERM_MONTHS
 from ..services import applications as app_services
 from ..services.lines import credit_line_close, credit_line_draw_down, credit_line_freeze, credit_line_unfreeze
 from ..services.policy import POLICY_FIELDS, credit_policy_publish, credit_policy_validate
@@ -262,7 +263,7 @@ class LedgerEntryAdmin(ReadOnlyModelAdmin):
 
 class DrawdownForm(forms.Form):
     amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01)
-    term_months = forms.IntegerField(min_value=1, max_value=360)
+    term_months = forms.IntegerField(min_value=1, max_value=MAX_TERM_MONTHS)
     disbursed_on = forms.DateField(initial=timezone.localdate)
     idempotency_key = forms.CharField(max_length=100, required=False, help_text="Optional; repeating it never draws twice.")
 

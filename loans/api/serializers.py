@@ -18,6 +18,7 @@ from loans.models import (
     LoanApplication,
     Repayment,
 )
+from loans.schedule import MAX_TERM_MONTHS
 from scoring import features as feature_dictionary
 
 from . import webhook_addresses
@@ -233,7 +234,7 @@ class ApplicationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):
     company = serializers.IntegerField(min_value=1, max_value=2**62, help_text="Id of one of your companies.")
     product = serializers.SlugField(max_length=40, help_text="Product code, e.g. sme-revolving.")
     amount = serializers.DecimalField(**POSITIVE_MONEY)
-    term_months = serializers.IntegerField(min_value=1, max_value=360)
+    term_months = serializers.IntegerField(min_value=1, max_value=MAX_TERM_MONTHS)
     purpose = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
     def validate_company(self, value: int) -> int:
@@ -359,7 +360,7 @@ class CreditLineSerializer(serializers.ModelSerializer):
 
 class DrawdownSerializer(serializers.Serializer):
     amount = serializers.DecimalField(**POSITIVE_MONEY)
-    term_months = serializers.IntegerField(min_value=1, max_value=360)
+    term_months = serializers.IntegerField(min_value=1, max_value=MAX_TERM_MONTHS)
 
 
 class LoanSerializer(serializers.ModelSerializer):

@@ -14,8 +14,6 @@ from loans.services.applications import application_accept, application_apply, a
 from scoring.features import FeatureRangeError
 from scoring.services import PARTNER, SnapshotExists, credit_snapshot_record
 
-from .webhooks import webhook_emit, webhook_endpoints_for_event
-
 
 def application_decided_payload(app: LoanApplication, outcome: str) -> dict:
     return {
@@ -35,26 +33,13 @@ def partner_application_submit(
     *, partner_id: int, company_id: int, product_code: str, amount, term_months: int, purpose: str = ""
 ) -> tuple[LoanApplication, Decision]:
     """Create and submit in one transaction: a scoring outage leaves no draft behind.  The
-    partner's ``application.decided`` webhook goes out when it commits."""
-    # Read outside the decision's transaction: the ledger serialises decisions until commit,
-    # so that transaction should hold nothing it does not need.
-    endpoints = webhook_endpoints_for_event(partner_id=partner_id, event_type="application.decided")
-
-    def emit(app: LoanApplication, outcome: str) -> None:
-        # Written before the decision's ledger entry: the ledger lock is the last thing taken.
-        webhook_emit(
-            partner_id=partner_id,
-            event_type="application.decided",
-            endpoints=endpoints,
-            payload=application_decided_payload(app, outcome),
-        )
-
+    partner's ``application.decided`` webhook goes out when it commits (loans/api/receivers.py,
+    the same event an officer's submission sends)."""
     with transaction.atomic():
         # Validated, scored and decided before it writes; the ledger entry is its last write.
         decision = application_apply(
             company_id=company_id, product_code=product_code, requested_amount=amount,
             term_months=term_months, purpose=purpose, partner_id=partner_id,
-            before_ledger=emit if endpoints else None,
         )
         app = decision.application  # the new row, as the decision left it
     return app, decision

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from config.history.records import History
+from scoring.scale import MAX_SCORE
 
 from .. import identity
 from ..choices import (
@@ -33,6 +34,7 @@ from ..choices import (
     Role,
     SecurityStatus,
 )
+from ..schedule import MAX_TERM_MONTHS
 
 
 def MoneyField(**kwargs):  # noqa: N802 - reads like a field class
@@ -286,10 +288,10 @@ class LoanProduct(TimeStamped):
         constraints = [
             models.CheckConstraint(condition=Q(min_amount__gt=0) & Q(max_amount__gte=F("min_amount")), name="product_amount_range"),
             models.CheckConstraint(
-                condition=Q(min_term_months__gte=1) & Q(max_term_months__gte=F("min_term_months")) & Q(max_term_months__lte=360),
+                condition=Q(min_term_months__gte=1) & Q(max_term_months__gte=F("min_term_months")) & Q(max_term_months__lte=MAX_TERM_MONTHS),
                 name="product_term_range",
             ),
-            models.CheckConstraint(condition=Q(min_score__lte=950), name="product_min_score_range"),
+            models.CheckConstraint(condition=Q(min_score__lte=MAX_SCORE), name="product_min_score_range"),
             models.CheckConstraint(condition=Q(rate_spread__gt=-1) & Q(rate_spread__lt=1), name="product_spread_range"),
             models.CheckConstraint(condition=_in("kind", ProductKind), name="product_kind_valid"),
             models.CheckConstraint(condition=_in("repayment_method", RepaymentMethod), name="product_method_valid"),
@@ -339,10 +341,10 @@ class LoanApplication(TimeStamped):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(requested_amount__gt=0), name="application_amount_positive"),
-            models.CheckConstraint(condition=Q(term_months__gte=1) & Q(term_months__lte=360), name="application_term_range"),
+            models.CheckConstraint(condition=Q(term_months__gte=1) & Q(term_months__lte=MAX_TERM_MONTHS), name="application_term_range"),
             models.CheckConstraint(condition=Q(approved_limit__isnull=True) | Q(approved_limit__gt=0), name="application_limit_positive"),
             models.CheckConstraint(condition=Q(annual_rate__isnull=True) | (Q(annual_rate__gte=0) & Q(annual_rate__lt=1)), name="application_rate_range"),
-            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__lte=950), name="application_score_range"),
+            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__lte=MAX_SCORE), name="application_score_range"),
             models.CheckConstraint(condition=_in("status", ApplicationStatus), name="application_status_valid"),
         ]
 
@@ -449,7 +451,7 @@ class Loan(TimeStamped):
             models.CheckConstraint(condition=Q(outstanding_principal__gte=0) & Q(outstanding_principal__lte=F("principal")), name="loan_outstanding_range"),
             models.CheckConstraint(condition=Q(penalty_accrued__gte=0), name="loan_penalty_non_negative"),
             models.CheckConstraint(condition=Q(annual_rate__gte=0) & Q(annual_rate__lt=1), name="loan_rate_range"),
-            models.CheckConstraint(condition=Q(term_months__gte=1) & Q(term_months__lte=360), name="loan_term_range"),
+            models.CheckConstraint(condition=Q(term_months__gte=1) & Q(term_months__lte=MAX_TERM_MONTHS), name="loan_term_range"),
             models.CheckConstraint(condition=Q(first_due_date__gt=F("disbursed_on")), name="loan_first_due_after_disbursal"),
             models.CheckConstraint(condition=_in("status", LoanStatus), name="loan_status_valid"),
             models.CheckConstraint(condition=_in("bucket", Bucket), name="loan_bucket_valid"),

@@ -14,7 +14,9 @@ from django.db import models
 from django.db.models import F, Q
 
 from config.history.records import History
+from scoring.scale import MAX_SCORE
 
+from ..schedule import MAX_TERM_MONTHS
 from .core import Company, LoanApplication, MoneyField, RateField
 
 # The policy a fresh install decides with (also written by migration 0003).  Rates are
@@ -43,7 +45,7 @@ DEFAULT_POLICY = {
     "term_spreads": [
         {"max_months": 12, "spread": "0.000000"},
         {"max_months": 24, "spread": "0.005000"},
-        {"max_months": 360, "spread": "0.010000"},
+        {"max_months": MAX_TERM_MONTHS, "spread": "0.010000"},
     ],
 }
 
@@ -79,8 +81,8 @@ class CreditPolicy(models.Model):
         permissions = [("publish_policy", "Can publish a new version of the credit policy")]
         constraints = [
             models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="credit_policy_one_active"),
-            models.CheckConstraint(condition=Q(min_score__lte=950), name="credit_policy_min_score_range"),
-            models.CheckConstraint(condition=Q(grey_band_high__gte=F("grey_band_low")) & Q(grey_band_high__lte=950), name="credit_policy_grey_band_ordered"),
+            models.CheckConstraint(condition=Q(min_score__lte=MAX_SCORE), name="credit_policy_min_score_range"),
+            models.CheckConstraint(condition=Q(grey_band_high__gte=F("grey_band_low")) & Q(grey_band_high__lte=MAX_SCORE), name="credit_policy_grey_band_ordered"),
             models.CheckConstraint(condition=Q(legal_rate_cap__gt=0) & Q(legal_rate_cap__lt=1), name="credit_policy_rate_cap_range"),
             models.CheckConstraint(condition=Q(auto_approval_ceiling__gt=0), name="credit_policy_ceiling_positive"),
             models.CheckConstraint(condition=Q(group_exposure_cap__gt=0), name="credit_policy_group_cap_positive"),

@@ -191,6 +191,9 @@ def _decision_note(result: decisioning.Decision) -> str:
 
 
 def _record_automated(*, app: LoanApplication, result: decisioning.Decision, policy: CreditPolicy, started: float | None = None) -> Decision:
+    # One event path for every decision, whoever submitted it (officer or partner): receivers
+    # (the partner's webhook) write their rows here, before the ledger lock is taken.
+    events.application_decided.send(sender=LoanApplication, application=app, outcome=result.outcome)
     return _record_decision(
         app=app,
         kind=Decision.Kind.AUTOMATED,
@@ -378,16 +381,14 @@ def application_apply(
     actor=None,
     as_of: datetime.date | None = None,
     scores=None,
-    before_ledger=None,
 ) -> Decision:
     """Create and submit in one go (the partner API's path): validated, scored and decided
     before anything is written, then one transaction writes the application in its decided
     status, its three history rows (created, submitted, decided) and — last — the ledger
     entry and the decision.  A scoring outage or a validation error leaves nothing behind.
-    Same history, same decision, same ledger entry as ``application_create`` followed by
-    ``application_submit``; the draft just never exists outside the transaction.
-    ``before_ledger(app, outcome)``: the caller's own writes for this decision (e.g. its
-    webhook outbox rows), run in the transaction before the ledger lock is taken."""
+    Same history, same decision, same ledger entry and the same ``application_decided`` event
+    as ``application_create`` followed by ``application_submit``; the draft just never exists
+    outside the transaction."""
     started = time.perf_counter()
     as_of = as_of or timezone.localdate()
     facts, amount = _new_application_checked(
@@ -424,8 +425,6 @@ def application_apply(
             ],
             link="application",
         )
-        if before_ledger is not None:
-            before_ledger(app, result.outcome)
         return _record_automated(app=app, result=result, policy=policy, started=started)
 
 

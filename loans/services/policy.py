@@ -21,6 +21,7 @@ from config.history.records import records_actor
 
 from ..models import DEFAULT_POLICY, CreditPolicy
 from ..pricing import PolicySnapshot
+from ..schedule import MAX_TERM_MONTHS
 
 POLICY_FIELDS = tuple(DEFAULT_POLICY)
 
@@ -103,8 +104,8 @@ def _validate_bands(values: dict) -> None:
         errors["tier_bands"] = "The lowest band must start at or below the minimum score."
     if not snap.term_spreads:
         errors["term_spreads"] = "At least one term spread row is needed."
-    elif snap.term_spreads[-1].max_months < 360:
-        errors["term_spreads"] = "The last term spread row must cover 360 months."
+    elif snap.term_spreads[-1].max_months < MAX_TERM_MONTHS:
+        errors["term_spreads"] = f"The last term spread row must cover {MAX_TERM_MONTHS} months."
     if errors:
         raise ValidationError(errors)
 
