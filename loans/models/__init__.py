@@ -16,6 +16,7 @@ from .core import (  # noqa: F401
     Repayment,
     SyntheticTruth,
 )
+from .privacy import ConsentSource, CreditCheckConsent, PersonDataRequest  # noqa: F401
 from .underwriting import (  # noqa: F401
     DEFAULT_POLICY,
     BorrowerGroupMember,
@@ -23,4 +24,3 @@ from .underwriting import (  # noqa: F401
     Decision,
     LedgerEntry,
 )
-from .privacy import ConsentSource, CreditCheckConsent, PersonDataRequest  # noqa: F401
