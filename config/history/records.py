@@ -73,6 +73,14 @@ class History(HistoricalRecords):
         # named in the change reason instead).
         return _as_user(super().get_history_user(instance))
 
+    def create_historical_record(self, instance, history_type, using=None):
+        # A service that locked a row with .only(...) would otherwise load each deferred field
+        # with a query of its own when the version is copied: one query loads them all.
+        deferred = instance.get_deferred_fields() & {f.attname for f in self.fields_included(instance)}
+        if deferred and history_type != "-":
+            instance.refresh_from_db(fields=sorted(deferred))
+        return super().create_historical_record(instance, history_type, using=using)
+
     def get_change_reason_for_object(self, instance, history_type, using):
         reason = super().get_change_reason_for_object(instance, history_type, using)
         if reason is None:

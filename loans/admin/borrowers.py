@@ -187,7 +187,6 @@ def _looks_like_resident_id(term: str) -> bool:
 @admin.register(Person)
 class PersonAdmin(GuardedModelAdmin):
     form = PersonForm
-    inlines = [privacy_admin.ConsentInline]
     list_display = ["name", "resident_id_masked", "phone_masked", "birth_year", "is_blocklisted", "company_count", "partner"]
     list_select_related = ["partner"]
     list_filter = ["is_blocklisted"]
@@ -228,11 +227,20 @@ class PersonAdmin(GuardedModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("credit_check_consents")
         if obj is not None and request.user.has_perms(("loans.view_person",)) and (
             request.user.has_perm(privacy_admin.EXPORT_PERMISSION) or request.user.has_perm(privacy_admin.ERASE_PERMISSION)
         ):
             fields.append("personal_data")
         return fields
+
+    @admin.display(description=_("consents to credit checks"))
+    def credit_check_consents(self, obj):
+        # Shown, not edited here (a form without inline formsets): consents are recorded and
+        # withdrawn under "Credit check consents", through loans.services.privacy.
+        current = obj.credit_check_consents.filter(withdrawn_at__isnull=True).order_by("source")
+        return ", ".join(f"{c.get_source_display()} ({c.granted_at:%Y-%m-%d})" for c in current) or _("none")
 
     @admin.display(description=_("personal data"))
     def personal_data(self, obj):

@@ -23,22 +23,6 @@ EXPORT_PERMISSION = "loans.export_person_data"
 ERASE_PERMISSION = "loans.erase_person_data"
 
 
-class ConsentInline(admin.TabularInline):
-    model = CreditCheckConsent
-    fk_name = "person"
-    fields = ["source", "granted_at", "withdrawn_at", "evidence", "partner", "recorded_by"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = gettext_lazy("consents to credit checks (record one under Credit check consents)")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 class ConsentForm(forms.ModelForm):
     class Meta:
         model = CreditCheckConsent

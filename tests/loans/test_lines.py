@@ -40,8 +40,9 @@ def test_drawdown_creates_a_loan_with_its_schedule(make_line):
 
 def test_drawdown_query_count_is_pinned(make_line, django_assert_num_queries):
     line = make_line()
-    # lock line, update drawn, insert loan, bulk insert installments, savepoint pair
-    with django_assert_num_queries(6):
+    # lock line, update drawn, the line's change history, insert loan, bulk insert installments,
+    # savepoint pair
+    with django_assert_num_queries(7):
         draw(line)
 
 
