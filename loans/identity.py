@@ -7,9 +7,9 @@
   digits are not checked against a table of the counties that existed in the birth year:
   an ID carries the region code in force when it was issued, so a man born in 1975 may
   hold a Shenzhen Futian (440304) number although Futian was created in 1990.
-* A resident ID or phone number is stored encrypted (AES-GCM, random nonce) and,
-  for exact lookup and uniqueness, as an HMAC-SHA256 keyed hash.  Both keys are
-  derived from ``settings.PII_ENCRYPTION_KEY`` so one secret rotates both.
+* A resident ID or phone number is stored encrypted (AES-GCM, random nonce, the key version
+  in the ciphertext, keys derived with HKDF: see "keys" below) and, for exact lookup and
+  uniqueness, as an HMAC-SHA256 keyed hash under a key that does not rotate.
 * What a person sees is always the masked form, e.g. ``11************1234``: the province
   and the last four characters.  Shown beside a birth year (never a full birth date), it
   leaves hundreds to thousands of candidate numbers (county x day of the year, one in
@@ -25,7 +25,10 @@ import hashlib
 import hmac
 import os
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -102,38 +105,123 @@ def birth_year_from_resident_id(compact: str) -> int:
 
 
 # --- keys ----------------------------------------------------------------------------------
+#
+# A ciphertext names the key version it was sealed under: ``v2:<base64(nonce + sealed)>``, the
+# version bound into the seal as associated data.  The key of version N is derived with HKDF
+# (SHA-256) from that version's master secret: ``PII_ENCRYPTION_KEY`` for the current version
+# ``PII_KEY_VERSION``, and ``PII_PREVIOUS_KEYS`` ("1:<master>,...") for older versions still
+# being read while ``manage.py rotate_pii_key`` re-encrypts under the current one.  A token
+# without a prefix was written before versions existed (a SHA-256-derived key of some master):
+# it is tried under every master known and rewritten by the rotation like any old version.
+#
+# The lookup hash does not rotate with the encryption keys: the uniqueness constraints and
+# every lookup by resident ID depend on it, so its key comes from ``PII_LOOKUP_KEY`` (default:
+# ``PII_ENCRYPTION_KEY``, which keeps the hashes written before it existed); set it to the old
+# master before the first rotation (a system check insists).
+
+VERSION_MARK = "v"
+_HKDF_SALT = b"sme-lending|pii"
 
 
-@functools.lru_cache(maxsize=4)
-def _keys(master: str) -> tuple[bytes, bytes]:
+class UnknownKeyVersion(Exception):
+    """A ciphertext under a key version whose master is not configured."""
+
+
+def _legacy_keys(master: str) -> tuple[bytes, bytes]:
     raw = master.encode()
-    enc = hashlib.sha256(b"pii-encryption|" + raw).digest()
-    mac = hashlib.sha256(b"pii-lookup-hash|" + raw).digest()
-    return enc, mac
+    return hashlib.sha256(b"pii-encryption|" + raw).digest(), hashlib.sha256(b"pii-lookup-hash|" + raw).digest()
 
 
-def _enc_key() -> bytes:
-    return _keys(settings.PII_ENCRYPTION_KEY)[0]
+@functools.lru_cache(maxsize=16)
+def derive_key(master: str, version: int) -> bytes:
+    """The AES-256 key of ``version`` (HKDF-SHA256 of its master, the version in ``info``)."""
+    hkdf = HKDF(algorithm=SHA256(), length=32, salt=_HKDF_SALT, info=f"pii-encryption|v{version}".encode())
+    return hkdf.derive(master.encode())
+
+
+def current_version() -> int:
+    return int(settings.PII_KEY_VERSION)
+
+
+def masters() -> dict[int, str]:
+    """Master secret by key version: the current one and those still read during a rotation."""
+    found = {int(v): m for v, m in parse_previous_keys(getattr(settings, "PII_PREVIOUS_KEYS", ())).items()}
+    found[current_version()] = settings.PII_ENCRYPTION_KEY
+    return found
+
+
+def parse_previous_keys(value) -> dict[int, str]:
+    """``["1:secret", ...]`` (or a mapping) → ``{1: "secret"}``."""
+    if isinstance(value, dict):
+        return {int(k): str(v) for k, v in value.items()}
+    parsed = {}
+    for item in value or ():
+        version, sep, master = str(item).partition(":")
+        if not sep or not version.strip().isdigit() or not master:
+            raise ValueError("PII_PREVIOUS_KEYS items must read 'version:master-secret'")
+        parsed[int(version)] = master
+    return parsed
+
+
+def version_prefix(version: int) -> str:
+    return f"{VERSION_MARK}{version}:"
+
+
+def token_version(token: str) -> int | None:
+    """The key version a ciphertext names; None for one written before versions existed."""
+    head, sep, _rest = token.partition(":")
+    if sep and head.startswith(VERSION_MARK) and head[1:].isdigit():
+        return int(head[1:])
+    return None
 
 
 def _mac_key() -> bytes:
-    return _keys(settings.PII_ENCRYPTION_KEY)[1]
+    return _legacy_keys(settings.PII_LOOKUP_KEY or settings.PII_ENCRYPTION_KEY)[1]
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)
 def _aead(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
 def encrypt(plaintext: str) -> str:
+    version = current_version()
     nonce = os.urandom(12)
-    sealed = _aead(_enc_key()).encrypt(nonce, plaintext.encode(), None)
-    return base64.urlsafe_b64encode(nonce + sealed).decode()
+    sealed = _aead(derive_key(settings.PII_ENCRYPTION_KEY, version)).encrypt(
+        nonce, plaintext.encode(), version_prefix(version).encode()
+    )
+    return version_prefix(version) + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
 def decrypt(token: str) -> str:
+    version = token_version(token)
+    if version is None:
+        return _decrypt_legacy(token)
+    master = masters().get(version)
+    if master is None:
+        raise UnknownKeyVersion(f"personal data sealed under key version {version}, which is not configured (PII_PREVIOUS_KEYS)")
+    blob = base64.urlsafe_b64decode(token[len(version_prefix(version)):].encode())
+    return _aead(derive_key(master, version)).decrypt(blob[:12], blob[12:], version_prefix(version).encode()).decode()
+
+
+def _decrypt_legacy(token: str) -> str:
     blob = base64.urlsafe_b64decode(token.encode())
-    return _aead(_enc_key()).decrypt(blob[:12], blob[12:], None).decode()
+    for master in masters().values():
+        try:
+            return _aead(_legacy_keys(master)[0]).decrypt(blob[:12], blob[12:], None).decode()
+        except InvalidTag:
+            continue
+    raise UnknownKeyVersion("personal data sealed before key versions under a master that is not configured")
+
+
+def is_current(token: str) -> bool:
+    """Sealed under the current key version (or empty: nothing to rotate)."""
+    return not token or token.startswith(version_prefix(current_version()))
+
+
+def reencrypt(token: str) -> str:
+    """``token`` sealed under the current key version (unchanged if it already is)."""
+    return token if is_current(token) else encrypt(decrypt(token))
 
 
 def lookup_hash(compact: str) -> str:

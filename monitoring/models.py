@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from config.history.records import History
+
 
 class RunStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -254,6 +256,9 @@ class WarningRule(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # Who changed what and when (config/history), shown beside the ledger in the admin.
+    history = History()
+
     class Meta:
         ordering = ["code", "-version"]
         permissions = [("publish_warning_rule", _("Can publish a new version of a warning rule"))]
@@ -402,6 +407,9 @@ class ActionPolicy(models.Model):
     is_active = models.BooleanField(default=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Who changed what and when (config/history), shown beside the ledger in the admin.
+    history = History()
 
     class Meta:
         ordering = ["rule", "severity"]

@@ -22,7 +22,8 @@ from django.db import connection
 
 from . import batch, selectors
 from .errors import ScoringUnavailable
-from .models import LatestScore, Score
+from .features import PERSON_FEATURES
+from .models import LatestScore, PersonCreditSnapshot, Score
 from .reasons import texts_for
 
 __all__ = [
@@ -293,3 +294,32 @@ def company_scores(*, company_id: int, as_of: datetime.date, max_age_days: int) 
         ),
         components=company_row.components or {},
     )
+
+
+# --- personal data (loans.services.privacy) -------------------------------------------------
+
+
+def person_data_export(*, person_id: int) -> dict:
+    """What scoring holds about one person: credit data snapshots and scores (JSON-ready)."""
+    snapshots = [
+        {
+            "as_of": s.as_of.isoformat(), "source": s.source, "in_default": s.in_default,
+            "features": {f.name: getattr(s, f.name) for f in PERSON_FEATURES},
+        }
+        for s in PersonCreditSnapshot.objects.filter(person_id=person_id).order_by("as_of")
+    ]
+    scores = [
+        {"as_of": s.as_of.isoformat(), "score": s.score, "tier": s.tier, "model_version": s.model_version,
+         "reason_codes": s.reason_codes}
+        for s in Score.objects.filter(subject_kind="person", subject_id=person_id).order_by("as_of", "id")
+    ]
+    return {"credit_data": snapshots, "scores": scores}
+
+
+def person_data_erase(*, person_id: int) -> dict:
+    """Delete one person's credit data snapshots and scores (their latest-score pointer goes
+    with them); the numbers deleted by kind."""
+    snapshots, _ = PersonCreditSnapshot.objects.filter(person_id=person_id).delete()
+    LatestScore.objects.filter(subject_kind="person", subject_id=person_id).delete()
+    scores, _ = Score.objects.filter(subject_kind="person", subject_id=person_id).delete()
+    return {"credit_data": snapshots, "scores": scores}

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from functools import partial, update_wrapper
 
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
+
+from config.history.modeladmin import HistoryAdmin
 
 MODEL_PERMISSIONS = ("view", "add", "change", "delete")
 
@@ -114,8 +115,10 @@ class ExportCsvMixin:
         return actions
 
 
-class GuardedModelAdmin(PermissionGuard, ExportCsvMixin, ReadableColumnsMixin, UnfoldModelAdmin):
-    """The base of every ModelAdmin in the back office, in the theme's look (django-unfold)."""
+class GuardedModelAdmin(PermissionGuard, ExportCsvMixin, ReadableColumnsMixin, HistoryAdmin, UnfoldModelAdmin):
+    """The base of every ModelAdmin in the back office, in the theme's look (django-unfold).  Its
+    "History" view shows the change history of a model that has one (``config.history``),
+    Django's action log otherwise."""
 
 
 class ReadOnlyModelAdmin(GuardedModelAdmin):

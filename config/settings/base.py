@@ -39,6 +39,7 @@ DJANGO_APPS = [
     # its app replaces admin.site with its own site; every asset is served from its static files.
     "unfold",
     "unfold.contrib.filters",
+    "unfold.contrib.simple_history",  # the change history pages in the theme
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -58,6 +59,8 @@ THIRD_PARTY_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    # Change history (issue 16): who changed what and when (config/history).
+    "simple_history",
 ]
 LOCAL_APPS = [
     "config.backoffice",  # after the libraries: it re-registers their admins with guarded actions
@@ -66,6 +69,7 @@ LOCAL_APPS = [
     "scoring",
     "monitoring",
     "config.ops",
+    "config.history",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -88,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # history: the admin user who makes a change is recorded in its history (config/history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     # ops: staff two-factor login (after authentication; messages tell why a session ended).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -193,6 +199,14 @@ warnings.filterwarnings("ignore", message="No directory at: .*staticfiles", cate
 # hash, both with keys derived from this secret; production demands a strong one.
 DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktcGlpLWtleS1kby1ub3QtdXNlLTAwMDA="
 PII_ENCRYPTION_KEY = env.str("PII_ENCRYPTION_KEY", default=DEV_PII_ENCRYPTION_KEY)
+# Key rotation (README "Personal data"): new ciphertexts are sealed under PII_KEY_VERSION, whose
+# key is derived (HKDF) from PII_ENCRYPTION_KEY; older versions stay readable while their masters
+# are listed in PII_PREVIOUS_KEYS ("1:<old master>,..."), until `manage.py rotate_pii_key` has
+# re-encrypted every row.  The lookup hash's key (PII_LOOKUP_KEY, default PII_ENCRYPTION_KEY)
+# never rotates: the uniqueness of resident IDs depends on it.
+PII_KEY_VERSION = env.int("PII_KEY_VERSION", default=1)
+PII_PREVIOUS_KEYS = env.list("PII_PREVIOUS_KEYS", default=[])
+PII_LOOKUP_KEY = env.str("PII_LOOKUP_KEY", default="")
 
 # --- Ledger -------------------------------------------------------------------------------
 # The ledger's chain is sealed with HMACs under keys derived (HKDF) from this secret, which the
@@ -414,3 +428,6 @@ UNFOLD = {
         "navigation": "config.backoffice.navigation.sidebar",
     },
 }
+
+# Change history (config/history): a historical version is shown, never reverted from the admin.
+SIMPLE_HISTORY_REVERT_DISABLED = True

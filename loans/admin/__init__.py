@@ -1,4 +1,7 @@
 """Admin registrations of the loans app, one module per area."""
 
-from . import borrowers  # noqa: F401
-from . import lending  # noqa: F401
+from . import (
+    borrowers,  # noqa: F401
+    lending,  # noqa: F401
+    privacy,  # noqa: F401
+)

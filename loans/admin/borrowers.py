@@ -17,6 +17,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.paginator import EstimatedCountPaginator
@@ -26,6 +27,7 @@ from .. import identity, value_dates
 from ..choices import Role
 from ..models import Collateral, Company, Guarantee, LoanProduct, Partner, Person, RelatedParty
 from ..services.borrowers import borrower_blocklist_sync
+from . import privacy as privacy_admin
 
 
 class CompanyForm(forms.ModelForm):
@@ -220,7 +222,47 @@ class PersonAdmin(GuardedModelAdmin):
 
     def get_urls(self):
         lookup = path("lookup/", self.permission_view(self.lookup_view, "loans.view_person"), name="loans_person_lookup")
-        return [lookup, *super().get_urls()]
+        # Personal data duties (loans/admin/privacy.py): export and erasure on request.
+        export = path(
+            "<int:object_id>/export/",
+            self.permission_view(self.export_view, "loans.view_person", privacy_admin.EXPORT_PERMISSION),
+            name="loans_person_export",
+        )
+        erase = path(
+            "<int:object_id>/erase/",
+            self.permission_view(self.erase_view, "loans.view_person", privacy_admin.ERASE_PERMISSION),
+            name="loans_person_erase",
+        )
+        return [lookup, export, erase, *super().get_urls()]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("credit_check_consents")
+        if obj is not None and request.user.has_perms(("loans.view_person",)) and (
+            request.user.has_perm(privacy_admin.EXPORT_PERMISSION) or request.user.has_perm(privacy_admin.ERASE_PERMISSION)
+        ):
+            fields.append("personal_data")
+        return fields
+
+    @admin.display(description=_("consents to credit checks"))
+    def credit_check_consents(self, obj):
+        # Shown, not edited here (a form without inline formsets): consents are recorded and
+        # withdrawn under "Credit check consents", through loans.services.privacy.
+        current = obj.credit_check_consents.filter(withdrawn_at__isnull=True).order_by("source")
+        return ", ".join(f"{c.get_source_display()} ({c.granted_at:%Y-%m-%d})" for c in current) or _("none")
+
+    @admin.display(description=_("personal data"))
+    def personal_data(self, obj):
+        # Each page checks its own permission (export_person_data, erase_person_data).
+        links = (("admin:loans_person_export", _("Export (JSON)…")), ("admin:loans_person_erase", _("Erase on request…")))
+        return format_html_join(" ", '<a class="button" href="{}">{}</a>', ((reverse(n, args=[obj.pk]), label) for n, label in links))
+
+    def export_view(self, request, object_id):
+        return privacy_admin.export_view(self, request, object_id)
+
+    def erase_view(self, request, object_id):
+        return privacy_admin.erase_view(self, request, object_id)
 
     def lookup_view(self, request):
         """Find a person by full resident ID (POST only) and redirect to the record, or to the

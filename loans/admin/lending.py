@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 from config.backoffice.rows import TERM_SPREAD_COLUMNS, TIER_BAND_COLUMNS, RowsField
+from config.history.views import latest_changes_view
 
 from ..errors import DomainError
 from ..models import (
@@ -258,6 +259,12 @@ class LedgerEntryAdmin(ReadOnlyModelAdmin):
     list_display = ["seq", "kind", "subject_type", "subject_id", "entry_hash", "created_at"]
     list_filter = ["kind"]
     search_fields = ["=seq", "=subject_id", "=entry_hash"]
+
+    def get_urls(self):
+        # Beside the ledger: the latest changes to the tracked records (config/history); each
+        # model's rows only for those who may view it.
+        changes = path("changes/", self.permission_view(latest_changes_view(self), "loans.view_ledgerentry"), name="loans_ledgerentry_changes")
+        return [changes, *super().get_urls()]
 
 
 # --- lines, loans, repayments ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
+from config.history.records import History
 from loans.models import Partner
 
 from . import webhook_addresses
@@ -80,6 +81,8 @@ class WebhookEndpoint(models.Model):
     events = models.JSONField(default=list, blank=True, help_text="Event types to send; empty means all.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The signing secret stays out of the history.
+    history = History(excluded_fields=["secret"])
 
     class Meta:
         ordering = ["-id"]

@@ -9,7 +9,15 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from loans.choices import Industry, Province, Role
-from loans.models import Company, CreditLine, Installment, Loan, LoanApplication, Repayment
+from loans.models import (
+    Company,
+    ConsentSource,
+    CreditLine,
+    Installment,
+    Loan,
+    LoanApplication,
+    Repayment,
+)
 from loans.schedule import MAX_TERM_MONTHS
 from scoring import features as feature_dictionary
 
@@ -72,6 +80,14 @@ class RelatedPartyInputSerializer(serializers.Serializer):
     ownership_pct = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True,
                                              help_text="Shareholders only: percent of the company held.")
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    credit_check_consents = serializers.ListField(
+        child=serializers.ChoiceField(choices=ConsentSource.choices), required=False, max_length=len(ConsentSource.values),
+        help_text="Sources the person has consented to credit checks against (you collected and keep the signed authorisation).",
+    )
+    consent_evidence = serializers.CharField(
+        max_length=200, required=False, allow_blank=True,
+        help_text="Your reference of the signed authorisation (document number, e-signature id); not the document.",
+    )
 
 
 class CompanyCreateSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from .core import (  # noqa: F401
     Repayment,
     SyntheticTruth,
 )
+from .privacy import ConsentSource, CreditCheckConsent, PersonDataRequest  # noqa: F401
 from .underwriting import (  # noqa: F401
     DEFAULT_POLICY,
     BorrowerGroupMember,

@@ -15,6 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from config.history.records import History
 from scoring.scale import MAX_SCORE
 
 from .. import identity
@@ -64,6 +65,7 @@ class Partner(TimeStamped):
 
     name = models.CharField(max_length=200, unique=True)
     is_active = models.BooleanField(default=True)
+    history = History()
 
     class Meta:
         ordering = ["name"]
@@ -111,6 +113,7 @@ class Company(TimeStamped):
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="companies"
     )
+    history = History()
 
     class Meta:
         verbose_name_plural = "companies"
@@ -166,6 +169,9 @@ class Person(TimeStamped):
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="persons"
     )
+    # The ciphertexts stay out of the history (the masked forms and hashes say what changed, and
+    # a key rotation need not rewrite the past); an erasure pseudonymises the history too.
+    history = History(excluded_fields=["resident_id_encrypted", "phone_encrypted"])
 
     class Meta:
         ordering = ["id"]
@@ -215,6 +221,7 @@ class RelatedParty(TimeStamped):
     ownership_pct = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
+    history = History()
 
     class Meta:
         verbose_name_plural = "related parties"
@@ -274,6 +281,7 @@ class LoanProduct(TimeStamped):
     rate_spread = RateField(default=Decimal("0"), help_text="Added to the tier's base rate.")
     line_validity_months = models.PositiveSmallIntegerField(default=12)
     is_active = models.BooleanField(default=True)
+    history = History()
 
     class Meta:
         ordering = ["code"]
@@ -379,6 +387,7 @@ class CreditLine(TimeStamped):
     status = models.CharField(max_length=8, choices=CreditLineStatus.choices, default=CreditLineStatus.ACTIVE)
     opened_on = models.DateField()
     expires_on = models.DateField()
+    history = History()
 
     class Meta:
         ordering = ["-id"]

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from config.history.records import History
 from scoring.scale import MAX_SCORE
 
 from ..schedule import MAX_TERM_MONTHS
@@ -71,6 +72,7 @@ class CreditPolicy(models.Model):
     note = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = History()
 
     class Meta:
         verbose_name_plural = "credit policies"

@@ -17,6 +17,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.history.records import records_actor
+
 from .. import decisioning, events, metrics, rawsql, value_dates
 from ..choices import ApplicationStatus as S
 from ..choices import CreditLineStatus
@@ -585,6 +587,7 @@ def application_accept(*, application_id: int, actor=None, as_of: datetime.date 
         return app
 
 
+@records_actor
 def application_book(*, application_id: int, actor=None, opened_on: datetime.date | None = None) -> CreditLine:
     """accepted → booked: open the revolving credit line, re-checking the group cap with the
     group's companies locked in primary-key order (two bookings in one group serialise)."""

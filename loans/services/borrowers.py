@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from .. import identity, value_dates
 from ..choices import CompanyStatus, Industry, Province, Role
-from ..models import Company, Partner, Person, RelatedParty
+from ..models import Company, ConsentSource, Partner, Person, RelatedParty
+from .privacy import consent_record
 
 MAX_TOTAL_OWNERSHIP = Decimal("100")
 
@@ -38,6 +39,10 @@ class PartyInput:
     ownership_pct: Decimal | None = None
     phone: str = ""
     valid_from: datetime.date | None = None
+    # Consent to credit checks, per source (loans.models.ConsentSource), that whoever registers
+    # the person collected; recorded by company_register.
+    credit_check_consents: tuple[str, ...] = ()
+    consent_evidence: str = ""
 
 
 def _decimal(value, field: str, *, positive: bool = False, places: int = 2) -> Decimal:
@@ -99,6 +104,12 @@ def validate_parties(parties: Iterable[PartyInput | Mapping], *, prefix: str = "
             errors.setdefault(f"{where}.ownership_pct", []).append("Only shareholders carry an ownership percentage.")
         if p.phone:
             _collect(errors, f"{where}.phone", lambda p=p, w=where: identity.normalize_phone(p.phone, field=f"{w}.phone"))
+        consents = tuple(p.credit_check_consents or ())
+        unknown_sources = [c for c in consents if c not in ConsentSource.values]
+        if unknown_sources:
+            errors.setdefault(f"{where}.credit_check_consents", []).append(
+                f"Unknown source {unknown_sources[0]!r}; expected one of {', '.join(ConsentSource.values)}."
+            )
         if compact and (compact, p.role) in seen:
             # One current role per person and company (constraint relparty_one_current_role).
             errors.setdefault(f"{where}.role", []).append(
@@ -106,7 +117,9 @@ def validate_parties(parties: Iterable[PartyInput | Mapping], *, prefix: str = "
             )
         elif compact:
             seen[compact, p.role] = i
-            cleaned.append((PartyInput(p.name.strip(), compact, p.role, pct, p.phone, p.valid_from), compact))
+            cleaned.append((PartyInput(
+                p.name.strip(), compact, p.role, pct, p.phone, p.valid_from, consents, (p.consent_evidence or "").strip()
+            ), compact))
     if total > MAX_TOTAL_OWNERSHIP:
         errors.setdefault(prefix, []).append(f"Shareholdings add up to {total} %, more than 100 %.")
     if errors:
@@ -217,6 +230,8 @@ def company_register(
             company=company, person=person, role=party.role, ownership_pct=party.ownership_pct,
             valid_from=party.valid_from or company.founded_on or today,
         )
+        for source in party.credit_check_consents:
+            consent_record(person_id=person.pk, source=source, partner=partner, evidence=party.consent_evidence)
     return company
 
 

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.history.records import records_actor
+
 from .. import events, value_dates
 from ..choices import CreditLineStatus, LoanStatus
 from ..errors import DomainError, InvalidTransition, NotFound
@@ -48,6 +50,7 @@ def installments_from_schedule(loan: Loan, rows) -> list[Installment]:
     ]
 
 
+@records_actor
 def credit_line_draw_down(
     *,
     credit_line_id: int,
@@ -180,18 +183,22 @@ def _line_set_status(*, credit_line_id: int, to_status: str, actor=None) -> Cred
         return line
 
 
+@records_actor
 def credit_line_freeze(*, credit_line_id: int, actor=None) -> CreditLine:
     return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.FROZEN, actor=actor)
 
 
+@records_actor
 def credit_line_unfreeze(*, credit_line_id: int, actor=None) -> CreditLine:
     return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.ACTIVE, actor=actor)
 
 
+@records_actor
 def credit_line_close(*, credit_line_id: int, actor=None) -> CreditLine:
     return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.CLOSED, actor=actor)
 
 
+@records_actor
 def credit_line_reduce_limit(*, credit_line_id: int, new_limit, actor=None) -> CreditLine:
     """Lower a line's limit, never below what is drawn (the effect of a ``reduce_limit`` action)."""
     return _line_set_limit(credit_line_id=credit_line_id, new_limit=new_limit, actor=actor, increase=False)

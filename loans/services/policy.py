@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Subquery
 
+from config.history.records import records_actor
+
 from ..models import DEFAULT_POLICY, CreditPolicy
 from ..pricing import PolicySnapshot
 from ..schedule import MAX_TERM_MONTHS
@@ -114,6 +116,7 @@ def credit_policy_validate(policy: CreditPolicy) -> None:
     policy.full_clean(exclude=["is_active", "version"], validate_constraints=True, validate_unique=False)
 
 
+@records_actor
 def credit_policy_publish(*, changes: dict, actor=None, note: str = "") -> CreditPolicy:
     """Publish a new version = the active policy with ``changes`` applied; it becomes active."""
     unknown = set(changes) - set(POLICY_FIELDS)
@@ -131,6 +134,7 @@ def credit_policy_publish(*, changes: dict, actor=None, note: str = "") -> Credi
             **values,
         )
         credit_policy_validate(new)
-        CreditPolicy.objects.filter(pk=current.pk).update(is_active=False)
+        current.is_active = False  # saved (not .update()) so that the change history keeps it
+        current.save(update_fields=["is_active"])
         new.save()
         return new

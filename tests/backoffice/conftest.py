@@ -49,7 +49,7 @@ def world(db, django_user_model):
     from rest_framework_api_key.models import APIKey
 
     from loans.api.models import IdempotencyRecord, PartnerAPIKey, WebhookDelivery, WebhookEndpoint
-    from loans.models import Collateral, Guarantee
+    from loans.models import Collateral, CreditCheckConsent, Guarantee, PersonDataRequest
     from monitoring.models import Alert, ScoringChunk, ScoringRun
     from scoring import batch
     from scoring.models import CreditOutcome
@@ -69,7 +69,10 @@ def world(db, django_user_model):
     first = loan.installments.order_by("number").first()
     loan_repayment_record(loan_id=loan.pk, amount=first.amount_due, external_ref="bank-1", received_on=first.due_date, actor=maker)
     Collateral.objects.create(owner=line.company, kind="equipment", description="lathe", appraised_value="80000", valued_on=TODAY, credit_line=line)
-    Guarantee.objects.create(guarantor_person=PersonFactory(), amount="50000", credit_line=line)
+    guarantor = PersonFactory()
+    Guarantee.objects.create(guarantor_person=guarantor, amount="50000", credit_line=line)
+    CreditCheckConsent.objects.create(person=guarantor, source="bureau", granted_at=timezone.now(), evidence="auth-1")
+    PersonDataRequest.objects.create(person=guarantor, kind="export", outcome="done", reason="access request 1", channel="admin")
 
     partner = PartnerFactory()
     PartnerAPIKey.objects.create_key(name="ops", partner=partner)

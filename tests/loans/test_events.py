@@ -71,8 +71,12 @@ def test_a_committee_decision_notifies_the_partner(product, company, officer, ch
     application_submit(application_id=app.pk, actor=officer, as_of=TODAY, scores=scores_for(company, 605))
     app.refresh_from_db()
     assert app.status == "referred"
+    # the partner learns at once that its application went to the committee
+    [referred] = payloads("application.decided")
+    assert referred["application_id"] == app.pk and referred["status"] == "referred"
     # when the committee approves
     application_committee_approve(application_id=app.pk, actor=checker)
-    # then
-    [payload] = payloads("application.decided")
-    assert payload["application_id"] == app.pk and payload["status"] == "committee_approved"
+    # then it learns the committee's decision too
+    referred_again, decided = payloads("application.decided")
+    assert referred_again == referred
+    assert decided["application_id"] == app.pk and decided["status"] == "committee_approved"

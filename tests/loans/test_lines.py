@@ -41,9 +41,9 @@ def test_drawdown_creates_a_loan_with_its_schedule(make_line):
 def test_drawdown_query_count_is_pinned(make_line, django_assert_num_queries):
     line = make_line()
     # lock line, the company's latest score, its open blocking warnings (monitoring's guard),
-    # update drawn, insert loan, bulk insert installments, the ledger's tail and entry (after
-    # its advisory lock on PostgreSQL), savepoint pair
-    with django_assert_num_queries(10 + (connection.vendor == "postgresql")):
+    # update drawn, the line's change history, insert loan, bulk insert installments, the
+    # ledger's tail and entry (after its advisory lock on PostgreSQL), savepoint pair
+    with django_assert_num_queries(11 + (connection.vendor == "postgresql")):
         draw(line)
 
 
