@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,3 +10,7 @@ class BackofficeConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .roles import sync_after_migrate
+
+        # The roles follow their declaration after every migrate (roles.py).
+        post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="backoffice.roles_sync")

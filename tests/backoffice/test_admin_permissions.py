@@ -111,7 +111,7 @@ def test_no_action_is_offered_or_runs_for_a_staff_user_lacking_its_permission(wo
             # and posting it anyway, on every row, runs nothing
             response = client.post(changelist, {"action": name, "_selected_action": pks, "index": 0, "select_across": 1})
             assert response.status_code in (200, 302, 403)
-    assert {"committee_approve", "accept_applications", "book_applications", "freeze_lines", "unfreeze_lines", "resend",
+    assert {"submit_applications", "accept_applications", "book_applications", "freeze_lines", "unfreeze_lines", "resend",
             "run_tasks", "delete_selected"} <= set(walked)
     assert database_state() == before
 
