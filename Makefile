@@ -17,10 +17,12 @@ venv: $(VENV)/.installed
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
-## make run: install, migrate, seed demo data when the database is empty, print a login, serve.
+## make run: install, migrate, seed demo data when the database is empty, print the logins
+## (the superuser, then one user per role: username password role), serve.
 run: migrate
 	$(PY) manage.py seed_demo --companies $(DEMO_COMPANIES) --if-empty
 	$(PY) manage.py demo_admin
+	$(PY) manage.py demo_users
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 ## make test: the whole suite against DATABASE_URL (SQLite when unset).
@@ -39,4 +41,4 @@ beat: venv
 	DJANGO_SETTINGS_MODULE=$(SETTINGS) $(VENV)/bin/celery -A config beat -l INFO
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .demo-login
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .demo-login .demo-users

@@ -89,6 +89,12 @@ def world(db, django_user_model):
     ScoringChunk.objects.create(run=run, phase="persons", id_from=1, id_to=10, status="done")
     EarlyWarning.objects.create(subject_kind="company", subject_id=line.company.pk, as_of=TODAY, rule="score_drop", severity="high", old_score=700, new_score=560)
 
+    from monitoring.models import CommitteeCase, CommitteeVote
+
+    case = CommitteeCase.objects.get(application=referred)  # opened by the referral
+    member = django_user_model.objects.create_user("member", password="x", is_staff=True)
+    CommitteeVote.objects.create(case=case, member=member, choice="more_info", comment="the cash flow, please")
+
     Group.objects.create(name="Auditors")
     IntervalSchedule.objects.create(every=10, period="minutes")
     SolarSchedule.objects.create(event="sunrise", latitude=31.23, longitude=121.47)
