@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import decisioning, events, metrics, rawsql, value_dates
 from ..choices import ApplicationStatus as S
@@ -492,7 +493,7 @@ def application_makers(app: LoanApplication) -> set[int]:
     submitted it.  None of them may decide it."""
     if not app.maker:
         raise DomainError(
-            f"Application #{app.pk} has no recorded maker; it cannot be decided under maker-checker.",
+            gettext("Application #%(id)s has no recorded maker; it cannot be decided under maker-checker.") % {"id": app.pk},
             field="maker", code="maker_missing",
         )
     ids = set(app.events.filter(to_status=S.SUBMITTED).exclude(actor__isnull=True).values_list("actor_id", flat=True))

@@ -5,12 +5,34 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+COMMITTEE_JOB = "committee deadlines"
+
+
+def schedule_committee_deadlines(apps, schema_editor):
+    """Every 15 minutes: overdue cases escalated, lapsed ones declined (monitoring.committee).
+    Created when absent, never overwritten (edited in the admin's Periodic tasks)."""
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    if PeriodicTask.objects.filter(name=COMMITTEE_JOB).exists():
+        return
+    interval, _ = IntervalSchedule.objects.get_or_create(every=15, period="minutes")
+    PeriodicTask.objects.create(
+        name=COMMITTEE_JOB, task="monitoring.tasks.committee_deadlines", interval=interval, args="[]", kwargs="{}",
+        enabled=True, description="Escalate overdue credit committee cases; lapse (and decline) those past their lapse time.",
+    )
+
+
+def unschedule_committee_deadlines(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=COMMITTEE_JOB).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('loans', '0009_committee_and_roles'),
         ('monitoring', '0004_open_alerts_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
     operations = [
@@ -110,4 +132,5 @@ class Migration(migrations.Migration):
             model_name='committeevote',
             constraint=models.CheckConstraint(condition=models.Q(('choice', 'approve_conditions'), models.Q(('limit__isnull', True), ('annual_rate__isnull', True), ('required_security', '')), _connector='OR'), name='committee_vote_conditions_only_when_conditional'),
         ),
+        migrations.RunPython(schedule_committee_deadlines, unschedule_committee_deadlines),
     ]

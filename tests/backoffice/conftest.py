@@ -95,6 +95,10 @@ def world(db, django_user_model):
     member = django_user_model.objects.create_user("member", password="x", is_staff=True)
     CommitteeVote.objects.create(case=case, member=member, choice="more_info", comment="the cash flow, please")
 
+    from loans.models import PersonalDataReveal
+
+    PersonalDataReveal.objects.create(person=person, field="resident_id", reason="KYC re-check", revealed_by=maker)
+
     Group.objects.create(name="Auditors")
     IntervalSchedule.objects.create(every=10, period="minutes")
     SolarSchedule.objects.create(event="sunrise", latitude=31.23, longitude=121.47)

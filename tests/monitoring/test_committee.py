@@ -360,3 +360,13 @@ def test_a_bad_vote_from_the_page_is_a_message_not_a_500(referred, members, clie
     assert response.status_code == 200
     assert any("legal cap" in str(m) for m in response.context["messages"])
     assert not CommitteeVote.objects.exists()
+
+
+def test_the_deadline_job_is_scheduled_and_runs(referred):
+    from django_celery_beat.models import PeriodicTask
+
+    from monitoring.tasks import committee_deadlines
+
+    assert PeriodicTask.objects.get(name="committee deadlines").task == "monitoring.tasks.committee_deadlines"
+    CommitteeCase.objects.update(due_at=timezone.now() - datetime.timedelta(minutes=1))
+    assert committee_deadlines() == {"escalated": 1, "lapsed": 0}
