@@ -369,3 +369,8 @@ CONTENT_SECURITY_POLICY = {
 
 # Periodic jobs (config/ops/migrations/0002_periodic_jobs.py creates their schedules).
 IDEMPOTENCY_RETENTION_HOURS = env.int("IDEMPOTENCY_RETENTION_HOURS", default=48)
+
+# --- The credit committee (monitoring/committee.py); fixed on each case when it opens ---------
+COMMITTEE_QUORUM = env.int("COMMITTEE_QUORUM", default=3)  # votes needed before a case can close
+COMMITTEE_MAJORITY = env.int("COMMITTEE_MAJORITY", default=2)  # approvals (or rejections) that decide
+COMMITTEE_DUE_WORKING_DAYS = env.int("COMMITTEE_DUE_WORKING_DAYS", default=2)  # then escalated; twice that: lapsed
