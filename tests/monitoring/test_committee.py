@@ -178,7 +178,8 @@ def test_a_member_changes_the_vote_while_the_case_is_open_one_row_each(referred,
     vote(case, members[0], "more_info", "send the accounts")
     vote(case, members[0], "approve", "accounts seen")
     assert list(CommitteeVote.objects.values_list("member_id", "choice")) == [(members[0].pk, "approve")]
-    with pytest.raises(IntegrityError, match="committee_vote_one_per_member"), transaction.atomic():
+    # (PostgreSQL names the constraint in the error, SQLite its columns)
+    with pytest.raises(IntegrityError, match="committee_vote_one_per_member|committeevote.case_id, monitoring_committeevote.member_id"), transaction.atomic():
         CommitteeVote.objects.create(case=case, member=members[0], choice="reject", comment="twice")
 
 
@@ -370,3 +371,33 @@ def test_the_deadline_job_is_scheduled_and_runs(referred):
     assert PeriodicTask.objects.get(name="committee deadlines").task == "monitoring.tasks.committee_deadlines"
     CommitteeCase.objects.update(due_at=timezone.now() - datetime.timedelta(minutes=1))
     assert committee_deadlines() == {"escalated": 1, "lapsed": 0}
+
+
+def test_a_registered_kind_of_case_is_decided_through_its_applier(members, django_user_model, client):
+    # given a kind registered the way the post-loan work registers "post_loan_action"
+    proposer = user_in(django_user_model, "proposer", LOAN_OFFICER)
+    applied = []
+    committee.register_case_kind(
+        "test_action",
+        opener=lambda subject_id: {"title": f"Recall line #{subject_id}", "maker": f"user:{proposer.pk}"},
+        applier=lambda case, approved, actor, reason, terms, reasons: applied.append((case.subject_id, approved, actor, reason)),
+        memo=lambda case: {"sections": [{"title": "Action", "rows": [("kind", "recall")]}]},
+    )
+    try:
+        case = committee.committee_case_open(kind="test_action", subject_id=77)
+        client.force_login(members[0])
+        assert "Recall line #77" in client.get(reverse("admin:monitoring_committeecase_case", args=[case.pk])).content.decode()
+        # the proposer cannot vote even as a member
+        proposer.groups.add(Group.objects.get(name=COMMITTEE_MEMBER))
+        with pytest.raises(DomainError, match="Maker-checker"):
+            vote(case, django_user_model.objects.get(pk=proposer.pk))
+        vote(case, members[0])
+        vote(case, members[1], "approve", "recall it")
+        assert applied == []
+        vote(case, members[2], "more_info", "why now?")
+        assert applied == [(77, True, members[2], applied[0][3])] and "recall it" in applied[0][3]
+        assert LedgerEntry.objects.filter(kind="committee.case_closed", subject_id=str(case.pk)).exists()
+        with pytest.raises(DomainError, match="Unknown kind"):
+            committee.committee_case_open(kind="no_such_kind", subject_id=1)
+    finally:
+        committee.CASE_KINDS.pop("test_action", None)
