@@ -23,6 +23,7 @@ run: migrate
 	$(PY) manage.py seed_demo --companies $(DEMO_COMPANIES) --if-empty
 	$(PY) manage.py demo_admin
 	$(PY) manage.py demo_users
+	$(PY) manage.py demo_referrals --count 2
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 ## make test: the whole suite against DATABASE_URL (SQLite when unset).

@@ -25,6 +25,28 @@ def _score(kind: str, subject_id: int) -> dict | None:
     }
 
 
+def _dimensions(company_id: int) -> dict:
+    """The company's latest composite score by dimension (the score's components)."""
+    from scoring.models import LatestScore, Score
+
+    pointer = LatestScore.objects.filter(subject_kind="company", subject_id=company_id).values_list("score_id", flat=True).first()
+    if pointer is None:
+        return {}
+    components = Score.objects.filter(pk=pointer).values_list("components", flat=True).first() or {}
+    if not isinstance(components, dict):
+        return {}
+    rows = []
+    own = components.get("own") or {}
+    if own:
+        rows.append({"dimension": _("The company's own score"), "score": own.get("score"), "weight": own.get("weight"), "contribution": own.get("contribution")})
+    for party in components.get("parties") or []:
+        rows.append({
+            "dimension": _("%(role)s (person #%(id)s)") % {"role": party.get("role"), "id": party.get("person_id")},
+            "score": party.get("score"), "weight": party.get("weight"), "contribution": party.get("contribution"),
+        })
+    return {"formula": components.get("formula", ""), "rows": rows}
+
+
 def application_memo(application_id: int) -> dict:
     app = LoanApplication.objects.select_related("company", "product", "partner").get(pk=application_id)
     company = app.company
@@ -56,7 +78,7 @@ def application_memo(application_id: int) -> dict:
             _("Blocklisted"): company.is_blocklisted,
         },
         "company_score": _score("company", company.pk),
-        "dimensions": (decision.inputs.get("components") or decision.inputs.get("dimensions") or {}) if decision else {},
+        "dimensions": _dimensions(company.pk),
         "parties": [
             {"name": p.person.name, "resident_id": p.person.resident_id_masked, "role": p.get_role_display(),
              "ownership_pct": p.ownership_pct, "blocklisted": p.person.is_blocklisted, "score": _score("person", p.person_id)}

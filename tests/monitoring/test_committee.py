@@ -401,3 +401,10 @@ def test_a_registered_kind_of_case_is_decided_through_its_applier(members, djang
             committee.committee_case_open(kind="no_such_kind", subject_id=1)
     finally:
         committee.CASE_KINDS.pop("test_action", None)
+
+
+def test_demo_referrals_needs_the_demo_officer():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="demo_users"):
+        call_command("demo_referrals", officer="nobody-here")
