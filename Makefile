@@ -26,11 +26,14 @@ migrate: messages
 	$(PY) manage.py migrate --noinput
 
 ## make run: install, migrate, seed demo data when the database is empty (a portfolio booked
-## DEMO_DAYS ago, then each day since simulated and rescored), print the logins, serve on
-## http://127.0.0.1:$(PORT)/ (make run PORT=8010 to serve elsewhere).
+## DEMO_DAYS ago, then each day since simulated and rescored, two applications referred to
+## the committee), print the logins (the superuser, then one user per role: username password
+## role), serve on http://127.0.0.1:$(PORT)/ (make run PORT=8010 to serve elsewhere).
 run: migrate
 	$(PY) manage.py seed_demo --companies $(DEMO_COMPANIES) --if-empty --simulate-days $(DEMO_DAYS)
 	$(PY) manage.py demo_admin --port $(PORT)
+	$(PY) manage.py demo_users
+	$(PY) manage.py demo_referrals --count 2
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## make test: the whole suite against DATABASE_URL (SQLite when unset), with a coverage summary.
@@ -55,4 +58,4 @@ beat: venv
 	DJANGO_SETTINGS_MODULE=$(SETTINGS) $(VENV)/bin/celery -A config beat -l INFO
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .demo-login
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .demo-login .demo-users

@@ -8,8 +8,13 @@ their side effects with ``transaction.on_commit``.
 
 from django.dispatch import Signal
 
-# kwargs: application (LoanApplication), outcome ("approve" | "decline" | "refer")
+# kwargs: application (LoanApplication), outcome ("approve" | "decline" | "refer"), and
+# optionally reasons (list of str: a committee's reason and comments)
 application_decided = Signal()
+
+# kwargs: application (LoanApplication) — the automated decision referred it to the credit
+# committee (the committee's case opens in the same transaction: monitoring.committee)
+application_referred = Signal()
 
 # kwargs: credit_line (CreditLine), change ("frozen" | "unfrozen" | "limit_cut" | "limit_raised" |
 # "closed" | "loan_written_off")

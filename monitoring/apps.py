@@ -12,3 +12,5 @@ class MonitoringConfig(AppConfig):
 
         if protection.blocking_alert_guard not in lines.DRAWDOWN_GUARDS:
             lines.DRAWDOWN_GUARDS.append(protection.blocking_alert_guard)
+
+        from . import committee  # noqa: F401  (opens a committee case when an application is referred)

@@ -427,3 +427,119 @@ class ActionPolicy(models.Model):
         from .actions import policy_params_check
 
         policy_params_check(self.action_kind, self.params)
+
+
+
+# --- The credit committee ---------------------------------------------------------------------
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    LAPSED = "lapsed", _("Lapsed")
+
+
+class VoteChoice(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    APPROVE_WITH_CONDITIONS = "approve_conditions", _("Approve with conditions")
+    REJECT = "reject", _("Reject")
+    MORE_INFORMATION = "more_info", _("More information")
+
+
+APPROVING = (VoteChoice.APPROVE, VoteChoice.APPROVE_WITH_CONDITIONS)
+
+
+class CommitteeCase(models.Model):
+    """One matter put to the credit committee: a referred application (kind ``application``)
+    or an escalated post-loan action (kind ``post_loan_action``, see ``monitoring.committee``).
+    ``subject_id`` is the application's or the action's id; the memo is built from the data
+    when the case opens and kept, so the members decide on what they saw."""
+
+    kind = models.CharField(_("kind"), max_length=32)
+    subject_id = models.BigIntegerField(_("subject"))
+    application = models.ForeignKey(
+        "loans.LoanApplication", null=True, blank=True, on_delete=models.PROTECT, related_name="committee_cases"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(_("status"), max_length=12, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    # Who made the thing decided on ("user:<id>", "partner:<id>", ...) and the applicant's
+    # officer: neither may vote.
+    maker = models.CharField(_("maker"), max_length=64)
+    excluded_user_ids = models.JSONField(_("users who may not vote"), default=list, blank=True)
+    quorum = models.PositiveSmallIntegerField(_("quorum"), default=3)
+    majority = models.PositiveSmallIntegerField(_("majority"), default=2)
+    opened_at = models.DateTimeField(_("opened at"))
+    due_at = models.DateTimeField(_("due at"))
+    lapses_at = models.DateTimeField(_("lapses at"))
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    outcome_reason = models.TextField(_("outcome reason"), blank=True, default="")
+    outcome_terms = models.JSONField(_("terms decided"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("committee case")
+        verbose_name_plural = _("committee cases")
+        permissions = [("vote", _("Can vote on committee cases"))]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "subject_id"], name="committee_case_one_per_subject"),
+            models.CheckConstraint(condition=Q(status__in=CaseStatus.values), name="committee_case_status_valid"),
+            models.CheckConstraint(
+                condition=Q(quorum__gte=1) & Q(majority__gte=1) & Q(majority__lte=models.F("quorum")),
+                name="committee_case_quorum_majority",
+            ),
+            models.CheckConstraint(condition=~Q(maker=""), name="committee_case_maker_recorded"),
+            models.CheckConstraint(
+                condition=Q(status=CaseStatus.OPEN, closed_at__isnull=True) | (~Q(status=CaseStatus.OPEN) & Q(closed_at__isnull=False)),
+                name="committee_case_closed_when_decided",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"], name="committee_case_queue_idx")]
+
+    def __str__(self) -> str:
+        return _("Case #%(id)s: %(title)s (%(status)s)") % {"id": self.pk, "title": self.title, "status": self.get_status_display()}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == CaseStatus.OPEN
+
+
+class CommitteeVote(models.Model):
+    """A member's vote on a case; one per member, changeable until the case closes."""
+
+    case = models.ForeignKey(CommitteeCase, on_delete=models.CASCADE, related_name="votes")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="committee_votes")
+    choice = models.CharField(_("vote"), max_length=20, choices=VoteChoice.choices)
+    comment = models.TextField(_("comment"))
+    # Conditions of an "approve with conditions" vote.
+    limit = models.DecimalField(_("lower limit"), max_digits=14, decimal_places=2, null=True, blank=True)
+    annual_rate = models.DecimalField(_("annual rate"), max_digits=8, decimal_places=6, null=True, blank=True)
+    required_security = models.CharField(_("required guarantee or collateral"), max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case", "created_at"]
+        verbose_name = _("committee vote")
+        verbose_name_plural = _("committee votes")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "member"], name="committee_vote_one_per_member"),
+            models.CheckConstraint(condition=Q(choice__in=VoteChoice.values), name="committee_vote_choice_valid"),
+            models.CheckConstraint(condition=~Q(comment=""), name="committee_vote_comment_required"),
+            models.CheckConstraint(condition=Q(limit__isnull=True) | Q(limit__gt=0), name="committee_vote_limit_positive"),
+            models.CheckConstraint(
+                condition=Q(annual_rate__isnull=True) | (Q(annual_rate__gte=0) & Q(annual_rate__lt=1)),
+                name="committee_vote_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(choice=VoteChoice.APPROVE_WITH_CONDITIONS)
+                | (Q(limit__isnull=True) & Q(annual_rate__isnull=True) & Q(required_security="")),
+                name="committee_vote_conditions_only_when_conditional",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(member)s: %(choice)s on case #%(case)s") % {
+            "member": self.member, "choice": self.get_choice_display(), "case": self.case_id,
+        }

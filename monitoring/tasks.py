@@ -95,3 +95,11 @@ def verify_ledger() -> str:
 
     check = ledger_check_nightly()
     return f"ledger {'ok' if check.problem is None else 'BROKEN'}: {check.entries} entries"
+
+
+@shared_task(name="monitoring.tasks.committee_deadlines", acks_late=True)
+def committee_deadlines() -> dict:
+    """Escalate overdue committee cases and lapse those past their lapse time (idempotent)."""
+    from .committee import committee_cases_escalate
+
+    return committee_cases_escalate()

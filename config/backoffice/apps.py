@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,3 +14,8 @@ class BackofficeConfig(AppConfig):
 
         # Model and field names in the reader's language (every model is loaded by now).
         translate_model_words()
+
+        from .roles import sync_after_migrate
+
+        # The roles follow their declaration after every migrate (roles.py).
+        post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="backoffice.roles_sync")

@@ -11,13 +11,11 @@ Two kinds, exposed together:
   verification.  Every worker reads the same database, so these need no multiprocess
   bookkeeping and cannot drift; each is one small indexed query.
 
-Work queues are declared in :data:`WORK_QUEUES`; a new queue is one line.  When the post-loan
-actions (issue 12) and the committee cases (issue 13) arrive::
+Work queues are declared in :data:`WORK_QUEUES`; a new queue is one line (the committee
+cases' is there).  When the post-loan actions (issue 12) arrive::
 
     WorkQueue("sme_post_loan_actions_waiting", "Post-loan actions awaiting approval, by kind.",
               "monitoring.PostLoanAction", Q(status="proposed"), by="kind"),
-    WorkQueue("sme_committee_cases_waiting", "Committee cases awaiting a decision.",
-              "monitoring.CommitteeCase", Q(status="open"), overdue_after="deadline"),
 
 (``overdue_after`` adds ``<name>_overdue``: waiting rows whose deadline has passed.)
 """
@@ -86,6 +84,14 @@ WORK_QUEUES: list[WorkQueue] = [
         "monitoring.Alert",
         Q(status__in=["open", "acknowledged"]),
         by="severity",
+    ),
+    WorkQueue(
+        "sme_committee_cases_waiting",
+        "Credit committee cases awaiting a decision, by kind.",
+        "monitoring.CommitteeCase",
+        Q(status="open"),
+        by="kind",
+        overdue_after="due_at",
     ),
 ]
 

@@ -15,18 +15,20 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.paginator import EstimatedCountPaginator
-from config.backoffice.permissions import GuardedModelAdmin
+from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
 from .. import identity, value_dates
 from ..choices import Role
-from ..models import Collateral, Company, Guarantee, LoanProduct, Partner, Person, RelatedParty
-from ..services.borrowers import borrower_blocklist_sync
+from ..errors import DomainError
+from ..models import Collateral, Company, Guarantee, LoanProduct, Partner, Person, PersonalDataReveal, RelatedParty
+from ..services.borrowers import borrower_blocklist_sync, person_personal_data_reveal
 from . import privacy as privacy_admin
 
 
@@ -187,6 +189,12 @@ def _looks_like_resident_id(term: str) -> bool:
     return len(compact) >= 15 and compact[:-1].isdigit() and (compact[-1].isdigit() or compact[-1] == "X")
 
 
+class RevealForm(forms.Form):
+    field = forms.ChoiceField(label=_("Show"), choices=PersonalDataReveal.Field.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                             help_text=_("Logged with your name and the time."))
+
+
 @admin.register(Person)
 class PersonAdmin(GuardedModelAdmin):
     form = PersonForm
@@ -194,10 +202,16 @@ class PersonAdmin(GuardedModelAdmin):
     list_select_related = ["partner"]
     list_filter = ["is_blocklisted"]
     search_fields = ["name", "resident_id_masked"]
-    readonly_fields = ["resident_id_masked", "phone_masked", "birth_year"]
+    readonly_fields = ["resident_id_masked", "phone_masked", "birth_year", "reveal_link"]
     autocomplete_fields = ["partner"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    @admin.display(description=_("full resident ID or phone"))
+    def reveal_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:loans_person_reveal", args=[obj.pk]), _("Reveal, with a reason…"))
 
     def get_queryset(self, request):
         # A correlated count, computed for the rows shown only (a join with GROUP BY made
@@ -233,7 +247,12 @@ class PersonAdmin(GuardedModelAdmin):
             self.permission_view(self.erase_view, "loans.view_person", privacy_admin.ERASE_PERMISSION),
             name="loans_person_erase",
         )
-        return [lookup, export, erase, *super().get_urls()]
+        reveal = path(
+            "<int:person_id>/reveal/",
+            self.permission_view(self.reveal_view, "loans.view_person", "loans.reveal_personal_data"),
+            name="loans_person_reveal",
+        )
+        return [lookup, export, erase, reveal, *super().get_urls()]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -263,6 +282,28 @@ class PersonAdmin(GuardedModelAdmin):
 
     def erase_view(self, request, object_id):
         return privacy_admin.erase_view(self, request, object_id)
+
+    def reveal_view(self, request, person_id):
+        """Show a full resident ID or phone once, for a stated reason, and log it."""
+        person = get_object_or_404(Person, pk=person_id)
+        form = RevealForm(request.POST or None)
+        shown = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                shown = person_personal_data_reveal(
+                    person_id=person.pk, field=form.cleaned_data["field"], reason=form.cleaned_data["reason"], actor=request.user
+                )
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": person,
+            "title": _("Reveal personal data of %(name)s") % {"name": person.name},
+            "form": form, "shown": shown, "field_label": dict(PersonalDataReveal.Field.choices).get(form.data.get("field")),
+        }
+        return TemplateResponse(request, "loans/person/reveal.html", context)
 
     def lookup_view(self, request):
         """Find a person by full resident ID (POST only) and redirect to the record, or to the
@@ -320,3 +361,12 @@ class GuaranteeAdmin(GuardedModelAdmin):
     list_select_related = ["guarantor_person", "guarantor_company", "credit_line__company", "loan"]
     autocomplete_fields = ["guarantor_person", "guarantor_company"]
     raw_id_fields = ["credit_line", "loan"]
+
+
+@admin.register(PersonalDataReveal)
+class PersonalDataRevealAdmin(ReadOnlyModelAdmin):
+    list_display = ["revealed_at", "revealed_by", "person", "field", "reason"]
+    list_filter = ["field"]
+    list_select_related = ["revealed_by", "person"]
+    search_fields = ["=person__id", "revealed_by__username"]
+    date_hierarchy = "revealed_at"

@@ -109,20 +109,8 @@ def submit_applications(modeladmin, request, queryset):
     _run_on_each(modeladmin, request, queryset, "Submitted", lambda pk: app_services.application_submit(application_id=pk, actor=request.user))
 
 
-@admin.action(description=_("Committee: approve (referred only)"), permissions=["decide_referred_application"])
-def committee_approve(modeladmin, request, queryset):
-    _run_on_each(
-        modeladmin, request, queryset, "Approved by committee",
-        lambda pk: app_services.application_committee_approve(application_id=pk, actor=request.user, note=f"approved in committee by {request.user}"),
-    )
-
-
-@admin.action(description=_("Committee: decline (referred only)"), permissions=["decide_referred_application"])
-def committee_decline(modeladmin, request, queryset):
-    _run_on_each(
-        modeladmin, request, queryset, "Declined by committee",
-        lambda pk: app_services.application_committee_decline(application_id=pk, actor=request.user, note=f"declined in committee by {request.user}"),
-    )
+# No bulk action decides credit: a referred application goes to its committee case
+# (monitoring.committee), where every vote carries a comment.
 
 
 @admin.action(description=_("Borrower accepts the offer"), permissions=["accept_offer"])
@@ -150,7 +138,7 @@ class LoanApplicationAdmin(GuardedModelAdmin):
     list_select_related = ["company", "product"]
     search_fields = ["=id", "company__legal_name", "=company__uscc"]
     autocomplete_fields = ["company", "product", "partner"]
-    actions = [submit_applications, committee_approve, committee_decline, accept_applications, book_applications, withdraw_applications]
+    actions = [submit_applications, accept_applications, book_applications, withdraw_applications]
     inlines = [DecisionInline, ApplicationEventInline]
     date_hierarchy = "created_at"
 

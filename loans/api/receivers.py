@@ -15,11 +15,11 @@ from .webhooks import webhook_emit, webhook_endpoints_for_event
 
 
 @receiver(events.application_decided, dispatch_uid="partner_api.application_decided")
-def on_application_decided(sender, *, application, outcome, **kwargs):
+def on_application_decided(sender, *, application, outcome, reasons=None, **kwargs):
     webhook_emit(
         partner_id=application.partner_id,
         event_type="application.decided",
-        payload=application_decided_payload(application, outcome),
+        payload=application_decided_payload(application, outcome, reasons),
     )
 
 

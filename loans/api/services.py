@@ -15,7 +15,8 @@ from scoring.features import FeatureRangeError
 from scoring.services import PARTNER, SnapshotExists, credit_snapshot_record
 
 
-def application_decided_payload(app: LoanApplication, outcome: str) -> dict:
+def application_decided_payload(app: LoanApplication, outcome: str, reasons: list | None = None) -> dict:
+    """``reasons``: why (a committee's decline reason and its votes' comments); a list."""
     return {
         "application_id": app.pk,
         "company_id": app.company_id,
@@ -26,6 +27,7 @@ def application_decided_payload(app: LoanApplication, outcome: str) -> dict:
         "tier": app.tier,
         "score": app.score,
         "decided_at": app.decided_at,
+        "reasons": list(reasons or []),
     }
 
 

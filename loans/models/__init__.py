@@ -12,6 +12,8 @@ from .core import (  # noqa: F401
     LoanProduct,
     Partner,
     Person,
+    PersonalDataReveal,
+    maker_of,
     RelatedParty,
     Repayment,
     SyntheticTruth,

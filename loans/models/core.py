@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from config.history.records import History
 from scoring.scale import MAX_SCORE
@@ -176,6 +177,7 @@ class Person(TimeStamped):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["name"], name="person_name_idx")]
+        permissions = [("reveal_personal_data", _("Can reveal a full resident ID or phone number, with a reason"))]
         constraints = [
             models.CheckConstraint(condition=Q(resident_id_masked__regex=r"^[0-9]{2}\*{12}[0-9]{3}[0-9X]$"), name="person_id_masked_format"),
             models.CheckConstraint(condition=Q(birth_year__gte=1900) & Q(birth_year__lte=2200), name="person_birth_year_range"),
@@ -321,6 +323,10 @@ class LoanApplication(TimeStamped):
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Who made the application, whoever that was: "user:<id>" (an officer in the admin),
+    # "partner:<id>" (a partner through the API) or "system:<what>" (a script).  The
+    # maker-checker guard reads this, never an empty field (see ``maker_of``).
+    maker = models.CharField(_("maker"), max_length=64, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -347,10 +353,21 @@ class LoanApplication(TimeStamped):
             models.CheckConstraint(condition=Q(annual_rate__isnull=True) | (Q(annual_rate__gte=0) & Q(annual_rate__lt=1)), name="application_rate_range"),
             models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__lte=MAX_SCORE), name="application_score_range"),
             models.CheckConstraint(condition=_in("status", ApplicationStatus), name="application_status_valid"),
+            models.CheckConstraint(condition=~Q(maker=""), name="application_maker_recorded"),
         ]
 
     def __str__(self) -> str:
         return f"Application #{self.pk} — {self.company.legal_name}"
+
+
+def maker_of(*, actor=None, partner_id: int | None = None, system: str = "") -> str:
+    """The maker label of something made by ``actor`` (a user), else by a partner, else by
+    the named system process; never empty."""
+    if getattr(actor, "pk", None) is not None:
+        return f"user:{actor.pk}"
+    if partner_id is not None:
+        return f"partner:{partner_id}"
+    return f"system:{system or 'unattended'}"[:64]
 
 
 class ApplicationEvent(models.Model):
@@ -650,3 +667,31 @@ class SyntheticTruth(models.Model):
 
     def __str__(self) -> str:
         return f"synthetic truth of {self.subject_kind} #{self.subject_id}"
+
+
+class PersonalDataReveal(models.Model):
+    """One showing of a person's full resident ID or phone: who, whom, when and why."""
+
+    class Field(models.TextChoices):
+        RESIDENT_ID = "resident_id", _("Resident ID")
+        PHONE = "phone", _("Phone number")
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="reveals")
+    field = models.CharField(_("field"), max_length=16, choices=Field.choices)
+    reason = models.CharField(_("reason"), max_length=500)
+    revealed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    revealed_at = models.DateTimeField(_("revealed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-revealed_at", "-id"]
+        verbose_name = _("personal data reveal")
+        verbose_name_plural = _("personal data reveals")
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="reveal_reason_required"),
+            models.CheckConstraint(condition=Q(field__in=["resident_id", "phone"]), name="reveal_field_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(user)s revealed the %(field)s of person #%(person)s") % {
+            "user": self.revealed_by, "field": self.get_field_display(), "person": self.person_id,
+        }

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.history.records import records_actor
 
@@ -34,6 +35,7 @@ from ..models import (
     Partner,
     Person,
     RelatedParty,
+    maker_of,
 )
 from ..money import MoneyError, money, rate
 from ..schedule import add_months
@@ -126,6 +128,7 @@ def application_create(
             term_months=term_months,
             purpose=purpose[:500],
             created_by=actor if _actor_id(actor) else None,
+            maker=maker_of(actor=actor, partner_id=partner_id, system="application_create"),
         )
         ApplicationEvent.objects.create(application=app, from_status="", to_status=S.DRAFT, actor_id=_actor_id(actor), note="created")
     return app
@@ -194,6 +197,8 @@ def _record_automated(*, app: LoanApplication, result: decisioning.Decision, pol
     # One event path for every decision, whoever submitted it (officer or partner): receivers
     # (the partner's webhook) write their rows here, before the ledger lock is taken.
     events.application_decided.send(sender=LoanApplication, application=app, outcome=result.outcome)
+    if app.status == S.REFERRED:  # the committee's case opens in this transaction (monitoring.committee)
+        events.application_referred.send(sender=LoanApplication, application=app)
     return _record_decision(
         app=app,
         kind=Decision.Kind.AUTOMATED,
@@ -411,6 +416,7 @@ def application_apply(
         app = LoanApplication(
             company_id=company_id, product=product, partner_id=partner_id, requested_amount=amount,
             term_months=term_months, purpose=purpose[:500], created_by=actor if _actor_id(actor) else None,
+            maker=maker_of(actor=actor, partner_id=partner_id, system="application_apply"),
             status=to_status, submitted_at=now, decided_at=now, score=result.score, tier=result.tier,
             approved_limit=result.limit, annual_rate=result.annual_rate,
         )
@@ -481,13 +487,26 @@ def _record_decision(*, app, kind, outcome, policy, model_versions, score, tier,
 # --- the credit committee -------------------------------------------------------------------
 
 
+def application_makers(app: LoanApplication) -> set[int]:
+    """The users who made the application: its recorded maker, its creator and whoever
+    submitted it.  None of them may decide it."""
+    if not app.maker:
+        raise DomainError(
+            gettext("Application #%(id)s has no recorded maker; it cannot be decided under maker-checker.") % {"id": app.pk},
+            field="maker", code="maker_missing",
+        )
+    ids = set(app.events.filter(to_status=S.SUBMITTED).exclude(actor__isnull=True).values_list("actor_id", flat=True))
+    if app.created_by_id:
+        ids.add(app.created_by_id)
+    if app.maker.startswith("user:"):
+        ids.add(int(app.maker.split(":", 1)[1]))
+    return ids
+
+
 def _committee_guard(app: LoanApplication, actor) -> None:
     if _actor_id(actor) is None:
         raise DomainError("A committee decision needs the deciding officer.", field="actor", code="actor_required")
-    submitter_ids = set(
-        app.events.filter(to_status=S.SUBMITTED).exclude(actor__isnull=True).values_list("actor_id", flat=True)
-    )
-    if actor.pk == app.created_by_id or actor.pk in submitter_ids:
+    if actor.pk in application_makers(app):
         raise DomainError(
             "Maker-checker: the officer who created or submitted an application cannot decide it in committee.",
             field="actor",
@@ -500,7 +519,7 @@ def _latest_automated(app: LoanApplication) -> Decision | None:
 
 
 def application_committee_approve(
-    *, application_id: int, actor, note: str = "", limit=None, annual_rate=None
+    *, application_id: int, actor, note: str = "", limit=None, annual_rate=None, reasons: list | None = None
 ) -> Decision:
     """referred → committee_approved.  The committee may lower the proposed limit or rate but
     never exceed the legal rate cap or the product maximum."""
@@ -528,7 +547,7 @@ def application_committee_approve(
             raise ValidationError(errors)
         app.approved_limit, app.annual_rate, app.decided_at = final_limit, final_rate, timezone.now()
         _transition(app, S.COMMITTEE_APPROVED, actor=actor, note=note or "committee approved", extra_fields=["approved_limit", "annual_rate", "decided_at"])
-        events.application_decided.send(sender=LoanApplication, application=app, outcome=decisioning.APPROVE)
+        events.application_decided.send(sender=LoanApplication, application=app, outcome=decisioning.APPROVE, reasons=reasons or [])
         return _record_decision(
             app=app, kind=Decision.Kind.COMMITTEE, outcome=decisioning.APPROVE, policy=policy,
             model_versions=auto.model_versions if auto else {}, score=app.score, tier=app.tier,
@@ -539,19 +558,23 @@ def application_committee_approve(
         )
 
 
-def application_committee_decline(*, application_id: int, actor, note: str) -> Decision:
-    """referred → committee_declined; the note (the committee's reason) is required."""
+def application_committee_decline(
+    *, application_id: int, actor, note: str, reasons: list | None = None, lapsed: bool = False
+) -> Decision:
+    """referred → committee_declined; the note (the committee's reason) is required.
+    ``lapsed``: the committee let its case lapse; nobody decided, so there is no actor."""
     if not note or not note.strip():
         raise ValidationError({"note": "A committee decline needs a reason."})
     with transaction.atomic():
         app = _lock(application_id)
         _check(app, S.COMMITTEE_DECLINED)
-        _committee_guard(app, actor)
+        if not (lapsed and actor is None):
+            _committee_guard(app, actor)
         policy = credit_policy_active()
         auto = _latest_automated(app)
         app.approved_limit, app.annual_rate, app.decided_at = None, None, timezone.now()
         _transition(app, S.COMMITTEE_DECLINED, actor=actor, note=note, extra_fields=["approved_limit", "annual_rate", "decided_at"])
-        events.application_decided.send(sender=LoanApplication, application=app, outcome=decisioning.DECLINE)
+        events.application_decided.send(sender=LoanApplication, application=app, outcome=decisioning.DECLINE, reasons=reasons or [note])
         return _record_decision(
             app=app, kind=Decision.Kind.COMMITTEE, outcome=decisioning.DECLINE, policy=policy,
             model_versions=auto.model_versions if auto else {}, score=app.score, tier=app.tier,

@@ -296,3 +296,37 @@ def company_current_ownership(*, company: Company) -> Decimal:
         s=Sum("ownership_pct")
     )["s"]
     return total or Decimal("0")
+
+
+# --- personal data, revealed with a reason -------------------------------------------------------
+
+REVEAL_PERMISSION = "loans.reveal_personal_data"
+REVEAL_REASON_MIN = 10
+
+
+def person_personal_data_reveal(*, person_id: int, field: str, reason: str, actor) -> str:
+    """The person's full resident ID or phone, for an actor who holds the reveal permission
+    and gives a reason; the showing is logged (who, whom, when, why) in the same transaction."""
+    from django.utils.translation import gettext as _
+
+    from ..errors import DomainError, NotFound
+    from ..models import PersonalDataReveal
+
+    if getattr(actor, "pk", None) is None or not actor.has_perm(REVEAL_PERMISSION):
+        raise DomainError(_("Revealing personal data needs the reveal permission."), field="actor", code="permission_denied")
+    errors = {}
+    if field not in PersonalDataReveal.Field.values:
+        errors["field"] = _("Choose the resident ID or the phone number.")
+    reason = (reason or "").strip()
+    if len(reason) < REVEAL_REASON_MIN:
+        errors["reason"] = _("Say why, in at least %(n)s characters.") % {"n": REVEAL_REASON_MIN}
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        person = Person.objects.filter(pk=person_id).first()
+        if person is None:
+            raise NotFound(_("Person #%(id)s does not exist.") % {"id": person_id}, field="person_id")
+        if field == PersonalDataReveal.Field.PHONE and not person.phone_encrypted:
+            raise ValidationError({"field": _("This person has no phone number on file.")})
+        PersonalDataReveal.objects.create(person=person, field=field, reason=reason[:500], revealed_by=actor)
+        return person.reveal_resident_id() if field == PersonalDataReveal.Field.RESIDENT_ID else identity.decrypt(person.phone_encrypted)

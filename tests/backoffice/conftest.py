@@ -98,6 +98,16 @@ def world(db, django_user_model):
     post_loan_action_propose(kind="reduce_limit", credit_line_id=line.pk, params={"percent": 10}, actor=maker, alert_id=warning.pk, on=TODAY)
     ActionPolicy.objects.get_or_create(rule="score_drop", severity="high", defaults={"action_kind": "reduce_limit", "params": {"percent": 30}})
 
+    from monitoring.models import CommitteeCase, CommitteeVote
+
+    case = CommitteeCase.objects.get(application=referred)  # opened by the referral
+    member = django_user_model.objects.create_user("member", password="x", is_staff=True)
+    CommitteeVote.objects.create(case=case, member=member, choice="more_info", comment="the cash flow, please")
+
+    from loans.models import PersonalDataReveal
+
+    PersonalDataReveal.objects.create(person=person, field="resident_id", reason="KYC re-check", revealed_by=maker)
+
     Group.objects.create(name="Auditors")
     IntervalSchedule.objects.create(every=10, period="minutes")
     SolarSchedule.objects.create(event="sunrise", latitude=31.23, longitude=121.47)

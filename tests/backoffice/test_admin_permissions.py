@@ -111,7 +111,7 @@ def test_no_action_is_offered_or_runs_for_a_staff_user_lacking_its_permission(wo
             # and posting it anyway, on every row, runs nothing
             response = client.post(changelist, {"action": name, "_selected_action": pks, "index": 0, "select_across": 1})
             assert response.status_code in (200, 302, 403)
-    assert {"committee_approve", "accept_applications", "book_applications", "freeze_lines", "unfreeze_lines", "resend",
+    assert {"submit_applications", "accept_applications", "book_applications", "freeze_lines", "unfreeze_lines", "resend",
             "run_tasks", "delete_selected"} <= set(walked)
     assert database_state() == before
 
@@ -199,16 +199,20 @@ def test_a_view_only_user_cannot_decide_accept_book_freeze_draw_or_repay(world, 
     assert "Record repayment…" not in client.get(reverse("admin:loans_loan_change", args=[loan.pk])).content.decode()
 
 
-def test_the_committee_permission_lets_a_checker_decide(world, viewer, django_user_model, client):
-    # given a checker who holds the committee right (and is not the application's maker)
-    perms = [*viewer.user_permissions.all(), *permissions_for(LoanApplication, ["decide_referred_application"])]
-    client.force_login(staff(django_user_model, "checker", perms=perms))
-    # when they approve the referred application
-    response = _post_action(client, LoanApplication, "committee_approve", [world["referred"]])
-    # then it is approved, and the decision names them
-    assert [str(m) for m in response.context["messages"]] == ["Approved by committee: 1 application(s)."]
+def test_the_vote_permission_lets_committee_members_decide_on_the_case_page(world, viewer, django_user_model, client):
+    # given three members who hold the vote right (none of them the application's maker)
+    from monitoring.models import CommitteeCase
+
+    perms = [*viewer.user_permissions.all(), *Permission.objects.filter(content_type__app_label="monitoring", codename="vote")]
+    case = CommitteeCase.objects.get(application=world["referred"])
+    url = reverse("admin:monitoring_committeecase_vote", args=[case.pk])
+    # when each votes on the case page
+    for n, choice in enumerate(["approve", "reject", "approve"]):  # with the fixture's "more info": 4 votes
+        client.force_login(staff(django_user_model, f"member{n}", perms=perms))
+        client.post(url, {"choice": choice, "comment": f"vote {n}"})
+    # then the application is approved, and the decision names the member whose vote closed it
     decision = Decision.objects.filter(application=world["referred"], kind="committee").get()
-    assert decision.decided_by.username == "checker"
+    assert decision.decided_by.username == "member2" and decision.outcome == "approve"
     # but freezing a line still needs its own right
     _post_action(client, CreditLine, "freeze_lines", [world["line"]])
     assert CreditLine.objects.get(pk=world["line"].pk).status == "active"

@@ -81,10 +81,14 @@ def test_maker_cannot_decide_in_committee_from_the_admin(admin_client_, company,
     })
     app = LoanApplication.objects.get()
     action(admin_client_, "submit_applications", [app.pk])
-    r = action(admin_client_, "committee_approve", [app.pk])
+    # the referral opened a committee case, and the maker may not vote on it
+    from monitoring.models import CommitteeCase
+
+    case = CommitteeCase.objects.get(application=app)
+    r = admin_client_.post(reverse("admin:monitoring_committeecase_vote", args=[case.pk]), {"choice": "approve", "comment": "mine"}, follow=True)
     assert any("Maker-checker" in str(m) for m in r.context["messages"])
     app.refresh_from_db()
-    assert app.status == S.REFERRED
+    assert app.status == S.REFERRED and not case.votes.exists()
 
 
 def test_editing_the_policy_publishes_a_new_version(admin_client_):

@@ -221,7 +221,7 @@ def test_a_new_work_queue_is_one_line(client, open_metrics, monkeypatch):
     missing = metrics.WorkQueue(
         "sme_not_yet",
         "A model another issue adds.",
-        "monitoring.CommitteeCase",
+        "monitoring.NotYetAModel",
         metrics.Q(status="open"),
     )
     monkeypatch.setattr(metrics, "WORK_QUEUES", [*metrics.WORK_QUEUES, queue, missing])
