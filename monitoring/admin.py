@@ -1,8 +1,12 @@
+import csv
+
 from django.contrib import admin
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 
-from config.backoffice.permissions import GuardedModelAdmin
+from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
-from .models import EarlyWarning, ScoringChunk, ScoringRun
+from .models import EarlyWarning, ModelMonitoring, PortfolioSegment, PortfolioSnapshot, ScoringChunk, ScoringRun
 
 
 class FailedChunkInline(admin.TabularInline):
@@ -74,3 +78,66 @@ class EarlyWarningAdmin(GuardedModelAdmin):
     list_filter = ("rule", "severity", "status", "subject_kind")
     date_hierarchy = "as_of"
     search_fields = ("subject_id",)
+
+
+class SegmentInline(admin.TabularInline):
+    model = PortfolioSegment
+    fields = ("dimension", "key", "loans_count", "outstanding_principal", "accrued_interest", "penalties",
+              "expected_loss", "lines_count", "lines_limit", "lines_drawn", "lines_available")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+SNAPSHOT_CSV_FIELDS = (
+    "as_of", "loans_count", "loans_outstanding_principal", "loans_accrued_interest", "loans_penalties",
+    "lines_count", "lines_limit", "lines_drawn", "lines_available", "npl_principal", "npl_ratio",
+    "expected_loss", "lgd", "top10_group_share", "industry_hhi",
+)
+SEGMENT_CSV_FIELDS = (
+    "dimension", "key", "loans_count", "outstanding_principal", "accrued_interest", "penalties", "expected_loss",
+    "lines_count", "lines_limit", "lines_drawn", "lines_available",
+)
+
+
+@admin.register(PortfolioSnapshot)
+class PortfolioSnapshotAdmin(ReadOnlyModelAdmin):
+    """The nightly portfolio snapshots, read-only (written by the nightly run or
+    ``portfolio_report``); exported as CSV by those allowed to."""
+
+    list_display = ("as_of", "loans_count", "loans_outstanding_principal", "npl_ratio", "expected_loss",
+                    "lines_available", "top10_group_share", "industry_hhi", "seconds")
+    date_hierarchy = "as_of"
+    readonly_fields = [f.name for f in PortfolioSnapshot._meta.fields]
+    inlines = [SegmentInline]
+    actions = ["export_csv"]
+
+    @admin.action(permissions=["export_portfolio_snapshot"], description=_("Export the selected snapshots as CSV"))
+    def export_csv(self, request, queryset):
+        """One section per snapshot: its headline figures, then its segments."""
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="portfolio_snapshots.csv"'
+        writer = csv.writer(response)
+        writer.writerow(SNAPSHOT_CSV_FIELDS)
+        snapshots = list(queryset.order_by("as_of"))
+        for snap in snapshots:
+            writer.writerow([getattr(snap, f) for f in SNAPSHOT_CSV_FIELDS])
+        writer.writerow([])
+        writer.writerow(("as_of", *SEGMENT_CSV_FIELDS))
+        segments = PortfolioSegment.objects.filter(snapshot__in=snapshots).select_related("snapshot").order_by(
+            "snapshot__as_of", "dimension", "key")
+        for seg in segments:
+            writer.writerow([seg.snapshot.as_of, *(getattr(seg, f) for f in SEGMENT_CSV_FIELDS)])
+        return response
+
+
+@admin.register(ModelMonitoring)
+class ModelMonitoringAdmin(ReadOnlyModelAdmin):
+    """Each model's stability (PSI) and power (back-test AUC, KS, Gini) per night."""
+
+    list_display = ("as_of", "model", "role", "n_scored", "psi", "psi_status", "auc", "ks", "gini", "n_outcomes")
+    list_filter = ("psi_status", "role", "model__subject_kind")
+    list_select_related = ("model",)
+    date_hierarchy = "as_of"
+    readonly_fields = [f.name for f in ModelMonitoring._meta.fields]

@@ -88,6 +88,12 @@ def world(db, django_user_model):
     run = ScoringRun.objects.create(as_of=TODAY, status="succeeded", chunks_total=1, chunks_done=1)
     ScoringChunk.objects.create(run=run, phase="persons", id_from=1, id_to=10, status="done")
     EarlyWarning.objects.create(subject_kind="company", subject_id=line.company.pk, as_of=TODAY, rule="score_drop", severity="high", old_score=700, new_score=560)
+    from monitoring.models import ModelMonitoring, PortfolioSegment, PortfolioSnapshot
+    from scoring.models import ScoreModel
+
+    snap = PortfolioSnapshot.objects.create(as_of=TODAY, run=run, loans_count=1, loans_outstanding_principal=Decimal("100000.00"))
+    PortfolioSegment.objects.create(snapshot=snap, dimension="tier", key="B", loans_count=1, outstanding_principal=Decimal("100000.00"))
+    ModelMonitoring.objects.create(as_of=TODAY, model=ScoreModel.objects.filter(subject_kind="person").first(), role="champion", psi_status="no_reference")
 
     Group.objects.create(name="Auditors")
     IntervalSchedule.objects.create(every=10, period="minutes")

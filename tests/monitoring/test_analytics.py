@@ -314,3 +314,34 @@ def test_backtest_auc_equals_scikit_learn_on_the_same_pairs(db):
     assert row.auc == month["auc"] and row.gini == pytest.approx(2 * month["auc"] - 1)
     assert sum(t["n"] for t in row.calibration) == 60
     assert all(0 <= t["bad_rate"] <= 1 and 0 < t["pd"] < 1 for t in row.calibration)
+
+
+# --- admin ------------------------------------------------------------------------------------------
+
+
+def _staff(django_user_model, name, perms):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(name, password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=perms))
+    return django_user_model.objects.get(pk=user.pk)
+
+
+def test_admin_exports_snapshots_as_csv_only_with_the_permission(book, client, django_user_model):
+    from django.urls import reverse
+
+    snap = portfolio_snapshot_compute(as_of=D1)
+    url = reverse("admin:monitoring_portfoliosnapshot_changelist")
+    post = {"action": "export_csv", "_selected_action": [snap.pk]}
+    # a viewer sees the snapshot but may not export it
+    client.force_login(_staff(django_user_model, "viewer", ["view_portfoliosnapshot"]))
+    assert client.get(reverse("admin:monitoring_portfoliosnapshot_change", args=[snap.pk])).status_code == 200
+    refused = client.post(url, post)
+    assert refused.get("Content-Type", "").startswith("text/html")
+    # the exporter gets the CSV: headline figures, then segments
+    client.force_login(_staff(django_user_model, "exporter", ["view_portfoliosnapshot", "export_portfolio_snapshot"]))
+    response = client.post(url, post)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode()
+    assert "2026-09-30,4,550000.00" in text and "0.181818" in text
+    assert "2026-09-30,industry,C,3,450000.00" in text
