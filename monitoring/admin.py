@@ -6,7 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
-from .models import EarlyWarning, ModelMonitoring, PortfolioSegment, PortfolioSnapshot, ScoringChunk, ScoringRun
+from .models import (
+    EarlyWarning,
+    ModelMonitoring,
+    PortfolioSegment,
+    PortfolioSnapshot,
+    ScoringChunk,
+    ScoringRun,
+)
 
 
 class FailedChunkInline(admin.TabularInline):

@@ -302,6 +302,7 @@ class ModelMonitoring(models.Model):
     n_outcomes = models.PositiveIntegerField(default=0)
     backtest = models.JSONField(default=list, blank=True, help_text=_("per observation month: n, bads, auc, ks, gini"))
     calibration = models.JSONField(default=list, blank=True, help_text=_("per tier: n, bad rate, mean PD"))
+    shadow = models.JSONField(default=dict, blank=True, help_text=_("a challenger in shadow against the champion: mean scores, swap set"))
     messages = models.JSONField(default=list, blank=True, help_text=_("what was missing (no reference, months without outcomes)"))
     computed_at = models.DateTimeField(auto_now=True)
 

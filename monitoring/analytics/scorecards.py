@@ -63,10 +63,11 @@ def score_histogram(*, model, as_of: datetime.date, width: int, n_bins: int) -> 
     return counts
 
 
-def _sample_bins(model, as_of: datetime.date) -> dict[str, list[int]] | None:
-    """Each characteristic's bin counts over up to ``CHARACTERISTIC_SAMPLE`` subjects (a run of
-    consecutive ids from the middle of the population: ids say nothing of risk)."""
-    from scoring import scorer, selectors
+def _sample_features(model, as_of: datetime.date) -> dict | None:
+    """The features of up to ``CHARACTERISTIC_SAMPLE`` subjects on the date (a run of
+    consecutive ids from the middle of the population: ids say nothing of risk), as columns
+    named for the model's characteristics."""
+    from scoring import selectors
     from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
 
     snapshots = PersonCreditSnapshot if model.subject_kind == "person" else CompanyCreditSnapshot
@@ -79,29 +80,90 @@ def _sample_bins(model, as_of: datetime.date) -> dict[str, list[int]] | None:
     cols, rows = selectors.latest_snapshots(model.subject_kind, as_of=as_of, id_from=lo, id_to=lo + CHARACTERISTIC_SAMPLE)
     if not rows:
         return None
-    compiled = selectors.compiled_scorecard(model.pk, model.scorecard)
-    index = {c: i for i, c in enumerate(cols)}
-    features = {name: np.array([r[index[name]] for r in rows], dtype=object) for name in compiled.names}
+    return _numeric_columns(cols, rows)
+
+
+def _numeric_columns(cols, rows) -> dict[str, np.ndarray]:
+    """Feature columns as float arrays, None as NaN (every credit-data feature is an integer or
+    float column), built by pandas in C rather than value by value."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows, columns=list(cols) + [f"_extra{i}" for i in range(len(rows[0]) - len(cols))])
+    return {
+        name: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        for name in cols[1:] if name != "in_default"
+    }
+
+
+def _model_columns(compiled, columns: dict) -> dict:
+    out = {}
     for j, name in enumerate(compiled.names):
-        if compiled.kinds[j] == "numeric":
-            features[name] = np.array([np.nan if v is None else float(v) for v in features[name]], dtype=float)
-    return scorer.bin_counts(compiled, features)
+        col = columns.get(name)
+        if col is None:
+            col = np.full(len(next(iter(columns.values()))), np.nan)
+        if compiled.kinds[j] == "categorical":  # matched by category key: 2, not 2.0
+            col = np.array([None if v != v else (int(v) if float(v).is_integer() else v) for v in col.tolist()], dtype=object)
+        out[name] = col
+    return out
 
 
-def stability(*, model, as_of: datetime.date) -> dict:
+def shadow_compare(*, challenger, champion, columns: dict, cutoff: int) -> dict:
+    """The challenger scored in shadow on the sample beside the champion's scorecard on the same
+    credit data: mean scores, and the swap set at the approval cut-off (who would be approved
+    or declined differently).  Decides nothing."""
+    from scoring import scorer, selectors
+
+    ch = scorer.score_batch(selectors.compiled_scorecard(challenger.pk, challenger.scorecard),
+                            _model_columns(selectors.compiled_scorecard(challenger.pk, challenger.scorecard), columns))
+    cc = selectors.compiled_scorecard(champion.pk, champion.scorecard)
+    cp = scorer.score_batch(cc, _model_columns(cc, columns))
+    champ_ok, chall_ok = cp.score >= cutoff, ch.score >= cutoff
+    return {
+        "sample": int(len(ch.score)), "cutoff": cutoff, "champion": f"v{champion.version}",
+        "mean_score_champion": round(float(cp.score.mean()), 2), "mean_score_challenger": round(float(ch.score.mean()), 2),
+        "both_approve": int((champ_ok & chall_ok).sum()), "both_decline": int((~champ_ok & ~chall_ok).sum()),
+        "swap_in": int((~champ_ok & chall_ok).sum()), "swap_out": int((champ_ok & ~chall_ok).sum()),
+        "scores": ch.score,
+    }
+
+
+def _sample_bins(model, columns: dict) -> dict[str, list[int]]:
+    from scoring import scorer, selectors
+
+    compiled = selectors.compiled_scorecard(model.pk, model.scorecard)
+    return scorer.bin_counts(compiled, _model_columns(compiled, columns))
+
+
+def stability(*, model, as_of: datetime.date, champion=None, cutoff: int = 600) -> dict:
+    """PSI of the model's scores (stored on the date; for a challenger that stores none, its
+    shadow scores over the sample) and of each characteristic's bins, against the reference."""
     ref = model.reference_distribution or {}
     messages: list[str] = []
     out = {"psi": None, "psi_status": DriftStatus.NO_REFERENCE.value, "score_distribution": {},
-           "characteristic_psi": {}, "n_scored": 0}
+           "characteristic_psi": {}, "n_scored": 0, "shadow": {}}
     edges, ref_counts = ref.get("edges"), ref.get("counts")
+    columns = _sample_features(model, as_of)
+    if columns is None:
+        messages.append(f"{model}: no credit data on or before {as_of}; characteristics and shadow scores not computed")
+    if champion is not None and champion.pk != model.pk and columns is not None:
+        shadow = shadow_compare(challenger=model, champion=champion, columns=columns, cutoff=cutoff)
+        shadow_scores = shadow.pop("scores")
+        out["shadow"] = shadow
+    else:
+        shadow_scores = None
     if not edges or not ref_counts or not sum(ref_counts):
         messages.append(f"{model}: no reference score distribution stored at training; PSI not computed")
         out["messages"] = messages
         return out
     width = int(ref.get("bin_width") or (edges[1] - edges[0]))
     counts = score_histogram(model=model, as_of=as_of, width=width, n_bins=len(ref_counts))
+    source = "scores"
+    if not sum(counts) and shadow_scores is not None and len(shadow_scores):
+        counts = np.bincount(np.minimum(shadow_scores.astype(int) // width, len(ref_counts) - 1),
+                             minlength=len(ref_counts)).astype(int).tolist()
+        source = "shadow sample"
     out["n_scored"] = sum(counts)
-    out["score_distribution"] = {"bin_width": width, "edges": edges, "counts": counts, "reference": ref_counts}
+    out["score_distribution"] = {"bin_width": width, "edges": edges, "counts": counts, "reference": ref_counts, "source": source}
     if not sum(counts):
         out["psi_status"] = DriftStatus.NO_SCORES.value
         messages.append(f"{model}: no scores on {as_of}; PSI not computed")
@@ -112,18 +174,15 @@ def stability(*, model, as_of: datetime.date) -> dict:
     char_ref = ref.get("characteristics") or {}
     if not char_ref:
         messages.append(f"{model}: no characteristic bins stored at training (trained before they were); characteristic PSI not computed")
-    else:
-        current = _sample_bins(model, as_of)
-        if current is None:
-            messages.append(f"{model}: no credit data on or before {as_of} to bin; characteristic PSI not computed")
-        else:
-            for name, expected in char_ref.items():
-                actual = current.get(name)
-                if actual is None or len(actual) != len(expected) or not sum(actual) or not sum(expected):
-                    messages.append(f"{model}: characteristic {name} cannot be compared (bins differ or empty)")
-                    continue
-                value = round(stats.psi(expected, actual), 6)
-                out["characteristic_psi"][name] = {"psi": value, "status": stats.psi_status(value), "counts": actual}
+    elif columns is not None:
+        current = _sample_bins(model, columns)
+        for name, expected in char_ref.items():
+            actual = current.get(name)
+            if actual is None or len(actual) != len(expected) or not sum(actual) or not sum(expected):
+                messages.append(f"{model}: characteristic {name} cannot be compared (bins differ or empty)")
+                continue
+            value = round(stats.psi(expected, actual), 6)
+            out["characteristic_psi"][name] = {"psi": value, "status": stats.psi_status(value), "counts": actual}
     out["messages"] = messages
     return out
 
@@ -168,13 +227,8 @@ def _scores_at(model, day: datetime.date) -> tuple[np.ndarray, np.ndarray, np.nd
         rows = [r for r in rows if r[0] in outcomes]
         if not rows:
             continue
-        index = {c: i for i, c in enumerate(cols)}
-        features = {}
-        for j, name in enumerate(compiled.names):
-            column = [r[index[name]] for r in rows]
-            features[name] = (np.array([np.nan if v is None else float(v) for v in column], dtype=float)
-                              if compiled.kinds[j] == "numeric" else np.array(column, dtype=object))
-        batch = scorer.score_batch(compiled, features)
+        columns = _numeric_columns(cols, rows)
+        batch = scorer.score_batch(compiled, _model_columns(compiled, columns))
         bad.append(np.array([outcomes[r[0]] for r in rows], dtype=int))
         score.append(batch.score.astype(int))
         pd_.append(batch.pd)
@@ -234,12 +288,16 @@ def backtest(*, model, as_of: datetime.date, previous: ModelMonitoring | None) -
 
 def model_monitoring_run(*, as_of: datetime.date) -> dict:
     """Monitor every champion and challenger for the date; {model label: psi status}."""
+    from loans.models import CreditPolicy
     from scoring.models import ModelStatus
 
     summary: dict[str, str] = {}
-    for model in models_monitored():
+    monitored = models_monitored()
+    champions = {m.subject_kind: m for m in monitored if m.status == ModelStatus.CHAMPION}
+    cutoff = CreditPolicy.objects.filter(is_active=True).values_list("min_score", flat=True).first() or 600
+    for model in monitored:
         previous = ModelMonitoring.objects.filter(model=model, as_of__lt=as_of).order_by("-as_of").first()
-        stable = stability(model=model, as_of=as_of)
+        stable = stability(model=model, as_of=as_of, champion=champions.get(model.subject_kind), cutoff=cutoff)
         tested = backtest(model=model, as_of=as_of, previous=previous)
         latest = next((m for m in reversed(tested["backtest"]) if m.get("auc") is not None), None)
         with transaction.atomic():
@@ -253,6 +311,7 @@ def model_monitoring_run(*, as_of: datetime.date) -> dict:
                     "auc": latest["auc"] if latest else None, "ks": latest["ks"] if latest else None,
                     "gini": latest["gini"] if latest else None, "n_outcomes": latest["n"] if latest else 0,
                     "calibration": latest["calibration"] if latest else [],
+                    "shadow": stable["shadow"],
                     "messages": stable["messages"] + tested["messages"],
                 },
             )

@@ -345,3 +345,37 @@ def test_admin_exports_snapshots_as_csv_only_with_the_permission(book, client, d
     text = response.content.decode()
     assert "2026-09-30,4,550000.00" in text and "0.181818" in text
     assert "2026-09-30,industry,C,3,450000.00" in text
+
+
+def test_a_challenger_is_scored_in_shadow_beside_the_champion(db):
+    from scoring import scorer
+    from scoring import services as scoring_services
+    from scoring.models import ModelStatus
+    from tests.factories import PersonFactory
+    from tests.scoring.helpers import champion, person_scorecard, snapshot
+
+    # given: a champion and a challenger that weighs debt more, and six people
+    champ = champion("person")
+    card = person_scorecard()
+    card["characteristics"][1]["points"] = [200.0, 60.0, 0.0]  # debt_to_income
+    challenger = scoring_services.score_model_set_status(
+        model=scoring_services.score_model_create(subject_kind="person", scorecard=card, metrics={},
+                                                  reference_distribution={}, trained_on={}),
+        status=ModelStatus.CHALLENGER,
+    )
+    rows = [(0.99, 0.1, 3, 0), (0.99, 0.7, 3, 0), (0.9, 0.2, 2, 1), (0.5, 0.9, 0, 4), (0.85, 0.65, 1, 0), (0.97, 0.25, 2, 0)]
+    names = ("ontime_ratio_24m", "debt_to_income", "verification_level", "connections_with_defaults")
+    for values in rows:
+        snapshot("person", PersonFactory().pk, dict(zip(names, values, strict=True)), as_of=D1)
+    # when
+    model_monitoring_run(as_of=D1)
+    # then: the swap set is what the two scorecards give on the same data at the cut-off (600)
+    cols = {n: np.array([r[i] for r in rows], dtype=float) for i, n in enumerate(names)}
+    a = scorer.score_batch(scorer.compile_scorecard(champ.scorecard), cols).score >= 600
+    b = scorer.score_batch(scorer.compile_scorecard(card), cols).score >= 600
+    shadow = ModelMonitoring.objects.get(model=challenger, as_of=D1).shadow
+    assert shadow["sample"] == 6 and shadow["cutoff"] == 600
+    assert (shadow["swap_in"], shadow["swap_out"]) == (int((~a & b).sum()), int((a & ~b).sum()))
+    assert shadow["both_approve"] + shadow["both_decline"] + shadow["swap_in"] + shadow["swap_out"] == 6
+    assert shadow["swap_out"] > 0  # the heavier debt weight declines someone the champion approves
+    assert ModelMonitoring.objects.get(model=champ, as_of=D1).shadow == {}
