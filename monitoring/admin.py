@@ -1,6 +1,6 @@
 import csv
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +9,7 @@ from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 from .models import (
     EarlyWarning,
     ModelMonitoring,
+    ModelPromotion,
     PortfolioSegment,
     PortfolioSnapshot,
     ScoringChunk,
@@ -148,3 +149,53 @@ class ModelMonitoringAdmin(ReadOnlyModelAdmin):
     list_select_related = ("model",)
     date_hierarchy = "as_of"
     readonly_fields = [f.name for f in ModelMonitoring._meta.fields]
+    actions = ["propose_promotion"]
+
+    def has_propose_model_promotion_permission(self, request, obj=None):
+        return request.user.has_perm("monitoring.propose_model_promotion")
+
+    @admin.action(permissions=["propose_model_promotion"], description=_("Propose the selected challenger for promotion"))
+    def propose_promotion(self, request, queryset):
+        from loans.errors import DomainError
+
+        from .analytics.promotion import model_promotion_propose
+
+        for model_id in sorted(set(queryset.values_list("model_id", flat=True))):
+            try:
+                promotion = model_promotion_propose(model_id=model_id, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, _("Proposed: %(p)s") % {"p": promotion})
+
+
+@admin.register(ModelPromotion)
+class ModelPromotionAdmin(ReadOnlyModelAdmin):
+    """Proposed promotions, decided by someone other than the proposer."""
+
+    list_display = ("proposed_at", "model", "status", "proposed_by", "decided_by", "decided_at", "note")
+    list_filter = ("status",)
+    list_select_related = ("model", "proposed_by", "decided_by")
+    readonly_fields = [f.name for f in ModelPromotion._meta.fields]
+    actions = ["approve", "reject"]
+
+    def _decide(self, request, queryset, approve: bool):
+        from loans.errors import DomainError
+
+        from .analytics.promotion import model_promotion_decide
+
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                promotion = model_promotion_decide(promotion_id=pk, actor=request.user, approve=approve)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, str(promotion))
+
+    @admin.action(permissions=["approve_model_promotion"], description=_("Approve: promote to champion"))
+    def approve(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(permissions=["approve_model_promotion"], description=_("Reject the proposal"))
+    def reject(self, request, queryset):
+        self._decide(request, queryset, False)

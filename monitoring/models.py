@@ -7,6 +7,7 @@ record which id ranges are done, so a resumed run re-dispatches exactly the miss
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -317,3 +318,44 @@ class ModelMonitoring(models.Model):
     def __str__(self) -> str:
         psi = "-" if self.psi is None else f"{self.psi:.3f}"
         return f"{self.model} on {self.as_of}: PSI {psi} ({self.psi_status})"
+
+
+class PromotionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ModelPromotion(models.Model):
+    """A proposal to make a challenger the champion, decided by someone else (maker-checker)."""
+
+    model = models.ForeignKey("scoring.ScoreModel", on_delete=models.PROTECT, related_name="promotions")
+    status = models.CharField(max_length=10, choices=PromotionStatus.choices, default=PromotionStatus.PENDING)
+    evidence = models.JSONField(default=dict, blank=True, help_text=_("the monitoring figures the proposal was made on"))
+    note = models.CharField(max_length=500, blank=True, default="")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        permissions = [
+            ("propose_model_promotion", _("Can propose a challenger for promotion")),
+            ("approve_model_promotion", _("Can approve or reject a proposed promotion")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PromotionStatus.values), name="model_promotion_status_valid"),
+            models.UniqueConstraint(fields=["model"], condition=Q(status="pending"), name="model_promotion_one_pending"),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                name="model_promotion_maker_is_not_checker",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True) | (~Q(status="pending") & Q(decided_by__isnull=False)),
+                name="model_promotion_decided_has_checker",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("promotion of %(m)s (%(s)s)") % {"m": self.model, "s": self.status})

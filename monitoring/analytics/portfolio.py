@@ -17,7 +17,7 @@ import time
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
@@ -423,8 +423,9 @@ def portfolio_snapshot_compute(*, as_of: datetime.date, require_run: bool = True
         previous = PortfolioSnapshot.objects.filter(as_of__lt=as_of).order_by("-as_of").first()
         month_ago = stats.add_months(as_of, -1)
         earlier = (
-            PortfolioSnapshot.objects.filter(as_of__lte=month_ago, positions__isnull=False)
-            .order_by("-as_of").distinct().first()
+            PortfolioSnapshot.objects.filter(as_of__lte=month_ago)
+            .filter(Exists(LoanPosition.objects.filter(snapshot=OuterRef("pk"))))
+            .order_by("-as_of").first()
         )
         conc = concentration(snapshot, segments, total)
         npl = money(totals["npl"])

@@ -379,3 +379,38 @@ def test_a_challenger_is_scored_in_shadow_beside_the_champion(db):
     assert shadow["both_approve"] + shadow["both_decline"] + shadow["swap_in"] + shadow["swap_out"] == 6
     assert shadow["swap_out"] > 0  # the heavier debt weight declines someone the champion approves
     assert ModelMonitoring.objects.get(model=champ, as_of=D1).shadow == {}
+
+
+def test_promotion_is_maker_checker(db, django_user_model):
+    from loans.errors import DomainError, InvalidTransition
+    from monitoring.analytics.promotion import model_promotion_decide, model_promotion_propose
+    from monitoring.models import ModelPromotion
+    from scoring import services as scoring_services
+    from scoring.models import ModelStatus, ScoreModel
+    from tests.scoring.helpers import champion, person_scorecard
+
+    old = champion("person")
+    challenger = scoring_services.score_model_set_status(
+        model=scoring_services.score_model_create(subject_kind="person", scorecard=person_scorecard(), metrics={},
+                                                  reference_distribution={}, trained_on={}),
+        status=ModelStatus.CHALLENGER,
+    )
+    maker = django_user_model.objects.create_user("maker", password="x")
+    checker = django_user_model.objects.create_user("checker", password="x")
+    with pytest.raises(InvalidTransition, match="Only a challenger"):
+        model_promotion_propose(model_id=old.pk, actor=maker)
+    proposal = model_promotion_propose(model_id=challenger.pk, actor=maker, note="better AUC")
+    with pytest.raises(InvalidTransition, match="already has a pending"):
+        model_promotion_propose(model_id=challenger.pk, actor=checker)
+    # the maker may not approve their own proposal
+    with pytest.raises(DomainError, match="maker-checker"):
+        model_promotion_decide(promotion_id=proposal.pk, actor=maker, approve=True)
+    assert ScoreModel.objects.get(pk=challenger.pk).status == ModelStatus.CHALLENGER
+    # the checker approves: the challenger is champion, the old champion retired
+    model_promotion_decide(promotion_id=proposal.pk, actor=checker, approve=True)
+    assert ScoreModel.objects.get(pk=challenger.pk).status == ModelStatus.CHAMPION
+    assert ScoreModel.objects.get(pk=old.pk).status == ModelStatus.RETIRED
+    proposal = ModelPromotion.objects.get(pk=proposal.pk)
+    assert (proposal.status, proposal.decided_by, proposal.proposed_by) == ("approved", checker, maker)
+    with pytest.raises(InvalidTransition, match="already approved"):
+        model_promotion_decide(promotion_id=proposal.pk, actor=checker, approve=False)

@@ -161,14 +161,15 @@ class Command(BaseCommand):
                 "repayment_method, disbursed_on, first_due_date, maturity_date, status, outstanding_principal, penalty_accrued, "
                 "days_past_due, bucket, classification, created_at, updated_at) "
                 "SELECT cl.id, cl.company_id, cl.partner_id, cl.drawn_principal, 0.08, 12, 'interest_first', "
-                "%s::date - (cl.id * 7) %% 690, %s::date - (cl.id * 7) %% 690 + 30, %s::date - (cl.id * 7) %% 690 + 365, "
+                "%s::date - ((cl.id * 7) %% 690)::int, %s::date - ((cl.id * 7) %% 690)::int + 30, "
+                "%s::date - ((cl.id * 7) %% 690)::int + 365, "
                 f"'active', cl.drawn_principal, 0, 0, 'current', 'normal', now(), now() FROM {CreditLine._meta.db_table} cl",
                 [day, day, day],
             )
             cur.execute(
                 f"INSERT INTO {Installment._meta.db_table} (loan_id, number, due_date, principal_due, interest_due, penalty_due, "
                 "principal_paid, interest_paid, penalty_paid) "
-                "SELECT l.id, 1, CASE WHEN l.id %% 5 = 0 THEN %s::date - (l.id * 13) %% 400 ELSE %s::date + 30 END, "
+                "SELECT l.id, 1, CASE WHEN l.id %% 5 = 0 THEN %s::date - ((l.id * 13) %% 400)::int ELSE %s::date + 30 END, "
                 f"l.principal, ROUND(l.principal * 0.08, 2), 0, 0, 0, 0 FROM {Loan._meta.db_table} l",
                 [day, day],
             )
