@@ -1,3 +1,4 @@
+import csv
 import json
 
 from django import forms
@@ -6,6 +7,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -27,6 +29,10 @@ from .models import (
     Alert,
     CommitteeCase,
     CommitteeVote,
+    ModelMonitoring,
+    ModelPromotion,
+    PortfolioSegment,
+    PortfolioSnapshot,
     PostLoanAction,
     ScoringChunk,
     ScoringRun,
@@ -509,3 +515,116 @@ class CommitteeVoteAdmin(ReadOnlyModelAdmin):
     list_display = ("case", "member", "choice", "limit", "annual_rate", "required_security", "updated_at")
     list_filter = ("choice",)
     list_select_related = ("case", "member")
+
+
+class SegmentInline(admin.TabularInline):
+    model = PortfolioSegment
+    fields = ("dimension", "key", "loans_count", "outstanding_principal", "accrued_interest", "penalties",
+              "expected_loss", "lines_count", "lines_limit", "lines_drawn", "lines_available")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+
+SNAPSHOT_CSV_FIELDS = (
+    "as_of", "loans_count", "loans_outstanding_principal", "loans_accrued_interest", "loans_penalties",
+    "lines_count", "lines_limit", "lines_drawn", "lines_available", "npl_principal", "npl_ratio",
+    "expected_loss", "lgd", "top10_group_share", "industry_hhi",
+)
+SEGMENT_CSV_FIELDS = (
+    "dimension", "key", "loans_count", "outstanding_principal", "accrued_interest", "penalties", "expected_loss",
+    "lines_count", "lines_limit", "lines_drawn", "lines_available",
+)
+
+
+@admin.register(PortfolioSnapshot)
+class PortfolioSnapshotAdmin(ReadOnlyModelAdmin):
+    """The nightly portfolio snapshots, read-only (written by the nightly run or
+    ``portfolio_report``); exported as CSV by those allowed to."""
+
+    list_display = ("as_of", "loans_count", "loans_outstanding_principal", "npl_ratio", "expected_loss",
+                    "lines_available", "top10_group_share", "industry_hhi", "seconds")
+    date_hierarchy = "as_of"
+    readonly_fields = [f.name for f in PortfolioSnapshot._meta.fields]
+    inlines = [SegmentInline]
+    actions = ["export_csv"]
+
+    @admin.action(permissions=["export_portfolio_snapshot"], description=_("Export the selected snapshots as CSV"))
+    def export_csv(self, request, queryset):
+        """One section per snapshot: its headline figures, then its segments."""
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="portfolio_snapshots.csv"'
+        writer = csv.writer(response)
+        writer.writerow(SNAPSHOT_CSV_FIELDS)
+        snapshots = list(queryset.order_by("as_of"))
+        for snap in snapshots:
+            writer.writerow([getattr(snap, f) for f in SNAPSHOT_CSV_FIELDS])
+        writer.writerow([])
+        writer.writerow(("as_of", *SEGMENT_CSV_FIELDS))
+        segments = PortfolioSegment.objects.filter(snapshot__in=snapshots).select_related("snapshot").order_by(
+            "snapshot__as_of", "dimension", "key")
+        for seg in segments:
+            writer.writerow([seg.snapshot.as_of, *(getattr(seg, f) for f in SEGMENT_CSV_FIELDS)])
+        return response
+
+
+@admin.register(ModelMonitoring)
+class ModelMonitoringAdmin(ReadOnlyModelAdmin):
+    """Each model's stability (PSI) and power (back-test AUC, KS, Gini) per night."""
+
+    list_display = ("as_of", "model", "role", "n_scored", "psi", "psi_status", "auc", "ks", "gini", "n_outcomes")
+    list_filter = ("psi_status", "role", "model__subject_kind")
+    list_select_related = ("model",)
+    date_hierarchy = "as_of"
+    readonly_fields = [f.name for f in ModelMonitoring._meta.fields]
+    actions = ["propose_promotion"]
+
+    def has_propose_model_promotion_permission(self, request, obj=None):
+        return request.user.has_perm("monitoring.propose_model_promotion")
+
+    @admin.action(permissions=["propose_model_promotion"], description=_("Propose the selected challenger for promotion"))
+    def propose_promotion(self, request, queryset):
+        from loans.errors import DomainError
+
+        from .analytics.promotion import model_promotion_propose
+
+        for model_id in sorted(set(queryset.values_list("model_id", flat=True))):
+            try:
+                promotion = model_promotion_propose(model_id=model_id, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, _("Proposed: %(p)s") % {"p": promotion})
+
+
+@admin.register(ModelPromotion)
+class ModelPromotionAdmin(ReadOnlyModelAdmin):
+    """Proposed promotions, decided by someone other than the proposer."""
+
+    list_display = ("proposed_at", "model", "status", "proposed_by", "decided_by", "decided_at", "note")
+    list_filter = ("status",)
+    list_select_related = ("model", "proposed_by", "decided_by")
+    readonly_fields = [f.name for f in ModelPromotion._meta.fields]
+    actions = ["approve", "reject"]
+
+    def _decide(self, request, queryset, approve: bool):
+        from loans.errors import DomainError
+
+        from .analytics.promotion import model_promotion_decide
+
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                promotion = model_promotion_decide(promotion_id=pk, actor=request.user, approve=approve)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, str(promotion))
+
+    @admin.action(permissions=["approve_model_promotion"], description=_("Approve: promote to champion"))
+    def approve(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(permissions=["approve_model_promotion"], description=_("Reject the proposal"))
+    def reject(self, request, queryset):
+        self._decide(request, queryset, False)

@@ -28,6 +28,7 @@ class Phase(models.TextChoices):
     COMPANIES = "companies", "2 Rescore companies"
     ALERTS = "alerts", "3 Early-warning rules"
     SERVICING = "servicing", "4 Loan-book servicing"
+    ANALYTICS = "analytics", "5 Portfolio analytics and model monitoring"
     DONE = "done", "Done"
 
 
@@ -543,3 +544,202 @@ class CommitteeVote(models.Model):
         return _("%(member)s: %(choice)s on case #%(case)s") % {
             "member": self.member, "choice": self.get_choice_display(), "case": self.case_id,
         }
+
+
+
+# --- portfolio analytics and model monitoring (issue 15) -------------------------------------
+
+
+class PortfolioSnapshot(models.Model):
+    """The book's health at the end of one night: headline figures in columns (so lists and
+    trends read them without opening JSON), the tables (five categories, buckets, migration,
+    roll rates, vintages, concentration, alerts) in ``tables``, segments in ``PortfolioSegment``.
+    Written set-based by ``monitoring.analytics.portfolio.portfolio_snapshot_compute``; a rerun
+    of a date replaces the whole snapshot in one transaction."""
+
+    as_of = models.DateField()
+    run = models.ForeignKey(ScoringRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    loans_count = models.PositiveIntegerField(default=0)
+    loans_outstanding_principal = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    loans_accrued_interest = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    loans_penalties = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    lines_count = models.PositiveIntegerField(default=0)
+    lines_limit = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    lines_drawn = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    lines_available = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    npl_principal = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    npl_ratio = models.DecimalField(max_digits=9, decimal_places=6, default=0, help_text=_("(substandard + doubtful + loss) / outstanding principal"))
+    expected_loss = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    lgd = models.DecimalField(max_digits=5, decimal_places=4, default=0, help_text=_("LGD of the active credit policy used for expected loss"))
+    top10_group_share = models.DecimalField(max_digits=9, decimal_places=6, default=0)
+    industry_hhi = models.DecimalField(max_digits=9, decimal_places=6, default=0)
+    previous_as_of = models.DateField(null=True, blank=True, help_text=_("the snapshot the tier migration compares with"))
+    roll_from_as_of = models.DateField(null=True, blank=True, help_text=_("the snapshot about a month earlier the roll rates compare with"))
+    tables = models.JSONField(default=dict, blank=True)
+    seconds = models.FloatField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-as_of"]
+        permissions = [("export_portfolio_snapshot", _("Can export portfolio snapshots as CSV"))]
+        constraints = [
+            models.UniqueConstraint(fields=["as_of"], name="portfolio_snapshot_unique_date"),
+            models.CheckConstraint(condition=Q(npl_ratio__gte=0) & Q(npl_ratio__lte=1), name="portfolio_snapshot_npl_ratio_range"),
+            models.CheckConstraint(condition=Q(lgd__gte=0) & Q(lgd__lte=1), name="portfolio_snapshot_lgd_range"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("portfolio on %(as_of)s: %(n)s loans, %(p)s outstanding") % {
+            "as_of": self.as_of, "n": self.loans_count, "p": self.loans_outstanding_principal})
+
+
+class SegmentDimension(models.TextChoices):
+    TIER = "tier", _("Tier")
+    PRODUCT = "product", _("Product")
+    INDUSTRY = "industry", _("Industry")
+    PROVINCE = "province", _("Province")
+    PARTNER = "partner", _("Partner")
+    CLASSIFICATION = "classification", _("Five categories")
+    BUCKET = "bucket", _("DPD bucket")
+
+
+class PortfolioSegment(models.Model):
+    """One segment of a snapshot: the loans and lines of one tier, product, industry, ..."""
+
+    snapshot = models.ForeignKey(PortfolioSnapshot, on_delete=models.CASCADE, related_name="segments")
+    dimension = models.CharField(max_length=16, choices=SegmentDimension.choices)
+    key = models.CharField(max_length=64, help_text=_("tier letter, product code, industry code, ...; '' = none"))
+    loans_count = models.PositiveIntegerField(default=0)
+    outstanding_principal = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    accrued_interest = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    penalties = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    expected_loss = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    lines_count = models.PositiveIntegerField(default=0)
+    lines_limit = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    lines_drawn = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    lines_available = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["snapshot", "dimension", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "dimension", "key"], name="portfolio_segment_unique_key"),
+            models.CheckConstraint(condition=Q(dimension__in=SegmentDimension.values), name="portfolio_segment_dimension_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot.as_of} {self.dimension}={self.key or '-'}: {self.outstanding_principal}"
+
+
+class LoanPosition(models.Model):
+    """An active loan as it stood in one snapshot (bucket, tier, outstanding): what the next
+    snapshot's tier migration and next month's roll rates compare with.  Written by one
+    INSERT ... SELECT; kept for the last 40 days and for month-ends (see ``positions_prune``)."""
+
+    snapshot = models.ForeignKey(PortfolioSnapshot, on_delete=models.CASCADE, related_name="positions", db_index=False)
+    loan_id = models.BigIntegerField()
+    company_id = models.BigIntegerField()
+    group_key = models.BigIntegerField(help_text=_("borrower group (its smallest company id), else the company"))
+    product_id = models.BigIntegerField()
+    partner_id = models.BigIntegerField(null=True, blank=True)
+    industry = models.CharField(max_length=1)
+    province = models.CharField(max_length=2)
+    tier = models.CharField(max_length=1, blank=True, help_text=_("tier of the company's score on the date; '' = unscored"))
+    pd = models.FloatField(null=True, blank=True)
+    bucket = models.CharField(max_length=8)
+    classification = models.CharField(max_length=16)
+    outstanding_principal = models.DecimalField(max_digits=18, decimal_places=2)
+    accrued_interest = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    penalties = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    expected_loss = models.DecimalField(max_digits=18, decimal_places=2, default=0, help_text=_("PD x outstanding x LGD"))
+
+    class Meta:
+        ordering = ["snapshot", "loan_id"]
+        constraints = [models.UniqueConstraint(fields=["snapshot", "loan_id"], name="loan_position_unique_loan")]
+
+    def __str__(self) -> str:
+        return f"loan #{self.loan_id} on {self.snapshot.as_of}: {self.bucket}, tier {self.tier or '-'}"
+
+
+class DriftStatus(models.TextChoices):
+    OK = "ok", _("Stable")
+    WARN = "warn", _("Warn (PSI ≥ 0.10)")
+    ALERT = "alert", _("Alert (PSI ≥ 0.25)")
+    NO_REFERENCE = "no_reference", _("No reference distribution")
+    NO_SCORES = "no_scores", _("No scores on the date")
+
+
+class ModelMonitoring(models.Model):
+    """One model on one night: its score distribution against its reference (PSI), each
+    characteristic's PSI, and the latest back-test over realised outcomes (per observation
+    month in ``backtest``).  One row per (date, model): the trends the dashboard draws."""
+
+    as_of = models.DateField()
+    model = models.ForeignKey("scoring.ScoreModel", on_delete=models.PROTECT, related_name="monitoring")
+    role = models.CharField(max_length=10, help_text=_("champion or challenger on the date"))
+    n_scored = models.PositiveIntegerField(default=0)
+    psi = models.FloatField(null=True, blank=True)
+    psi_status = models.CharField(max_length=12, choices=DriftStatus.choices)
+    score_distribution = models.JSONField(default=dict, blank=True, help_text=_("edges, counts and reference counts"))
+    characteristic_psi = models.JSONField(default=dict, blank=True)
+    auc = models.FloatField(null=True, blank=True, help_text=_("back-test over every observation with an outcome"))
+    ks = models.FloatField(null=True, blank=True)
+    gini = models.FloatField(null=True, blank=True)
+    n_outcomes = models.PositiveIntegerField(default=0)
+    backtest = models.JSONField(default=list, blank=True, help_text=_("per observation month: n, bads, auc, ks, gini"))
+    calibration = models.JSONField(default=list, blank=True, help_text=_("per tier: n, bad rate, mean PD"))
+    shadow = models.JSONField(default=dict, blank=True, help_text=_("a challenger in shadow against the champion: mean scores, swap set"))
+    messages = models.JSONField(default=list, blank=True, help_text=_("what was missing (no reference, months without outcomes)"))
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-as_of", "model"]
+        constraints = [
+            models.UniqueConstraint(fields=["as_of", "model"], name="model_monitoring_unique_date_model"),
+            models.CheckConstraint(condition=Q(psi_status__in=DriftStatus.values), name="model_monitoring_status_valid"),
+            models.CheckConstraint(condition=Q(psi__isnull=True) | Q(psi__gte=0), name="model_monitoring_psi_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        psi = "-" if self.psi is None else f"{self.psi:.3f}"
+        return f"{self.model} on {self.as_of}: PSI {psi} ({self.psi_status})"
+
+
+class PromotionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ModelPromotion(models.Model):
+    """A proposal to make a challenger the champion, decided by someone else (maker-checker)."""
+
+    model = models.ForeignKey("scoring.ScoreModel", on_delete=models.PROTECT, related_name="promotions")
+    status = models.CharField(max_length=10, choices=PromotionStatus.choices, default=PromotionStatus.PENDING)
+    evidence = models.JSONField(default=dict, blank=True, help_text=_("the monitoring figures the proposal was made on"))
+    note = models.CharField(max_length=500, blank=True, default="")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        permissions = [
+            ("propose_model_promotion", _("Can propose a challenger for promotion")),
+            ("approve_model_promotion", _("Can approve or reject a proposed promotion")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PromotionStatus.values), name="model_promotion_status_valid"),
+            models.UniqueConstraint(fields=["model"], condition=Q(status="pending"), name="model_promotion_one_pending"),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                name="model_promotion_maker_is_not_checker",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True) | (~Q(status="pending") & Q(decided_by__isnull=False)),
+                name="model_promotion_decided_has_checker",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("promotion of %(m)s (%(s)s)") % {"m": self.model, "s": self.status})

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 25_000
 DEFAULT_SYNC_THREADS = 2  # rescore --sync: chunks at once in one process (see chunks_execute_here)
-PHASE_ORDER = (Phase.PERSONS, Phase.COMPANIES, Phase.ALERTS, Phase.SERVICING, Phase.DONE)
+PHASE_ORDER = (Phase.PERSONS, Phase.COMPANIES, Phase.ALERTS, Phase.SERVICING, Phase.ANALYTICS, Phase.DONE)
 
 Dispatcher = Callable[[ScoringRun, str, list[int]], None]
 
@@ -465,6 +465,8 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
             # After the rules: protective freezes at once, then the policy's proposals.
             counts["lines_frozen"] = protect_companies(None, run.as_of)
             counts.update(propose_actions(run.as_of))
+        elif phase == Phase.ANALYTICS:
+            counts = analytics_run(as_of=run.as_of)
         else:
             counts = servicing_run(as_of=run.as_of)
         _advance(run, phase=phase, counts=counts, seconds=time.perf_counter() - started)
@@ -488,6 +490,33 @@ def servicing_run(*, as_of: datetime.date) -> dict:
 
 
 SERVICING_STEPS: list[Callable[[datetime.date], dict]] = []
+
+
+def analytics_run(*, as_of: datetime.date) -> dict:
+    """Step 5: the portfolio snapshot, then model monitoring, each in its own savepoint.  The
+    night's scores, alerts and servicing are already done: a failure here is recorded in the
+    counts (``analytics_errors``) and logged, and the run still succeeds; ``portfolio_report``
+    computes a missing snapshot later.  Each step's seconds go to the counts."""
+    from .analytics.portfolio import portfolio_snapshot_compute
+    from .analytics.scorecards import model_monitoring_run
+
+    counts: dict = {}
+    errors: dict[str, str] = {}
+    for name, step in (
+        ("snapshot", lambda: {"snapshot_loans": portfolio_snapshot_compute(as_of=as_of).loans_count}),
+        ("model_monitoring", lambda: {"model_drift": model_monitoring_run(as_of=as_of)}),
+    ):
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                counts.update(step())
+        except Exception as exc:  # noqa: BLE001 - analytics must not fail the night
+            errors[name] = f"{type(exc).__name__}: {exc}"[:1000]
+            log.exception("nightly analytics of %s: %s failed", as_of, name)
+        counts[f"analytics_{name}_s"] = round(time.perf_counter() - started, 3)
+    if errors:
+        counts["analytics_errors"] = errors
+    return counts
 
 
 def scoring_run_continue(

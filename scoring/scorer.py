@@ -250,3 +250,14 @@ def tier_for(score: int, tiers=DEFAULT_TIERS) -> str:
 
 def pd_for_score(score: float, *, offset: float, factor: float) -> float:
     return float(1.0 / (1.0 + np.exp((score - offset) / factor)))
+
+
+def bin_counts(compiled: CompiledScorecard, features) -> dict[str, list[int]]:
+    """How many rows fall in each slot of each characteristic's points table (bins, then
+    missing, then unseen for categorical ones): the distribution a characteristic's PSI
+    compares.  ``features`` as for :func:`score_batch`."""
+    cols = _columns(compiled, features)
+    return {
+        name: np.bincount(bin_index(compiled, j, col), minlength=compiled.tables[j].size).astype(int).tolist()
+        for j, (name, col) in enumerate(zip(compiled.names, cols))
+    }

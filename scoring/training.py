@@ -385,7 +385,12 @@ def train_and_evaluate(
         holdout=holdout,
         cv=cv,
         oracle_holdout=oracle,
-        reference_distribution=score_distribution(all_batch.score.astype(float)),
+        reference_distribution={
+            **score_distribution(all_batch.score.astype(float)),
+            # each characteristic's bins over the training population: what monitoring's PSI
+            # of a characteristic compares each night's population with
+            "characteristics": scorer.bin_counts(compiled, cols),
+        },
         holdout_scores=all_batch.score[test_idx].astype(float),
         holdout_y=y[test_idx],
         n_rows=len(y),

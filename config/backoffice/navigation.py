@@ -48,14 +48,11 @@ NAVIGATION = [
         ("scoring.companycreditsnapshot", _("Company credit data"), "domain"),
         ("scoring.personcreditsnapshot", _("Person credit data"), "badge"),
         ("monitoring.portfoliosnapshot", _("Portfolio snapshots"), "monitoring"),
+        ("monitoring.modelmonitoring", _("Model monitoring"), "query_stats"),
     ]),
     (_("Committee"), False, [
-        ("committee.committeecase", _("Committee cases"), "how_to_vote"),
         ("monitoring.committeecase", _("Committee cases"), "how_to_vote"),
-        ("loans.committeecase", _("Committee cases"), "how_to_vote"),
-        ("committee.vote", _("Votes"), "thumbs_up_down"),
         ("monitoring.committeevote", _("Votes"), "thumbs_up_down"),
-        ("loans.committeevote", _("Votes"), "thumbs_up_down"),
     ]),
     (_("Risk models"), False, [
         ("scoring.scoremodel", _("Score models"), "model_training"),
@@ -64,6 +61,7 @@ NAVIGATION = [
         ("scoring.creditoutcome", _("Credit outcomes"), "fact_check"),
         ("monitoring.warningrule", _("Warning rules"), "rule"),
         ("monitoring.actionpolicy", _("Action policy"), "alt_route"),
+        ("monitoring.modelpromotion", _("Model promotions"), "upgrade"),
     ]),
     (_("Partners"), False, [
         ("loans.partner", _("Partners"), "handshake"),

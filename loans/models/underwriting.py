@@ -67,6 +67,10 @@ class CreditPolicy(models.Model):
     doubtful_dpd = models.PositiveSmallIntegerField(default=181)
     loss_dpd = models.PositiveSmallIntegerField(default=361)
     offer_validity_days = models.PositiveSmallIntegerField(default=30, help_text="An approval not accepted in this many days expires.")
+    lgd = models.DecimalField(
+        "loss given default", max_digits=5, decimal_places=4, default=Decimal("0.45"),
+        help_text="Share of the exposure lost when a borrower defaults (expected loss = PD × exposure × LGD).",
+    )
     tier_bands = models.JSONField(default=list, help_text='[{"tier": "A", "min_score": 750, "base_rate": "0.06", "multiplier": "1.5"}, …]')
     term_spreads = models.JSONField(default=list, help_text='[{"max_months": 12, "spread": "0"}, …] — first row whose max_months ≥ term.')
     note = models.CharField(max_length=500, blank=True, default="")
@@ -88,6 +92,7 @@ class CreditPolicy(models.Model):
             models.CheckConstraint(condition=Q(group_exposure_cap__gt=0), name="credit_policy_group_cap_positive"),
             models.CheckConstraint(condition=Q(revenue_capacity_ratio__gt=0), name="credit_policy_capacity_positive"),
             models.CheckConstraint(condition=Q(penalty_daily_rate__gte=0) & Q(penalty_daily_rate__lt=Decimal("0.01")), name="credit_policy_penalty_range"),
+            models.CheckConstraint(condition=Q(lgd__gte=0) & Q(lgd__lte=1), name="credit_policy_lgd_range"),
             # Over 90 days past due is always non-performing (substandard or worse).
             models.CheckConstraint(
                 condition=Q(substandard_dpd__gte=2) & Q(substandard_dpd__lte=91)

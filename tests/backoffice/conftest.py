@@ -107,6 +107,15 @@ def world(db, django_user_model):
     from loans.models import PersonalDataReveal
 
     PersonalDataReveal.objects.create(person=person, field="resident_id", reason="KYC re-check", revealed_by=maker)
+    from monitoring.models import ModelMonitoring, PortfolioSegment, PortfolioSnapshot
+    from scoring.models import ScoreModel
+
+    snap = PortfolioSnapshot.objects.create(as_of=TODAY, run=run, loans_count=1, loans_outstanding_principal=Decimal("100000.00"))
+    PortfolioSegment.objects.create(snapshot=snap, dimension="tier", key="B", loans_count=1, outstanding_principal=Decimal("100000.00"))
+    ModelMonitoring.objects.create(as_of=TODAY, model=ScoreModel.objects.filter(subject_kind="person").first(), role="champion", psi_status="no_reference")
+    from monitoring.models import ModelPromotion
+
+    ModelPromotion.objects.create(model=ScoreModel.objects.filter(subject_kind="company").first(), proposed_by=maker)
 
     Group.objects.create(name="Auditors")
     IntervalSchedule.objects.create(every=10, period="minutes")

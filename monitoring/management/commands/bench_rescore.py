@@ -61,15 +61,18 @@ class Command(BaseCommand):
         parser.add_argument("--book-share", type=float, default=0.3,
                             help="share of companies given a synthetic line (and loans) when there are no lines")
         parser.add_argument("--rules-only", action="store_true", help="time the warning rules alone on the latest scored date")
+        parser.add_argument("--loans-share", type=float, default=0.3,
+                            help="a book for the analytics phase when there are no loans: a line and a loan for this share of companies")
 
     def handle(self, *args, companies, seed, chunk_size, workers, threads, scaling, broker, naive_sample,
-               book_share, rules_only, **options):
+               book_share, rules_only, loans_share=0.3, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_rescore measures PostgreSQL: set DATABASE_URL=postgres://...")
         from loans.models import Company, Person
 
         self._seed_if_empty(companies, seed)
-        self._book_if_empty(book_share)
+        self._seed_book_if_empty(loans_share)  # lines, loans and installments for servicing and analytics
+        self._book_if_empty(book_share)  # when no loans were asked for: lines, loans, collateral, guarantees for the rules
         if rules_only:
             self._rules_only()
             return
@@ -85,6 +88,7 @@ class Command(BaseCommand):
             rate, rss = self._run_workers(workers, chunk_size, broker)
         self.stdout.write(f"subjects_per_s: {rate:,.0f}".replace(",", ""))
         self.stdout.write(f"peak_rss_mb: {rss:.0f}")
+        self._analytics_cost()
 
         naive = self._naive_rate(naive_sample)
         self.stdout.write(f"naive_subjects_per_s: {naive:.0f}  (sample of {naive_sample}: one query and one save "
@@ -100,6 +104,32 @@ class Command(BaseCommand):
             self.stdout.write(f"one_worker_subjects_per_s: {one:.0f}  peak_rss_mb: {rss1:.0f}")
             self.stdout.write(f"two_workers_subjects_per_s: {two:.0f}  peak_rss_mb: {rss2:.0f}")
             self.stdout.write(f"two_worker_scaling: {two / one:.2f}")
+
+    def _analytics_cost(self) -> None:
+        """Phase 5 (portfolio snapshot and model monitoring) of the latest run against the run's
+        total, then ``portfolio_report`` on the snapshot it stored."""
+        from monitoring.models import PortfolioSnapshot, ScoringRun
+
+        run = ScoringRun.objects.filter(status="succeeded").order_by("-finished_at").first()
+        if run is None or "analytics" not in run.timings:
+            self.stdout.write("analytics: the run recorded no analytics phase")
+            return
+        total = run.timings.get("total") or (run.finished_at - run.started_at).total_seconds()
+        analytics = run.timings["analytics"]
+        snap_s = run.counts.get("analytics_snapshot_s", 0.0)
+        mon_s = run.counts.get("analytics_model_monitoring_s", 0.0)
+        self.stdout.write(
+            f"analytics_s: {analytics:.2f} (snapshot {snap_s:.2f}, model monitoring {mon_s:.2f}) of run total {total:.1f}s"
+            f" = {100 * analytics / total:.1f}%"
+            + (f"  errors: {run.counts['analytics_errors']}" if run.counts.get("analytics_errors") else "")
+        )
+        snap = PortfolioSnapshot.objects.filter(as_of=run.as_of).first()
+        if snap is None:
+            return
+        self.stdout.write(f"snapshot: {snap.loans_count} loans, {snap.lines_count} lines, computed in {snap.seconds:.2f}s")
+        started = time.perf_counter()
+        call_command("portfolio_report", as_of=run.as_of.isoformat(), json=True, stdout=io.StringIO())
+        self.stdout.write(f"portfolio_report_on_stored_snapshot_s: {time.perf_counter() - started:.3f}")
 
     # --- data ------------------------------------------------------------------------------
 
@@ -190,6 +220,51 @@ class Command(BaseCommand):
             self.stdout.write(f"rules on {day} (attempt {attempt}): {total:.2f}s, "
                               f"{sum(r.seen for r in results.values())} hits")
             self.stdout.write("  " + "  ".join(f"{code} {r.seconds:.2f}s/{r.seen}" for code, r in results.items()))
+
+    def _seed_book_if_empty(self, share: float) -> None:
+        """A synthetic loan book in three INSERT ... SELECT statements (the demo seeds
+        borrowers, not loans): a line and one interest-first loan for every k-th company, with
+        one installment each, a fifth of them already past due by up to 400 days, so the
+        night's servicing gives the book real buckets and categories."""
+        from loans import demo
+        from loans.models import CreditLine, Installment, Loan
+        from scoring.models import PersonCreditSnapshot
+
+        if share <= 0 or Loan.objects.exists():
+            return
+        day = PersonCreditSnapshot.objects.aggregate(d=Max("as_of"))["d"] or timezone.localdate()
+        product = demo.ensure_products()[0]
+        step = max(int(round(1 / share)), 1)
+        started = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {CreditLine._meta.db_table} (company_id, product_id, partner_id, limit_amount, drawn_principal, "
+                "annual_rate, tier, status, opened_on, expires_on, created_at, updated_at) "
+                "SELECT c.id, %s, c.partner_id, 500000 + (c.id %% 10) * 100000, 300000 + (c.id %% 5) * 50000, 0.08, '', "
+                "'active', %s::date - 700, %s::date + 365, now(), now() FROM loans_company c WHERE c.id %% %s = 0",
+                [product.pk, day, day, step],
+            )
+            cur.execute(
+                f"INSERT INTO {Loan._meta.db_table} (credit_line_id, company_id, partner_id, principal, annual_rate, term_months, "
+                "repayment_method, disbursed_on, first_due_date, maturity_date, status, outstanding_principal, penalty_accrued, "
+                "days_past_due, bucket, classification, created_at, updated_at) "
+                "SELECT cl.id, cl.company_id, cl.partner_id, cl.drawn_principal, 0.08, 12, 'interest_first', "
+                "%s::date - ((cl.id * 7) %% 690)::int, %s::date - ((cl.id * 7) %% 690)::int + 30, "
+                "%s::date - ((cl.id * 7) %% 690)::int + 365, "
+                f"'active', cl.drawn_principal, 0, 0, 'current', 'normal', now(), now() FROM {CreditLine._meta.db_table} cl",
+                [day, day, day],
+            )
+            cur.execute(
+                f"INSERT INTO {Installment._meta.db_table} (loan_id, number, due_date, principal_due, interest_due, penalty_due, "
+                "principal_paid, interest_paid, penalty_paid) "
+                "SELECT l.id, 1, CASE WHEN l.id %% 5 = 0 THEN %s::date - ((l.id * 13) %% 400)::int ELSE %s::date + 30 END, "
+                f"l.principal, ROUND(l.principal * 0.08, 2), 0, 0, 0, 0 FROM {Loan._meta.db_table} l",
+                [day, day],
+            )
+            for table in (CreditLine, Loan, Installment):
+                cur.execute(f"ANALYZE {table._meta.db_table}")
+        self.stdout.write(f"book: {Loan.objects.count()} loans on {CreditLine.objects.count()} lines seeded in "
+                          f"{time.perf_counter() - started:.1f}s")
 
     def _settle(self) -> None:
         """Start each timed run from the same state, as a nightly run starts a day after the

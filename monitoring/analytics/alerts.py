@@ -1,0 +1,55 @@
+"""The one place analytics reads and raises alerts (``monitoring.Alert``)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.apps import apps
+from django.db.models import Count
+
+
+def alert_model():
+    return apps.get_model("monitoring", "Alert")
+
+
+def alerts_by_rule_and_status(*, as_of: datetime.date) -> dict:
+    """Alerts raised on the date by rule and severity, and every alert dated on or before it by
+    rule and status (one GROUP BY each)."""
+    model = alert_model()
+    raised = model.objects.filter(first_seen_on=as_of).values("rule", "severity").annotate(n=Count("pk")).order_by("rule", "severity")
+    standing = (
+        model.objects.filter(first_seen_on__lte=as_of).values("rule", "status").annotate(n=Count("pk")).order_by("rule", "status")
+    )
+    by_status: dict[str, dict[str, int]] = {}
+    for row in standing:
+        by_status.setdefault(row["rule"], {})[row["status"]] = row["n"]
+    by_severity: dict[str, dict[str, int]] = {}
+    for row in raised:
+        by_severity.setdefault(row["rule"], {})[row["severity"]] = row["n"]
+    return {"raised_on_date": by_severity, "by_rule_and_status": by_status}
+
+
+def model_alert_raise(*, rule: str, detail: str, as_of: datetime.date, subject_id: int, severity: str = "high"):
+    """A system-level alert about one model (subject kind "system", the model's id as
+    subject), the way the ledger check raises its own: one live alert per model and rule; a
+    repeat updates its severity, detail and last-seen date."""
+    from django.db import transaction
+
+    from monitoring.models import ALERT_LIVE_STATUSES
+
+    model = alert_model()
+    with transaction.atomic():
+        alert = (
+            model.objects.select_for_update()
+            .filter(subject_kind="system", subject_id=subject_id, rule=rule, status__in=ALERT_LIVE_STATUSES)
+            .first()
+        )
+        if alert is None:
+            return model.objects.create(
+                subject_kind="system", subject_id=subject_id, rule=rule, severity=severity,
+                first_seen_on=as_of, last_seen_on=as_of, detail=detail[:4000], evidence={"detail": detail[:4000]},
+            )
+        alert.severity, alert.detail = severity, detail[:4000]
+        alert.last_seen_on = max(alert.last_seen_on, as_of)
+        alert.save(update_fields=["severity", "detail", "last_seen_on"])
+    return alert
