@@ -284,6 +284,10 @@ def post_loan_action_propose(
         action.amount_needed = Decimal(terms["amount_needed"])
         action.due_date = datetime.date.fromisoformat(terms["due_date"])
     action.save()
+    if committee:
+        from .committee import committee_case_open
+
+        committee_case_open(kind="post_loan_action", subject_id=action.pk)
     return action
 
 

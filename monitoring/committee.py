@@ -391,15 +391,76 @@ def on_application_referred(sender, *, application, **kwargs):
     committee_case_open(kind="application", subject_id=application.pk)
 
 
-# TODO(lead, at merge with the post-loan work): register the escalated post-loan actions:
-#   register_case_kind("post_loan_action", opener=<facts of PostLoanAction #id: title, maker
-#       (its proposer, "user:<id>"), excluded_user_ids>, applier=lambda case, approved, actor,
-#       reason, terms, reasons: post_loan_action_committee_decide(action_id=case.subject_id,
-#       approved=approved, actor=actor, reason=reason), memo=<the action's line/loan memo>)
-#   and open the case where an action escalates: committee_case_open(kind="post_loan_action", subject_id=action.pk).
+# --- escalated post-loan actions (recall, restructure, write-off, cuts above 50 %) -------------
+
+
+def _action_opener(action_id: int) -> dict:
+    from .models import PostLoanAction
+
+    action = PostLoanAction.objects.select_related("company").get(pk=action_id)
+    return {
+        "title": _("%(kind)s proposed for %(company)s (action #%(id)s)")
+        % {"kind": action.get_kind_display(), "company": action.company.legal_name, "id": action.pk},
+        # The proposer is the maker; a system proposal (the nightly policy) has no person to exclude.
+        "maker": f"user:{action.proposed_by_id}" if action.proposed_by_id else "system:action_policy",
+        "excluded_user_ids": [action.proposed_by_id] if action.proposed_by_id else [],
+    }
+
+
+def _action_applier(case: CommitteeCase, approved: bool, actor, reason: str, terms: dict, reasons: list[str]) -> None:
+    from .actions import post_loan_action_committee_decide
+    from .models import ActionStatus, PostLoanAction
+
+    if actor is None:  # a lapsed case: the action is rejected for want of a decision
+        PostLoanAction.objects.filter(pk=case.subject_id, status=ActionStatus.PENDING_COMMITTEE).update(
+            status=ActionStatus.REJECTED, decided_at=timezone.now(), decision_note=(reason or "")[:500],
+        )
+        return
+    post_loan_action_committee_decide(action_id=case.subject_id, approved=approved, actor=actor, reason=reason)
+
+
+def _action_memo(case: CommitteeCase) -> dict:
+    from .models import PostLoanAction
+
+    action = PostLoanAction.objects.select_related("company", "credit_line", "loan", "alert").get(pk=case.subject_id)
+    line, loan = action.credit_line, action.loan
+    rows = [
+        (_("Action"), action.get_kind_display()), (_("Terms"), action.params), (_("Reason"), action.reason),
+        (_("Proposed by"), action.proposed_by or _("the system (action policy)")), (_("Company"), action.company.legal_name),
+    ]
+    if line is not None:
+        rows += [(_("Credit line"), f"#{line.pk} {line.get_status_display()}"), (_("Limit"), line.limit_amount),
+                 (_("Drawn"), line.drawn_principal)]
+    if loan is not None:
+        rows += [(_("Loan"), f"#{loan.pk}"), (_("Outstanding principal"), loan.outstanding_principal),
+                 (_("Days past due"), loan.days_past_due), (_("Classification"), loan.get_classification_display())]
+    if action.alert_id:
+        alert = action.alert
+        rows.append((_("Alert"), f"{alert.rule} ({alert.get_severity_display()}) {alert.first_seen_on}–{alert.last_seen_on}"))
+    return {"sections": [{"title": _("The proposed action"), "rows": rows}]}
+
+
+register_case_kind("post_loan_action", opener=_action_opener, applier=_action_applier, memo=_action_memo)
+
+
+def committee_cases_open_for_actions() -> int:
+    """Open a case for every action waiting in ``pending_committee`` without one (set-based
+    read; the nightly proposals insert in bulk).  Returns how many were opened."""
+    from .models import ActionStatus, PostLoanAction
+
+    waiting = (
+        PostLoanAction.objects.filter(status=ActionStatus.PENDING_COMMITTEE)
+        .exclude(pk__in=CommitteeCase.objects.filter(kind="post_loan_action").values("subject_id"))
+        .values_list("pk", flat=True)
+    )
+    opened = 0
+    for action_id in list(waiting):
+        committee_case_open(kind="post_loan_action", subject_id=action_id)
+        opened += 1
+    return opened
 
 
 __all__ = [
-    "CASE_KINDS", "add_working_days", "committee_case_open", "committee_case_tally", "committee_cases_escalate",
+    "CASE_KINDS", "add_working_days", "committee_case_open", "committee_cases_open_for_actions", "committee_case_tally", "committee_cases_escalate",
     "committee_queue", "committee_rules", "committee_vote_cast", "may_vote", "register_case_kind",
 ]

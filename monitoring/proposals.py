@@ -83,4 +83,8 @@ def propose_actions(as_of: datetime.date) -> dict:
             action.due_date = datetime.date.fromisoformat(terms["due_date"])
         rows.append(action)
     created = PostLoanAction.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
-    return {"actions_proposed": len(created), "actions_skipped": skipped}
+    from .committee import committee_cases_open_for_actions
+
+    # Recall, restructure, write-off and large cuts go to the credit committee at once.
+    opened = committee_cases_open_for_actions()
+    return {"actions_proposed": len(created), "actions_skipped": skipped, "committee_cases_opened": opened}

@@ -408,3 +408,4 @@ def test_demo_referrals_needs_the_demo_officer():
 
     with pytest.raises(CommandError, match="demo_users"):
         call_command("demo_referrals", officer="nobody-here")
+
