@@ -403,6 +403,8 @@ UNFOLD = {
             "800": "30 64 175", "900": "30 58 138", "950": "23 37 84",
         },
     },
+    # The user menu (top right): two-factor set-up, next to the language and password links.
+    "ACCOUNT": {"navigation": "config.backoffice.navigation.account_links"},
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
