@@ -390,6 +390,7 @@ UNFOLD = {
     "SITE_SUBHEADER": "config.backoffice.navigation.site_subheader",
     "SITE_URL": "/admin/",
     "SITE_SYMBOL": "account_balance",
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": "config.backoffice.navigation.favicon"}],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,
