@@ -101,11 +101,24 @@ def _readable_column(model, name):
                 return formatting.EMPTY
             target = getattr(obj, relname)
             url = _change_url(target)
-            return format_html('<a href="{}">{}</a>', url, target) if url else str(target)
+            label, full = short_label(target), str(target)
+            if url:
+                return format_html('<a href="{}" title="{}">{}</a>', url, full, label)
+            return format_html('<span title="{}">{}</span>', full, label)
 
         related.__name__ = f"{relname}_link"
         return admin.display(description=field.verbose_name, ordering=relname)(related)
     return name
+
+
+def short_label(obj) -> str:
+    """What a list column shows of a related object: its code, legal name or name when it
+    has one (a product's code, not its whole description), else its full name."""
+    for attr in ("code", "legal_name", "name"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(obj)
 
 
 def readable_list_display(model, list_display, keep=()):

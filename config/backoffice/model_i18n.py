@@ -60,7 +60,10 @@ def translate_model_words() -> None:
         for model in app_config.get_models():
             opts = model._meta
             opts.verbose_name = _lazy(opts.verbose_name)
-            opts.verbose_name_plural = _lazy(opts.verbose_name_plural)
+            plural = opts.verbose_name_plural
+            if "verbose_name_plural" not in opts.original_attrs and isinstance(plural, Promise):
+                plural = str(plural)  # Django's default, "<name>s", made from the plain name
+            opts.verbose_name_plural = _lazy(plural)
             for field in opts.get_fields():
                 if getattr(field, "concrete", False) and hasattr(field, "verbose_name"):
                     field.verbose_name = _lazy(field.verbose_name)

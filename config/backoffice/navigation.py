@@ -155,3 +155,15 @@ def stylesheet(request):
     from django.templatetags.static import static
 
     return static("backoffice/backoffice.css")
+
+
+def account_links(request):
+    from django.urls import reverse
+
+    return [{"title": _("Two-factor authentication"), "link": reverse("two_factor_setup")}]
+
+
+def favicon(request):
+    from django.templatetags.static import static
+
+    return static("backoffice/favicon.svg")

@@ -84,6 +84,15 @@ class StaffLoginForm(AdminAuthenticationForm):
         help_text=_("The 6-digit code from your authenticator app, if you have enrolled one."),
     )
 
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        # The admin theme's (django-unfold's) input style.
+        from unfold.widgets import BASE_INPUT_CLASSES
+
+        for name in ("username", "password", "otp_token"):
+            self.fields[name].widget.attrs["class"] = " ".join(BASE_INPUT_CLASSES)
+        self.fields["username"].widget.attrs["autofocus"] = ""
+
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "otp_required": _("Enter the 6-digit code from your authenticator app."),

@@ -407,6 +407,7 @@ UNFOLD = {
     "SITE_SUBHEADER": "config.backoffice.navigation.site_subheader",
     "SITE_URL": "/admin/",
     "SITE_SYMBOL": "account_balance",
+    "SITE_FAVICONS": [{"rel": "icon", "type": "image/svg+xml", "href": "config.backoffice.navigation.favicon"}],
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,
@@ -420,6 +421,8 @@ UNFOLD = {
             "800": "30 64 175", "900": "30 58 138", "950": "23 37 84",
         },
     },
+    # The user menu (top right): two-factor set-up, next to the language and password links.
+    "ACCOUNT": {"navigation": "config.backoffice.navigation.account_links"},
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,

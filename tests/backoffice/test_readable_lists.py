@@ -30,7 +30,8 @@ def test_application_list_shows_money_rates_score_with_tier_and_linked_company(w
     assert formatting.format_money(app.requested_amount) in html  # ¥300,000.00
     assert formatting.format_rate(app.annual_rate) in html and "%" in html
     assert f"{app.score} · {app.tier}" in html
-    assert f'href="/admin/loans/company/{app.company_id}/change/"' in html
+    assert f'href="/admin/loans/company/{app.company_id}/change/" title="{app.company}">{app.company.legal_name}</a>' in html
+    assert f'>{app.product.code}</a>' in html  # the product's code, not its whole description
     assert str(app.annual_rate) not in html  # never 0.150000
     # The columns an officer needs come first: status and score before the product.
     headers = [h.removesuffix("_link").removesuffix("_readable") for h in re.findall(r'<th[^>]*class="[^"]*column-([a-z_]+)', html)]

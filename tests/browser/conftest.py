@@ -23,10 +23,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls stay
-    # synchronous and safe (the live server answers from its own thread).
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # synchronous and safe (the live server answers from its own thread).  For this test
+    # only: a later test (or subprocess) must not inherit it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
