@@ -6,7 +6,6 @@ from django.views.generic import RedirectView
 from config.backoffice import pages
 from config.ops.twofactor import StaffLoginForm
 
-
 admin.site.site_header = _("SME Lending — back office")
 admin.site.site_title = _("SME Lending")
 admin.site.index_title = _("Underwriting, loan book and post-loan risk")

@@ -17,7 +17,6 @@ Shape of the population:
 from __future__ import annotations
 
 import datetime
-
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal

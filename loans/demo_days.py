@@ -87,7 +87,7 @@ def simulate_repayments(*, seed: int, as_of: datetime.date) -> dict:
     due date; late payers pay it all ``LATE_DAYS`` after their oldest unpaid due date; the
     others never pay.  Returns counts per behaviour of the payments recorded."""
     from .choices import LoanStatus
-    from .models import Installment, Loan
+    from .models import Installment
     from .services.repayments import loan_repayment_record
 
     due = {}

@@ -30,7 +30,7 @@ from loans.money import ZERO, money
 MAX_TERM_MONTHS = 360
 
 
-class RepaymentMethod(str, enum.Enum):
+class RepaymentMethod(str, enum.Enum):  # noqa: UP042 - the pure schedule module keeps its str() as is
     """How principal is spread over the term.  The values are stored in the DB."""
 
     EQUAL_INSTALLMENT = "equal_installment"  # 等额本息: constant payment (annuity)

@@ -239,7 +239,7 @@ def seed_scoring_demo(*, seed: int, as_of: datetime.date, stdout=None) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO off")
     try:
-        for kind, ids, fn in (("person", p_ids, score_person_range), ("company", c_ids, score_company_range)):
+        for _kind, ids, fn in (("person", p_ids, score_person_range), ("company", c_ids, score_company_range)):
             if not len(ids):
                 continue
             lo, hi = int(ids.min()), int(ids.max()) + 1

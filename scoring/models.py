@@ -245,14 +245,14 @@ class Score(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        rev = f" rev {self.revision}" if self.revision != 1 else ""
+        return f"{self.subject_kind} #{self.subject_id} on {self.as_of}{rev}: {self.score} ({self.tier}), data of {self.data_as_of}"
+
     def save(self, *args, **kwargs):
         if self.data_as_of is None:  # a score made by hand (fixtures): its own date's data
             self.data_as_of = self.as_of
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        rev = f" rev {self.revision}" if self.revision != 1 else ""
-        return f"{self.subject_kind} #{self.subject_id} on {self.as_of}{rev}: {self.score} ({self.tier}), data of {self.data_as_of}"
 
 
 class LatestScore(models.Model):

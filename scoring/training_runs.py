@@ -15,12 +15,12 @@ import pandas as pd
 from django.db import connection
 
 from . import services
-from .features import feature_names, validate_columns, FeatureRangeError
+from .features import FeatureRangeError, feature_names, validate_columns
 from .models import ScoreModel
 from .training import (
     TrainingError,
-    dictionary_specs,
     binary_target,
+    dictionary_specs,
     format_report,
     infer_specs,
     metrics_json,

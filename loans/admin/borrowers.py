@@ -35,7 +35,7 @@ from . import privacy as privacy_admin
 class CompanyForm(forms.ModelForm):
     class Meta:
         model = Company
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
 
     def clean_uscc(self):
         try:

@@ -13,10 +13,10 @@ from .core import (  # noqa: F401
     Partner,
     Person,
     PersonalDataReveal,
-    maker_of,
     RelatedParty,
     Repayment,
     SyntheticTruth,
+    maker_of,
 )
 from .privacy import ConsentSource, CreditCheckConsent, PersonDataRequest  # noqa: F401
 from .underwriting import (  # noqa: F401

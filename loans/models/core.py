@@ -458,7 +458,7 @@ class Loan(TimeStamped):
     bucket = models.CharField(max_length=8, choices=Bucket.choices, default=Bucket.CURRENT)
     classification = models.CharField(max_length=16, choices=Classification.choices, default=Classification.NORMAL)
     serviced_on = models.DateField(null=True, blank=True)
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - NULL: no key; unique among keys given
     # The schedule in force: its installments carry this version; earlier versions' rows are
     # kept, marked superseded (a prepayment, restructure or recall never deletes a row).
     schedule_version = models.PositiveSmallIntegerField(default=1, db_default=1)

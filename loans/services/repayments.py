@@ -20,9 +20,9 @@ from django.utils import timezone
 from .. import value_dates
 from ..choices import Bucket, Classification, LoanStatus
 from ..errors import DomainError, NotFound
+from ..ledger_chain import LedgerKind
 from ..models import CreditLine, Installment, Loan, Repayment
 from ..money import ZERO, MoneyError, money
-from ..ledger_chain import LedgerKind
 from ..schedule import reamortize
 from .ledger import ledger_append
 from .lines import installments_from_schedule

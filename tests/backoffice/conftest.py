@@ -4,14 +4,13 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.ops.models import JobStatus
-
 from loans.choices import ApplicationStatus, Role
 from loans.services import applications as app_services
 from loans.services.lines import credit_line_draw_down, credit_line_freeze

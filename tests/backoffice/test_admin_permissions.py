@@ -103,7 +103,7 @@ def test_no_action_is_offered_or_runs_for_a_staff_user_lacking_its_permission(wo
         offered = model_admin.get_actions(request_as(viewer))
         changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         page = client.get(changelist).content.decode()
-        for func, name, _ in declared_actions(model_admin):
+        for _func, name, _ in declared_actions(model_admin):
             walked.append(name)
             # then the action is neither offered nor shown
             assert name not in offered, f"{type(model_admin).__name__}.{name} is offered to a view-only user"

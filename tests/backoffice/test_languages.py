@@ -62,7 +62,8 @@ def _po_entries():
         mstr = re.search(r'^msgstr(?:\[0\])? ((?:".*"\n?)+)', block + "\n", re.M)
         if not mid or not mstr or block.lstrip().startswith("#~"):
             continue
-        join = lambda chunk: "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', chunk)).encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
+        def join(chunk):
+            return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', chunk)).encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
         entries[join(mid.group(1))] = join(mstr.group(1))
     return {k: v for k, v in entries.items() if k and v}
 

@@ -5,7 +5,15 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from config.backoffice import roles
-from config.backoffice.roles import ADMINISTRATOR, AUDITOR, COMMITTEE_MEMBER, LOAN_OFFICER, RISK_MANAGER, ROLES, roles_sync
+from config.backoffice.roles import (
+    ADMINISTRATOR,
+    AUDITOR,
+    COMMITTEE_MEMBER,
+    LOAN_OFFICER,
+    RISK_MANAGER,
+    ROLES,
+    roles_sync,
+)
 
 from .conftest import database_state
 

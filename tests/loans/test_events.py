@@ -8,7 +8,12 @@ import pytest
 from loans.api.models import WebhookDelivery, WebhookEndpoint
 from loans.models import CreditLine, Loan
 from loans.services.applications import application_committee_approve, application_create, application_submit
-from loans.services.lines import credit_line_draw_down, credit_line_freeze, credit_line_reduce_limit, credit_line_unfreeze
+from loans.services.lines import (
+    credit_line_draw_down,
+    credit_line_freeze,
+    credit_line_reduce_limit,
+    credit_line_unfreeze,
+)
 from loans.services.servicing import loans_service_daily
 from tests.factories import PartnerFactory
 

@@ -33,7 +33,7 @@ def test_generated_population_is_valid_and_has_shared_people():
     legal_reps = Counter(p for c, p, role, pct, since in pop.roles if role == Role.LEGAL_REPRESENTATIVE)
     assert sum(1 for n in legal_reps.values() if n > 1) > 20
     held = Counter()
-    for c, p, role, pct, since in pop.roles:
+    for c, _p, _role, pct, _since in pop.roles:
         if pct is not None:
             held[c] += pct
     assert max(held.values()) <= Decimal("100")

@@ -12,7 +12,14 @@ from loans.demo_days import LATE, NEVER, ON_TIME, book_demo_portfolio, payer_beh
 from loans.models import Installment, Loan, RelatedParty, Repayment
 from scoring import starter
 from scoring.demo import (
-    COHORT_SHARES, GRADUAL, IMPROVING, SHARP, SIMULATED_SOURCE, THROUGH_PARTY, _write, company_cohorts,
+    COHORT_SHARES,
+    GRADUAL,
+    IMPROVING,
+    SHARP,
+    SIMULATED_SOURCE,
+    THROUGH_PARTY,
+    _write,
+    company_cohorts,
 )
 from scoring.features import COMPANY_FEATURES, PERSON_FEATURES
 from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot

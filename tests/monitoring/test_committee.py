@@ -17,7 +17,7 @@ from loans.errors import DomainError
 from loans.models import Decision, LedgerEntry, LoanApplication
 from loans.services import applications as app_services
 from monitoring import committee
-from monitoring.models import CaseStatus, CommitteeCase, CommitteeVote, Alert
+from monitoring.models import Alert, CaseStatus, CommitteeCase, CommitteeVote
 from tests.factories import CompanyFactory, LoanProductFactory, PartnerFactory, PersonFactory, RelatedPartyFactory
 from tests.loans import bundles
 

@@ -4,8 +4,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from loans.choices import CreditLineStatus
 from loans.errors import DomainError

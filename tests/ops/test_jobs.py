@@ -8,13 +8,13 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from config.ops.models import JobOutcome, JobStatus
 from loans.api.models import IdempotencyRecord, WebhookDelivery, WebhookEndpoint
 from loans.api.tasks import purge_idempotency_records, retry_due_webhooks
 from loans.choices import ApplicationStatus, Role
 from loans.models import BorrowerGroupMember, LoanApplication, Partner
 from loans.services.applications import application_create, application_submit
 from loans.tasks import expire_offers, rebuild_borrower_groups
-from config.ops.models import JobOutcome, JobStatus
 from tests.api.test_webhooks import Receiver
 from tests.factories import CompanyFactory, PersonFactory, RelatedPartyFactory
 from tests.loans.conftest import scores_for

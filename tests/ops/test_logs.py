@@ -18,11 +18,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from config.ops.logs import JsonFormatter, logging_config, redact
 from loans.identity import normalize_phone
 from loans.models import Person
 from loans.services.borrowers import person_get_or_create
 from loans.services.groups import borrower_groups_rebuild
-from config.ops.logs import JsonFormatter, logging_config, redact
 from tests.api.conftest import GOOD_COMPANY, GOOD_PERSON
 
 from .conftest import company_body_with_phones
@@ -190,8 +190,8 @@ def test_successful_probes_are_quiet_but_failures_are_logged(client, settings, l
 
 
 def test_a_task_logs_with_the_request_id_of_the_request_that_started_it(log_lines):
-    from loans.tasks import expire_offers
     from config.ops import logs
+    from loans.tasks import expire_offers
 
     token = logs.context_set(request_id="req-task-1")
     try:

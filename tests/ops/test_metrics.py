@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from config.ops.models import JobOutcome, JobStatus
 from loans.api.models import WebhookDelivery, WebhookEndpoint
 from loans.models import Partner
 from monitoring.models import Alert, Phase, RunStatus, ScoringRun
-from config.ops.models import JobOutcome, JobStatus
 
 from .conftest import ROOT
 

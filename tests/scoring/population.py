@@ -6,11 +6,11 @@ import random
 from decimal import Decimal
 
 import numpy as np
+from stdnum.cn import ric
 
 from loans.choices import Role
 from loans.models import Company, Person, RelatedParty, SyntheticTruth
 from loans.synthetic import REGION_CODES, make_uscc
-from stdnum.cn import ric
 
 
 def _unique_resident_id(seed: int, i: int) -> str:

@@ -26,7 +26,6 @@ from loans.services.applications import application_create, application_submit
 from loans.synthetic import make_resident_id, make_uscc
 
 
-
 class _Rollback(Exception):
     pass
 

@@ -27,9 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--rescore", action="store_true", help="then run the nightly rescore for the day (--sync)")
 
     def handle(self, *args, as_of, seed, rescore, **options):
-        from scoring.demo import simulate_credit_day
-
         from loans.demo_days import simulate_repayments
+        from scoring.demo import simulate_credit_day
 
         latest = value_dates.latest_value_date()
         if as_of > latest:
