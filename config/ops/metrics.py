@@ -11,13 +11,8 @@ Two kinds, exposed together:
   verification.  Every worker reads the same database, so these need no multiprocess
   bookkeeping and cannot drift; each is one small indexed query.
 
-Work queues are declared in :data:`WORK_QUEUES`; a new queue is one line (the committee
-cases' is there).  When the post-loan actions (issue 12) arrive::
-
-    WorkQueue("sme_post_loan_actions_waiting", "Post-loan actions awaiting approval, by kind.",
-              "monitoring.PostLoanAction", Q(status="proposed"), by="kind"),
-
-(``overdue_after`` adds ``<name>_overdue``: waiting rows whose deadline has passed.)
+Work queues are declared in :data:`WORK_QUEUES`; a new queue is one line (alerts, post-loan
+actions and committee cases are there).  (``overdue_after`` adds ``<name>_overdue``: waiting rows whose deadline has passed.)
 """
 
 from __future__ import annotations
@@ -84,6 +79,13 @@ WORK_QUEUES: list[WorkQueue] = [
         "monitoring.Alert",
         Q(status__in=["open", "acknowledged"]),
         by="severity",
+    ),
+    WorkQueue(
+        "sme_post_loan_actions_waiting",
+        "Post-loan actions awaiting approval, execution or the committee, by kind.",
+        "monitoring.PostLoanAction",
+        Q(status__in=["proposed", "approved", "pending_committee"]),
+        by="kind",
     ),
     WorkQueue(
         "sme_committee_cases_waiting",
