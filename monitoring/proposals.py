@@ -58,7 +58,7 @@ def propose_actions(as_of: datetime.date) -> dict:
         .values_list("pk", "subject_id", "rule", "severity", "kind", "params", "line_id", "loan_id")
     )
     if not candidates:
-        return {"actions_proposed": 0, "actions_skipped": 0}
+        return {"actions_proposed": 0, "actions_skipped": 0, "committee_cases_opened": 0}
     lines = CreditLine.objects.select_related("product").in_bulk([c[6] for c in candidates])
     loans = Loan.objects.in_bulk([c[7] for c in candidates if c[7]])
     rows, skipped = [], 0

@@ -70,7 +70,7 @@ def test_score_distribution_against_the_reference(world):
     ScoreModel.objects.filter(subject_kind="company", status="champion").update(
         reference_distribution={"bin_width": 20, "edges": list(range(0, 960, 20)), "counts": [0] * 35 + [10] * 5 + [0] * 8}
     )
-    LatestScore.objects.create(subject_kind="company", subject_id=999, score_id=1, as_of="2025-06-30", score=712, tier="B")
+    LatestScore.objects.create(subject_kind="company", subject_id=999, score_id=1, as_of="2025-06-30", data_as_of="2025-06-30", scored_through="2025-06-30", score=712, tier="B")
     dist = dashboard.score_distribution(width=50)
     assert dist.n == LatestScore.objects.filter(subject_kind="company").count()
     assert dist.shares[700 // 50] > 0

@@ -20,7 +20,7 @@ ACTIONS = {
     "/admin/loans/loanapplication/": "loans",
     "/admin/loans/creditline/": "loans",
     "/admin/loans/loan/": "loans",
-    "/admin/monitoring/earlywarning/": "monitoring",
+    "/admin/monitoring/alert/": "monitoring",
 }
 
 
@@ -47,7 +47,7 @@ def test_warning_list_names_its_subject_with_a_link(world, admin_client, django_
     warning = Alert.objects.first()
     company = world["line"].company
     with django_assert_max_num_queries(20):
-        html = admin_client.get("/admin/monitoring/earlywarning/").content.decode()
+        html = admin_client.get("/admin/monitoring/alert/").content.decode()
     assert f'<a href="/admin/loans/company/{company.pk}/change/">{company.legal_name}</a>' in html
     assert warning.subject_kind == "company"
 
@@ -111,11 +111,11 @@ def test_csv_export_of_applications(world, django_user_model, client):
 def test_csv_export_of_warnings_names_the_subject(world, django_user_model, client):
     exporter = staff(
         django_user_model, "exporter",
-        perms=[Permission.objects.get(codename="view_earlywarning"), Permission.objects.get(codename="export_csv", content_type__model="earlywarning")],
+        perms=[Permission.objects.get(codename="view_alert"), Permission.objects.get(codename="export_csv", content_type__model="alert")],
     )
     client.force_login(exporter)
     ids = list(Alert.objects.values_list("pk", flat=True))
-    r = client.post("/admin/monitoring/earlywarning/", {"action": "export_csv", "_selected_action": ids})
+    r = client.post("/admin/monitoring/alert/", {"action": "export_csv", "_selected_action": ids})
     table = list(csv.reader(io.StringIO(b"".join(r.streaming_content).decode("utf-8").lstrip("\ufeff"))))
-    assert table[0][-1] == "Subject"
-    assert table[1][-1] == world["line"].company.legal_name
+    assert "Subject" in table[0]
+    assert table[1][table[0].index("Subject")] == world["line"].company.legal_name

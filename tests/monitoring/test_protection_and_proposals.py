@@ -30,7 +30,7 @@ def scored(kind, subject_id, score, *, in_default=False, as_of=TODAY):
                              score=score, pd=0.2, tier="E" if score < 600 else "B", in_default=in_default)
     LatestScore.objects.update_or_create(
         subject_kind=kind, subject_id=subject_id,
-        defaults={"score_id": s.pk, "as_of": as_of, "score": score, "tier": s.tier, "in_default": in_default},
+        defaults={"score_id": s.pk, "as_of": as_of, "data_as_of": as_of, "scored_through": as_of, "score": score, "tier": s.tier, "in_default": in_default},
     )
 
 
@@ -101,14 +101,14 @@ def test_the_policy_proposes_one_action_per_warning_and_a_rerun_adds_nothing(lin
     ActionPolicy.objects.create(rule="tier_downgrade", severity="medium", action_kind="add_guarantee",
                                 params={"percent_of_drawn": 50, "due_in_days": 14})
     # when
-    assert propose_actions(TODAY) == {"actions_proposed": 2, "actions_skipped": 0}
+    assert propose_actions(TODAY) == {"actions_proposed": 2, "actions_skipped": 0, "committee_cases_opened": 0}
     # then: the seeded policy cuts 30 % on a high score drop, the new one asks for a guarantee
     cut = PostLoanAction.objects.get(alert=high)
     assert (cut.kind, cut.status, cut.proposed_by, cut.params["new_limit"]) == ("reduce_limit", ActionStatus.PROPOSED, None, "350000.00")
     guarantee = PostLoanAction.objects.get(alert=medium)
     assert guarantee.amount_needed == Decimal("50000.00") and guarantee.due_date == TODAY + datetime.timedelta(days=14)
     # and a rerun proposes nothing new, even after the proposal was rejected
-    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 0}
+    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 0, "committee_cases_opened": 0}
     PostLoanAction.objects.filter(pk=cut.pk).update(status=ActionStatus.REJECTED)
     assert propose_actions(TODAY)["actions_proposed"] == 0
     assert PostLoanAction.objects.count() == 2
@@ -117,7 +117,7 @@ def test_the_policy_proposes_one_action_per_warning_and_a_rerun_adds_nothing(lin
 def test_a_policy_whose_terms_do_not_fit_the_line_skips_the_warning(line):
     credit_line_draw_down(credit_line_id=line.pk, amount="450000", term_months=12, disbursed_on=TODAY)
     warning(line.company_id, "high")  # a 30 % cut would go below the drawn 450,000
-    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 1}
+    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 1, "committee_cases_opened": 0}
 
 
 def test_a_policy_with_bad_terms_cannot_be_saved():
