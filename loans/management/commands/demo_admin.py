@@ -4,9 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.utils.text import slugify
 
 LOGIN_FILE = Path(settings.BASE_DIR) / ".demo-login"
 
@@ -25,8 +23,8 @@ def _saved() -> dict[str, str]:
 
 class Command(BaseCommand):
     help = (
-        "Create the demo superuser and one demo user per role (each group in the database) on first "
-        "use and print their logins (kept in .demo-login, git-ignored)."
+        "Create the demo superuser on first use and print its login (kept in .demo-login, "
+        "git-ignored); the logins of the roles come from demo_users, which make run calls next."
     )
 
     def add_arguments(self, parser):
@@ -54,9 +52,6 @@ class Command(BaseCommand):
     def handle(self, *args, username, port, **options):
         saved = _saved()
         logins = [(str(_("Administrator")), username, self._login(saved, username, superuser=True))]
-        for group in Group.objects.order_by("name"):
-            name = f"demo-{slugify(group.name)}"[:150]
-            logins.append((group.name, name, self._login(saved, name, group=group)))
         LOGIN_FILE.write_text(json.dumps(saved, indent=1) + "\n")
         self.stdout.write("")
         self.stdout.write(f"  Back office: http://127.0.0.1:{port}/admin/   (English or 中文: the language menu, top right)")
@@ -65,6 +60,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'Role'.ljust(width)}  {'Login'.ljust(28)}  Password")
         for role, user, password in logins:
             self.stdout.write(f"  {role.ljust(width)}  {user.ljust(28)}  {password}")
+        self.stdout.write("  (one login per role: `manage.py demo_users`, printed below by make run)")
         self.stdout.write("")
 
 
