@@ -31,24 +31,28 @@ class LedgerCheck:
     anchor: Anchor | None
 
 
-def system_alert_raise(*, rule: str, detail: str, as_of: datetime.date | None = None) -> Alert:
-    """One open high-severity system alert per rule: a repeat while it is open (or acknowledged)
-    updates its detail and ``last_seen_on``; after it was resolved or dismissed, a new one."""
+def system_alert_raise(
+    *, rule: str, detail: str, as_of: datetime.date | None = None, subject_id: int = SYSTEM_SUBJECT_ID,
+    severity: str = Severity.HIGH,
+) -> Alert:
+    """One live system alert per rule and subject (the system itself, or e.g. a scorecard by its
+    id): a repeat while it is open (or acknowledged) updates its severity, detail and
+    ``last_seen_on``; after it was resolved or dismissed, a new one."""
     as_of = as_of or timezone.localdate()
     with transaction.atomic():
         alert = (
             Alert.objects.select_for_update()
-            .filter(subject_kind="system", subject_id=SYSTEM_SUBJECT_ID, rule=rule, status__in=ALERT_LIVE_STATUSES)
+            .filter(subject_kind="system", subject_id=subject_id, rule=rule, status__in=ALERT_LIVE_STATUSES)
             .first()
         )
         if alert is None:
             return Alert.objects.create(
-                subject_kind="system", subject_id=SYSTEM_SUBJECT_ID, rule=rule, severity=Severity.HIGH,
+                subject_kind="system", subject_id=subject_id, rule=rule, severity=severity,
                 first_seen_on=as_of, last_seen_on=as_of, detail=detail[:4000], evidence={"detail": detail[:4000]},
             )
-        alert.detail, alert.evidence = detail[:4000], {"detail": detail[:4000]}
+        alert.severity, alert.detail, alert.evidence = severity, detail[:4000], {"detail": detail[:4000]}
         alert.last_seen_on = max(alert.last_seen_on, as_of)
-        alert.save(update_fields=["detail", "evidence", "last_seen_on"])
+        alert.save(update_fields=["severity", "detail", "evidence", "last_seen_on"])
     return alert
 
 

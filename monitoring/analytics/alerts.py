@@ -30,26 +30,8 @@ def alerts_by_rule_and_status(*, as_of: datetime.date) -> dict:
 
 
 def model_alert_raise(*, rule: str, detail: str, as_of: datetime.date, subject_id: int, severity: str = "high"):
-    """A system-level alert about one model (subject kind "system", the model's id as
-    subject), the way the ledger check raises its own: one live alert per model and rule; a
-    repeat updates its severity, detail and last-seen date."""
-    from django.db import transaction
+    """A system-level alert about one model (subject kind "system", the model's id as subject),
+    raised the way the ledger check raises its own (one live alert per model and rule)."""
+    from monitoring.integrity import system_alert_raise
 
-    from monitoring.models import ALERT_LIVE_STATUSES
-
-    model = alert_model()
-    with transaction.atomic():
-        alert = (
-            model.objects.select_for_update()
-            .filter(subject_kind="system", subject_id=subject_id, rule=rule, status__in=ALERT_LIVE_STATUSES)
-            .first()
-        )
-        if alert is None:
-            return model.objects.create(
-                subject_kind="system", subject_id=subject_id, rule=rule, severity=severity,
-                first_seen_on=as_of, last_seen_on=as_of, detail=detail[:4000], evidence={"detail": detail[:4000]},
-            )
-        alert.severity, alert.detail = severity, detail[:4000]
-        alert.last_seen_on = max(alert.last_seen_on, as_of)
-        alert.save(update_fields=["severity", "detail", "last_seen_on"])
-    return alert
+    return system_alert_raise(rule=rule, detail=detail, as_of=as_of, subject_id=subject_id, severity=severity)
