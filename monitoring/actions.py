@@ -83,17 +83,26 @@ def _date(params: dict, key: str) -> datetime.date:
 
 def _new_limit(line: CreditLine, params: dict) -> Decimal:
     """reduce_limit takes ``new_limit`` or ``percent`` (the share to cut)."""
-    if ("new_limit" in params) == ("percent" in params):
-        raise ValidationError({"params": _("Give either new_limit or percent (the share of the limit to cut), not both.")})
-    if "percent" in params:
-        try:
-            pct = Decimal(str(params["percent"]))
-        except InvalidOperation:
-            raise ValidationError({"params.percent": _("Must be a number.")}) from None
-        if not (0 < pct <= 100):
-            raise ValidationError({"params.percent": _("Must be above 0 and at most 100.")})
+    pct = _cut_percent(params)
+    if pct is not None:
         return money(line.limit_amount * (100 - pct) / 100)
     return _amount(params, "new_limit")
+
+
+def _cut_percent(params: dict) -> Decimal | None:
+    """A limit cut's terms: ``new_limit`` or ``percent`` (the share to cut, above 0 and at most
+    100), never both; returns the percent, or None when the cut names a new limit."""
+    if ("new_limit" in params) == ("percent" in params):
+        raise ValidationError({"params": _("Give either new_limit or percent (the share of the limit to cut), not both.")})
+    if "percent" not in params:
+        return None
+    try:
+        pct = Decimal(str(params["percent"]))
+    except InvalidOperation:
+        raise ValidationError({"params.percent": _("Must be a number.")}) from None
+    if not (0 < pct <= 100):
+        raise ValidationError({"params.percent": _("Must be above 0 and at most 100.")})
+    return pct
 
 
 def validate_terms(*, kind: str, line: CreditLine | None, loan: Loan | None, params: dict, on: datetime.date) -> dict:
@@ -189,15 +198,10 @@ def policy_params_check(kind: str, params) -> None:
     if not isinstance(params, dict):
         raise ValidationError({"params": _("Must be an object of terms.")})
     if kind == ActionKind.REDUCE_LIMIT:
-        if ("new_limit" in params) == ("percent" in params):
-            raise ValidationError({"params": _("Give either new_limit or percent (the share of the limit to cut), not both.")})
-        if "percent" in params:
-            try:
-                pct = Decimal(str(params["percent"]))
-            except InvalidOperation:
-                raise ValidationError({"params": _("percent must be a number.")}) from None
-            if not (0 < pct <= 100):
-                raise ValidationError({"params": _("percent must be above 0 and at most 100.")})
+        try:
+            _cut_percent(params)
+        except ValidationError as exc:  # the policy's form has one "params" field
+            raise ValidationError({"params": [m for ms in exc.message_dict.values() for m in ms]}) from None
     elif kind == ActionKind.INCREASE_LIMIT:
         raise ValidationError({"action_kind": _("A limit increase is never proposed from a warning.")})
     elif kind in SECURITY_KINDS:

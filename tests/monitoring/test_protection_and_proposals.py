@@ -136,3 +136,11 @@ def test_a_protective_freeze_cannot_be_lifted_while_the_score_is_below_the_minim
         post_loan_action_propose(kind="unfreeze_line", credit_line_id=line.pk, actor=officer, on=TODAY)
     assert exc.value.code == "score_below_minimum"
     assert PostLoanAction.objects.count() == 1
+
+
+@pytest.mark.parametrize("params", [{"percent": "abc"}, {"percent": 150}, {"percent": 10, "new_limit": "1000"}, {}])
+def test_a_policy_with_bad_cut_terms_is_refused_on_its_params_field(params):
+    policy = ActionPolicy(rule="score_drop", severity="low", action_kind="reduce_limit", params=params)
+    with pytest.raises(ValidationError) as caught:
+        policy.clean()
+    assert list(caught.value.message_dict) == ["params"]
