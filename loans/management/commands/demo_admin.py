@@ -31,27 +31,24 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
         parser.add_argument("--port", type=int, default=8000, help="the port `make run` serves on")
 
-    def _login(self, saved, username, *, superuser=False, group=None):
+    def _login(self, saved, username):
+        """The superuser's password: the saved one while it still works, else a new one."""
         User = get_user_model()
         password = saved.get(username, "")
         user = User.objects.filter(username=username).first()
         if user is None or not password or not user.check_password(password):
             password = secrets.token_urlsafe(12)
-            if user is None and superuser:
+            if user is None:
                 user = User.objects.create_superuser(username=username, email="", password=password)
-            elif user is None:
-                user = User.objects.create_user(username=username, password=password, is_staff=True)
             else:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-        if group is not None:
-            user.groups.add(group)
         saved[username] = password
         return password
 
     def handle(self, *args, username, port, **options):
         saved = _saved()
-        logins = [(str(_("Administrator")), username, self._login(saved, username, superuser=True))]
+        logins = [(str(_("Administrator")), username, self._login(saved, username))]
         LOGIN_FILE.write_text(json.dumps(saved, indent=1) + "\n")
         self.stdout.write("")
         self.stdout.write(f"  Back office: http://127.0.0.1:{port}/admin/   (English or 中文: the language menu, top right)")
