@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import factory
 
+from config.demo.identities import make_resident_id, make_uscc
 from loans import models
 from loans.choices import CompanyStatus, ProductKind, RepaymentMethod, Role
-from loans.synthetic import make_resident_id, make_uscc
 
 _rng = random.Random(20261129)
 _person_counter = itertools.count()

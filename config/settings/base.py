@@ -72,6 +72,9 @@ LOCAL_APPS = [
     "config.history",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
+# Demo data and benchmarks (seed_demo, simulate_day, bench_*, the demo logins and its one table):
+# installed by the local and test settings, never by production's.
+DEMO_APPS = ["config.demo"]
 
 MIDDLEWARE = [
     # ops: outermost, so the request id, the access log's duration and the request metric

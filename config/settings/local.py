@@ -1,7 +1,9 @@
 """Developer machine: debug on, zero-setup defaults from base."""
 
 from .base import *  # noqa: F401,F403
-from .base import LOG_LEVEL, env, logging_config
+from .base import DEMO_APPS, INSTALLED_APPS, LOG_LEVEL, env, logging_config
+
+INSTALLED_APPS = INSTALLED_APPS + DEMO_APPS  # `make run` seeds the demo
 
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "0.0.0.0"])

@@ -1,6 +1,9 @@
 """pytest settings: the DATABASE_URL of the environment (SQLite by default)."""
 
 from .base import *  # noqa: F401,F403
+from .base import DEMO_APPS, INSTALLED_APPS
+
+INSTALLED_APPS = INSTALLED_APPS + DEMO_APPS  # the demo and the benchmarks are tested too
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -15,7 +15,6 @@ from .core import (  # noqa: F401
     PersonalDataReveal,
     RelatedParty,
     Repayment,
-    SyntheticTruth,
     maker_of,
 )
 from .privacy import ConsentSource, CreditCheckConsent, PersonDataRequest  # noqa: F401

@@ -641,34 +641,6 @@ class Guarantee(TimeStamped):
         return f"Guarantee by {who} for {self.amount} CNY"
 
 
-# --- Demo data ----------------------------------------------------------------------------
-
-
-class SyntheticTruth(models.Model):
-    """The hidden risk that ``seed_demo`` gives each demo company and person.
-
-    Nothing in underwriting reads it: it exists so that synthetic credit data and
-    realised outcomes can be generated from a known truth, and a trained model can be
-    compared with the oracle.
-    """
-
-    class Kind(models.TextChoices):
-        COMPANY = "company", "Company"
-        PERSON = "person", "Person"
-
-    subject_kind = models.CharField(max_length=8, choices=Kind.choices)
-    subject_id = models.BigIntegerField()
-    latent_risk = models.FloatField(help_text="Standard-normal latent risk; higher is riskier.")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["subject_kind", "subject_id"], name="synthetic_truth_unique_subject"),
-        ]
-
-    def __str__(self) -> str:
-        return f"synthetic truth of {self.subject_kind} #{self.subject_id}"
-
-
 class PersonalDataReveal(models.Model):
     """One showing of a person's full resident ID or phone: who, whom, when and why."""
 

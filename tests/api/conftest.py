@@ -5,11 +5,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from config.demo import starter
+from config.demo.borrowers import ensure_products
+from config.demo.identities import make_resident_id, make_uscc
 from loans.api.models import PartnerAPIKey
-from loans.demo import ensure_products
 from loans.models import Partner
-from loans.synthetic import make_resident_id, make_uscc
-from scoring import starter
 
 _rng = random.Random(6)
 

@@ -100,9 +100,9 @@ def world(django_db_setup, django_db_blocker):
 
 
 def make_world() -> dict:
-    from loans.demo import ensure_products
+    from config.demo import starter
+    from config.demo.borrowers import ensure_products
     from loans.models import Partner
-    from scoring import starter
 
     from .conftest import client_for
 

@@ -6,8 +6,8 @@ import random
 import pytest
 from django.utils import timezone
 
+from config.demo.identities import make_resident_id
 from loans.models import Company, Repayment
-from loans.synthetic import make_resident_id
 from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
 
 from .conftest import GOOD_COMPANY, GOOD_PERSON, company_body

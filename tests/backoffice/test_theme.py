@@ -111,7 +111,7 @@ def test_sidebar_shows_only_what_the_user_may_view(django_user_model):
 def test_the_demo_admin_login_and_the_port(tmp_path, monkeypatch, capsys):
     from django.core.management import call_command
 
-    from loans.management.commands import demo_admin
+    from config.demo.management.commands import demo_admin
 
     monkeypatch.setattr(demo_admin, "LOGIN_FILE", tmp_path / ".demo-login")
     call_command("demo_admin", port=8123)

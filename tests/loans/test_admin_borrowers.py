@@ -4,8 +4,8 @@ import random
 import pytest
 from django.urls import reverse
 
+from config.demo.identities import make_resident_id, make_uscc
 from loans.models import Company, Person
-from loans.synthetic import make_resident_id, make_uscc
 from tests.factories import CompanyFactory, PersonFactory, RelatedPartyFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
+from config.demo.identities import make_resident_id, make_uscc
 from loans import identity
 from loans.choices import CreditLineStatus, Role
 from loans.models import BorrowerGroupMember, Company, CreditLine, Partner, Person, RelatedParty
 from loans.services.borrowers import company_register, person_get_or_create, related_party_add
 from loans.services.groups import borrower_group_company_ids, borrower_group_exposure, borrower_groups_rebuild
-from loans.synthetic import make_resident_id, make_uscc
 from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
 from scoring.services import credit_snapshot_record
 from tests.factories import CompanyFactory, LoanProductFactory, PersonFactory, RelatedPartyFactory

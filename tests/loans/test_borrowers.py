@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from config.demo.identities import make_resident_id, make_uscc
 from loans.choices import Role
 from loans.models import Company, Person, RelatedParty
 from loans.services.borrowers import company_register, person_get_or_create, related_party_add
-from loans.synthetic import make_resident_id, make_uscc
 from tests.factories import CompanyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from stdnum.cn import ric, uscc
 
+from config.demo.identities import REGION_CODES, make_resident_id, make_uscc
 from loans import identity
-from loans.synthetic import REGION_CODES, make_resident_id, make_uscc
 
 
 def test_generated_identities_pass_stdnum_validation():

@@ -13,10 +13,10 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from stdnum.iso7064 import mod_11_2
 
+from config.demo.identities import make_resident_id, make_uscc
 from loans import identity
 from loans.models import Partner, Person
 from loans.services.borrowers import company_register, person_get_or_create
-from loans.synthetic import make_resident_id, make_uscc
 from tests.api.conftest import client_for, issue_key
 
 pytestmark = pytest.mark.django_db

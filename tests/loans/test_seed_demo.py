@@ -7,23 +7,24 @@ from django.core.management import call_command
 from django.db.models import Count, Sum
 from stdnum.cn import ric, uscc
 
-from loans import demo
+from config.demo import borrowers
+from config.demo.models import SyntheticTruth
 from loans.choices import Role
-from loans.models import Company, LoanProduct, Person, RelatedParty, SyntheticTruth
+from loans.models import Company, LoanProduct, Person, RelatedParty
 
 AS_OF = datetime.date(2026, 11, 1)
 
 
 def test_generation_is_deterministic_for_a_seed():
-    a = demo.generate(companies=300, seed=5, as_of=AS_OF)
-    b = demo.generate(companies=300, seed=5, as_of=AS_OF)
-    c = demo.generate(companies=300, seed=6, as_of=AS_OF)
+    a = borrowers.generate(companies=300, seed=5, as_of=AS_OF)
+    b = borrowers.generate(companies=300, seed=5, as_of=AS_OF)
+    c = borrowers.generate(companies=300, seed=6, as_of=AS_OF)
     assert a.companies == b.companies and a.persons == b.persons and a.roles == b.roles
     assert a.companies != c.companies
 
 
 def test_generated_population_is_valid_and_has_shared_people():
-    pop = demo.generate(companies=800, seed=3, as_of=AS_OF)
+    pop = borrowers.generate(companies=800, seed=3, as_of=AS_OF)
     assert all(uscc.is_valid(c[2]) for c in pop.companies)
     assert all(ric.is_valid(p[2]) for p in pop.persons)
     assert len({c[2] for c in pop.companies}) == 800

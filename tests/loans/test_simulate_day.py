@@ -8,10 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from loans.demo_days import LATE, NEVER, ON_TIME, book_demo_portfolio, payer_behaviours
-from loans.models import Installment, Loan, RelatedParty, Repayment
-from scoring import starter
-from scoring.demo import (
+from config.demo import starter
+from config.demo.credit import (
     COHORT_SHARES,
     GRADUAL,
     IMPROVING,
@@ -21,6 +19,8 @@ from scoring.demo import (
     _write,
     company_cohorts,
 )
+from config.demo.portfolio import LATE, NEVER, ON_TIME, book_demo_portfolio, payer_behaviours
+from loans.models import Installment, Loan, RelatedParty, Repayment
 from scoring.features import COMPANY_FEATURES, PERSON_FEATURES
 from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
 

@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from config.demo.identities import make_resident_id, make_uscc
 from loans import identity
 from loans.models import CreditLine, Repayment
 from loans.services.applications import application_accept, application_book, application_create, application_submit
 from loans.services.lines import credit_line_draw_down
 from loans.services.repayments import loan_repayment_record
-from loans.synthetic import make_resident_id, make_uscc
 from scoring import features as fd
 from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
 from scoring.services import credit_snapshot_record

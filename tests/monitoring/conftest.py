@@ -5,7 +5,7 @@ import os
 import pytest
 from django.db.models import Count
 
-from loans import demo
+from config.demo import borrowers
 from loans.models import Company, Person
 
 SEED_AS_OF = datetime.date(2026, 11, 1)  # credit data history ends here (and is scored by the seed)
@@ -13,12 +13,12 @@ RUN_AS_OF = datetime.date(2026, 11, 2)  # the nightly run under test
 
 
 def seed_population(companies: int, seed: int = 3) -> dict:
-    """The product's own demo: borrowers (loans.demo), then credit data history, trained
-    champion scorecards and scores for SEED_AS_OF (scoring.demo)."""
-    from scoring.demo import seed_scoring_demo
+    """The product's own demo: borrowers (config.demo.borrowers), then credit data history, trained
+    champion scorecards and scores for SEED_AS_OF (config.demo.credit)."""
+    from config.demo.credit import seed_scoring_demo
 
-    demo.ensure_products()
-    demo.load(demo.generate(companies=companies, seed=seed, as_of=SEED_AS_OF))
+    borrowers.ensure_products()
+    borrowers.load(borrowers.generate(companies=companies, seed=seed, as_of=SEED_AS_OF))
     seed_scoring_demo(seed=seed, as_of=SEED_AS_OF, stdout=io.StringIO())
     return {"persons": Person.objects.count(), "companies": Company.objects.count()}
 

@@ -2,7 +2,8 @@
 
 import datetime
 
-from scoring import services, starter
+from config.demo import starter
+from scoring import services
 from scoring.models import ModelStatus, ScoreModel
 
 # The starter cards live in the product (benchmarks use them too).

@@ -8,9 +8,10 @@ from decimal import Decimal
 import numpy as np
 from stdnum.cn import ric
 
+from config.demo.identities import REGION_CODES, make_uscc
+from config.demo.models import SyntheticTruth
 from loans.choices import Role
-from loans.models import Company, Person, RelatedParty, SyntheticTruth
-from loans.synthetic import REGION_CODES, make_uscc
+from loans.models import Company, Person, RelatedParty
 
 
 def _unique_resident_id(seed: int, i: int) -> str:

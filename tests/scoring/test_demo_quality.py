@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 
-from scoring.demo import seed_scoring_demo
+from config.demo.credit import seed_scoring_demo
 from scoring.models import CompanyCreditSnapshot, CreditOutcome, LatestScore, PersonCreditSnapshot, ScoreModel
 from tests.scoring.population import make_population
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from loans.api import bench
+from config.demo import api_bench as bench
 
 
 def _free_port() -> int:

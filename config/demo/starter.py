@@ -56,7 +56,7 @@ def company_scorecard() -> dict:
 
 def promote_starter_champions(*, only_missing: bool = True) -> None:
     """Promote the starter cards as champions (only for the kinds without one, by default)."""
-    from . import selectors, services
+    from scoring import selectors, services
 
     present = set(selectors.champion_ids()) if only_missing else set()
     for kind, card in (("person", person_scorecard()), ("company", company_scorecard())):

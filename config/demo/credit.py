@@ -27,7 +27,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .features import COMPANY_FEATURES, PERSON_FEATURES
+from scoring.features import COMPANY_FEATURES, PERSON_FEATURES
 
 PERSON_TRUTH = (-3.6, 1.4)  # (a, b): true PD = sigmoid(a + b * latent risk)
 COMPANY_TRUTH = (-3.4, 1.3)
@@ -171,11 +171,12 @@ def _write(table: str, constants: dict, columns: dict, integer=frozenset()) -> N
 
 def seed_scoring_demo(*, seed: int, as_of: datetime.date, stdout=None) -> None:
     """Snapshots, outcomes, trained champions and scores for every demo company and person."""
-    from loans.models import Company, SyntheticTruth
+    from loans.models import Company
+    from scoring.batch import score_company_range, score_person_range
+    from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
+    from scoring.training_runs import run_subject_training
 
-    from .batch import score_company_range, score_person_range
-    from .models import CompanyCreditSnapshot, PersonCreditSnapshot
-    from .training_runs import run_subject_training
+    from .models import SyntheticTruth
 
     out = stdout or sys.stdout
     t0 = time.perf_counter()
@@ -283,7 +284,7 @@ def company_cohorts(company_ids: np.ndarray, seed: int) -> np.ndarray:
 
 
 def _latest_features(kind: str, ids: list[int], as_of: datetime.date):
-    from .selectors import latest_snapshots
+    from scoring.selectors import latest_snapshots
 
     cols, rows = None, []
     for start in range(0, len(ids), _READ_CHUNK):
@@ -295,7 +296,7 @@ def _latest_features(kind: str, ids: list[int], as_of: datetime.date):
 def _drift(kind: str, cols, rows, steps: dict, rng) -> dict:
     """Columns of the new snapshots: the latest values moved by ``steps`` ({feature: (add,
     multiply)} arrays per row), clipped to each feature's range; missing values stay missing."""
-    from .features import FEATURES_BY_KIND
+    from scoring.features import FEATURES_BY_KIND
 
     data = np.array([[np.nan if v is None else float(v) for v in r] for r in rows], dtype=float).reshape(len(rows), len(cols))
     out = {}
@@ -317,9 +318,10 @@ def simulate_credit_day(*, seed: int, as_of: datetime.date) -> dict:
     ``THROUGH_PARTY`` through its legal representative, who slides into default), a few
     improve.  Deterministic for (seed, date); a date already simulated writes nothing.
     Returns counts per behaviour and of snapshots written."""
-    from loans.models import RelatedParty, SyntheticTruth
+    from loans.models import RelatedParty
+    from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
 
-    from .models import CompanyCreditSnapshot, PersonCreditSnapshot
+    from .models import SyntheticTruth
 
     if (CompanyCreditSnapshot.objects.filter(as_of=as_of, source=SIMULATED_SOURCE).exists()
             or PersonCreditSnapshot.objects.filter(as_of=as_of, source=SIMULATED_SOURCE).exists()):

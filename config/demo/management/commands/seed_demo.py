@@ -4,7 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from loans import demo
+from config.demo import borrowers
 from loans.models import Company
 
 
@@ -32,10 +32,10 @@ class Command(BaseCommand):
             raise CommandError("--simulate-days must be 0 or more")
         as_of = as_of or timezone.localdate() - datetime.timedelta(days=simulate_days)
         started = time.perf_counter()
-        demo.ensure_products()
-        pop = demo.generate(companies=companies, seed=seed, as_of=as_of)
+        borrowers.ensure_products()
+        pop = borrowers.generate(companies=companies, seed=seed, as_of=as_of)
         generated = time.perf_counter()
-        counts = demo.load(pop)
+        counts = borrowers.load(pop)
         loaded = time.perf_counter()
         seconds = loaded - started
         self.stdout.write(
@@ -49,12 +49,12 @@ class Command(BaseCommand):
             return
         # Credit data, outcomes, first champion scorecards and scores for as_of, so that a
         # fresh install decides at once.
-        from scoring.demo import seed_scoring_demo
+        from config.demo.credit import seed_scoring_demo
 
         seed_scoring_demo(seed=seed, as_of=as_of, stdout=self.stdout)
         if not no_portfolio:
             # applications, lines and loans for part of the population, through the services
-            from loans.demo_days import book_demo_portfolio
+            from config.demo.portfolio import book_demo_portfolio
 
             book_demo_portfolio(seed=seed, as_of=as_of, stdout=self.stdout)
         if simulate_days:

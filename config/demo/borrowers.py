@@ -24,11 +24,13 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from . import identity
+from loans import identity
+from loans.choices import CompanyStatus, ProductKind, RepaymentMethod, Role
+from loans.models import Company, LoanProduct, Person, RelatedParty
+
 from .bulk import copy_rows, next_ids, reset_sequence
-from .choices import CompanyStatus, ProductKind, RepaymentMethod, Role
-from .models import Company, LoanProduct, Person, RelatedParty, SyntheticTruth
-from .synthetic import REGION_CODES, make_resident_id, make_uscc
+from .identities import REGION_CODES, make_resident_id, make_uscc
+from .models import SyntheticTruth
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉斌宇浩凯健俊帆帅旭宁晨欣怡佳雪琳晶慧倩婷"

@@ -16,10 +16,10 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from config.demo.identities import make_uscc
 from loans.choices import ProductKind, RepaymentMethod
 from loans.models import Company, CreditLine, Installment, Loan, LoanProduct
 from loans.services.servicing import loans_service_daily
-from loans.synthetic import make_uscc
 
 
 class _Rollback(Exception):

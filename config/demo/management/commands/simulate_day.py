@@ -2,10 +2,10 @@
 
     python manage.py simulate_day --as-of YYYY-MM-DD [--seed N] [--rescore]
 
-Appends the day's credit data for the demo population (``scoring.demo.simulate_credit_day``:
+Appends the day's credit data for the demo population (``config.demo.credit.simulate_credit_day``:
 most companies steady, a share deteriorating — some sharply, some through their legal
 representative, who slides into default — a few improving) and records the day's repayments
-(``loans.demo_days.simulate_repayments``: most on time, some late, a few never).  Deterministic
+(``config.demo.portfolio.simulate_repayments``: most on time, some late, a few never).  Deterministic
 for a seed; a day already simulated appends nothing twice.  ``--rescore`` then runs the nightly
 run for that day in this process (``rescore --as-of D --sync``).
 """
@@ -27,8 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--rescore", action="store_true", help="then run the nightly rescore for the day (--sync)")
 
     def handle(self, *args, as_of, seed, rescore, **options):
-        from loans.demo_days import simulate_repayments
-        from scoring.demo import simulate_credit_day
+        from config.demo.credit import simulate_credit_day
+        from config.demo.portfolio import simulate_repayments
 
         latest = value_dates.latest_value_date()
         if as_of > latest:

@@ -20,10 +20,10 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from config.demo.identities import make_resident_id, make_uscc
 from loans.choices import ProductKind, RepaymentMethod, Role
 from loans.models import Company, LoanProduct, Person, RelatedParty
 from loans.services.applications import application_create, application_submit
-from loans.synthetic import make_resident_id, make_uscc
 
 
 class _Rollback(Exception):
@@ -60,7 +60,8 @@ class Command(BaseCommand):
         self._decide(product, company_ids, person_ids, as_of)
 
     def _seed(self):
-        from scoring import services, starter
+        from config.demo import starter
+        from scoring import services
 
         as_of = datetime.date.today()
         starter.promote_starter_champions()

@@ -134,8 +134,8 @@ class Command(BaseCommand):
     # --- data ------------------------------------------------------------------------------
 
     def _seed_if_empty(self, companies: int, seed: int) -> None:
+        from config.demo.credit import seed_scoring_demo
         from loans.models import Company
-        from scoring.demo import seed_scoring_demo
         from scoring.models import PersonCreditSnapshot
 
         if not Company.objects.exists():
@@ -151,13 +151,13 @@ class Command(BaseCommand):
     def _book_if_empty(self, share: float) -> None:
         """Synthetic lines, loans, collateral and guarantees for ``share`` of the companies, so
         that the rules reading exposure have the work they would have on a real book."""
-        from loans import demo
+        from config.demo import borrowers
         from loans.models import CreditLine
 
         if share <= 0 or CreditLine.objects.exists():
             return
         started = time.perf_counter()
-        product = demo.ensure_products()[0]
+        product = borrowers.ensure_products()[0]
         day = timezone.localdate()
         every = max(1, round(1 / share))
         from django.db import transaction
@@ -226,14 +226,14 @@ class Command(BaseCommand):
         borrowers, not loans): a line and one interest-first loan for every k-th company, with
         one installment each, a fifth of them already past due by up to 400 days, so the
         night's servicing gives the book real buckets and categories."""
-        from loans import demo
+        from config.demo import borrowers
         from loans.models import CreditLine, Installment, Loan
         from scoring.models import PersonCreditSnapshot
 
         if share <= 0 or Loan.objects.exists():
             return
         day = PersonCreditSnapshot.objects.aggregate(d=Max("as_of"))["d"] or timezone.localdate()
-        product = demo.ensure_products()[0]
+        product = borrowers.ensure_products()[0]
         step = max(int(round(1 / share)), 1)
         started = time.perf_counter()
         with connection.cursor() as cur:

@@ -37,8 +37,9 @@ class Command(BaseCommand):
     def handle(self, *args, runs, seed, commit, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_event_rescore measures PostgreSQL: set DATABASE_URL=postgres://...")
+        from config.demo import starter
         from loans.models import RelatedParty
-        from scoring import api, selectors, services, starter
+        from scoring import api, selectors, services
 
         if len(selectors.champions()) < 2:
             raise CommandError("no champion scorecards: seed_demo first")

@@ -26,16 +26,15 @@ def prepare(*, companies: int, seed: int) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from loans import demo
+    from config.demo import borrowers, starter
+    from loans.api.models import PartnerAPIKey
     from loans.models import Company, Partner, Person, RelatedParty
-    from scoring import batch, services, starter
-
-    from .models import PartnerAPIKey
+    from scoring import batch, services
 
     as_of = timezone.localdate()
-    demo.ensure_products()
+    borrowers.ensure_products()
     before = Company.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    demo.load(demo.generate(companies=companies, seed=seed, as_of=as_of))
+    borrowers.load(borrowers.generate(companies=companies, seed=seed, as_of=as_of))
     company_ids = list(Company.objects.filter(id__gt=before).order_by("id").values_list("id", flat=True))
     partner = Partner.objects.create(name=f"bench-{int(time.time())}")
     Company.objects.filter(id__in=company_ids).update(partner=partner)  # seeding, not a business write

@@ -20,8 +20,8 @@ from decimal import Decimal
 import numpy as np
 from django.core.exceptions import ValidationError
 
-from .errors import DomainError
-from .money import money
+from loans.errors import DomainError
+from loans.money import money
 
 ON_TIME, LATE, NEVER = "on_time", "late", "never"
 PAYER_SHARES = ((LATE, 0.10), (NEVER, 0.05))  # the rest pay on time
@@ -31,7 +31,7 @@ BOOK_MAX = 400
 
 
 def payer_behaviours(loan_ids, seed: int) -> list[str]:
-    from scoring.demo import stable_unit
+    from .credit import stable_unit
 
     u = stable_unit(np.asarray(list(loan_ids), dtype=np.int64), seed, salt=11)
     out = []
@@ -49,11 +49,10 @@ def book_demo_portfolio(*, seed: int, as_of: datetime.date, share: float = BOOK_
                         stdout=None) -> dict:
     """Apply, accept, book and draw down for a share of the demo companies (through the
     services, the system as actor), each opened 20 to 45 days before ``as_of``."""
+    from loans.models import Company
+    from loans.services.applications import application_accept, application_apply, application_book
+    from loans.services.lines import credit_line_draw_down
     from scoring import api as scoring_api
-
-    from .models import Company
-    from .services.applications import application_accept, application_apply, application_book
-    from .services.lines import credit_line_draw_down
 
     rng = random.Random(seed * 7 + 3)
     ids = sorted(Company.objects.filter(partner__isnull=True).values_list("id", flat=True))
@@ -86,9 +85,9 @@ def simulate_repayments(*, seed: int, as_of: datetime.date) -> dict:
     """Record the day's repayments of the open loans: on-time payers pay everything due on a
     due date; late payers pay it all ``LATE_DAYS`` after their oldest unpaid due date; the
     others never pay.  Returns counts per behaviour of the payments recorded."""
-    from .choices import LoanStatus
-    from .models import Installment
-    from .services.repayments import loan_repayment_record
+    from loans.choices import LoanStatus
+    from loans.models import Installment
+    from loans.services.repayments import loan_repayment_record
 
     due = {}
     for loan_id, due_date in (
