@@ -22,12 +22,11 @@ import contextlib
 import datetime
 import logging
 import os
-import resource
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -36,6 +35,8 @@ from django.db.models import F, Max, Min, Q, Sum
 from django.utils import timezone
 
 from .models import CHUNKED_PHASES, ChunkStatus, Phase, RunStatus, ScoringChunk, ScoringRun
+from .process_memory import peak_rss_mb
+from .session_tuning import chunk_transaction_tune
 
 log = logging.getLogger(__name__)
 
@@ -125,22 +126,6 @@ def run_heartbeat(*, run_id: int | None = None, chunk_id: int | None = None, int
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory, in MB.  On Linux, VmHWM of /proc/self/status:
-    getrusage's maxrss of a process started by fork and exec also counts what its parent held
-    at the fork (Linux carries the old memory's high-water mark across exec), so a worker
-    started by a big parent would report the parent's peak."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
 # --- start / fail --------------------------------------------------------------------------
@@ -302,19 +287,7 @@ def chunk_execute(*, chunk_id: int) -> int:
     started = time.perf_counter()
     try:
         with run_heartbeat(chunk_id=chunk_id), transaction.atomic():
-            if connection.vendor == "postgresql":
-                # The scores and the chunk's "done" mark commit together, so a commit lost in a
-                # crash loses both and the chunk simply runs again: no need to wait for the WAL
-                # flush (0.2-0.3 s a chunk on this machine).  No JIT: a chunk's statements are
-                # estimated dear enough to cross jit_above_cost, and compiling them cost ~0.5 s a
-                # statement, more than running them.  No parallel query: the run scales by
-                # workers, and a chunk's helper processes would take the other workers' cores.
-                # Room to sort and hash a chunk's rows in memory.
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SET LOCAL synchronous_commit TO OFF; SET LOCAL jit TO OFF; "
-                        "SET LOCAL max_parallel_workers_per_gather TO 0; SET LOCAL work_mem TO '64MB'"
-                    )
+            chunk_transaction_tune()  # no WAL-flush wait, no JIT, no parallel query (session_tuning.py)
             chunk = ScoringChunk.objects.select_for_update().get(pk=chunk_id)
             if chunk.status == ChunkStatus.DONE:
                 return 0
@@ -362,34 +335,37 @@ def chunks_execute_here(chunk_ids: list[int], *, threads: int = 1) -> None:
         return
 
     todo = iter(chunk_ids)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
+    take = threading.Lock()
+    stop = threading.Event()  # set by the first error: no thread takes another chunk
 
-    def work() -> None:
+    def drain(name: str) -> None:
+        """One thread: chunks from the shared queue until it is empty or a chunk failed."""
+        threading.current_thread().name = name  # the chunks' ``worker``: host:pid/chunk-N
         try:
-            while True:
-                with lock:
-                    if errors:
-                        return
+            while not stop.is_set():
+                with take:
                     chunk_id = next(todo, None)
                 if chunk_id is None:
                     return
                 try:
                     chunk_execute(chunk_id=chunk_id)
-                except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
-                    with lock:
-                        errors.append(exc)
-                    return
+                except BaseException:
+                    stop.set()
+                    raise
         finally:
             connections.close_all()  # this thread's own sessions
 
-    pool = [threading.Thread(target=work, name=f"chunk-{i}", daemon=True) for i in range(min(threads, len(chunk_ids)))]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    if errors:
-        raise errors[0]
+    count = min(threads, len(chunk_ids))
+    first_error: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(drain, f"chunk-{i}") for i in range(count)]
+        for future in as_completed(futures):  # in the order the threads end
+            if future.exception() is not None:
+                first_error = future.exception()
+                break
+    # Leaving the block waited for the other threads to finish the chunk each had.
+    if first_error is not None:
+        raise first_error
 
 
 def pending_chunk_ids(run_id: int, phase: str) -> list[int]:
