@@ -14,9 +14,12 @@ from .core import (  # noqa: F401
     Person,
     PersonalDataReveal,
     RelatedParty,
+    RelatedPartyQuerySet,
     Repayment,
     SyntheticTruth,
     maker_of,
+    role_current_on,
+    role_current_on_sql,
 )
 from .privacy import ConsentSource, CreditCheckConsent, PersonDataRequest  # noqa: F401
 from .underwriting import (  # noqa: F401
