@@ -39,7 +39,7 @@ from ..models import (
 )
 from ..money import MoneyError, money, rate
 from ..schedule import add_months
-from .groups import borrower_group_company_ids, borrower_group_exposure, group_open_limits
+from .groups import borrower_group_exposure, group_open_limits
 from .ledger import ledger_append
 from .policy import active_policy_key, credit_policy_active, credit_policy_version
 
@@ -620,7 +620,7 @@ def application_book(*, application_id: int, actor=None, opened_on: datetime.dat
         _check(app, S.BOOKED)
         value_dates.check_opened_on(opened_on, founded_on=app.company.founded_on)
         policy = credit_policy_active()
-        group_ids = borrower_group_company_ids(company_id=app.company_id, as_of=opened_on)
+        group_ids, _ = borrower_group_exposure(company_id=app.company_id, as_of=opened_on)
         list(Company.objects.select_for_update().filter(pk__in=group_ids).order_by("pk").values_list("pk", flat=True))
         exposure = group_open_limits(company_ids=group_ids, as_of=opened_on)
         if exposure + app.approved_limit > policy.group_exposure_cap:
