@@ -25,6 +25,7 @@ accrues only for the days since the loan was last serviced.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,7 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .. import events
+from .. import events, rawsql
 from ..choices import Bucket, Classification, LoanStatus
 from ..models import Installment, Loan
 from ..money import ZERO
@@ -98,13 +99,14 @@ def classification_for(dpd: int, policy: PolicySnapshot, *, watched: bool = Fals
     return Classification.NORMAL
 
 
-# classification_for as SQL over ``c.dpd`` and the loan ``l`` (the floors are parameters named
-# after the policy's fields).
-_CLASSIFICATION_SQL = (
-    "CASE " + " ".join(f"WHEN c.dpd >= %({field})s THEN '{category.value}'" for field, category in _CATEGORY_FLOORS)
-    + f" WHEN c.dpd >= 1 OR l.watch_until >= %(as_of)s::date THEN '{Classification.SPECIAL_MENTION.value}'"
-    + f" ELSE '{Classification.NORMAL.value}' END"
-)
+def _classification_sql(watch_until: str) -> str:
+    """classification_for as SQL over ``c.dpd`` and the loan's ``watch_until`` column (the
+    floors are parameters named after the policy's fields)."""
+    return (
+        "CASE " + " ".join(f"WHEN c.dpd >= %({field})s THEN '{category.value}'" for field, category in _CATEGORY_FLOORS)
+        + f" WHEN c.dpd >= 1 OR {watch_until} >= %(as_of)s::date THEN '{Classification.SPECIAL_MENTION.value}'"
+        + f" ELSE '{Classification.NORMAL.value}' END"
+    )
 
 
 def loan_grade(dpd: int, policy: PolicySnapshot, *, watch_until: datetime.date | None, as_of: datetime.date) -> tuple[str, str]:
@@ -142,38 +144,33 @@ def loans_service_daily(*, as_of: datetime.date | None = None) -> ServicingResul
     )
 
 
-def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int, list[tuple]]:
-    inst, loan = Installment._meta.db_table, Loan._meta.db_table
-    params = {
-        "as_of": as_of,
-        "rate": policy.penalty_daily_rate,
-        "active": LoanStatus.ACTIVE,
-        **{field: getattr(policy, field) for field, _ in _CATEGORY_FLOORS},
-    }
-    # One statement.  Installments are only read (through the partial index on unpaid due
-    # dates); the loan row carries DPD, bucket, category and the unpaid penalty.  Penalty for
-    # the window since the loan was last serviced: Σ unpaid principal × overdue days in the
-    # window (a day t is overdue when t > due_date), × the daily rate, rounded once per loan.
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""
+@functools.cache
+def _servicing_sql() -> str:
+    """The one statement of a servicing run on PostgreSQL, tables and columns from the models'
+    metadata.  Installments are only read (through the partial index on unpaid due dates); the
+    loan row carries DPD, bucket, category and the unpaid penalty.  Penalty for the window
+    since the loan was last serviced: Σ unpaid principal × overdue days in the window (a day t
+    is overdue when t > due_date), × the daily rate, rounded once per loan.  One row back: the
+    count, and only the loans whose bucket worsened (buckets rise with DPD), not the whole book."""
+    L, i = rawsql.column_names(Loan), rawsql.column_names(Installment)
+    return f"""
             WITH todo AS (
-                SELECT l.id, COALESCE(l.serviced_on, l.disbursed_on) AS since,
-                       l.days_past_due AS old_dpd, l.bucket AS old_bucket
-                  FROM {loan} AS l
-                 WHERE l.status = %(active)s
-                   AND (l.serviced_on IS NULL OR l.serviced_on < %(as_of)s::date)
+                SELECT l.{L["id"]} AS id, COALESCE(l.{L["serviced_on"]}, l.{L["disbursed_on"]}) AS since,
+                       l.{L["days_past_due"]} AS old_dpd, l.{L["bucket"]} AS old_bucket
+                  FROM "{Loan._meta.db_table}" AS l
+                 WHERE l.{L["status"]} = %(active)s
+                   AND (l.{L["serviced_on"]} IS NULL OR l.{L["serviced_on"]} < %(as_of)s::date)
             ), due AS (
-                SELECT i.loan_id,
-                       MIN(i.due_date) AS oldest,
-                       SUM((i.principal_due - i.principal_paid)
-                           * GREATEST(%(as_of)s::date - GREATEST(t.since, i.due_date), 0)) AS principal_days
-                  FROM {inst} AS i
-                  JOIN todo AS t ON t.id = i.loan_id
-                 WHERE i.paid_on IS NULL
-                   AND i.superseded_on IS NULL
-                   AND i.due_date < %(as_of)s::date
-                 GROUP BY i.loan_id
+                SELECT i.{i["loan"]} AS loan_id,
+                       MIN(i.{i["due_date"]}) AS oldest,
+                       SUM((i.{i["principal_due"]} - i.{i["principal_paid"]})
+                           * GREATEST(%(as_of)s::date - GREATEST(t.since, i.{i["due_date"]}), 0)) AS principal_days
+                  FROM "{Installment._meta.db_table}" AS i
+                  JOIN todo AS t ON t.id = i.{i["loan"]}
+                 WHERE i.{i["paid_on"]} IS NULL
+                   AND i.{i["superseded_on"]} IS NULL
+                   AND i.{i["due_date"]} < %(as_of)s::date
+                 GROUP BY i.{i["loan"]}
             ), calc AS (
                 SELECT t.id, t.old_dpd, t.old_bucket,
                        {_DPD_SQL} AS dpd,
@@ -182,25 +179,33 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
                   LEFT JOIN due AS d ON d.loan_id = t.id
             )
             , upd AS (
-            UPDATE {loan} AS l
-               SET days_past_due = c.dpd,
-                   penalty_accrued = l.penalty_accrued + c.penalty,
-                   bucket = {_BUCKET_SQL},
-                   classification = {_CLASSIFICATION_SQL},
-                   serviced_on = %(as_of)s::date
+            UPDATE "{Loan._meta.db_table}" AS l
+               SET {L["days_past_due"]} = c.dpd,
+                   {L["penalty_accrued"]} = l.{L["penalty_accrued"]} + c.penalty,
+                   {L["bucket"]} = {_BUCKET_SQL},
+                   {L["classification"]} = {_classification_sql(f'l.{L["watch_until"]}')},
+                   {L["serviced_on"]} = %(as_of)s::date
               FROM calc AS c
-             WHERE l.id = c.id
-         RETURNING l.id, l.partner_id, l.days_past_due, l.bucket, c.old_dpd, c.old_bucket
+             WHERE l.{L["id"]} = c.id
+         RETURNING l.{L["id"]} AS id, l.{L["partner"]} AS partner_id, l.{L["days_past_due"]} AS dpd,
+                   l.{L["bucket"]} AS bucket, c.old_dpd, c.old_bucket
             )
-            -- One row back: the count, and only the loans whose bucket worsened (buckets rise
-            -- with DPD), not the whole book.
             SELECT count(*),
-                   COALESCE(json_agg(json_build_array(id, partner_id, days_past_due, bucket))
-                            FILTER (WHERE bucket <> old_bucket AND days_past_due > old_dpd), '[]')
+                   COALESCE(json_agg(json_build_array(id, partner_id, dpd, bucket))
+                            FILTER (WHERE bucket <> old_bucket AND dpd > old_dpd), '[]')
               FROM upd
-            """,
-            params,
-        )
+            """
+
+
+def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int, list[tuple]]:
+    params = {
+        "as_of": as_of,
+        "rate": policy.penalty_daily_rate,
+        "active": LoanStatus.ACTIVE,
+        **{field: getattr(policy, field) for field, _ in _CATEGORY_FLOORS},
+    }
+    with connection.cursor() as cur:
+        cur.execute(_servicing_sql(), params)
         serviced, worsened = cur.fetchone()
     if isinstance(worsened, str):  # a driver that does not decode json
         worsened = json.loads(worsened)
@@ -238,9 +243,10 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
             worsened.append((pk, partner_id, dpd, bucket))
     # executemany of a keyed UPDATE is linear; bulk_update's CASE WHEN is not on SQLite.
     with connection.cursor() as cur:
+        L = rawsql.column_names(Loan)
         cur.executemany(
-            f"UPDATE {Loan._meta.db_table} SET days_past_due = %s, penalty_accrued = %s, bucket = %s, "
-            "classification = %s, serviced_on = %s WHERE id = %s",
+            f'UPDATE "{Loan._meta.db_table}" SET {L["days_past_due"]} = %s, {L["penalty_accrued"]} = %s, '
+            f'{L["bucket"]} = %s, {L["classification"]} = %s, {L["serviced_on"]} = %s WHERE {L["id"]} = %s',
             rows,
         )
     return len(rows), len(rows), worsened
