@@ -38,7 +38,7 @@ from ..models import (
     role_current_on_sql,
 )
 from ..money import MoneyError, money, rate
-from ..schedule import add_months
+from ..schedule import MAX_TERM_MONTHS, add_months
 from .groups import borrower_group_exposure, group_open_limits
 from .ledger import ledger_append
 from .policy import active_policy_key, credit_policy_active, credit_policy_version
@@ -367,6 +367,31 @@ def _key_converters() -> tuple:
     return rawsql.converters(CreditPolicy, ("id", "created_at")) + rawsql.converters(Partner, ("is_active",))
 
 
+def application_request_checked(*, requested_amount, term_months, product: LoanProduct | None = None) -> tuple[Decimal | None, dict[str, str]]:
+    """The one check of what an application asks for, made by the service, the admin form and
+    the partner API's serializer alike: the amount a decimal number above zero (to the cent),
+    the term a whole number of months from 1 to ``MAX_TERM_MONTHS`` and, with the product
+    known, within its range.  Returns (the amount as money or None, {field: message})."""
+    errors: dict[str, str] = {}
+    amount = None
+    try:
+        amount = money(requested_amount)
+        if amount <= 0:
+            errors["requested_amount"] = "The amount must be greater than zero."
+    except (MoneyError, TypeError):
+        errors["requested_amount"] = "The amount must be a decimal number."
+    if isinstance(term_months, bool) or not isinstance(term_months, int):
+        errors["term_months"] = "The term must be a whole number of months."
+    elif product is not None and not (product.min_term_months <= term_months <= product.max_term_months):
+        errors["term_months"] = (
+            f"Term {term_months} months is outside the product's range "
+            f"{product.min_term_months}–{product.max_term_months} months."
+        )
+    elif not 1 <= term_months <= MAX_TERM_MONTHS:
+        errors["term_months"] = f"The term must be from 1 to {MAX_TERM_MONTHS} months."
+    return (None if "requested_amount" in errors else amount), errors
+
+
 def _new_application_checked(
     *, company_id, product_id, product_code, partner_id, requested_amount, term_months, as_of
 ) -> tuple[_NewApplicationFacts, Decimal]:
@@ -381,20 +406,8 @@ def _new_application_checked(
         errors["product"] = "A product is required."
     elif product is None:
         errors["product"] = f"Unknown or inactive product: {product_code or product_id!s}."
-    try:
-        amount = money(requested_amount)
-        if amount <= 0:
-            errors["requested_amount"] = "The amount must be greater than zero."
-    except (MoneyError, TypeError):
-        amount = None
-        errors["requested_amount"] = "The amount must be a decimal number."
-    if isinstance(term_months, bool) or not isinstance(term_months, int):
-        errors["term_months"] = "The term must be a whole number of months."
-    elif product is not None and not (product.min_term_months <= term_months <= product.max_term_months):
-        errors["term_months"] = (
-            f"Term {term_months} months is outside the product's range "
-            f"{product.min_term_months}–{product.max_term_months} months."
-        )
+    amount, request_errors = application_request_checked(requested_amount=requested_amount, term_months=term_months, product=product)
+    errors.update(request_errors)
     if facts.company is None:
         errors["company"] = f"Company #{company_id} does not exist."
     if partner_id is not None and not facts.partner_exists:
@@ -705,6 +718,7 @@ __all__ = [
     "application_committee_approve",
     "application_committee_decline",
     "application_create",
+    "application_request_checked",
     "application_submit",
     "application_withdraw",
     "applications_expire",
