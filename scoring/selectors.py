@@ -8,8 +8,6 @@ import threading
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 
 from . import scorer
 from .errors import ScoringUnavailable
@@ -86,17 +84,6 @@ def champion(subject_kind: str) -> tuple[int, int, scorer.CompiledScorecard]:
         raise ScoringUnavailable(f"no champion {subject_kind} scorecard: train one and promote it (train_scorecard --subject {subject_kind} --promote)")
     c = found[subject_kind]
     return c.model_id, c.version, champion_compiled(subject_kind, c)
-
-
-def _latest_per_subject(qs, subject_field: str, order_fields: list[str]):
-    """The latest row per subject of ``qs``: DISTINCT ON on PostgreSQL, ROW_NUMBER elsewhere."""
-    if connection.vendor == "postgresql":
-        return qs.order_by(subject_field, *order_fields).distinct(subject_field)
-    return qs.annotate(
-        _rn=Window(RowNumber(), partition_by=[F(subject_field)], order_by=[
-            F(f[1:]).desc() if f.startswith("-") else F(f).asc() for f in order_fields
-        ])
-    ).filter(_rn=1)
 
 
 # --- precompiled SQL of the hot path (on-demand scoring and the chunks) --------------------
@@ -243,19 +230,3 @@ def parties_of_companies_with_latest_scores(*, as_of: datetime.date, id_from=Non
         (cid, pid, role, pct, None if packed is None else packed // 2, None if packed is None else bool(packed % 2))
         for cid, pid, role, pct, packed in rows
     ]
-
-
-def latest_scores_on_or_before(subject_kind: str, *, as_of: datetime.date, subject_ids_qs):
-    """{subject_id: (score, in_default)} of each subject's latest score on or before ``as_of``;
-    ``subject_ids_qs`` may be a list or a values() queryset used as a subquery."""
-    qs = Score.objects.filter(subject_kind=subject_kind, subject_id__in=subject_ids_qs, as_of__lte=as_of)
-    qs = _latest_per_subject(qs, "subject_id", ["-as_of", "-id"])
-    return {sid: (score, dflt) for sid, score, dflt in qs.values_list("subject_id", "score", "in_default")}
-
-
-def score_history(*, subject_kind: str, subject_id: int, limit: int = 50):
-    return list(
-        Score.objects.filter(subject_kind=subject_kind, subject_id=subject_id)
-        .select_related("model")
-        .order_by("-as_of", "-id")[:limit]
-    )

@@ -213,7 +213,7 @@ def _fetch_scores(*, company_id: int, as_of: datetime.date, max_age_days: int):
         raise DomainError(f"Scores are unavailable right now ({exc}); the application stays a draft.", code="scoring_unavailable") from exc
 
 
-def _decide(*, company: decisioning.CompanyFacts, product: LoanProduct, amount, term_months: int, snapshot, bundle, as_of) -> decisioning.Decision:
+def _decide(*, company: decisioning.CompanyFacts, product: LoanProduct, amount, term_months: int, snapshot, bundle, as_of) -> decisioning.DecisionOutcome:
     """Gather the company's group exposure (one query) and run the engine.  Reads only:
     nothing here needs a lock (booking re-checks the group cap under locks)."""
     group_ids, open_limits = borrower_group_exposure(company_id=company.company_id, as_of=as_of)
@@ -228,12 +228,12 @@ def _decide(*, company: decisioning.CompanyFacts, product: LoanProduct, amount, 
     )
 
 
-def _decision_note(result: decisioning.Decision) -> str:
+def _decision_note(result: decisioning.DecisionOutcome) -> str:
     codes = ", ".join(h.code for h in result.rule_hits if h.effect != decisioning.ADJUSTMENT)
     return (f"automated decision: {result.outcome}" + (f" ({codes})" if codes else ""))[:500]
 
 
-def _record_automated(*, app: LoanApplication, result: decisioning.Decision, policy: CreditPolicy, started: float | None = None) -> Decision:
+def _record_automated(*, app: LoanApplication, result: decisioning.DecisionOutcome, policy: CreditPolicy, started: float | None = None) -> Decision:
     # One event path for every decision, whoever submitted it (officer or partner): receivers
     # (the partner's webhook) write their rows here, before the ledger lock is taken.
     events.application_decided.send(sender=LoanApplication, application=app, outcome=result.outcome)
