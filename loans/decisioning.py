@@ -2,8 +2,9 @@
 
 ``decide()`` takes everything it needs as plain values — a policy snapshot, the product's
 terms, the request, the company's facts, its borrower group's exposure and the scoring
-bundle — and returns a :class:`Decision`.  No database, no clock: the service layer gathers
-the inputs (``loans.services.applications.application_submit``) and persists the result.
+bundle — and returns a :class:`DecisionOutcome` (the ``Decision`` model records it).  No
+database, no clock: the service layer gathers the inputs
+(``loans.services.applications.application_submit``) and persists the result.
 
 Order of the rules (every rule is evaluated so that a decline lists all its reasons):
 
@@ -25,7 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .money import money
-from .pricing import PolicySnapshot, annual_rate_for, credit_limit_for, tier_for
+from .pricing import PolicySnapshot, annual_rate_for, credit_limit_for, tier_band_for
 
 if TYPE_CHECKING:  # the scoring app's agreed interface; only its shape is used here
     from scoring.api import CompanyScoreBundle
@@ -80,7 +81,7 @@ class RuleHit:
 
 
 @dataclass(frozen=True)
-class Decision:
+class DecisionOutcome:
     outcome: str
     score: int
     tier: str
@@ -179,7 +180,7 @@ def decide(
     group: GroupExposure,
     scores: CompanyScoreBundle,
     as_of: datetime.date,
-) -> Decision:
+) -> DecisionOutcome:
     hits: list[RuleHit] = []
     party_reasons: list[dict[str, Any]] = []
     company_score = scores.company
@@ -234,7 +235,7 @@ def decide(
     min_score = max(policy.min_score, product.min_score)
     if score < min_score:
         hits.append(RuleHit("EL_SCORE_BELOW_MIN", INELIGIBLE, f"Composite score {score} is below the minimum of {min_score}."))
-    band = tier_for(score, policy.tier_bands)
+    band = tier_band_for(score, policy.tier_bands)
     if band is None and score >= min_score:
         hits.append(RuleHit("EL_NO_TIER", INELIGIBLE, f"Composite score {score} falls in no tier band."))
 
@@ -312,7 +313,7 @@ def decide(
         if p.score is not None:
             model_versions[f"person:{p.person_id}"] = int(p.score.model_version)
 
-    return Decision(
+    return DecisionOutcome(
         outcome=outcome,
         score=score,
         tier=band.tier if band is not None else "",

@@ -74,7 +74,7 @@ class PolicySnapshot:
         return cls(version=version, tier_bands=bands, term_spreads=spreads, **values)
 
 
-def tier_for(score: int, bands: tuple[TierBand, ...]) -> TierBand | None:
+def tier_band_for(score: int, bands: tuple[TierBand, ...]) -> TierBand | None:
     """The best band whose floor the score reaches, or None below every band."""
     for band in bands:  # best first
         if score >= band.min_score:

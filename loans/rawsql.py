@@ -23,6 +23,16 @@ def columns(model: type[models.Model], names: Sequence[str], alias: str) -> str:
 
 
 @functools.cache
+def column_names(model: type[models.Model]) -> dict[str, str]:
+    """``{field name: '"column"'}`` of ``model``'s concrete fields (a foreign key under its name
+    and its attname), for statements written with the model's metadata, not typed-in names."""
+    out = {}
+    for f in model._meta.concrete_fields:
+        out[f.name] = out[f.attname] = f'"{f.column}"'
+    return out
+
+
+@functools.cache
 def _converters(vendor: str, model: type[models.Model], names: tuple[str, ...]) -> tuple:
     """Per column, the converters the ORM's compiler would apply (backend, then field)."""
     out = []

@@ -1,6 +1,7 @@
 """Repayment schedule engine.
 
-A pure module: no database, no Django.  Given a loan's terms it returns the
+A pure module: no database (the repayment methods are the stored choices of
+``loans.choices``, a plain enumeration).  Given a loan's terms it returns the
 rows of its repayment schedule.  Amounts are Decimal and every amount in a row
 has exactly two places; where a value must be rounded (interest, the annuity
 payment, P/n) it is first computed exactly as a Fraction, then rounded half-up
@@ -19,23 +20,15 @@ from __future__ import annotations
 
 import calendar
 import datetime
-import enum
 import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from loans.choices import RepaymentMethod  # noqa: F401  (re-exported: schedule.RepaymentMethod)
 from loans.money import ZERO, money
 
 MAX_TERM_MONTHS = 360
-
-
-class RepaymentMethod(str, enum.Enum):  # noqa: UP042 - the pure schedule module keeps its str() as is
-    """How principal is spread over the term.  The values are stored in the DB."""
-
-    EQUAL_INSTALLMENT = "equal_installment"  # 等额本息: constant payment (annuity)
-    EQUAL_PRINCIPAL = "equal_principal"  # 等额本金: constant principal part
-    INTEREST_FIRST = "interest_first"  # 先息后本: interest monthly, principal at the end
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ from celery import shared_task
 
 
 @shared_task(acks_late=True)
-def run_daily_servicing(as_of: str) -> dict:
-    """Service the whole book for ``as_of`` (YYYY-MM-DD).  Idempotent: a re-run of the same
-    day changes nothing, so a redelivered task is harmless."""
+def run_daily_servicing(as_of: str | None = None) -> dict:
+    """Service the whole book for ``as_of`` (YYYY-MM-DD; default the nightly run's day,
+    ``servicing_as_of``).  Idempotent: a re-run of the same day changes nothing, so a
+    redelivered task is harmless."""
     from loans.services.servicing import loans_service_daily
 
-    result = loans_service_daily(as_of=datetime.date.fromisoformat(as_of))
-    return {"as_of": as_of, "loans_serviced": result.loans_serviced, "loans_read": result.loans_read}
+    result = loans_service_daily(as_of=datetime.date.fromisoformat(as_of) if as_of else None)
+    return {"as_of": result.as_of.isoformat(), "loans_serviced": result.loans_serviced, "loans_read": result.loans_read}
 
 
 @shared_task(acks_late=True)

@@ -167,14 +167,14 @@ def latest_score(*, subject_kind: str, subject_id: int) -> SubjectScore | None:
 def _parties_and_latest_sql() -> str:
     """The company's current parties with each party's latest score, and the company's latest
     score (the row with a NULL person), in one statement; parties in (role, person, id) order."""
-    from loans.models import RelatedParty
+    from loans.models import RelatedParty, role_current_on_sql
 
     return (
         f"SELECT 0, rp.person_id, rp.role, rp.ownership_pct, rp.id, {_SCORE_COLS} "
         f"FROM {RelatedParty._meta.db_table} rp "
         f"LEFT JOIN {LatestScore._meta.db_table} l ON l.subject_kind = %s AND l.subject_id = rp.person_id "
         f"LEFT JOIN {Score._meta.db_table} s ON s.id = l.score_id "
-        "WHERE rp.company_id = %s AND rp.valid_from <= %s AND (rp.valid_to IS NULL OR rp.valid_to >= %s) "
+        f"WHERE rp.company_id = %s AND {role_current_on_sql('rp')} "
         f"UNION ALL SELECT 1, NULL, NULL, NULL, NULL, {_SCORE_COLS} "
         f"FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
         "WHERE l.subject_kind = %s AND l.subject_id = %s "

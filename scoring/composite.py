@@ -30,6 +30,8 @@ from decimal import Decimal
 
 import numpy as np
 
+from .scale import LENDING_MIN_SCORE
+
 OWN_WEIGHT = 0.60
 ROLE_WEIGHTS = {
     "legal_representative": 0.15,
@@ -39,7 +41,8 @@ ROLE_WEIGHTS = {
     "guarantor": 0.0,
 }
 SPLIT_EQUALLY = ("legal_representative", "actual_controller", "director")
-DEFAULT_CAP = 599
+# A subject in default scores at most just below the lowest score the lender lends at.
+DEFAULT_CAP = LENDING_MIN_SCORE - 1
 # A composite at least this many points below the company's own score earns reason code R02.
 PARTIES_LOW_POINTS = 10
 

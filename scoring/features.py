@@ -119,13 +119,6 @@ def feature_names(subject_kind: str) -> list[str]:
     return [f.name for f in FEATURES_BY_KIND[subject_kind]]
 
 
-def get_feature(subject_kind: str, name: str) -> Feature:
-    try:
-        return _BY_NAME[subject_kind][name]
-    except KeyError:
-        raise KeyError(f"unknown {subject_kind} feature {name!r}") from None
-
-
 def validate_value(feature: Feature, value):
     """Return the value as a float (or None when missing); raise FeatureRangeError if invalid.
 

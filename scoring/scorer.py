@@ -32,9 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .reasons import code_for
-from .scale import MAX_SCORE, MIN_SCORE  # noqa: F401  (re-exported: scorer.MAX_SCORE)
+from .scale import DEFAULT_TIERS, MAX_SCORE, MIN_SCORE, tier_for  # noqa: F401  (re-exported: scorer.MAX_SCORE, scorer.tier_for)
 
-DEFAULT_TIERS: tuple[tuple[str, int], ...] = (("A", 750), ("B", 700), ("C", 650), ("D", 600), ("E", 0))
 N_REASONS = 4
 
 
@@ -239,13 +238,6 @@ def tiers_for_scores(compiled: CompiledScorecard, scores) -> np.ndarray:
     floors_asc = compiled.tier_floors[::-1]
     tier_pos = np.searchsorted(floors_asc, scores, side="right") - 1
     return compiled.tier_labels[::-1][np.clip(tier_pos, 0, None)]
-
-
-def tier_for(score: int, tiers=DEFAULT_TIERS) -> str:
-    for label, floor in sorted(tiers, key=lambda t: -t[1]):
-        if score >= floor:
-            return label
-    return sorted(tiers, key=lambda t: t[1])[0][0]
 
 
 def pd_for_score(score: float, *, offset: float, factor: float) -> float:

@@ -8,8 +8,6 @@ import threading
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery, Window
-from django.db.models.functions import Cast, RowNumber
 
 from . import scorer
 from .errors import ScoringUnavailable
@@ -86,44 +84,6 @@ def champion(subject_kind: str) -> tuple[int, int, scorer.CompiledScorecard]:
         raise ScoringUnavailable(f"no champion {subject_kind} scorecard: train one and promote it (train_scorecard --subject {subject_kind} --promote)")
     c = found[subject_kind]
     return c.model_id, c.version, champion_compiled(subject_kind, c)
-
-
-def _latest_per_subject(qs, subject_field: str, order_fields: list[str]):
-    """The latest row per subject of ``qs``: DISTINCT ON on PostgreSQL, ROW_NUMBER elsewhere."""
-    if connection.vendor == "postgresql":
-        return qs.order_by(subject_field, *order_fields).distinct(subject_field)
-    return qs.annotate(
-        _rn=Window(RowNumber(), partition_by=[F(subject_field)], order_by=[
-            F(f[1:]).desc() if f.startswith("-") else F(f).asc() for f in order_fields
-        ])
-    ).filter(_rn=1)
-
-
-def parties_with_latest_scores(*, as_of: datetime.date, company_filter: Q):
-    """(company_id, person_id, role, ownership_pct, score, in_default) of every related party
-    current at ``as_of`` of the companies matched by ``company_filter`` (on ``company_id``),
-    with the party's latest person score on or before ``as_of`` (None when never scored),
-    ordered by company, role, id; one query.  The score is one correlated subquery per party
-    walking ``score_unique_subject_date_model`` backwards; it returns score * 2 + in_default
-    so that one probe brings both."""
-    from loans.models import RelatedParty
-
-    latest = (
-        Score.objects.filter(subject_kind="person", subject_id=OuterRef("person_id"), as_of__lte=as_of)
-        .order_by("-as_of", "-id")
-        .annotate(_packed=ExpressionWrapper(F("score") * 2 + Cast("in_default", IntegerField()), output_field=IntegerField()))
-        .values("_packed")[:1]
-    )
-    rows = (
-        RelatedParty.objects.filter(company_filter, Q(valid_to__isnull=True) | Q(valid_to__gte=as_of), valid_from__lte=as_of)
-        .annotate(_packed=Subquery(latest, output_field=IntegerField()))
-        .order_by("company_id", "role", "id")  # the composite lists parties in this order
-        .values_list("company_id", "person_id", "role", "ownership_pct", "_packed")
-    )
-    return [
-        (cid, pid, role, pct, None if packed is None else packed // 2, None if packed is None else bool(packed % 2))
-        for cid, pid, role, pct, packed in rows
-    ]
 
 
 # --- precompiled SQL of the hot path (on-demand scoring and the chunks) --------------------
@@ -225,7 +185,7 @@ def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, i
 
 @functools.lru_cache(maxsize=256)
 def _parties_sql(n_ids: int | None) -> str:
-    from loans.models import RelatedParty
+    from loans.models import RelatedParty, role_current_on_sql
 
     qn = connection.ops.quote_name
     company_sql = f"rp.company_id IN ({_placeholders(n_ids)})" if n_ids is not None else "rp.company_id >= %s AND rp.company_id < %s"
@@ -244,14 +204,17 @@ def _parties_sql(n_ids: int | None) -> str:
         "  WHERE s.subject_kind = %s AND s.subject_id = rp.person_id AND s.as_of <= %s "
         "  ORDER BY s.as_of DESC, s.id DESC LIMIT 1)) "
         f"FROM {qn(RelatedParty._meta.db_table)} rp "
-        f"WHERE {company_sql} AND rp.valid_from <= %s AND (rp.valid_to IS NULL OR rp.valid_to >= %s) "
+        f"WHERE {company_sql} AND {role_current_on_sql('rp')} "
         "ORDER BY rp.company_id, rp.role, rp.id"
     )
 
 
 def parties_of_companies_with_latest_scores(*, as_of: datetime.date, id_from=None, id_to=None, ids=None):
-    """``parties_with_latest_scores`` for the companies in [id_from, id_to) or in ``ids``, through
-    a precompiled statement (the chunk's hot path); the same rows in the same order."""
+    """(company_id, person_id, role, ownership_pct, score, in_default) of every related party
+    current at ``as_of`` of the companies in [id_from, id_to) or in ``ids``, with the party's
+    latest person score on or before ``as_of`` (None when never scored), ordered by company,
+    role, id; one precompiled statement (the chunk's hot path).  The score is packed as
+    score * 2 + in_default so that one probe brings both."""
     if ids is not None:
         ids = list(ids)
         if not ids:
@@ -267,19 +230,3 @@ def parties_of_companies_with_latest_scores(*, as_of: datetime.date, id_from=Non
         (cid, pid, role, pct, None if packed is None else packed // 2, None if packed is None else bool(packed % 2))
         for cid, pid, role, pct, packed in rows
     ]
-
-
-def latest_scores_on_or_before(subject_kind: str, *, as_of: datetime.date, subject_ids_qs):
-    """{subject_id: (score, in_default)} of each subject's latest score on or before ``as_of``;
-    ``subject_ids_qs`` may be a list or a values() queryset used as a subquery."""
-    qs = Score.objects.filter(subject_kind=subject_kind, subject_id__in=subject_ids_qs, as_of__lte=as_of)
-    qs = _latest_per_subject(qs, "subject_id", ["-as_of", "-id"])
-    return {sid: (score, dflt) for sid, score, dflt in qs.values_list("subject_id", "score", "in_default")}
-
-
-def score_history(*, subject_kind: str, subject_id: int, limit: int = 50):
-    return list(
-        Score.objects.filter(subject_kind=subject_kind, subject_id=subject_id)
-        .select_related("model")
-        .order_by("-as_of", "-id")[:limit]
-    )

@@ -128,15 +128,11 @@ def format_datetime(value, *, seconds: bool = False) -> str:
 
 def tier_of(score) -> str | None:
     """The tier of a score under the default bands (A ≥ 750 … E < 600)."""
-    from scoring.scorer import DEFAULT_TIERS  # lazy: scoring imports numpy
+    from scoring.scale import tier_for
 
     if score is None or score == "":
         return None
-    s = int(score)
-    for name, floor in DEFAULT_TIERS:
-        if s >= floor:
-            return name
-    return None
+    return tier_for(int(score))
 
 
 def format_score(score, tier: str | None = None) -> str:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import math
 
+from .scale import DEFAULT_TIERS, MAX_SCORE, MIN_SCORE
+
 PDO = 40.0
 BASE_POINTS = 600.0
 BASE_ODDS = 19.0
 FACTOR = PDO / math.log(2)
 SCALING = {
     "base_points": BASE_POINTS, "base_odds": BASE_ODDS, "pdo": PDO, "factor": FACTOR,
-    "offset": BASE_POINTS - FACTOR * math.log(BASE_ODDS), "min_score": 0, "max_score": 950,
+    "offset": BASE_POINTS - FACTOR * math.log(BASE_ODDS), "min_score": MIN_SCORE, "max_score": MAX_SCORE,
 }
-TIERS = [["A", 750], ["B", 700], ["C", 650], ["D", 600], ["E", 0]]
 
 # Features of a good borrower under these cards (scores well above 600).
 GOOD_PERSON = {"ontime_ratio_24m": 0.99, "debt_to_income": 0.1, "verification_level": 3, "connections_with_defaults": 0}
@@ -37,7 +38,7 @@ def person_scorecard() -> dict:
              "edges": [1, 3], "points": [260.0, 200.0, 120.0], "points_missing": 200.0},
         ],
         "scaling": dict(SCALING),
-        "tiers": [list(t) for t in TIERS],
+        "tiers": [list(t) for t in DEFAULT_TIERS],
     }
 
 
@@ -50,7 +51,7 @@ def company_scorecard() -> dict:
              "edges": [1, 3], "points": [380.0, 300.0, 200.0], "points_missing": 300.0},
         ],
         "scaling": dict(SCALING),
-        "tiers": [list(t) for t in TIERS],
+        "tiers": [list(t) for t in DEFAULT_TIERS],
     }
 
 

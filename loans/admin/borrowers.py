@@ -25,10 +25,14 @@ from config.backoffice.paginator import EstimatedCountPaginator
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
 from .. import identity, value_dates
-from ..choices import Role
 from ..errors import DomainError
 from ..models import Collateral, Company, Guarantee, LoanProduct, Partner, Person, PersonalDataReveal, RelatedParty
-from ..services.borrowers import borrower_blocklist_sync, person_personal_data_reveal
+from ..services.borrowers import (
+    borrower_blocklist_sync,
+    ownership_checked,
+    ownership_total_error,
+    person_personal_data_reveal,
+)
 from . import privacy as privacy_admin
 
 
@@ -73,18 +77,14 @@ class RelatedPartyFormSet(forms.BaseInlineFormSet):
             if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE") or not form.cleaned_data:
                 continue
             data = form.cleaned_data
-            pct = data.get("ownership_pct")
-            role = data.get("role")
-            if pct is not None and not (Decimal("0") < pct <= Decimal("100")):
-                form.add_error("ownership_pct", "Must be more than 0 and at most 100.")
-            if role == Role.SHAREHOLDER and pct is None:
-                form.add_error("ownership_pct", "A shareholder needs an ownership percentage.")
-            if role != Role.SHAREHOLDER and pct is not None:
-                form.add_error("ownership_pct", "Only shareholders carry an ownership percentage.")
+            # The services' rule, word for word (loans.services.borrowers.ownership_checked).
+            pct, problems = ownership_checked(data.get("role"), data.get("ownership_pct"))
+            for problem in problems:
+                form.add_error("ownership_pct", problem)
             if pct is not None and data.get("valid_to") is None:
                 total += pct
-        if total > 100:
-            raise ValidationError(f"Current shareholdings add up to {total} %, more than 100 %.")
+        if message := ownership_total_error(total):
+            raise ValidationError(message)
 
 
 class RelatedPartyInline(admin.TabularInline):

@@ -82,12 +82,13 @@ class LoanApplicationForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        product, term = data.get("product"), data.get("term_months")
-        if product and term and not (product.min_term_months <= term <= product.max_term_months):
-            self.add_error("term_months", f"Outside the product's range {product.min_term_months}–{product.max_term_months} months.")
-        amount = data.get("requested_amount")
-        if amount is not None and amount <= 0:
-            self.add_error("requested_amount", "The amount must be greater than zero.")
+        # The service's own check (field errors Django already found are not repeated).
+        _, errors = app_services.application_request_checked(
+            requested_amount=data.get("requested_amount"), term_months=data.get("term_months"), product=data.get("product")
+        )
+        for field, message in errors.items():
+            if field in data:
+                self.add_error(field, message)
         return data
 
 

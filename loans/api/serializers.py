@@ -244,6 +244,16 @@ class ApplicationCreateSerializer(FieldsBuiltOnce, serializers.Serializer):
             raise serializers.ValidationError(f"You have no company #{value}.")
         return value
 
+    def validate(self, attrs):
+        # The service's own check of amount and term (the product's range follows there).
+        from loans.services.applications import application_request_checked
+
+        _, errors = application_request_checked(requested_amount=attrs["amount"], term_months=attrs["term_months"])
+        if errors:
+            names = {"requested_amount": "amount"}
+            raise serializers.ValidationError({names.get(k, k): [v] for k, v in errors.items()})
+        return attrs
+
 
 class DecisionSerializer(FieldsBuiltOnce, serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["approve", "decline", "refer"])

@@ -14,8 +14,11 @@ from .core import (  # noqa: F401
     Person,
     PersonalDataReveal,
     RelatedParty,
+    RelatedPartyQuerySet,
     Repayment,
     maker_of,
+    role_current_on,
+    role_current_on_sql,
 )
 from .privacy import ConsentSource, CreditCheckConsent, PersonDataRequest  # noqa: F401
 from .underwriting import (  # noqa: F401

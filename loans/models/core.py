@@ -214,6 +214,30 @@ class Person(TimeStamped):
         return identity.decrypt(self.resident_id_encrypted)
 
 
+def role_current_on(as_of, prefix: str = "") -> Q:
+    """The one definition of "a role current on a date": it began on or before ``as_of`` and
+    had not ended before it (``valid_to`` is the last day the role was held; NULL: still held).
+    ``prefix`` reaches the role through a relation (``"roles__"``, ``"related_parties__"``).
+    Raw SQL says the same through :func:`role_current_on_sql`."""
+    return Q(**{f"{prefix}valid_from__lte": as_of}) & (
+        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gte": as_of})
+    )
+
+
+def role_current_on_sql(alias: str) -> str:
+    """:func:`role_current_on` for raw SQL over ``RelatedParty`` as ``alias``: two
+    placeholders, both the day (adapted, e.g. ``connection.ops.adapt_datefield_value``)."""
+    meta = RelatedParty._meta
+    start, end = (f'{alias}."{meta.get_field(n).column}"' for n in ("valid_from", "valid_to"))
+    return f"{start} <= %s AND ({end} IS NULL OR {end} >= %s)"
+
+
+class RelatedPartyQuerySet(models.QuerySet):
+    def current_on(self, as_of) -> RelatedPartyQuerySet:
+        """The roles current on ``as_of`` (:func:`role_current_on`)."""
+        return self.filter(role_current_on(as_of))
+
+
 class RelatedParty(TimeStamped):
     """A person's role in a company.  A person may hold several roles in many companies."""
 
@@ -224,6 +248,8 @@ class RelatedParty(TimeStamped):
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
     history = History()
+
+    objects = RelatedPartyQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "related parties"

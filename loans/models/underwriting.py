@@ -14,16 +14,17 @@ from django.db import models
 from django.db.models import F, Q
 
 from config.history.records import History
-from scoring.scale import MAX_SCORE
+from scoring.scale import LENDING_MIN_SCORE, MAX_SCORE
 
 from ..schedule import MAX_TERM_MONTHS
 from .core import Company, LoanApplication, MoneyField, RateField
 
-# The policy a fresh install decides with (also written by migration 0003).  Rates are
+# The policy a fresh install decides with (also written by migration 0003), and the
+# fields' defaults below.  Rates are
 # annual fractions; score bands are "score >= min_score gets the tier", best first.
 DEFAULT_POLICY = {
-    "min_score": 600,
-    "grey_band_low": 600,
+    "min_score": LENDING_MIN_SCORE,
+    "grey_band_low": LENDING_MIN_SCORE,
     "grey_band_high": 619,
     "auto_approval_ceiling": Decimal("1000000.00"),
     "legal_rate_cap": Decimal("0.240000"),
@@ -40,7 +41,7 @@ DEFAULT_POLICY = {
         {"tier": "A", "min_score": 750, "base_rate": "0.060000", "multiplier": "1.50"},
         {"tier": "B", "min_score": 700, "base_rate": "0.080000", "multiplier": "1.20"},
         {"tier": "C", "min_score": 650, "base_rate": "0.110000", "multiplier": "1.00"},
-        {"tier": "D", "min_score": 600, "base_rate": "0.150000", "multiplier": "0.70"},
+        {"tier": "D", "min_score": LENDING_MIN_SCORE, "base_rate": "0.150000", "multiplier": "0.70"},
     ],
     "term_spreads": [
         {"max_months": 12, "spread": "0.000000"},
@@ -53,20 +54,20 @@ DEFAULT_POLICY = {
 class CreditPolicy(models.Model):
     version = models.PositiveIntegerField(unique=True)
     is_active = models.BooleanField(default=False)
-    min_score = models.PositiveSmallIntegerField(default=600, help_text="Composite score needed to be eligible.")
-    grey_band_low = models.PositiveSmallIntegerField(default=600)
-    grey_band_high = models.PositiveSmallIntegerField(default=619, help_text="Scores in [low, high] go to the credit committee.")
-    auto_approval_ceiling = MoneyField(default=Decimal("1000000.00"), help_text="Limits above this go to the credit committee.")
-    legal_rate_cap = RateField(default=Decimal("0.24"), help_text="No annual rate above this (APR fraction).")
-    max_score_age_days = models.PositiveSmallIntegerField(default=7)
-    legal_rep_min_score = models.PositiveSmallIntegerField(default=550)
-    group_exposure_cap = MoneyField(default=Decimal("5000000.00"), help_text="Sum of open line limits per borrower group.")
-    revenue_capacity_ratio = RateField(default=Decimal("0.20"), help_text="Capacity = annual revenue × this × tier multiplier.")
-    penalty_daily_rate = RateField(default=Decimal("0.0005"), help_text="Penalty interest per day on overdue principal.")
-    substandard_dpd = models.PositiveSmallIntegerField(default=91)
-    doubtful_dpd = models.PositiveSmallIntegerField(default=181)
-    loss_dpd = models.PositiveSmallIntegerField(default=361)
-    offer_validity_days = models.PositiveSmallIntegerField(default=30, help_text="An approval not accepted in this many days expires.")
+    min_score = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["min_score"], help_text="Composite score needed to be eligible.")
+    grey_band_low = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["grey_band_low"])
+    grey_band_high = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["grey_band_high"], help_text="Scores in [low, high] go to the credit committee.")
+    auto_approval_ceiling = MoneyField(default=DEFAULT_POLICY["auto_approval_ceiling"], help_text="Limits above this go to the credit committee.")
+    legal_rate_cap = RateField(default=DEFAULT_POLICY["legal_rate_cap"], help_text="No annual rate above this (APR fraction).")
+    max_score_age_days = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["max_score_age_days"])
+    legal_rep_min_score = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["legal_rep_min_score"])
+    group_exposure_cap = MoneyField(default=DEFAULT_POLICY["group_exposure_cap"], help_text="Sum of open line limits per borrower group.")
+    revenue_capacity_ratio = RateField(default=DEFAULT_POLICY["revenue_capacity_ratio"], help_text="Capacity = annual revenue × this × tier multiplier.")
+    penalty_daily_rate = RateField(default=DEFAULT_POLICY["penalty_daily_rate"], help_text="Penalty interest per day on overdue principal.")
+    substandard_dpd = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["substandard_dpd"])
+    doubtful_dpd = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["doubtful_dpd"])
+    loss_dpd = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["loss_dpd"])
+    offer_validity_days = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["offer_validity_days"], help_text="An approval not accepted in this many days expires.")
     lgd = models.DecimalField(
         "loss given default", max_digits=5, decimal_places=4, default=Decimal("0.45"),
         help_text="Share of the exposure lost when a borrower defaults (expected loss = PD × exposure × LGD).",

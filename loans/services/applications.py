@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -36,10 +35,11 @@ from ..models import (
     Person,
     RelatedParty,
     maker_of,
+    role_current_on_sql,
 )
 from ..money import MoneyError, money, rate
-from ..schedule import add_months
-from .groups import borrower_group_company_ids, borrower_group_exposure, group_open_limits
+from ..schedule import MAX_TERM_MONTHS, add_months
+from .groups import borrower_group_exposure, group_open_limits
 from .ledger import ledger_append
 from .policy import active_policy_key, credit_policy_active, credit_policy_version
 
@@ -137,19 +137,59 @@ def application_create(
 # --- submit: the automated decision ----------------------------------------------------------
 
 
-def _company_facts(company: Company, as_of: datetime.date) -> decisioning.CompanyFacts:
-    """The company's facts, from one read of its current roles (with the persons' blocklist)."""
-    roles = RelatedParty.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=as_of), company_id=company.pk, valid_from__lte=as_of,
-        person__is_blocklisted=True,
-    ).values_list("person_id", flat=True)
-    return decisioning.CompanyFacts(
-        company_id=company.pk,
-        status=company.status,
-        is_blocklisted=company.is_blocklisted,
-        annual_revenue=company.annual_revenue,
-        blocklisted_person_ids=frozenset(roles),
+_COMPANY_FIELDS = ("id", "status", "is_blocklisted", "annual_revenue")
+
+
+def _company_facts_sql() -> str:
+    """The company's facts for a decision: its columns and — one row each, else one row with
+    NULL — its roles current on the day held by blocklisted persons.  Parameters:
+    :func:`_company_facts_params`.  Run alone by :func:`company_facts` (the officer's submit)
+    and as the tail of the partner's one statement (:func:`_facts_sql`); both read the rows
+    with :func:`_company_facts_from`."""
+    t = {m.__name__: f'"{m._meta.db_table}"' for m in (Company, RelatedParty, Person)}
+    rp = {n: f'rp."{RelatedParty._meta.get_field(n).column}"' for n in ("company", "person")}
+    return (
+        f"SELECT {rawsql.columns(Company, _COMPANY_FIELDS, 'c')}, {rp['person']} "
+        "FROM (SELECT 1 AS one) one "
+        f'LEFT JOIN {t["Company"]} c ON c."{Company._meta.pk.column}" = %s '
+        f'LEFT JOIN {t["RelatedParty"]} rp ON {rp["company"]} = c."{Company._meta.pk.column}" AND {role_current_on_sql("rp")} '
+        f'AND {rp["person"]} IN (SELECT pe."{Person._meta.pk.column}" FROM {t["Person"]} pe '
+        f'WHERE pe."{Person._meta.get_field("is_blocklisted").column}" = %s)'
     )
+
+
+def _company_facts_params(company_id: int, as_of: datetime.date) -> list:
+    day = connection.ops.adapt_datefield_value(as_of)
+    return [company_id, day, day, True]
+
+
+def _company_facts_converters() -> tuple:
+    return rawsql.converters(Company, _COMPANY_FIELDS) + (None,)
+
+
+def _company_facts_from(rows) -> decisioning.CompanyFacts | None:
+    """The facts from the rows of :func:`_company_facts_sql` (its columns, already converted);
+    None when there is no such company."""
+    cid, status, is_blocklisted, revenue, _ = rows[0]
+    if cid is None:
+        return None
+    return decisioning.CompanyFacts(
+        company_id=cid, status=status, is_blocklisted=is_blocklisted, annual_revenue=revenue,
+        blocklisted_person_ids=frozenset(r[-1] for r in rows if r[-1] is not None),
+    )
+
+
+_COMPANY_FACTS_SQL = _company_facts_sql()
+
+
+def company_facts(*, company_id: int, as_of: datetime.date) -> decisioning.CompanyFacts | None:
+    """What a decision knows of the company on ``as_of`` (one precompiled statement); the
+    partner's path reads the same in its one statement.  None when there is no such company."""
+    with connection.cursor() as cur:
+        cur.execute(_COMPANY_FACTS_SQL, _company_facts_params(company_id, as_of))
+        rows = cur.fetchall()
+    convs = _company_facts_converters()
+    return _company_facts_from([rawsql.convert(r, convs) for r in rows])
 
 
 def _product_terms(product: LoanProduct) -> decisioning.ProductTerms:
@@ -173,7 +213,7 @@ def _fetch_scores(*, company_id: int, as_of: datetime.date, max_age_days: int):
         raise DomainError(f"Scores are unavailable right now ({exc}); the application stays a draft.", code="scoring_unavailable") from exc
 
 
-def _decide(*, company: decisioning.CompanyFacts, product: LoanProduct, amount, term_months: int, snapshot, bundle, as_of) -> decisioning.Decision:
+def _decide(*, company: decisioning.CompanyFacts, product: LoanProduct, amount, term_months: int, snapshot, bundle, as_of) -> decisioning.DecisionOutcome:
     """Gather the company's group exposure (one query) and run the engine.  Reads only:
     nothing here needs a lock (booking re-checks the group cap under locks)."""
     group_ids, open_limits = borrower_group_exposure(company_id=company.company_id, as_of=as_of)
@@ -188,12 +228,12 @@ def _decide(*, company: decisioning.CompanyFacts, product: LoanProduct, amount, 
     )
 
 
-def _decision_note(result: decisioning.Decision) -> str:
+def _decision_note(result: decisioning.DecisionOutcome) -> str:
     codes = ", ".join(h.code for h in result.rule_hits if h.effect != decisioning.ADJUSTMENT)
     return (f"automated decision: {result.outcome}" + (f" ({codes})" if codes else ""))[:500]
 
 
-def _record_automated(*, app: LoanApplication, result: decisioning.Decision, policy: CreditPolicy, started: float | None = None) -> Decision:
+def _record_automated(*, app: LoanApplication, result: decisioning.DecisionOutcome, policy: CreditPolicy, started: float | None = None) -> Decision:
     # One event path for every decision, whoever submitted it (officer or partner): receivers
     # (the partner's webhook) write their rows here, before the ledger lock is taken.
     events.application_decided.send(sender=LoanApplication, application=app, outcome=result.outcome)
@@ -244,7 +284,7 @@ def application_submit(*, application_id: int, actor=None, as_of: datetime.date 
     policy, snapshot = credit_policy_version(pk=app.active_policy_pk, created_at=app.active_policy_created_at)
     bundle = scores or _fetch_scores(company_id=app.company_id, as_of=as_of, max_age_days=policy.max_score_age_days)
     result = _decide(
-        company=_company_facts(app.company, as_of), product=app.product, amount=app.requested_amount, term_months=app.term_months,
+        company=company_facts(company_id=app.company_id, as_of=as_of), product=app.product, amount=app.requested_amount, term_months=app.term_months,
         snapshot=snapshot, bundle=bundle, as_of=as_of,
     )
     to_status = OUTCOME_STATUS[result.outcome]
@@ -282,27 +322,24 @@ class _NewApplicationFacts(NamedTuple):
 
 
 _PRODUCT_FIELDS = tuple(f.attname for f in LoanProduct._meta.concrete_fields)
-_COMPANY_FIELDS = ("id", "status", "is_blocklisted", "annual_revenue")
 
 
 def _facts_sql(product_by: str) -> str:
-    """One statement for the product (by ``code`` or ``id``), the active policy's key, the
-    company, whether the partner exists and — one row each, else one row with NULL — the
-    company's current roles held by blocklisted persons.  Precompiled (see ``rawsql``): the
-    partner API runs it for every application."""
-    t = {m.__name__: f'"{m._meta.db_table}"' for m in (LoanProduct, CreditPolicy, Company, Partner, RelatedParty, Person)}
+    """One statement for the product (by ``code`` or ``id``), the active policy's key, whether
+    the partner exists and — the company's facts, :func:`_company_facts_sql` as a derived
+    table — the company with its current roles held by blocklisted persons.  Precompiled (see
+    ``rawsql``): the partner API runs it for every application."""
+    t = {m.__name__: f'"{m._meta.db_table}"' for m in (LoanProduct, CreditPolicy, Partner)}
+    active = CreditPolicy._meta.get_field("is_active").column
     return (
         f"SELECT {rawsql.columns(LoanProduct, _PRODUCT_FIELDS, 'p')}, "
-        f'(SELECT pol."id" FROM {t["CreditPolicy"]} pol WHERE pol."is_active" = %s LIMIT 1), '
-        f'(SELECT pol."created_at" FROM {t["CreditPolicy"]} pol WHERE pol."is_active" = %s LIMIT 1), '
-        f"{rawsql.columns(Company, _COMPANY_FIELDS, 'c')}, "
-        f'EXISTS(SELECT 1 FROM {t["Partner"]} pa WHERE pa."id" = %s), rp."person_id" '
+        f'(SELECT pol."id" FROM {t["CreditPolicy"]} pol WHERE pol."{active}" = %s LIMIT 1), '
+        f'(SELECT pol."created_at" FROM {t["CreditPolicy"]} pol WHERE pol."{active}" = %s LIMIT 1), '
+        f'EXISTS(SELECT 1 FROM {t["Partner"]} pa WHERE pa."id" = %s), f.* '
         "FROM (SELECT 1 AS one) one "
-        f'LEFT JOIN {t["LoanProduct"]} p ON p."is_active" = %s AND p."{product_by}" = %s '
-        f'LEFT JOIN {t["Company"]} c ON c."id" = %s '
-        f'LEFT JOIN {t["RelatedParty"]} rp ON rp."company_id" = c."id" AND rp."valid_from" <= %s '
-        'AND (rp."valid_to" IS NULL OR rp."valid_to" >= %s) '
-        f'AND rp."person_id" IN (SELECT pe."id" FROM {t["Person"]} pe WHERE pe."is_blocklisted" = %s)'
+        f'LEFT JOIN {t["LoanProduct"]} p ON p."{LoanProduct._meta.get_field("is_active").column}" = %s '
+        f'AND p."{LoanProduct._meta.get_field(product_by).column}" = %s '
+        f"LEFT JOIN ({_company_facts_sql()}) f ON 1 = 1"
     )
 
 
@@ -311,30 +348,48 @@ _FACTS_SQL = {"code": _facts_sql("code"), "id": _facts_sql("id")}
 
 def _new_application_facts(*, company_id, product_id, product_code, partner_id, as_of) -> _NewApplicationFacts:
     n_product = len(_PRODUCT_FIELDS)
-    day = connection.ops.adapt_datefield_value(as_of)
     by, product_key = ("id", product_id) if product_id is not None else ("code", product_code)
     with connection.cursor() as cur:
-        cur.execute(_FACTS_SQL[by], [True, True, partner_id, True, product_key, company_id, day, day, True])
+        cur.execute(_FACTS_SQL[by], [True, True, partner_id, True, product_key, *_company_facts_params(company_id, as_of)])
         rows = cur.fetchall()
     first = rows[0]
     product = None
     if first[0] is not None:
         product = rawsql.instance(LoanProduct, _PRODUCT_FIELDS, first[:n_product], rawsql.converters(LoanProduct, _PRODUCT_FIELDS))
-    rest = rawsql.convert(first[n_product:], _rest_converters())
-    policy_pk, policy_created_at, cid, status, is_blocklisted, revenue, partner_exists, _ = rest
-    company = None
-    if cid is not None:
-        company = decisioning.CompanyFacts(
-            company_id=cid, status=status, is_blocklisted=is_blocklisted, annual_revenue=revenue,
-            blocklisted_person_ids=frozenset(r[-1] for r in rows if r[-1] is not None),
-        )
+    policy_pk, policy_created_at, partner_exists = rawsql.convert(first[n_product:n_product + 3], _key_converters())
+    facts_convs = _company_facts_converters()
+    company = _company_facts_from([rawsql.convert(r[n_product + 3:], facts_convs) for r in rows])
     return _NewApplicationFacts(product, (policy_pk, policy_created_at), company, partner_exists)
 
 
-def _rest_converters() -> tuple:
-    """Converters of the columns after the product's (each part cached by ``rawsql``)."""
-    pol, partner = rawsql.converters(CreditPolicy, ("id", "created_at")), rawsql.converters(Partner, ("is_active",))
-    return pol + rawsql.converters(Company, _COMPANY_FIELDS) + partner + (None,)
+def _key_converters() -> tuple:
+    """Converters of the policy's key and the partner's existence (each part cached by ``rawsql``)."""
+    return rawsql.converters(CreditPolicy, ("id", "created_at")) + rawsql.converters(Partner, ("is_active",))
+
+
+def application_request_checked(*, requested_amount, term_months, product: LoanProduct | None = None) -> tuple[Decimal | None, dict[str, str]]:
+    """The one check of what an application asks for, made by the service, the admin form and
+    the partner API's serializer alike: the amount a decimal number above zero (to the cent),
+    the term a whole number of months from 1 to ``MAX_TERM_MONTHS`` and, with the product
+    known, within its range.  Returns (the amount as money or None, {field: message})."""
+    errors: dict[str, str] = {}
+    amount = None
+    try:
+        amount = money(requested_amount)
+        if amount <= 0:
+            errors["requested_amount"] = "The amount must be greater than zero."
+    except (MoneyError, TypeError):
+        errors["requested_amount"] = "The amount must be a decimal number."
+    if isinstance(term_months, bool) or not isinstance(term_months, int):
+        errors["term_months"] = "The term must be a whole number of months."
+    elif product is not None and not (product.min_term_months <= term_months <= product.max_term_months):
+        errors["term_months"] = (
+            f"Term {term_months} months is outside the product's range "
+            f"{product.min_term_months}–{product.max_term_months} months."
+        )
+    elif not 1 <= term_months <= MAX_TERM_MONTHS:
+        errors["term_months"] = f"The term must be from 1 to {MAX_TERM_MONTHS} months."
+    return (None if "requested_amount" in errors else amount), errors
 
 
 def _new_application_checked(
@@ -351,20 +406,8 @@ def _new_application_checked(
         errors["product"] = "A product is required."
     elif product is None:
         errors["product"] = f"Unknown or inactive product: {product_code or product_id!s}."
-    try:
-        amount = money(requested_amount)
-        if amount <= 0:
-            errors["requested_amount"] = "The amount must be greater than zero."
-    except (MoneyError, TypeError):
-        amount = None
-        errors["requested_amount"] = "The amount must be a decimal number."
-    if isinstance(term_months, bool) or not isinstance(term_months, int):
-        errors["term_months"] = "The term must be a whole number of months."
-    elif product is not None and not (product.min_term_months <= term_months <= product.max_term_months):
-        errors["term_months"] = (
-            f"Term {term_months} months is outside the product's range "
-            f"{product.min_term_months}–{product.max_term_months} months."
-        )
+    amount, request_errors = application_request_checked(requested_amount=requested_amount, term_months=term_months, product=product)
+    errors.update(request_errors)
     if facts.company is None:
         errors["company"] = f"Company #{company_id} does not exist."
     if partner_id is not None and not facts.partner_exists:
@@ -620,7 +663,7 @@ def application_book(*, application_id: int, actor=None, opened_on: datetime.dat
         _check(app, S.BOOKED)
         value_dates.check_opened_on(opened_on, founded_on=app.company.founded_on)
         policy = credit_policy_active()
-        group_ids = borrower_group_company_ids(company_id=app.company_id, as_of=opened_on)
+        group_ids, _ = borrower_group_exposure(company_id=app.company_id, as_of=opened_on)
         list(Company.objects.select_for_update().filter(pk__in=group_ids).order_by("pk").values_list("pk", flat=True))
         exposure = group_open_limits(company_ids=group_ids, as_of=opened_on)
         if exposure + app.approved_limit > policy.group_exposure_cap:
@@ -675,6 +718,7 @@ __all__ = [
     "application_committee_approve",
     "application_committee_decline",
     "application_create",
+    "application_request_checked",
     "application_submit",
     "application_withdraw",
     "applications_expire",

@@ -61,6 +61,35 @@ def _decimal(value, field: str, *, positive: bool = False, places: int = 2) -> D
     return d.quantize(Decimal(1).scaleb(-places))
 
 
+def ownership_checked(role: str, ownership_pct) -> tuple[Decimal | None, list[str]]:
+    """The one ownership rule of a role, for the services and the admin alike: a percentage,
+    when given, is a number above 0 and at most 100 with two places; a shareholder needs one
+    and only a shareholder carries one.  Returns (the percentage or None, the messages for the
+    ``ownership_pct`` field)."""
+    messages: list[str] = []
+    pct = None
+    if ownership_pct not in (None, ""):
+        try:
+            pct = _decimal(ownership_pct, "ownership_pct", positive=True)
+        except ValidationError as exc:
+            messages.extend(exc.message_dict["ownership_pct"])
+        else:
+            if pct > MAX_TOTAL_OWNERSHIP:
+                messages.append(f"Must be at most {MAX_TOTAL_OWNERSHIP}.")
+    if role == Role.SHAREHOLDER and pct is None and not messages:
+        messages.append("A shareholder needs an ownership percentage.")
+    if role != Role.SHAREHOLDER and pct is not None:
+        messages.append("Only shareholders carry an ownership percentage.")
+    return (None if messages else pct), messages
+
+
+def ownership_total_error(total: Decimal, *, would: bool = False) -> str | None:
+    """The message when current shareholdings (``would``: with the one being added) pass 100 %."""
+    if total <= MAX_TOTAL_OWNERSHIP:
+        return None
+    return f"Shareholdings {'would ' if would else ''}add up to {total} %, more than {MAX_TOTAL_OWNERSHIP} %."
+
+
 def _collect(errors: dict, field: str, fn):
     try:
         return fn()
@@ -91,17 +120,10 @@ def validate_parties(parties: Iterable[PartyInput | Mapping], *, prefix: str = "
         compact = _collect(errors, f"{where}.id_number", lambda p=p, w=where: identity.normalize_resident_id(p.id_number, field=f"{w}.id_number"))
         if p.role not in Role.values:
             errors.setdefault(f"{where}.role", []).append(f"Unknown role {p.role!r}; expected one of {', '.join(Role.values)}.")
-        pct = None
-        if p.ownership_pct not in (None, ""):
-            pct = _collect(errors, f"{where}.ownership_pct", lambda p=p, w=where: _decimal(p.ownership_pct, f"{w}.ownership_pct", positive=True))
-            if pct is not None and pct > 100:
-                errors.setdefault(f"{where}.ownership_pct", []).append("Must be at most 100.")
-            elif pct is not None:
-                total += pct
-        if p.role == Role.SHAREHOLDER and pct is None and f"{where}.ownership_pct" not in errors:
-            errors.setdefault(f"{where}.ownership_pct", []).append("A shareholder needs an ownership percentage.")
-        if p.role != Role.SHAREHOLDER and pct is not None:
-            errors.setdefault(f"{where}.ownership_pct", []).append("Only shareholders carry an ownership percentage.")
+        pct, messages = ownership_checked(p.role, p.ownership_pct)
+        if messages:
+            errors.setdefault(f"{where}.ownership_pct", []).extend(messages)
+        total += pct or 0
         if p.phone:
             _collect(errors, f"{where}.phone", lambda p=p, w=where: identity.normalize_phone(p.phone, field=f"{w}.phone"))
         consents = tuple(p.credit_check_consents or ())
@@ -120,8 +142,8 @@ def validate_parties(parties: Iterable[PartyInput | Mapping], *, prefix: str = "
             cleaned.append((PartyInput(
                 p.name.strip(), compact, p.role, pct, p.phone, p.valid_from, consents, (p.consent_evidence or "").strip()
             ), compact))
-    if total > MAX_TOTAL_OWNERSHIP:
-        errors.setdefault(prefix, []).append(f"Shareholdings add up to {total} %, more than 100 %.")
+    if message := ownership_total_error(total):
+        errors.setdefault(prefix, []).append(message)
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -244,19 +266,11 @@ def related_party_add(
     errors: dict[str, list[str]] = {}
     if role not in Role.values:
         errors["role"] = [f"Unknown role {role!r}; expected one of {', '.join(Role.values)}."]
-    pct = None
-    if ownership_pct not in (None, ""):
-        pct = _collect(errors, "ownership_pct", lambda: _decimal(ownership_pct, "ownership_pct", positive=True))
-        if pct is not None and pct > 100:
-            errors["ownership_pct"] = ["Must be at most 100."]
-    if role == Role.SHAREHOLDER and pct is None and "ownership_pct" not in errors:
-        errors["ownership_pct"] = ["A shareholder needs an ownership percentage."]
-    if role != Role.SHAREHOLDER and pct is not None:
-        errors["ownership_pct"] = ["Only shareholders carry an ownership percentage."]
-    if pct is not None and "ownership_pct" not in errors:
-        held = company_current_ownership(company=locked)
-        if held + pct > MAX_TOTAL_OWNERSHIP:
-            errors["ownership_pct"] = [f"Shareholdings would add up to {held + pct} %, more than 100 %."]
+    pct, messages = ownership_checked(role, ownership_pct)
+    if messages:
+        errors["ownership_pct"] = messages
+    elif pct is not None and (message := ownership_total_error(company_current_ownership(company=locked) + pct, would=True)):
+        errors["ownership_pct"] = [message]
     if person.partner_id != locked.partner_id:
         errors.setdefault("person", []).append(
             "This person is in another partner's file; a company's related parties are persons of the same partner."

@@ -13,6 +13,7 @@ way and must give the same groups."""
 from __future__ import annotations
 
 import datetime
+import functools
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -20,98 +21,80 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from ..choices import CreditLineStatus, Role
-from ..models import BorrowerGroupMember, Company, CreditLine, Person, RelatedParty
+from ..models import BorrowerGroupMember, Company, CreditLine, Person, RelatedParty, role_current_on_sql
 from ..money import ZERO, money
 
 MAJORITY_PCT = Decimal("50")
 OPEN_LINE_STATUSES = (CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN)
+# The roles that tie a person to a company for grouping; a shareholder only above MAJORITY_PCT.
+LINKING_ROLES = (Role.LEGAL_REPRESENTATIVE, Role.ACTUAL_CONTROLLER)
 
 
 def _linking_roles(as_of: datetime.date):
-    """Current roles that tie a person to a company for grouping."""
-    return RelatedParty.objects.filter(
-        Q(role__in=[Role.LEGAL_REPRESENTATIVE, Role.ACTUAL_CONTROLLER])
-        | Q(role=Role.SHAREHOLDER, ownership_pct__gt=MAJORITY_PCT),
-        Q(valid_to__isnull=True) | Q(valid_to__gte=as_of),
-        valid_from__lte=as_of,
+    """Current roles that tie a person to a company for grouping (the rule :data:`_LINK` says in SQL)."""
+    return RelatedParty.objects.current_on(as_of).filter(
+        Q(role__in=LINKING_ROLES) | Q(role=Role.SHAREHOLDER, ownership_pct__gt=MAJORITY_PCT)
     )
 
 
-def is_linking_role(role: str, ownership_pct) -> bool:
-    return role in (Role.LEGAL_REPRESENTATIVE, Role.ACTUAL_CONTROLLER) or (
-        role == Role.SHAREHOLDER and ownership_pct is not None and ownership_pct > MAJORITY_PCT
+def _link_sql(alias: str) -> str:
+    """:func:`_linking_roles` as SQL over ``RelatedParty`` as ``alias``; parameters from :func:`_link_params`."""
+    col = {n: f'{alias}."{RelatedParty._meta.get_field(n).column}"' for n in ("role", "ownership_pct")}
+    return (
+        f"({col['role']} IN (%s, %s) OR ({col['role']} = %s AND {col['ownership_pct']} > %s))"
+        f" AND {role_current_on_sql(alias)}"
     )
 
 
-def _same_company(company_ids) -> set[int]:
-    """Every record of the real companies behind ``company_ids`` (same USCC)."""
-    same = Company.objects.filter(uscc__in=Company.objects.filter(pk__in=company_ids).values("uscc"))
-    return set(same.values_list("pk", flat=True))
+def _link_params(as_of: datetime.date) -> list:
+    return [*(str(r.value) for r in LINKING_ROLES), str(Role.SHAREHOLDER.value), MAJORITY_PCT, as_of, as_of]
 
 
-def borrower_group_company_ids(*, company_id: int, as_of: datetime.date | None = None, max_rounds: int = 50) -> tuple[int, ...]:
-    """The applicant's group, computed live by breadth-first search over real companies
-    (USCC) and real persons (resident-ID hash): two indexed queries a round."""
-    as_of = as_of or timezone.localdate()
-    links = _linking_roles(as_of)
-    companies = _same_company([company_id])
-    persons: set[str] = set()
-    frontier_companies = set(companies)
-    for _ in range(max_rounds):
-        new_persons = set(
-            links.filter(company_id__in=frontier_companies).values_list("person__resident_id_hash", flat=True)
-        ) - persons
-        if not new_persons:
-            break
-        persons |= new_persons
-        reached = links.filter(person__resident_id_hash__in=new_persons).values("company__uscc")
-        frontier_companies = set(Company.objects.filter(uscc__in=reached).values_list("pk", flat=True)) - companies
-        if not frontier_companies:
-            break
-        companies |= frontier_companies
-    return tuple(sorted(companies))
+@functools.cache
+def _group_sql() -> str:
+    """The transitive closure over the linking roles from one company, joined to the open lines
+    of every member; table and column names from the models' metadata."""
+    rp, pe, co, cl = (m._meta for m in (RelatedParty, Person, Company, CreditLine))
 
+    def c(meta, name):
+        return f'"{meta.get_field(name).column}"'
 
-_GROUP_SQL = """
+    co_id, uscc, rp_company, rp_person = c(co, "id"), c(co, "uscc"), c(rp, "company"), c(rp, "person")
+    return f"""
 WITH RECURSIVE grp(company_id) AS (
-    SELECT CAST(c0.id AS BIGINT) FROM {co} c0
-    WHERE c0.uscc = (SELECT a.uscc FROM {co} a WHERE a.id = %s)
+    SELECT CAST(c0.{co_id} AS BIGINT) FROM "{co.db_table}" c0
+    WHERE c0.{uscc} = (SELECT a.{uscc} FROM "{co.db_table}" a WHERE a.{co_id} = %s)
     UNION
-    SELECT CAST(c2.id AS BIGINT)
+    SELECT CAST(c2.{co_id} AS BIGINT)
     FROM grp
-    JOIN {rp} l1 ON l1.company_id = grp.company_id AND {link1}
-    JOIN {pe} p1 ON p1.id = l1.person_id
-    JOIN {pe} p2 ON p2.resident_id_hash = p1.resident_id_hash
-    JOIN {rp} l2 ON l2.person_id = p2.id AND {link2}
-    JOIN {co} c1 ON c1.id = l2.company_id
-    JOIN {co} c2 ON c2.uscc = c1.uscc
+    JOIN "{rp.db_table}" l1 ON l1.{rp_company} = grp.company_id AND {_link_sql("l1")}
+    JOIN "{pe.db_table}" p1 ON p1.{c(pe, "id")} = l1.{rp_person}
+    JOIN "{pe.db_table}" p2 ON p2.{c(pe, "resident_id_hash")} = p1.{c(pe, "resident_id_hash")}
+    JOIN "{rp.db_table}" l2 ON l2.{rp_person} = p2.{c(pe, "id")} AND {_link_sql("l2")}
+    JOIN "{co.db_table}" c1 ON c1.{co_id} = l2.{rp_company}
+    JOIN "{co.db_table}" c2 ON c2.{uscc} = c1.{uscc}
 )
-SELECT grp.company_id, CAST(cl.limit_amount AS TEXT)
+SELECT grp.company_id, CAST(cl.{c(cl, "limit_amount")} AS TEXT)
 FROM grp
-LEFT JOIN {cl} cl ON cl.company_id = grp.company_id AND cl.status IN (%s, %s) AND cl.expires_on >= %s
+LEFT JOIN "{cl.db_table}" cl ON cl.{c(cl, "company")} = grp.company_id AND cl.{c(cl, "status")} IN (%s, %s)
+    AND cl.{c(cl, "expires_on")} >= %s
 """
-_LINK = (
-    "({t}.role IN (%s, %s) OR ({t}.role = %s AND {t}.ownership_pct > %s))"
-    " AND {t}.valid_from <= %s AND ({t}.valid_to IS NULL OR {t}.valid_to >= %s)"
-)
 
 
-def borrower_group_exposure(*, company_id: int, as_of: datetime.date) -> tuple[tuple[int, ...], Decimal]:
-    """The applicant's group and its open line limits in ONE query: the same transitive
-    closure as :func:`borrower_group_company_ids` (a recursive CTE over the linking roles,
-    walked through the (company, role) and (person, role) indexes and, between records of one
-    real person or company, the resident-ID hash and USCC indexes), joined to the open lines
-    of every member.  ``UNION`` (not ``UNION ALL``) makes the walk stop at the first repeat."""
-    sql = _GROUP_SQL.format(
-        rp=RelatedParty._meta.db_table, cl=CreditLine._meta.db_table, co=Company._meta.db_table,
-        pe=Person._meta.db_table, link1=_LINK.format(t="l1"), link2=_LINK.format(t="l2"),
-    )
-    roles = [str(r.value) for r in (Role.LEGAL_REPRESENTATIVE, Role.ACTUAL_CONTROLLER, Role.SHAREHOLDER)]
-    link = [*roles, MAJORITY_PCT, as_of, as_of]
-    params = [company_id, *link, *link, *(str(s.value) for s in OPEN_LINE_STATUSES), as_of]
+def borrower_group_exposure(*, company_id: int, as_of: datetime.date | None = None) -> tuple[tuple[int, ...], Decimal]:
+    """The company's borrower group, live, and its open line limits, in ONE query: a recursive
+    CTE over the linking roles, walked through the (company, role) and (person, role) indexes
+    and, between records of one real person or company, the resident-ID hash and USCC indexes,
+    joined to the open lines of every member.  ``UNION`` (not ``UNION ALL``) makes the walk stop
+    at the first repeat.  The same groups as :func:`borrower_groups_rebuild` stores for every
+    company at once (tests/loans/test_borrower_files.py compares them on a random book)."""
+    as_of = as_of or timezone.localdate()
+    day = connection.ops.adapt_datefield_value(as_of)
+    link = _link_params(day)
+    params = [company_id, *link, *link, *(str(s.value) for s in OPEN_LINE_STATUSES), day]
     companies, total = set(), ZERO
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(_group_sql(), params)
         for member, limit_text in cur.fetchall():
             companies.add(int(member))
             if limit_text is not None:

@@ -27,7 +27,7 @@ from ..schedule import reamortize
 from .ledger import ledger_append
 from .lines import installments_from_schedule
 from .policy import credit_policy_active, policy_snapshot
-from .servicing import bucket_for, classification_for
+from .servicing import days_past_due, loan_grade
 
 
 def _existing(loan_id: int, external_ref: str, amount: Decimal) -> Repayment | None:
@@ -155,10 +155,10 @@ def loan_repayment_record(
             loan.status = LoanStatus.REPAID
             loan.days_past_due, loan.bucket, loan.classification = 0, Bucket.CURRENT, Classification.NORMAL
         else:
-            dpd = (received_on - oldest_overdue).days if oldest_overdue else 0
-            loan.days_past_due = dpd
-            loan.bucket = bucket_for(dpd)
-            loan.classification = classification_for(dpd, policy_snapshot(credit_policy_active()), watched=bool(loan.watch_until and loan.watch_until >= received_on))
+            loan.days_past_due = days_past_due(oldest_overdue, received_on)
+            loan.bucket, loan.classification = loan_grade(
+                loan.days_past_due, policy_snapshot(credit_policy_active()), watch_until=loan.watch_until, as_of=received_on
+            )
         loan.save(update_fields=["outstanding_principal", "penalty_accrued", "status", "days_past_due", "bucket", "classification", "schedule_version", "updated_at"])
         if principal_paid > 0:  # revolving: repaid principal can be drawn again
             line.drawn_principal = money(line.drawn_principal - principal_paid)

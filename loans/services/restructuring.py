@@ -24,7 +24,7 @@ from ..choices import Bucket, Classification, LoanStatus
 from ..errors import DomainError, NotFound
 from ..ledger_chain import LedgerKind
 from ..models import CreditLine, Installment, Loan
-from ..money import ZERO, MoneyError, money
+from ..money import ZERO, money
 from ..schedule import ScheduleError, add_months, restructure_schedule
 from .ledger import ledger_append
 
@@ -162,10 +162,3 @@ def loan_write_off(*, loan_id: int, on: datetime.date | None = None, actor=None)
         events.credit_line_changed.send(sender=CreditLine, credit_line=line, change="loan_written_off")
         _ledger(loan, "written_off", {"on": on, "principal_written_off": amount, "penalty_written_off": loan.penalty_accrued}, actor)
         return loan
-
-
-def parse_money(value, field: str) -> Decimal:
-    try:
-        return money(value)
-    except (MoneyError, TypeError, ArithmeticError):
-        raise ValidationError({field: "Must be a decimal amount."}) from None

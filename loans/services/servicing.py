@@ -3,7 +3,16 @@
 Set-based.  On PostgreSQL the whole book is serviced by one UPDATE of the loans from an
 aggregate over their unpaid overdue installments (which are read, never written), so a
 million loans take about a minute, not hours.  Elsewhere (SQLite in development and tests)
-the same arithmetic runs in Python over the same rows with one executemany.
+the same arithmetic runs in Python over the same rows with one executemany: SQLite has no
+data-modifying CTE, so the one statement cannot serve both.  The rules themselves are
+written once, here: days past due (:func:`days_past_due`), bucket (:data:`BUCKETS`) and
+category (:func:`classification_for`); the statement's CASE expressions are generated from
+the same tables, and a test on PostgreSQL holds both paths to the same rows.  Repayments
+re-grade a loan with the same :func:`loan_grade`.
+
+The day a run closes by default is :func:`servicing_as_of` (yesterday, the business day that
+just ended: the nightly run's day); ``run_daily`` and the ``run_daily_servicing`` task take
+it when no date is given.
 
 Penalty interest accrues on the loan (``penalty_accrued`` = unpaid penalty); a repayment
 first moves it onto the oldest overdue installment, then allocates penalty → interest →
@@ -16,13 +25,15 @@ accrues only for the days since the loan was last serviced.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from .. import events
+from .. import events, rawsql
 from ..choices import Bucket, Classification, LoanStatus
 from ..models import Installment, Loan
 from ..money import ZERO
@@ -40,6 +51,26 @@ _BUCKET_SQL = (
 )
 
 
+def servicing_as_of() -> datetime.date:
+    """The day servicing closes when no date is given: yesterday in the business time zone
+    (settings.TIME_ZONE), the business day that just ended — the day the nightly run scores
+    and services (monitoring.services.nightly_as_of)."""
+    return timezone.localdate() - datetime.timedelta(days=1)
+
+
+def days_past_due(oldest_unpaid_due: datetime.date | None, as_of: datetime.date) -> int:
+    """The one definition of DPD: whole days since the oldest installment still unpaid on
+    ``as_of`` fell due, counted from the day after its due date (due today is not overdue);
+    0 when none is overdue.  SQL: :data:`_DPD_SQL`."""
+    if oldest_unpaid_due is None or oldest_unpaid_due >= as_of:
+        return 0
+    return (as_of - oldest_unpaid_due).days
+
+
+# days_past_due over the aggregate ``d.oldest`` (the oldest unpaid due date before as_of).
+_DPD_SQL = "COALESCE(%(as_of)s::date - d.oldest, 0)"
+
+
 def bucket_for(dpd: int) -> str:
     for upper, bucket in BUCKETS:
         if dpd <= upper:
@@ -47,25 +78,41 @@ def bucket_for(dpd: int) -> str:
     return Bucket.M3_PLUS
 
 
+# (policy field holding the lowest DPD of the category, category), worst first; below them all
+# a loan overdue at all (DPD >= 1) or watched is special mention, else normal.
+_CATEGORY_FLOORS = (
+    ("loss_dpd", Classification.LOSS),
+    ("doubtful_dpd", Classification.DOUBTFUL),
+    ("substandard_dpd", Classification.SUBSTANDARD),
+)
+
+
 def classification_for(dpd: int, policy: PolicySnapshot, *, watched: bool = False) -> str:
     """Overdue at all is at least special mention; the policy's substandard threshold is at
     most 91 days, so anything over 90 days is non-performing.  A restructured loan in its
     watch period (``watched``) is at least special mention whatever its DPD."""
-    if dpd >= policy.loss_dpd:
-        return Classification.LOSS
-    if dpd >= policy.doubtful_dpd:
-        return Classification.DOUBTFUL
-    if dpd >= policy.substandard_dpd:
-        return Classification.SUBSTANDARD
+    for field, category in _CATEGORY_FLOORS:
+        if dpd >= getattr(policy, field):
+            return category
     if dpd >= 1 or watched:
         return Classification.SPECIAL_MENTION
     return Classification.NORMAL
 
 
-def penalty_for(*, overdue_principal: Decimal, daily_rate: Decimal, days: int) -> Decimal:
-    if days <= 0 or overdue_principal <= 0:
-        return ZERO
-    return (overdue_principal * daily_rate * days).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def _classification_sql(watch_until: str) -> str:
+    """classification_for as SQL over ``c.dpd`` and the loan's ``watch_until`` column (the
+    floors are parameters named after the policy's fields)."""
+    return (
+        "CASE " + " ".join(f"WHEN c.dpd >= %({field})s THEN '{category.value}'" for field, category in _CATEGORY_FLOORS)
+        + f" WHEN c.dpd >= 1 OR {watch_until} >= %(as_of)s::date THEN '{Classification.SPECIAL_MENTION.value}'"
+        + f" ELSE '{Classification.NORMAL.value}' END"
+    )
+
+
+def loan_grade(dpd: int, policy: PolicySnapshot, *, watch_until: datetime.date | None, as_of: datetime.date) -> tuple[str, str]:
+    """(bucket, category) of a loan ``dpd`` days past due on ``as_of``: servicing and
+    repayments grade with this."""
+    return bucket_for(dpd), classification_for(dpd, policy, watched=bool(watch_until and watch_until >= as_of))
 
 
 @dataclass(frozen=True)
@@ -77,7 +124,11 @@ class ServicingResult:
     loans_worsened: int = 0
 
 
-def loans_service_daily(*, as_of: datetime.date) -> ServicingResult:
+def loans_service_daily(*, as_of: datetime.date | None = None) -> ServicingResult:
+    """Service the whole active book for ``as_of`` (default :func:`servicing_as_of`); every entry
+    point (``run_daily``, the ``run_daily_servicing`` task, the nightly run's servicing phase)
+    calls this."""
+    as_of = as_of or servicing_as_of()
     policy = credit_policy_active()
     snap = policy_snapshot(policy)
     with transaction.atomic():
@@ -93,69 +144,68 @@ def loans_service_daily(*, as_of: datetime.date) -> ServicingResult:
     )
 
 
-def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int, list[tuple]]:
-    inst, loan = Installment._meta.db_table, Loan._meta.db_table
-    params = {
-        "as_of": as_of,
-        "rate": policy.penalty_daily_rate,
-        "active": LoanStatus.ACTIVE,
-        "sub": policy.substandard_dpd,
-        "dbt": policy.doubtful_dpd,
-        "loss": policy.loss_dpd,
-    }
-    # One statement.  Installments are only read (through the partial index on unpaid due
-    # dates); the loan row carries DPD, bucket, category and the unpaid penalty.  Penalty for
-    # the window since the loan was last serviced: Σ unpaid principal × overdue days in the
-    # window (a day t is overdue when t > due_date), × the daily rate, rounded once per loan.
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""
+@functools.cache
+def _servicing_sql() -> str:
+    """The one statement of a servicing run on PostgreSQL, tables and columns from the models'
+    metadata.  Installments are only read (through the partial index on unpaid due dates); the
+    loan row carries DPD, bucket, category and the unpaid penalty.  Penalty for the window
+    since the loan was last serviced: Σ unpaid principal × overdue days in the window (a day t
+    is overdue when t > due_date), × the daily rate, rounded once per loan.  One row back: the
+    count, and only the loans whose bucket worsened (buckets rise with DPD), not the whole book."""
+    L, i = rawsql.column_names(Loan), rawsql.column_names(Installment)
+    return f"""
             WITH todo AS (
-                SELECT l.id, COALESCE(l.serviced_on, l.disbursed_on) AS since,
-                       l.days_past_due AS old_dpd, l.bucket AS old_bucket
-                  FROM {loan} AS l
-                 WHERE l.status = %(active)s
-                   AND (l.serviced_on IS NULL OR l.serviced_on < %(as_of)s::date)
+                SELECT l.{L["id"]} AS id, COALESCE(l.{L["serviced_on"]}, l.{L["disbursed_on"]}) AS since,
+                       l.{L["days_past_due"]} AS old_dpd, l.{L["bucket"]} AS old_bucket
+                  FROM "{Loan._meta.db_table}" AS l
+                 WHERE l.{L["status"]} = %(active)s
+                   AND (l.{L["serviced_on"]} IS NULL OR l.{L["serviced_on"]} < %(as_of)s::date)
             ), due AS (
-                SELECT i.loan_id,
-                       MIN(i.due_date) AS oldest,
-                       SUM((i.principal_due - i.principal_paid)
-                           * GREATEST(%(as_of)s::date - GREATEST(t.since, i.due_date), 0)) AS principal_days
-                  FROM {inst} AS i
-                  JOIN todo AS t ON t.id = i.loan_id
-                 WHERE i.paid_on IS NULL
-                   AND i.superseded_on IS NULL
-                   AND i.due_date < %(as_of)s::date
-                 GROUP BY i.loan_id
+                SELECT i.{i["loan"]} AS loan_id,
+                       MIN(i.{i["due_date"]}) AS oldest,
+                       SUM((i.{i["principal_due"]} - i.{i["principal_paid"]})
+                           * GREATEST(%(as_of)s::date - GREATEST(t.since, i.{i["due_date"]}), 0)) AS principal_days
+                  FROM "{Installment._meta.db_table}" AS i
+                  JOIN todo AS t ON t.id = i.{i["loan"]}
+                 WHERE i.{i["paid_on"]} IS NULL
+                   AND i.{i["superseded_on"]} IS NULL
+                   AND i.{i["due_date"]} < %(as_of)s::date
+                 GROUP BY i.{i["loan"]}
             ), calc AS (
                 SELECT t.id, t.old_dpd, t.old_bucket,
-                       COALESCE(%(as_of)s::date - d.oldest, 0) AS dpd,
+                       {_DPD_SQL} AS dpd,
                        ROUND(COALESCE(d.principal_days, 0) * %(rate)s, 2) AS penalty
                   FROM todo AS t
                   LEFT JOIN due AS d ON d.loan_id = t.id
             )
             , upd AS (
-            UPDATE {loan} AS l
-               SET days_past_due = c.dpd,
-                   penalty_accrued = l.penalty_accrued + c.penalty,
-                   bucket = {_BUCKET_SQL},
-                   classification = CASE WHEN c.dpd >= %(loss)s THEN 'loss' WHEN c.dpd >= %(dbt)s THEN 'doubtful'
-                                         WHEN c.dpd >= %(sub)s THEN 'substandard' WHEN c.dpd >= 1 OR l.watch_until >= %(as_of)s::date THEN 'special_mention'
-                                         ELSE 'normal' END,
-                   serviced_on = %(as_of)s::date
+            UPDATE "{Loan._meta.db_table}" AS l
+               SET {L["days_past_due"]} = c.dpd,
+                   {L["penalty_accrued"]} = l.{L["penalty_accrued"]} + c.penalty,
+                   {L["bucket"]} = {_BUCKET_SQL},
+                   {L["classification"]} = {_classification_sql(f'l.{L["watch_until"]}')},
+                   {L["serviced_on"]} = %(as_of)s::date
               FROM calc AS c
-             WHERE l.id = c.id
-         RETURNING l.id, l.partner_id, l.days_past_due, l.bucket, c.old_dpd, c.old_bucket
+             WHERE l.{L["id"]} = c.id
+         RETURNING l.{L["id"]} AS id, l.{L["partner"]} AS partner_id, l.{L["days_past_due"]} AS dpd,
+                   l.{L["bucket"]} AS bucket, c.old_dpd, c.old_bucket
             )
-            -- One row back: the count, and only the loans whose bucket worsened (buckets rise
-            -- with DPD), not the whole book.
             SELECT count(*),
-                   COALESCE(json_agg(json_build_array(id, partner_id, days_past_due, bucket))
-                            FILTER (WHERE bucket <> old_bucket AND days_past_due > old_dpd), '[]')
+                   COALESCE(json_agg(json_build_array(id, partner_id, dpd, bucket))
+                            FILTER (WHERE bucket <> old_bucket AND dpd > old_dpd), '[]')
               FROM upd
-            """,
-            params,
-        )
+            """
+
+
+def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int, list[tuple]]:
+    params = {
+        "as_of": as_of,
+        "rate": policy.penalty_daily_rate,
+        "active": LoanStatus.ACTIVE,
+        **{field: getattr(policy, field) for field, _ in _CATEGORY_FLOORS},
+    }
+    with connection.cursor() as cur:
+        cur.execute(_servicing_sql(), params)
         serviced, worsened = cur.fetchone()
     if isinstance(worsened, str):  # a driver that does not decode json
         worsened = json.loads(worsened)
@@ -185,17 +235,18 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
     rows = []
     worsened = []
     for pk, _, _, accrued, partner_id, old_dpd, old_bucket, watch_until in loans:
-        dpd = (as_of - oldest[pk]).days if pk in oldest else 0
+        dpd = days_past_due(oldest.get(pk), as_of)
         penalty = (principal_days.get(pk, ZERO) * policy.penalty_daily_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        bucket = bucket_for(dpd)
-        rows.append((dpd, str(accrued + penalty), bucket, classification_for(dpd, policy, watched=bool(watch_until and watch_until >= as_of)), as_of.isoformat(), pk))
+        bucket, category = loan_grade(dpd, policy, watch_until=watch_until, as_of=as_of)
+        rows.append((dpd, str(accrued + penalty), bucket, category, as_of.isoformat(), pk))
         if bucket != old_bucket and dpd > old_dpd:
             worsened.append((pk, partner_id, dpd, bucket))
     # executemany of a keyed UPDATE is linear; bulk_update's CASE WHEN is not on SQLite.
     with connection.cursor() as cur:
+        L = rawsql.column_names(Loan)
         cur.executemany(
-            f"UPDATE {Loan._meta.db_table} SET days_past_due = %s, penalty_accrued = %s, bucket = %s, "
-            "classification = %s, serviced_on = %s WHERE id = %s",
+            f'UPDATE "{Loan._meta.db_table}" SET {L["days_past_due"]} = %s, {L["penalty_accrued"]} = %s, '
+            f'{L["bucket"]} = %s, {L["classification"]} = %s, {L["serviced_on"]} = %s WHERE {L["id"]} = %s',
             rows,
         )
     return len(rows), len(rows), worsened

@@ -16,7 +16,7 @@ from loans.decisioning import (
     decide,
 )
 from loans.models import DEFAULT_POLICY
-from loans.pricing import PolicySnapshot, tier_for
+from loans.pricing import PolicySnapshot, tier_band_for
 
 from .bundles import AS_OF, bundle, party
 
@@ -92,7 +92,7 @@ def test_tier_bands(score, tier):
 
 
 def test_no_tier_below_every_band():
-    assert tier_for(599, POLICY.tier_bands) is None
+    assert tier_band_for(599, POLICY.tier_bands) is None
 
 
 # --- price -------------------------------------------------------------------------------

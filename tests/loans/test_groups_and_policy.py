@@ -8,11 +8,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from loans.models import BorrowerGroupMember, CreditPolicy
-from loans.services.groups import borrower_group_company_ids, borrower_groups_rebuild
+from loans.services.groups import borrower_group_exposure, borrower_groups_rebuild
 from loans.services.policy import credit_policy_active, credit_policy_publish, policy_snapshot
 from tests.factories import CompanyFactory, PersonFactory, RelatedPartyFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def borrower_group_company_ids(*, company_id):
+    return borrower_group_exposure(company_id=company_id)[0]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from loans.models import DEFAULT_POLICY, Installment, Loan
 from loans.pricing import PolicySnapshot
 from loans.services.lines import credit_line_draw_down
-from loans.services.servicing import bucket_for, classification_for, loans_service_daily
+from loans.services.servicing import bucket_for, classification_for, days_past_due, loans_service_daily, servicing_as_of
 from loans.tasks import run_daily_servicing
 
 from .conftest import TODAY
@@ -127,3 +127,70 @@ def test_servicing_is_set_based(loan, make_line, django_assert_max_num_queries):
         result = loans_service_daily(as_of=TODAY + datetime.timedelta(days=100))
     assert result.loans_serviced == 21
     assert set(Loan.objects.values_list("bucket", flat=True)) == {"m3"}
+
+
+# --- one definition: DPD, grade, the as-of date; the two paths agree -------------------------
+
+
+@pytest.mark.parametrize(
+    ("oldest", "dpd"),
+    [(None, 0), (TODAY, 0), (TODAY + datetime.timedelta(days=3), 0), (TODAY - datetime.timedelta(days=1), 1),
+     (TODAY - datetime.timedelta(days=91), 91)],
+)
+def test_days_past_due_counts_from_the_day_after_the_due_date(oldest, dpd):
+    assert days_past_due(oldest, TODAY) == dpd
+
+
+def test_servicing_closes_the_nightly_runs_day():
+    from monitoring.services import nightly_as_of
+
+    assert servicing_as_of() == nightly_as_of()
+
+
+@pytest.mark.django_db
+def test_run_daily_without_a_date_services_the_nightly_runs_day(loan):
+    out = StringIO()
+    call_command("run_daily", stdout=out)
+    assert f"as_of: {servicing_as_of()}" in out.getvalue()
+    assert run_daily_servicing.delay().get()["as_of"] == servicing_as_of().isoformat()
+
+
+@pytest.mark.django_db
+def test_the_sql_and_python_paths_write_the_same_rows(on_postgres, loan, make_line):
+    """SQLite runs the Python path, PostgreSQL the one statement: on one book, both write the
+    same DPD, penalty, bucket and category for every loan."""
+    from django.db import transaction
+
+    from loans.services.policy import credit_policy_active, policy_snapshot
+    from loans.services.repayments import loan_repayment_record
+    from loans.services.restructuring import loan_restructure
+    from loans.services.servicing import _service_python, _service_sql
+
+    line = make_line(amount="900000")
+    loans = [loan] + [
+        credit_line_draw_down(credit_line_id=line.pk, amount=str(10000 * (i + 1)), term_months=6, disbursed_on=TODAY)
+        for i in range(6)
+    ]
+    # part-paid, paid on time, serviced once already, restructured (watched): every branch
+    first = Installment.objects.get(loan=loans[1], number=1)
+    loan_repayment_record(loan_id=loans[1].pk, amount=first.principal_due / 2, external_ref="half", received_on=first.due_date)
+    second = Installment.objects.get(loan=loans[2], number=1)
+    loan_repayment_record(loan_id=loans[2].pk, amount=second.amount_due, external_ref="full", received_on=second.due_date)
+    loans_service_daily(as_of=first.due_date + datetime.timedelta(days=5))
+    loan_restructure(loan_id=loans[3].pk, term_months=12, annual_rate=loans[3].annual_rate,
+                     effective_on=first.due_date + datetime.timedelta(days=6))
+    policy = policy_snapshot(credit_policy_active())
+    fields = ("pk", "days_past_due", "penalty_accrued", "bucket", "classification", "serviced_on")
+    results = []
+    for on in (first.due_date + datetime.timedelta(days=40), first.due_date + datetime.timedelta(days=95)):
+        for path in (_service_python, _service_sql):
+            with pytest.raises(_Rollback), transaction.atomic():
+                worsened = sorted(path(on, policy)[2])
+                results.append((worsened, list(Loan.objects.order_by("pk").values_list(*fields))))
+                raise _Rollback
+        assert results[-2] == results[-1], on
+        assert len({row[3] for row in results[-1][1]}) > 1  # loans in different buckets
+
+
+class _Rollback(Exception):
+    pass
