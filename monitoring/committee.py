@@ -10,10 +10,11 @@ out through the owning app's services (for an application: ``application_committ
 or ``..._decline``, which write the decision and its ledger entry); the case's close is
 written to the ledger too.
 
-Rules (settings, fixed on each case when it opens): ``COMMITTEE_QUORUM`` (3 votes),
-``COMMITTEE_MAJORITY`` (2), ``COMMITTEE_DUE_WORKING_DAYS`` (2: the case is due, then escalated)
-and the same again until it lapses (an application is then declined with the committee's
-reason, and its partner gets the decision webhook with it).
+Rules (the versioned credit policy, fixed on each case when it opens, so a case keeps the rules
+it was opened under): ``committee_quorum`` (3 votes), ``committee_majority`` (2),
+``committee_due_working_days`` (2: the case is due, then escalated) and the same again until it
+lapses (an application is then declined with the committee's reason, and its partner gets the
+decision webhook with it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
@@ -43,12 +43,13 @@ OVERDUE_RULE = "committee_overdue"
 
 
 def committee_rules() -> dict:
-    quorum = int(getattr(settings, "COMMITTEE_QUORUM", 3))
-    majority = int(getattr(settings, "COMMITTEE_MAJORITY", 2))
-    days = int(getattr(settings, "COMMITTEE_DUE_WORKING_DAYS", 2))
-    if not (1 <= majority <= quorum) or days < 1:
-        raise ValueError("COMMITTEE_MAJORITY must be between 1 and COMMITTEE_QUORUM; COMMITTEE_DUE_WORKING_DAYS at least 1")
-    return {"quorum": quorum, "majority": majority, "due_working_days": days}
+    """The committee's rules in the active credit policy (its constraints keep them sane:
+    1 <= majority <= quorum, due time at least one working day)."""
+    from loans.services.policy import credit_policy_active
+
+    policy = credit_policy_active()
+    return {"quorum": policy.committee_quorum, "majority": policy.committee_majority,
+            "due_working_days": policy.committee_due_working_days, "policy_version": policy.version}
 
 
 def add_working_days(start: datetime.datetime, days: int) -> datetime.datetime:
@@ -114,7 +115,7 @@ def committee_case_open(*, kind: str, subject_id: int, now: datetime.datetime | 
             kind=kind, subject_id=subject_id, application_id=facts.get("application_id"),
             title=str(facts["title"])[:200], maker=facts["maker"],
             excluded_user_ids=sorted(set(facts.get("excluded_user_ids") or ())),
-            quorum=rules["quorum"], majority=rules["majority"], opened_at=now, due_at=due,
+            quorum=rules["quorum"], majority=rules["majority"], policy_version=rules["policy_version"], opened_at=now, due_at=due,
             lapses_at=add_working_days(due, rules["due_working_days"]),
         )
     return case
@@ -417,6 +418,19 @@ def _action_applier(case: CommitteeCase, approved: bool, actor, reason: str, ter
         )
         return
     post_loan_action_committee_decide(action_id=case.subject_id, approved=approved, actor=actor, reason=reason)
+    if approved:
+        # The committee's approval lands on the line or loan at once, executed by the member whose
+        # vote decided it.  Should the terms no longer hold (the line was drawn meanwhile), the
+        # action stays approved and waits in the risk manager's queue, where the reason shows.
+        from .actions import post_loan_action_execute
+
+        try:
+            with transaction.atomic():
+                post_loan_action_execute(action_id=case.subject_id, actor=actor)
+        except (DomainError, ValidationError) as exc:
+            note = _("Approved, not yet executed: %(why)s") % {"why": "; ".join(getattr(exc, "messages", None) or [str(exc)])}
+            case.outcome_reason = f"{note} {case.outcome_reason}"[:4000]
+            case.save(update_fields=["outcome_reason"])
 
 
 def _action_memo(case: CommitteeCase) -> dict:

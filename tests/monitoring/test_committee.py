@@ -98,13 +98,40 @@ def test_the_deadline_is_two_working_days():
     assert committee.add_working_days(wednesday, 2) == friday
 
 
-def test_quorum_and_majority_come_from_settings(referred, settings, product, officer):
-    settings.COMMITTEE_QUORUM, settings.COMMITTEE_MAJORITY = 5, 3
+def test_the_rules_come_from_the_credit_policy_and_a_case_keeps_those_it_opened_under(referred, product, officer):
+    from loans.services.policy import credit_policy_publish
+
+    # given: the case referred under the default policy (3 votes, 2 decide, due in 2 working days)
+    first = CommitteeCase.objects.get(application=referred)
+    assert (first.quorum, first.majority) == (3, 2)
+    # when: a stricter policy is published and another application is referred
+    v2 = credit_policy_publish(changes={"committee_quorum": 5, "committee_majority": 3, "committee_due_working_days": 4})
     company = _company()
     app = app_services.application_create(company_id=company.pk, product_id=product.pk, requested_amount="300000", term_months=12, actor=officer)
     app_services.application_submit(application_id=app.pk, actor=officer, as_of=TODAY, scores=_scores(company, 610))
+    # then: the new case follows v2; the first keeps the rules it was opened under
     case = CommitteeCase.objects.get(application=app)
-    assert (case.quorum, case.majority) == (5, 3)
+    assert (case.quorum, case.majority, case.policy_version) == (5, 3, v2.version)
+    assert case.due_at == committee.add_working_days(case.opened_at, 4)
+    assert case.lapses_at == committee.add_working_days(case.due_at, 4)
+    first.refresh_from_db()
+    assert (first.quorum, first.majority) == (3, 2) and first.policy_version == v2.version - 1
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"committee_majority": 4, "committee_quorum": 3}, "__all__"),
+    ({"committee_majority": 0}, "__all__"),
+    ({"committee_due_working_days": 0}, "__all__"),
+])
+def test_committee_rules_outside_sense_are_refused_and_nothing_is_published(changes, field):
+    from loans.models import CreditPolicy
+    from loans.services.policy import credit_policy_active, credit_policy_publish
+
+    before = credit_policy_active().version
+    with pytest.raises(ValidationError) as exc:
+        credit_policy_publish(changes=changes)
+    assert field in exc.value.message_dict
+    assert CreditPolicy.objects.get(is_active=True).version == before and CreditPolicy.objects.count() == 1
 
 
 # --- partner applications: maker recorded, decision reaches the partner --------------------------
