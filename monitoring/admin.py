@@ -575,12 +575,13 @@ class CommitteeCaseAdmin(ReadOnlyModelAdmin):
         now = timezone.now()
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "title": _("My committee queue"),
-            "waiting": queue["waiting"], "voted": queue["voted"], "now": now,
+            "waiting": committee.committee_case_titles(queue["waiting"]), "voted": committee.committee_case_titles(queue["voted"]), "now": now,
         }
         return TemplateResponse(request, "monitoring/committee/queue.html", context)
 
     def case_view(self, request, case_id):
         case = get_object_or_404(CommitteeCase, pk=case_id)
+        committee.committee_case_titles([case])
         spec = committee.CASE_KINDS.get(case.kind)
         memo = spec.memo(case) if spec and spec.memo else {}
         mine = case.votes.filter(member=request.user).first()
@@ -590,7 +591,7 @@ class CommitteeCaseAdmin(ReadOnlyModelAdmin):
              "required_security": mine.required_security} if mine else None
         ))
         context = {
-            **self.admin_site.each_context(request), "opts": self.opts, "title": case.title, "case": case,
+            **self.admin_site.each_context(request), "opts": self.opts, "title": case.display_title, "case": case,
             "memo": memo, "tally": committee.committee_case_tally(case),
             "votes": case.votes.select_related("member").order_by("created_at"), "my_vote": mine,
             "can_vote": can_vote, "form": form, "overdue": case.is_open and case.due_at <= timezone.now(),

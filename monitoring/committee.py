@@ -318,6 +318,28 @@ def committee_queue(user) -> dict:
     return {"waiting": [c for c in cases if c.pk not in voted], "voted": [c for c in cases if c.pk in voted]}
 
 
+def committee_case_titles(cases) -> list:
+    """Give each case a ``display_title`` in the reader's language (the stored title is in the
+    language of whoever opened the case): one query per kind of case, however many cases."""
+    from .models import PostLoanAction
+
+    cases = list(cases)
+    apps = {a.pk: a for a in LoanApplication.objects.filter(pk__in=[c.subject_id for c in cases if c.kind == "application"])
+            .select_related("company").only("pk", "company__legal_name")}
+    actions = {a.pk: a for a in PostLoanAction.objects.filter(pk__in=[c.subject_id for c in cases if c.kind == "post_loan_action"])
+               .select_related("company").only("pk", "kind", "company__legal_name")}
+    for case in cases:
+        app, action = apps.get(case.subject_id), actions.get(case.subject_id)
+        if case.kind == "application" and app is not None:
+            case.display_title = _("Referred application #%(id)s — %(company)s") % {"id": app.pk, "company": app.company.legal_name}
+        elif case.kind == "post_loan_action" and action is not None:
+            case.display_title = _("%(kind)s proposed for %(company)s (action #%(id)s)") % {
+                "kind": action.get_kind_display(), "company": action.company.legal_name, "id": action.pk}
+        else:
+            case.display_title = case.title
+    return cases
+
+
 # --- the application kind ------------------------------------------------------------------
 
 
@@ -437,16 +459,26 @@ def _action_memo(case: CommitteeCase) -> dict:
     from .models import PostLoanAction
 
     action = PostLoanAction.objects.select_related("company", "credit_line", "loan", "alert").get(pk=case.subject_id)
+    from config.backoffice.formatting import format_money, format_rate
+
     line, loan = action.credit_line, action.loan
+    labels = {"new_limit": _("new limit"), "limit_before": _("limit before"), "amount_needed": _("amount needed"),
+              "due_date": _("due date"), "term_months": _("term (months)"), "interest_only_months": _("interest-only months"),
+              "annual_rate": _("annual rate"), "watch_months": _("watch months"), "outstanding_principal": _("outstanding principal")}
+    money_terms = {"new_limit", "limit_before", "amount_needed", "outstanding_principal"}
+    terms = "; ".join(
+        f"{labels.get(k, k)}: {format_money(v) if k in money_terms else format_rate(v) if k == 'annual_rate' else v}"
+        for k, v in (action.params or {}).items()
+    )
     rows = [
-        (_("Action"), action.get_kind_display()), (_("Terms"), action.params), (_("Reason"), action.reason),
+        (_("Action"), action.get_kind_display()), (_("Terms"), terms or "—"), (_("Reason"), action.reason),
         (_("Proposed by"), action.proposed_by or _("the system (action policy)")), (_("Company"), action.company.legal_name),
     ]
     if line is not None:
-        rows += [(_("Credit line"), f"#{line.pk} {line.get_status_display()}"), (_("Limit"), line.limit_amount),
-                 (_("Drawn"), line.drawn_principal)]
+        rows += [(_("Credit line"), f"#{line.pk} {line.get_status_display()}"), (_("Limit"), format_money(line.limit_amount)),
+                 (_("Drawn"), format_money(line.drawn_principal))]
     if loan is not None:
-        rows += [(_("Loan"), f"#{loan.pk}"), (_("Outstanding principal"), loan.outstanding_principal),
+        rows += [(_("Loan"), f"#{loan.pk}"), (_("Outstanding principal"), format_money(loan.outstanding_principal)),
                  (_("Days past due"), loan.days_past_due), (_("Classification"), loan.get_classification_display())]
     if action.alert_id:
         alert = action.alert
@@ -475,6 +507,6 @@ def committee_cases_open_for_actions() -> int:
 
 
 __all__ = [
-    "CASE_KINDS", "add_working_days", "committee_case_open", "committee_cases_open_for_actions", "committee_case_tally", "committee_cases_escalate",
+    "CASE_KINDS", "add_working_days", "committee_case_open", "committee_case_titles", "committee_cases_open_for_actions", "committee_case_tally", "committee_cases_escalate",
     "committee_queue", "committee_rules", "committee_vote_cast", "may_vote", "register_case_kind",
 ]

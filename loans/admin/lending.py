@@ -254,8 +254,8 @@ class CreditPolicyAdmin(GuardedModelAdmin):
     changed settings beside the active ones) and approves it, which publishes it, or rejects it."""
 
     form = CreditPolicyForm
-    list_display = ["version", "is_active", "status", "review_link", "min_score", "grey_band_low", "grey_band_high", "auto_approval_ceiling",
-                    "legal_rate_cap", "committee_quorum", "committee_majority", "created_at", "created_by", "approved_by"]
+    list_display = ["version", "is_active", "status", "review_link", "min_score", "legal_rate_cap", "committee_quorum",
+                    "committee_majority", "committee_due_working_days", "created_by", "approved_by", "created_at"]
     list_filter = ["status", "is_active"]
     list_select_related = ["created_by", "approved_by"]
     readonly_fields = ["version", "is_active", "status", "maker", "created_at", "created_by", "based_on_version",
@@ -265,7 +265,7 @@ class CreditPolicyAdmin(GuardedModelAdmin):
     def review_link(self, policy):
         if policy.status != PolicyStatus.PROPOSED:
             return "—"
-        return format_html('<a class="button" href="{}">{}</a>', reverse("admin:loans_creditpolicy_review", args=[policy.pk]), _("Review"))
+        return format_html('<a href="{}">{}</a>', reverse("admin:loans_creditpolicy_review", args=[policy.pk]), _("Review"))
 
     def has_add_permission(self, request):
         return request.user.has_perm("loans.publish_policy")

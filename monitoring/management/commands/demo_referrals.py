@@ -74,7 +74,7 @@ class Command(BaseCommand):
         self.stdout.write(_("%(n)s committee case(s) open.") % {"n": have})
 
     def _escalate_actions(self, user, wanted: int) -> None:
-        from django.db.models import Case, IntegerField, Value, When
+        from django.db.models import Case, IntegerField, Q, Value, When
 
         from loans.choices import LoanStatus
         from loans.models import Loan
@@ -84,7 +84,8 @@ class Command(BaseCommand):
         have = CommitteeCase.objects.filter(kind="post_loan_action", status=CaseStatus.OPEN).count()
         if have >= wanted:
             return
-        busy = PostLoanAction.objects.filter(status__in=OPEN_ACTION_STATUSES, loan__isnull=False).values("loan_id")
+        busy = PostLoanAction.objects.filter(loan__isnull=False).filter(
+            Q(status__in=OPEN_ACTION_STATUSES) | Q(kind="recall", status="executed")).values("loan_id")
         worst = Case(When(severity="high", then=Value(0)), When(severity="medium", then=Value(1)), default=Value(2),
                      output_field=IntegerField())
         warned = (Alert.objects.filter(status__in=ALERT_LIVE_STATUSES, company__isnull=False).annotate(rank=worst)
