@@ -37,9 +37,9 @@ def book(db, django_user_model):
     referred = _application(officer, product, score=610)
     booked = _application(officer, product, score=700, amount="500000", to=ApplicationStatus.BOOKED)
     other = _application(officer, product, score=700, amount="400000", to=ApplicationStatus.BOOKED)
-    loan = credit_line_draw_down(credit_line_id=booked.credit_line_id, amount="100000", term_months=6, disbursed_on=TODAY, actor=officer)
+    loan = credit_line_draw_down(credit_line_id=booked.credit_line.pk, amount="100000", term_months=6, disbursed_on=TODAY, actor=officer)
     recall = post_loan_action_propose(kind="recall", loan_id=loan.pk, actor=officer, on=TODAY, reason="fraud suspected")
-    cut = post_loan_action_propose(kind="reduce_limit", credit_line_id=other.credit_line_id, params={"percent": "30"}, actor=officer,
+    cut = post_loan_action_propose(kind="reduce_limit", credit_line_id=other.credit_line.pk, params={"percent": "30"}, actor=officer,
                                    on=TODAY, reason="revenue halved")
     members = [_person(django_user_model, f"member{i}", COMMITTEE_MEMBER) for i in (1, 2, 3)]
     risk = _person(django_user_model, "risk", RISK_MANAGER)
@@ -118,8 +118,9 @@ def test_a_risk_manager_approves_a_limit_cut_from_the_queue(book, live_server, b
     shoot(page, "1-queue")
     row.locator("textarea[name=comment]").fill("Revenue halved: cut as proposed.")
     row.locator("button[name=do-approve]").click()
-    page.wait_for_selector(".messagelist, [class*=message]")
-    assert "¥400,000.00 → ¥280,000.00" in page.content()
+    page.get_by_text("approved and executed").wait_for()
+    assert "¥400,000.00 → ¥280,000.00" in page.locator("body").inner_text()
+    assert page.locator(f"#bo-action-{book['cut'].pk}").count() == 0  # decided: off the queue
     shoot(page, "2-approved")
     line = book["cut"].credit_line
     page.goto(f"{live_server.url}/admin/loans/creditline/{line.pk}/change/")
