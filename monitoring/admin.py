@@ -308,16 +308,8 @@ class ProposeActionForm(forms.ModelForm):
         return data
 
 
-@admin.action(description=_("Approve (maker-checker: not your own)"), permissions=["approve_action"])
-def approve_actions(modeladmin, request, queryset):
-    _run_on_each(modeladmin, request, queryset, _("Approved"),
-                 lambda pk: action_services.post_loan_action_approve(action_id=pk, actor=request.user), noun="action")
-
-
-@admin.action(description=_("Reject"), permissions=["approve_action"])
-def reject_actions(modeladmin, request, queryset):
-    _run_on_each(modeladmin, request, queryset, _("Rejected"),
-                 lambda pk: action_services.post_loan_action_reject(action_id=pk, actor=request.user), noun="action")
+# Approving and rejecting happen in the checker's queue (``approvals/``), one action at a time
+# and each with a comment: no bulk action decides an action without one.
 
 
 @admin.action(description=_("Execute (approved actions)"), permissions=["execute_action"])
@@ -382,7 +374,7 @@ class PostLoanActionAdmin(GuardedModelAdmin):
     list_filter = ("status", "kind", "needs_committee")
     list_select_related = ("company", "proposed_by", "approved_by")
     search_fields = ("=id", "company__legal_name", "=credit_line__id", "=loan__id")
-    actions = [approve_actions, reject_actions, execute_actions, cancel_actions]
+    actions = [execute_actions, cancel_actions]
     form = ProposeActionForm
     readonly_fields = [f.name for f in PostLoanAction._meta.fields if f.name not in ("kind", "credit_line", "loan", "params", "reason")]
     raw_id_fields = ("credit_line", "loan")
