@@ -37,6 +37,7 @@ from ..services import applications as app_services
 from ..services.lines import credit_line_close, credit_line_draw_down, credit_line_freeze, credit_line_unfreeze
 from ..services.policy import (
     POLICY_FIELDS,
+    credit_policy_active,
     credit_policy_approve,
     credit_policy_changes,
     credit_policy_propose,
@@ -215,6 +216,9 @@ class CreditPolicyForm(forms.ModelForm):
             except ValidationError as exc:
                 for field, errs in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, errs)
+            active = credit_policy_active()
+            if not self.errors and all(data.get(name) == getattr(active, name) for name in POLICY_FIELDS):
+                self.add_error(None, _("The proposal changes no setting of the active version v%(version)s.") % {"version": active.version})
         return data
 
     def validate_unique(self):

@@ -182,6 +182,9 @@ def credit_policy_propose(*, changes: dict, actor, note: str = "") -> CreditPoli
     with transaction.atomic():
         current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
         values = _values_with(current, changes)
+        if all(values[name] == getattr(current, name) for name in POLICY_FIELDS):
+            raise ValidationError({"__all__": _("The proposal changes no setting of the active version v%(version)s.")
+                                   % {"version": current.version}})
         new = CreditPolicy(version=_next_version(), is_active=False, status=PolicyStatus.PROPOSED, note=note,
                            maker=f"user:{actor.pk}", created_by=actor, based_on_version=current.version, **values)
         credit_policy_validate(new)

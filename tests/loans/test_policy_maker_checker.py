@@ -142,3 +142,23 @@ def test_the_admin_proposes_then_another_manager_reviews_and_approves(maker, che
     active = credit_policy_active()
     assert (active.version, active.committee_quorum, active.committee_majority) == (proposed.version, 5, 3)
     assert CreditPolicy.objects.get(pk=proposed.pk).approved_by == checker
+
+
+def test_a_proposal_that_changes_nothing_is_refused(maker):
+    v1 = credit_policy_active()
+    with pytest.raises(ValidationError) as exc:
+        credit_policy_propose(changes={"min_score": v1.min_score}, actor=maker, note="same again")
+    assert "changes no setting" in str(exc.value)
+    assert CreditPolicy.objects.count() == 1
+
+
+def test_the_form_says_so_when_nothing_changes(maker, client):
+    from tests.backoffice.test_policy_form import _table_post
+
+    v1 = credit_policy_active()
+    bands = [(b["tier"], b["min_score"], str(Decimal(b["base_rate"]) * 100), b["multiplier"]) for b in v1.tier_bands]
+    spreads = [(r["max_months"], str(Decimal(r["spread"]) * 100)) for r in v1.term_spreads]
+    client.force_login(maker)
+    r = client.post(reverse("admin:loans_creditpolicy_change", args=[v1.pk]), _table_post(v1, bands, spreads))
+    assert r.status_code == 200 and "changes no setting" in r.content.decode()
+    assert CreditPolicy.objects.count() == 1
