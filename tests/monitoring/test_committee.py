@@ -355,6 +355,18 @@ def test_my_queue_lists_cases_waiting_for_my_vote_overdue_first(referred, member
     queue = committee.committee_queue(members[0])
     assert [c.pk for c in queue["waiting"]] == [second.pk] and [c.pk for c in queue["voted"]] == [first.pk]
     assert committee.committee_queue(officer) == {"waiting": [], "voted": []}
+    # the sidebar's badge counts what the queue shows as waiting
+    from django.test import RequestFactory
+
+    from config.backoffice.navigation import badge_cases_waiting
+
+    request = RequestFactory().get("/admin/")
+    request.user = members[0]
+    assert badge_cases_waiting(request) == "1"
+    request.user = members[1]
+    assert badge_cases_waiting(request) == "2"
+    CommitteeCase.objects.filter(pk=second.pk).update(excluded_user_ids=[members[1].pk])
+    assert badge_cases_waiting(request) == "1" == str(len(committee.committee_queue(members[1])["waiting"]))
 
 
 def test_three_members_decide_on_the_case_page(referred, members, officer, client):
