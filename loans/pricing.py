@@ -45,6 +45,9 @@ class PolicySnapshot:
     doubtful_dpd: int = 181
     loss_dpd: int = 361
     offer_validity_days: int = 30
+    committee_quorum: int = 3
+    committee_majority: int = 2
+    committee_due_working_days: int = 2
     tier_bands: tuple[TierBand, ...] = field(default_factory=tuple)
     term_spreads: tuple[TermSpread, ...] = field(default_factory=tuple)
 

@@ -559,3 +559,25 @@ def post_loan_action_pledge(*, action_id: int, partner_id: int | None = None, co
         pledge = Guarantee.objects.create(guarantor_person_id=person_id, guarantor_company_id=company_id,
                                           amount=money(guarantee["amount"]), **secures)
         return post_loan_action_meet(action_id=action.pk, guarantee_id=pledge.pk, actor=actor)
+
+
+# --- selectors -----------------------------------------------------------------------------
+
+
+def actions_awaiting_approval(user, *, limit: int = 200):
+    """Proposed actions ``user`` may decide (maker-checker: never their own proposals), most
+    severe warning first, then the oldest; and approved actions still to be executed."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    severity_rank = Case(
+        When(alert__severity="high", then=Value(0)), When(alert__severity="medium", then=Value(1)),
+        When(alert__severity="low", then=Value(2)), When(alert__severity="info", then=Value(3)),
+        default=Value(4), output_field=IntegerField(),
+    )
+    base = PostLoanAction.objects.select_related("company", "credit_line", "loan", "alert", "proposed_by", "approved_by")
+    waiting = (
+        base.filter(status=ActionStatus.PROPOSED).exclude(proposed_by=getattr(user, "pk", None))
+        .annotate(severity_rank=severity_rank).order_by("severity_rank", "proposed_at", "pk")
+    )
+    approved = base.filter(status=ActionStatus.APPROVED).order_by("approved_at", "pk")
+    return {"waiting": list(waiting[:limit]), "waiting_count": waiting.count(), "approved": list(approved[:limit])}

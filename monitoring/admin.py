@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from config.backoffice.formatting import format_money, format_rate
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 from loans.admin.lending import _error_text, _run_on_each, close_lines
 from loans.errors import DomainError
@@ -307,16 +308,8 @@ class ProposeActionForm(forms.ModelForm):
         return data
 
 
-@admin.action(description=_("Approve (maker-checker: not your own)"), permissions=["approve_action"])
-def approve_actions(modeladmin, request, queryset):
-    _run_on_each(modeladmin, request, queryset, _("Approved"),
-                 lambda pk: action_services.post_loan_action_approve(action_id=pk, actor=request.user), noun="action")
-
-
-@admin.action(description=_("Reject"), permissions=["approve_action"])
-def reject_actions(modeladmin, request, queryset):
-    _run_on_each(modeladmin, request, queryset, _("Rejected"),
-                 lambda pk: action_services.post_loan_action_reject(action_id=pk, actor=request.user), noun="action")
+# Approving and rejecting happen in the checker's queue (``approvals/``), one action at a time
+# and each with a comment: no bulk action decides an action without one.
 
 
 @admin.action(description=_("Execute (approved actions)"), permissions=["execute_action"])
@@ -331,6 +324,49 @@ def cancel_actions(modeladmin, request, queryset):
                  lambda pk: action_services.post_loan_action_cancel(action_id=pk, actor=request.user), noun="action")
 
 
+class ActionDecisionForm(forms.Form):
+    comment = forms.CharField(label=_("Comment"), max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
+                              error_messages={"required": _("Every decision needs a comment.")})
+
+
+def _result_text(action: PostLoanAction) -> str:
+    result = action.result or {}
+    if "limit_after" in result:
+        return _("limit %(before)s → %(after)s") % {"before": format_money(result["limit_before"]), "after": format_money(result["limit_after"])}
+    if "status_after" in result:
+        return _("line %(before)s → %(after)s") % {"before": result.get("status_before"), "after": result["status_after"]}
+    return action.get_kind_display()
+
+
+def _action_row(action: PostLoanAction) -> dict:
+    """What a checker needs to decide an action without opening three pages."""
+    line, loan, alert, params = action.credit_line, action.loan, action.alert, action.params or {}
+    terms = []
+    if "new_limit" in params:
+        terms.append(_("new limit %(new)s (now %(old)s)") % {"new": format_money(params["new_limit"]),
+                                                              "old": format_money(params.get("limit_before"))})
+    if "amount_needed" in params:
+        terms.append(_("%(amount)s by %(date)s") % {"amount": format_money(params["amount_needed"]), "date": params.get("due_date")})
+    if "term_months" in params:
+        terms.append(_("%(n)s months at %(rate)s") % {"n": params["term_months"], "rate": format_rate(params.get("annual_rate"))})
+    if "outstanding_principal" in params and not terms:
+        terms.append(_("outstanding %(amount)s") % {"amount": format_money(params["outstanding_principal"])})
+    evidence = ""
+    if alert is not None:
+        evidence = f"{alert.rule} · {alert.get_severity_display()}"
+        if alert.old_score is not None and alert.new_score is not None:
+            evidence += f" · {alert.old_score} → {alert.new_score}"
+        if alert.detail:
+            evidence += f" · {alert.detail[:160]}"
+    return {
+        "action": action, "terms": "; ".join(str(t) for t in terms), "evidence": evidence,
+        "line": line, "loan": loan, "limit": format_money(line.limit_amount) if line else "—",
+        "drawn": format_money(line.drawn_principal) if line else "—",
+        "outstanding": format_money(loan.outstanding_principal) if loan else "",
+        "proposer": action.proposed_by or _("system (action policy)"),
+    }
+
+
 @admin.register(PostLoanAction)
 class PostLoanActionAdmin(GuardedModelAdmin):
     list_display = ("id", "kind", "status", "company_name", "credit_line_id", "loan_id", "proposer", "approved_by",
@@ -338,7 +374,7 @@ class PostLoanActionAdmin(GuardedModelAdmin):
     list_filter = ("status", "kind", "needs_committee")
     list_select_related = ("company", "proposed_by", "approved_by")
     search_fields = ("=id", "company__legal_name", "=credit_line__id", "=loan__id")
-    actions = [approve_actions, reject_actions, execute_actions, cancel_actions]
+    actions = [execute_actions, cancel_actions]
     form = ProposeActionForm
     readonly_fields = [f.name for f in PostLoanAction._meta.fields if f.name not in ("kind", "credit_line", "loan", "params", "reason")]
     raw_id_fields = ("credit_line", "loan")
@@ -369,6 +405,71 @@ class PostLoanActionAdmin(GuardedModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the record of what was done stays
+
+    def get_urls(self):
+        return [
+            path("approvals/", self.permission_view(self.approvals_view, "monitoring.approve_action"),
+                 name="monitoring_postloanaction_approvals"),
+            path("<int:action_id>/decide/", self.permission_view(self.decide_view, "monitoring.approve_action"),
+                 name="monitoring_postloanaction_decide"),
+            path("<int:action_id>/execute/", self.permission_view(self.execute_view, "monitoring.execute_action"),
+                 name="monitoring_postloanaction_execute"),
+            *super().get_urls(),
+        ]
+
+    def approvals_view(self, request):
+        """The risk manager's queue: actions waiting for a checker, never one's own proposals."""
+        queue = action_services.actions_awaiting_approval(request.user)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": _("Actions waiting for my approval"),
+            "waiting": [_action_row(a) for a in queue["waiting"]], "waiting_count": queue["waiting_count"],
+            "approved": [_action_row(a) for a in queue["approved"]], "form": ActionDecisionForm(),
+            "can_execute": request.user.has_perm("monitoring.execute_action"),
+        }
+        return TemplateResponse(request, "monitoring/actions/approvals.html", context)
+
+    def decide_view(self, request, action_id):
+        """Approve (and, for whoever may execute, carry out at once) or reject, with a comment."""
+        back = redirect("admin:monitoring_postloanaction_approvals")
+        if request.method != "POST":
+            return back
+        form = ActionDecisionForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+            self.message_user(request, _("Action #%(id)s not decided: %(errors)s") % {"id": action_id, "errors": errors}, messages.ERROR)
+            return back
+        note = form.cleaned_data["comment"]
+        try:
+            if "do-reject" in request.POST:
+                action_services.post_loan_action_reject(action_id=action_id, actor=request.user, note=note)
+                self.message_user(request, _("Action #%(id)s rejected.") % {"id": action_id}, messages.SUCCESS)
+                return back
+            action_services.post_loan_action_approve(action_id=action_id, actor=request.user, note=note)
+        except (DomainError, ValidationError) as exc:
+            self.message_user(request, _("Action #%(id)s not decided: %(errors)s") % {"id": action_id, "errors": _error_text(exc)}, messages.ERROR)
+            return back
+        if request.user.has_perm("monitoring.execute_action"):
+            return self._execute(request, action_id, back, approved=True)
+        self.message_user(request, _("Action #%(id)s approved; it waits to be executed.") % {"id": action_id}, messages.SUCCESS)
+        return back
+
+    def execute_view(self, request, action_id):
+        back = redirect("admin:monitoring_postloanaction_approvals")
+        if request.method != "POST":
+            return back
+        return self._execute(request, action_id, back, approved=False)
+
+    def _execute(self, request, action_id, back, *, approved: bool):
+        try:
+            action = action_services.post_loan_action_execute(action_id=action_id, actor=request.user)
+        except (DomainError, ValidationError) as exc:
+            text = _("Action #%(id)s approved, but not executed: %(errors)s") if approved else _("Action #%(id)s not executed: %(errors)s")
+            self.message_user(request, text % {"id": action_id, "errors": _error_text(exc)}, messages.ERROR)
+            return back
+        self.message_user(request, _("Action #%(id)s approved and executed: %(what)s.") % {"id": action_id, "what": _result_text(action)}
+                          if approved else _("Action #%(id)s executed: %(what)s.") % {"id": action_id, "what": _result_text(action)},
+                          messages.SUCCESS)
+        return back
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -466,12 +567,13 @@ class CommitteeCaseAdmin(ReadOnlyModelAdmin):
         now = timezone.now()
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "title": _("My committee queue"),
-            "waiting": queue["waiting"], "voted": queue["voted"], "now": now,
+            "waiting": committee.committee_case_titles(queue["waiting"]), "voted": committee.committee_case_titles(queue["voted"]), "now": now,
         }
         return TemplateResponse(request, "monitoring/committee/queue.html", context)
 
     def case_view(self, request, case_id):
         case = get_object_or_404(CommitteeCase, pk=case_id)
+        committee.committee_case_titles([case])
         spec = committee.CASE_KINDS.get(case.kind)
         memo = spec.memo(case) if spec and spec.memo else {}
         mine = case.votes.filter(member=request.user).first()
@@ -481,7 +583,7 @@ class CommitteeCaseAdmin(ReadOnlyModelAdmin):
              "required_security": mine.required_security} if mine else None
         ))
         context = {
-            **self.admin_site.each_context(request), "opts": self.opts, "title": case.title, "case": case,
+            **self.admin_site.each_context(request), "opts": self.opts, "title": case.display_title, "case": case,
             "memo": memo, "tally": committee.committee_case_tally(case),
             "votes": case.votes.select_related("member").order_by("created_at"), "my_vote": mine,
             "can_vote": can_vote, "form": form, "overdue": case.is_open and case.due_at <= timezone.now(),

@@ -10,10 +10,11 @@ out through the owning app's services (for an application: ``application_committ
 or ``..._decline``, which write the decision and its ledger entry); the case's close is
 written to the ledger too.
 
-Rules (settings, fixed on each case when it opens): ``COMMITTEE_QUORUM`` (3 votes),
-``COMMITTEE_MAJORITY`` (2), ``COMMITTEE_DUE_WORKING_DAYS`` (2: the case is due, then escalated)
-and the same again until it lapses (an application is then declined with the committee's
-reason, and its partner gets the decision webhook with it).
+Rules (the versioned credit policy, fixed on each case when it opens, so a case keeps the rules
+it was opened under): ``committee_quorum`` (3 votes), ``committee_majority`` (2),
+``committee_due_working_days`` (2: the case is due, then escalated) and the same again until it
+lapses (an application is then declined with the committee's reason, and its partner gets the
+decision webhook with it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
@@ -43,12 +43,13 @@ OVERDUE_RULE = "committee_overdue"
 
 
 def committee_rules() -> dict:
-    quorum = int(getattr(settings, "COMMITTEE_QUORUM", 3))
-    majority = int(getattr(settings, "COMMITTEE_MAJORITY", 2))
-    days = int(getattr(settings, "COMMITTEE_DUE_WORKING_DAYS", 2))
-    if not (1 <= majority <= quorum) or days < 1:
-        raise ValueError("COMMITTEE_MAJORITY must be between 1 and COMMITTEE_QUORUM; COMMITTEE_DUE_WORKING_DAYS at least 1")
-    return {"quorum": quorum, "majority": majority, "due_working_days": days}
+    """The committee's rules in the active credit policy (its constraints keep them sane:
+    1 <= majority <= quorum, due time at least one working day)."""
+    from loans.services.policy import credit_policy_active
+
+    policy = credit_policy_active()
+    return {"quorum": policy.committee_quorum, "majority": policy.committee_majority,
+            "due_working_days": policy.committee_due_working_days, "policy_version": policy.version}
 
 
 def add_working_days(start: datetime.datetime, days: int) -> datetime.datetime:
@@ -114,7 +115,7 @@ def committee_case_open(*, kind: str, subject_id: int, now: datetime.datetime | 
             kind=kind, subject_id=subject_id, application_id=facts.get("application_id"),
             title=str(facts["title"])[:200], maker=facts["maker"],
             excluded_user_ids=sorted(set(facts.get("excluded_user_ids") or ())),
-            quorum=rules["quorum"], majority=rules["majority"], opened_at=now, due_at=due,
+            quorum=rules["quorum"], majority=rules["majority"], policy_version=rules["policy_version"], opened_at=now, due_at=due,
             lapses_at=add_working_days(due, rules["due_working_days"]),
         )
     return case
@@ -317,6 +318,28 @@ def committee_queue(user) -> dict:
     return {"waiting": [c for c in cases if c.pk not in voted], "voted": [c for c in cases if c.pk in voted]}
 
 
+def committee_case_titles(cases) -> list:
+    """Give each case a ``display_title`` in the reader's language (the stored title is in the
+    language of whoever opened the case): one query per kind of case, however many cases."""
+    from .models import PostLoanAction
+
+    cases = list(cases)
+    apps = {a.pk: a for a in LoanApplication.objects.filter(pk__in=[c.subject_id for c in cases if c.kind == "application"])
+            .select_related("company").only("pk", "company__legal_name")}
+    actions = {a.pk: a for a in PostLoanAction.objects.filter(pk__in=[c.subject_id for c in cases if c.kind == "post_loan_action"])
+               .select_related("company").only("pk", "kind", "company__legal_name")}
+    for case in cases:
+        app, action = apps.get(case.subject_id), actions.get(case.subject_id)
+        if case.kind == "application" and app is not None:
+            case.display_title = _("Referred application #%(id)s — %(company)s") % {"id": app.pk, "company": app.company.legal_name}
+        elif case.kind == "post_loan_action" and action is not None:
+            case.display_title = _("%(kind)s proposed for %(company)s (action #%(id)s)") % {
+                "kind": action.get_kind_display(), "company": action.company.legal_name, "id": action.pk}
+        else:
+            case.display_title = case.title
+    return cases
+
+
 # --- the application kind ------------------------------------------------------------------
 
 
@@ -417,22 +440,45 @@ def _action_applier(case: CommitteeCase, approved: bool, actor, reason: str, ter
         )
         return
     post_loan_action_committee_decide(action_id=case.subject_id, approved=approved, actor=actor, reason=reason)
+    if approved:
+        # The committee's approval lands on the line or loan at once, executed by the member whose
+        # vote decided it.  Should the terms no longer hold (the line was drawn meanwhile), the
+        # action stays approved and waits in the risk manager's queue, where the reason shows.
+        from .actions import post_loan_action_execute
+
+        try:
+            with transaction.atomic():
+                post_loan_action_execute(action_id=case.subject_id, actor=actor)
+        except (DomainError, ValidationError) as exc:
+            note = _("Approved, not yet executed: %(why)s") % {"why": "; ".join(getattr(exc, "messages", None) or [str(exc)])}
+            case.outcome_reason = f"{note} {case.outcome_reason}"[:4000]
+            case.save(update_fields=["outcome_reason"])
 
 
 def _action_memo(case: CommitteeCase) -> dict:
     from .models import PostLoanAction
 
     action = PostLoanAction.objects.select_related("company", "credit_line", "loan", "alert").get(pk=case.subject_id)
+    from config.backoffice.formatting import format_money, format_rate
+
     line, loan = action.credit_line, action.loan
+    labels = {"new_limit": _("new limit"), "limit_before": _("limit before"), "amount_needed": _("amount needed"),
+              "due_date": _("due date"), "term_months": _("term (months)"), "interest_only_months": _("interest-only months"),
+              "annual_rate": _("annual rate"), "watch_months": _("watch months"), "outstanding_principal": _("outstanding principal")}
+    money_terms = {"new_limit", "limit_before", "amount_needed", "outstanding_principal"}
+    terms = "; ".join(
+        f"{labels.get(k, k)}: {format_money(v) if k in money_terms else format_rate(v) if k == 'annual_rate' else v}"
+        for k, v in (action.params or {}).items()
+    )
     rows = [
-        (_("Action"), action.get_kind_display()), (_("Terms"), action.params), (_("Reason"), action.reason),
+        (_("Action"), action.get_kind_display()), (_("Terms"), terms or "—"), (_("Reason"), action.reason),
         (_("Proposed by"), action.proposed_by or _("the system (action policy)")), (_("Company"), action.company.legal_name),
     ]
     if line is not None:
-        rows += [(_("Credit line"), f"#{line.pk} {line.get_status_display()}"), (_("Limit"), line.limit_amount),
-                 (_("Drawn"), line.drawn_principal)]
+        rows += [(_("Credit line"), f"#{line.pk} {line.get_status_display()}"), (_("Limit"), format_money(line.limit_amount)),
+                 (_("Drawn"), format_money(line.drawn_principal))]
     if loan is not None:
-        rows += [(_("Loan"), f"#{loan.pk}"), (_("Outstanding principal"), loan.outstanding_principal),
+        rows += [(_("Loan"), f"#{loan.pk}"), (_("Outstanding principal"), format_money(loan.outstanding_principal)),
                  (_("Days past due"), loan.days_past_due), (_("Classification"), loan.get_classification_display())]
     if action.alert_id:
         alert = action.alert
@@ -461,6 +507,6 @@ def committee_cases_open_for_actions() -> int:
 
 
 __all__ = [
-    "CASE_KINDS", "add_working_days", "committee_case_open", "committee_cases_open_for_actions", "committee_case_tally", "committee_cases_escalate",
+    "CASE_KINDS", "add_working_days", "committee_case_open", "committee_case_titles", "committee_cases_open_for_actions", "committee_case_tally", "committee_cases_escalate",
     "committee_queue", "committee_rules", "committee_vote_cast", "may_vote", "register_case_kind",
 ]

@@ -13,6 +13,18 @@ from loans.services.groups import borrower_group_exposure
 from .models import ALERT_LIVE_STATUSES, Alert
 
 
+def _m(value):
+    from config.backoffice.formatting import format_money
+
+    return format_money(value) if value is not None else None
+
+
+def _r(value):
+    from config.backoffice.formatting import format_rate
+
+    return format_rate(value) if value is not None else None
+
+
 def _score(kind: str, subject_id: int) -> dict | None:
     from scoring import api as scoring_api
 
@@ -66,16 +78,16 @@ def application_memo(application_id: int) -> dict:
     loans = Loan.objects.filter(credit_line__company_id__in=group_ids or [company.pk]).order_by("-days_past_due", "id")[:100]
     return {
         "application": {
-            _("Application"): f"#{app.pk}", _("Product"): str(app.product), _("Requested amount"): app.requested_amount,
+            _("Application"): f"#{app.pk}", _("Product"): str(app.product), _("Requested amount"): _m(app.requested_amount),
             _("Term (months)"): app.term_months, _("Purpose"): app.purpose, _("Channel"): str(app.partner or _("back office")),
-            _("Score"): app.score, _("Tier"): app.tier, _("Proposed limit"): app.approved_limit, _("Proposed rate"): app.annual_rate,
+            _("Score"): app.score, _("Tier"): app.tier, _("Proposed limit"): _m(app.approved_limit), _("Proposed rate"): _r(app.annual_rate),
         },
         "company": {
             _("Legal name"): company.legal_name, _("USCC"): company.uscc, _("Industry"): company.get_industry_display(),
             _("Province"): company.get_province_display(), _("Founded on"): company.founded_on,
-            _("Registered capital"): company.registered_capital, _("Employees"): company.employees,
-            _("Annual revenue"): company.annual_revenue, _("Status"): company.get_status_display(),
-            _("Blocklisted"): company.is_blocklisted,
+            _("Registered capital"): _m(company.registered_capital), _("Employees"): company.employees,
+            _("Annual revenue"): _m(company.annual_revenue), _("Status"): company.get_status_display(),
+            _("Blocklisted"): _("yes") if company.is_blocklisted else _("no"),
         },
         "company_score": _score("company", company.pk),
         "dimensions": _dimensions(company.pk),
@@ -84,19 +96,19 @@ def application_memo(application_id: int) -> dict:
              "ownership_pct": p.ownership_pct, "blocklisted": p.person.is_blocklisted, "score": _score("person", p.person_id)}
             for p in parties
         ],
-        "group": {"companies": len(group_ids), "open_limits": group_open_limits},
+        "group": {"companies": len(group_ids), "open_limits": _m(group_open_limits)},
         "alerts": [
             {"as_of": a.last_seen_on, "rule": a.rule, "severity": a.get_severity_display(), "subject": f"{a.subject_kind} #{a.subject_id}",
              "old_score": a.old_score, "new_score": a.new_score, "status": a.get_status_display()}
             for a in alerts
         ],
         "lines": [
-            {"id": ln.pk, "company": ln.company.legal_name, "status": ln.get_status_display(), "limit": ln.limit_amount,
-             "drawn": ln.drawn_principal, "expires_on": ln.expires_on}
+            {"id": ln.pk, "company": ln.company.legal_name, "status": ln.get_status_display(), "limit": _m(ln.limit_amount),
+             "drawn": _m(ln.drawn_principal), "expires_on": ln.expires_on}
             for ln in lines
         ],
         "loans": [
-            {"id": ln.pk, "line": ln.credit_line_id, "outstanding": ln.outstanding_principal, "dpd": ln.days_past_due,
+            {"id": ln.pk, "line": ln.credit_line_id, "outstanding": _m(ln.outstanding_principal), "dpd": ln.days_past_due,
              "bucket": ln.get_bucket_display(), "classification": ln.get_classification_display()}
             for ln in loans
         ],

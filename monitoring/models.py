@@ -470,6 +470,9 @@ class CommitteeCase(models.Model):
     excluded_user_ids = models.JSONField(_("users who may not vote"), default=list, blank=True)
     quorum = models.PositiveSmallIntegerField(_("quorum"), default=3)
     majority = models.PositiveSmallIntegerField(_("majority"), default=2)
+    policy_version = models.PositiveIntegerField(
+        _("credit policy version"), null=True, blank=True, help_text=_("the policy whose committee rules the case follows"),
+    )
     opened_at = models.DateTimeField(_("opened at"))
     due_at = models.DateTimeField(_("due at"))
     lapses_at = models.DateTimeField(_("lapses at"))

@@ -12,6 +12,10 @@ navigation from it for one request:
 
 Technical tables (schedules, idempotency records, scoring chunks, login records) live under
 Settings, collapsed.
+
+A work queue that is a screen rather than a model is declared by its URL name (``"admin:..."``)
+and described in :data:`VIEWS`: the permission it needs and, optionally, a badge (the number of
+items waiting, one COUNT query when the sidebar is drawn).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ NAVIGATION = [
         ("loans.ledgerentry", _("Ledger entries"), "receipt_long"),
     ]),
     (_("Monitoring"), False, [
+        ("admin:monitoring_postloanaction_approvals", _("Actions waiting for me"), "approval"),
         ("monitoring.alert", _("Alerts"), "notifications_active"),
         ("monitoring.postloanaction", _("Post-loan actions"), "task_alt"),
         ("monitoring.scoringrun", _("Nightly runs"), "nights_stay"),
@@ -51,6 +56,7 @@ NAVIGATION = [
         ("monitoring.modelmonitoring", _("Model monitoring"), "query_stats"),
     ]),
     (_("Committee"), False, [
+        ("admin:monitoring_committeecase_queue", _("My committee queue"), "inbox"),
         ("monitoring.committeecase", _("Committee cases"), "how_to_vote"),
         ("monitoring.committeevote", _("Votes"), "thumbs_up_down"),
     ]),
@@ -89,8 +95,56 @@ NAVIGATION = [
 ]
 
 
+# Screens in the sidebar: URL name -> (permission needed, badge callback or None).
+VIEWS = {
+    "admin:monitoring_postloanaction_approvals": ("monitoring.approve_action", "config.backoffice.navigation.badge_actions_waiting"),
+    "admin:monitoring_committeecase_queue": ("monitoring.vote", "config.backoffice.navigation.badge_cases_waiting"),
+}
+
+
 def declared_labels() -> set[str]:
-    return {label for _title, _collapsible, items in NAVIGATION for label, _t, _i in items}
+    return {label for _title, _collapsible, items in NAVIGATION for label, _t, _i in items if not label.startswith("admin:")}
+
+
+def _badge(count: int) -> str:
+    return str(count) if count else ""
+
+
+def badge_actions_waiting(request) -> str:
+    """Post-loan actions waiting for this risk manager's approval (not their own proposals)."""
+    from django.apps import apps
+
+    action = apps.get_model("monitoring", "PostLoanAction")
+    return _badge(action.objects.filter(status="proposed").exclude(proposed_by=request.user.pk).count())
+
+
+def badge_cases_waiting(request) -> str:
+    """Open committee cases waiting for this member's vote (one query: the open cases with
+    whether the member voted; the maker and the excluded are left out here, as in the queue)."""
+    from django.apps import apps
+    from django.db.models import Exists, OuterRef
+
+    case, vote = apps.get_model("monitoring", "CommitteeCase"), apps.get_model("monitoring", "CommitteeVote")
+    user = request.user
+    rows = (case.objects.filter(status="open")
+            .annotate(voted=Exists(vote.objects.filter(case=OuterRef("pk"), member=user.pk)))
+            .values_list("maker", "excluded_user_ids", "voted"))
+    return _badge(sum(1 for maker, excluded, voted in rows
+                      if not voted and maker != f"user:{user.pk}" and user.pk not in (excluded or [])))
+
+
+def _view_item(request, url_name, title, icon):
+    permission, badge = VIEWS.get(url_name, (None, None))
+    if permission is None or not request.user.has_perm(permission):
+        return None
+    try:
+        link = reverse(url_name)
+    except NoReverseMatch:
+        return None
+    item = {"title": title, "icon": icon, "link": link}
+    if badge:
+        item["badge"] = badge
+    return item
 
 
 def _registered(site) -> dict[str, object]:
@@ -118,6 +172,11 @@ def sidebar(request, site=None) -> list[dict]:
     for title, collapsible, entries in NAVIGATION:
         items = []
         for label, item_title, icon in entries:
+            if label.startswith("admin:"):
+                item = _view_item(request, label, item_title, icon)
+                if item:
+                    items.append(item)
+                continue
             model_admin = registry.get(label)
             if model_admin is None or label in seen:
                 continue

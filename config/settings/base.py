@@ -438,7 +438,4 @@ UNFOLD = {
 # Change history (config/history): a historical version is shown, never reverted from the admin.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-# --- The credit committee (monitoring/committee.py); fixed on each case when it opens ---------
-COMMITTEE_QUORUM = env.int("COMMITTEE_QUORUM", default=3)  # votes needed before a case can close
-COMMITTEE_MAJORITY = env.int("COMMITTEE_MAJORITY", default=2)  # approvals (or rejections) that decide
-COMMITTEE_DUE_WORKING_DAYS = env.int("COMMITTEE_DUE_WORKING_DAYS", default=2)  # then escalated; twice that: lapsed
+# The credit committee's rules (quorum, majority, due time) live in the versioned credit policy.

@@ -31,10 +31,19 @@ from ..models import (
     LoanApplication,
     Repayment,
 )
+from ..models.underwriting import PolicyStatus
 from ..schedule import MAX_TERM_MONTHS
 from ..services import applications as app_services
 from ..services.lines import credit_line_close, credit_line_draw_down, credit_line_freeze, credit_line_unfreeze
-from ..services.policy import POLICY_FIELDS, credit_policy_publish, credit_policy_validate
+from ..services.policy import (
+    POLICY_FIELDS,
+    credit_policy_active,
+    credit_policy_approve,
+    credit_policy_changes,
+    credit_policy_propose,
+    credit_policy_reject,
+    credit_policy_validate,
+)
 from ..services.repayments import loan_repayment_record
 
 
@@ -208,6 +217,9 @@ class CreditPolicyForm(forms.ModelForm):
             except ValidationError as exc:
                 for field, errs in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, errs)
+            active = credit_policy_active()
+            if not self.errors and all(data.get(name) == getattr(active, name) for name in POLICY_FIELDS):
+                self.add_error(None, _("The proposal changes no setting of the active version v%(version)s.") % {"version": active.version})
         return data
 
     def validate_unique(self):
@@ -217,15 +229,48 @@ class CreditPolicyForm(forms.ModelForm):
         pass  # model validation happens in clean() against the would-be new version
 
 
+def _policy_value(name: str, value) -> str:
+    """A policy setting as people read it: money with separators, rates in percent, bands as rows."""
+    from config.backoffice.formatting import format_money, format_rate
+
+    if value is None:
+        return "—"
+    if name in ("tier_bands", "term_spreads"):
+        if name == "tier_bands":
+            return "; ".join(f"{b['tier']} ≥ {b['min_score']}: {format_rate(b['base_rate'])} × {b['multiplier']}" for b in value)
+        return "; ".join(f"≤ {r['max_months']}: +{format_rate(r['spread'])}" for r in value)
+    field = CreditPolicy._meta.get_field(name)
+    if name == "lgd" or field.get_internal_type() == "DecimalField" and field.decimal_places == 6:
+        return format_rate(value, places=4 if name == "penalty_daily_rate" else 2)
+    if field.get_internal_type() == "DecimalField":
+        return format_money(value)
+    return str(value)
+
+
+class PolicyDecisionForm(forms.Form):
+    note = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=500,
+                           help_text=_("Required to reject; kept with the version."), required=False)
+
+
 @admin.register(CreditPolicy)
 class CreditPolicyAdmin(GuardedModelAdmin):
-    """Saving never edits a version: it publishes a new one from the form's values, so
-    both the add and the change form need the right to publish."""
+    """Saving never edits a version: it *proposes* a new one from the form's values (maker
+    recorded, inactive).  Another person holding ``loans.publish_policy`` reviews it (the
+    changed settings beside the active ones) and approves it, which publishes it, or rejects it."""
 
     form = CreditPolicyForm
-    list_display = ["version", "is_active", "min_score", "grey_band_low", "grey_band_high", "auto_approval_ceiling", "legal_rate_cap", "group_exposure_cap", "created_at", "created_by"]
-    list_select_related = ["created_by"]
-    readonly_fields = ["version", "is_active", "created_at", "created_by"]
+    list_display = ["version", "is_active", "status", "review_link", "min_score", "legal_rate_cap", "committee_quorum",
+                    "committee_majority", "committee_due_working_days", "created_by", "approved_by", "created_at"]
+    list_filter = ["status", "is_active"]
+    list_select_related = ["created_by", "approved_by"]
+    readonly_fields = ["version", "is_active", "status", "maker", "created_at", "created_by", "based_on_version",
+                       "approved_by", "approved_at", "rejected_by", "decided_at", "decision_note"]
+
+    @admin.display(description=_("review"))
+    def review_link(self, policy):
+        if policy.status != PolicyStatus.PROPOSED:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:loans_creditpolicy_review", args=[policy.pk]), _("Review"))
 
     def has_add_permission(self, request):
         return request.user.has_perm("loans.publish_policy")
@@ -236,11 +281,47 @@ class CreditPolicyAdmin(GuardedModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_urls(self):
+        review = path("<int:policy_id>/review/", self.permission_view(self.review_view, "loans.publish_policy"), name="loans_creditpolicy_review")
+        return [review, *super().get_urls()]
+
     def save_model(self, request, obj, form, change):
         changes = {name: form.cleaned_data[name] for name in POLICY_FIELDS}
-        new = credit_policy_publish(changes=changes, actor=request.user, note=form.cleaned_data.get("note") or "")
-        obj.pk, obj.version, obj.is_active = new.pk, new.version, True
-        self.message_user(request, f"Published credit policy v{new.version}; earlier versions are kept unchanged.", messages.SUCCESS)
+        new = credit_policy_propose(changes=changes, actor=request.user, note=form.cleaned_data.get("note") or "")
+        obj.pk, obj.version, obj.is_active, obj.status = new.pk, new.version, False, new.status
+        self.message_user(request, _("Proposed credit policy v%(version)s. Another person with the right to publish policies must approve it before it applies.")
+                          % {"version": new.version}, messages.SUCCESS)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return redirect("admin:loans_creditpolicy_review", policy_id=obj.pk)
+
+    def response_change(self, request, obj):
+        return redirect("admin:loans_creditpolicy_review", policy_id=obj.pk)
+
+    def review_view(self, request, policy_id):
+        policy = get_object_or_404(CreditPolicy.objects.select_related("created_by", "approved_by", "rejected_by"), pk=policy_id)
+        form = PolicyDecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            decide = credit_policy_approve if "do-approve" in request.POST else credit_policy_reject
+            try:
+                decided = decide(policy_id=policy.pk, actor=request.user, note=form.cleaned_data["note"])
+            except (DomainError, ValidationError) as exc:
+                self.message_user(request, _error_text(exc), messages.ERROR)
+            else:
+                if decided.is_active:
+                    self.message_user(request, _("Credit policy v%(version)s is published and active.") % {"version": decided.version}, messages.SUCCESS)
+                else:
+                    self.message_user(request, _("Credit policy v%(version)s is rejected.") % {"version": decided.version}, messages.WARNING)
+                return redirect("admin:loans_creditpolicy_review", policy_id=policy.pk)
+        own = policy.maker == f"user:{request.user.pk}"
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "policy": policy, "form": form,
+            "title": _("Credit policy v%(version)s") % {"version": policy.version},
+            "changes": [(CreditPolicy._meta.get_field(name).verbose_name, _policy_value(name, before), _policy_value(name, after))
+                        for name, before, after in credit_policy_changes(policy)],
+            "can_decide": policy.status == PolicyStatus.PROPOSED, "own": own,
+        }
+        return TemplateResponse(request, "admin/loans/creditpolicy/review.html", context)
 
 
 @admin.register(LedgerEntry)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from config.history.records import History
 from scoring.scale import LENDING_MIN_SCORE, MAX_SCORE
@@ -37,6 +38,10 @@ DEFAULT_POLICY = {
     "doubtful_dpd": 181,
     "loss_dpd": 361,
     "offer_validity_days": 30,
+    # The credit committee's rules; a case keeps those of the version it was opened under.
+    "committee_quorum": 3,
+    "committee_majority": 2,
+    "committee_due_working_days": 2,
     "tier_bands": [
         {"tier": "A", "min_score": 750, "base_rate": "0.060000", "multiplier": "1.50"},
         {"tier": "B", "min_score": 700, "base_rate": "0.080000", "multiplier": "1.20"},
@@ -49,6 +54,12 @@ DEFAULT_POLICY = {
         {"max_months": MAX_TERM_MONTHS, "spread": "0.010000"},
     ],
 }
+
+
+class PolicyStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    PUBLISHED = "published", _("Published")
+    REJECTED = "rejected", _("Rejected")
 
 
 class CreditPolicy(models.Model):
@@ -72,11 +83,36 @@ class CreditPolicy(models.Model):
         "loss given default", max_digits=5, decimal_places=4, default=Decimal("0.45"),
         help_text="Share of the exposure lost when a borrower defaults (expected loss = PD × exposure × LGD).",
     )
+    committee_quorum = models.PositiveSmallIntegerField(_("committee quorum"), default=3, help_text=_("Votes needed before a committee case can close."))
+    committee_majority = models.PositiveSmallIntegerField(_("committee majority"), default=2, help_text=_("Approvals (or rejections) that decide a committee case."))
+    committee_due_working_days = models.PositiveSmallIntegerField(
+        _("committee due time (working days)"), default=2,
+        help_text=_("A case is due after this many working days, then escalated; it lapses after as long again."),
+    )
     tier_bands = models.JSONField(default=list, help_text='[{"tier": "A", "min_score": 750, "base_rate": "0.06", "multiplier": "1.5"}, …]')
     term_spreads = models.JSONField(default=list, help_text='[{"max_months": 12, "spread": "0"}, …] — first row whose max_months ≥ term.')
     note = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Maker-checker: a person proposes a version (status "proposed", inactive); another person
+    # holding loans.publish_policy approves it, and only then is it published and active.
+    status = models.CharField(_("status"), max_length=12, choices=PolicyStatus.choices, default=PolicyStatus.PUBLISHED)
+    maker = models.CharField(_("maker"), max_length=64, help_text=_("who proposed this version: user:<id> or system:<what>"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("proposed by"),
+    )
+    based_on_version = models.PositiveIntegerField(
+        _("based on version"), null=True, blank=True,
+        help_text=_("the active version when this one was proposed; approving is refused once another version was published"),
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("rejected by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True, default="")
     history = History()
 
     class Meta:
@@ -100,10 +136,25 @@ class CreditPolicy(models.Model):
                 & Q(doubtful_dpd__gt=F("substandard_dpd")) & Q(loss_dpd__gt=F("doubtful_dpd")),
                 name="credit_policy_classification_ordered",
             ),
+            models.CheckConstraint(
+                condition=Q(committee_majority__gte=1) & Q(committee_majority__lte=F("committee_quorum")) & Q(committee_due_working_days__gte=1),
+                name="credit_policy_committee_rules",
+            ),
+            models.CheckConstraint(condition=Q(status__in=PolicyStatus.values), name="credit_policy_status_valid"),
+            models.CheckConstraint(condition=~Q(maker=""), name="credit_policy_maker_recorded"),
+            models.CheckConstraint(condition=Q(is_active=False) | Q(status=PolicyStatus.PUBLISHED), name="credit_policy_active_is_published"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | Q(created_by__isnull=True) | ~Q(approved_by=F("created_by")),
+                name="credit_policy_approver_not_proposer",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Credit policy v{self.version}{' (active)' if self.is_active else ''}"
+        if self.is_active:
+            return _("Credit policy v%(version)s (active)") % {"version": self.version}
+        if self.status != PolicyStatus.PUBLISHED:
+            return _("Credit policy v%(version)s (%(status)s)") % {"version": self.version, "status": self.get_status_display()}
+        return _("Credit policy v%(version)s") % {"version": self.version}
 
 
 class Decision(models.Model):

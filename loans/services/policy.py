@@ -1,4 +1,11 @@
-"""Credit policy: read the active version, publish a new one.  Versions are never edited.
+"""Credit policy: read the active version; propose, approve or reject a new one.  Versions are
+never edited.
+
+Maker-checker: a person *proposes* a version (:func:`credit_policy_propose`: the active policy
+with changes, recorded inactive with its maker ``user:<id>``); another person holding
+``loans.publish_policy`` *approves* it (:func:`credit_policy_approve`), which publishes it as the
+active version, or rejects it.  The guard reads the recorded maker, never an empty field.  Only
+the system (a migration, a seed, a test) publishes in one step (:func:`credit_policy_publish`).
 
 Because a version is immutable, a process keeps every version it has read (and its parsed
 :class:`PolicySnapshot`) in a module-level cache keyed by ``(pk, created_at)``.  Which version
@@ -16,10 +23,14 @@ import copy
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.history.records import records_actor
 
+from ..errors import DomainError, InvalidTransition, NotFound
 from ..models import DEFAULT_POLICY, CreditPolicy
+from ..models.underwriting import PolicyStatus
 from ..pricing import PolicySnapshot
 from ..schedule import MAX_TERM_MONTHS
 
@@ -81,7 +92,7 @@ def credit_policy_active() -> CreditPolicy:
 def _create_default() -> CreditPolicy:
     try:
         with transaction.atomic():
-            return CreditPolicy.objects.create(version=1, is_active=True, note="Default policy", **DEFAULT_POLICY)
+            return CreditPolicy.objects.create(version=1, is_active=True, note="Default policy", maker="system:default", **DEFAULT_POLICY)
     except IntegrityError:  # someone else published meanwhile
         return CreditPolicy.objects.get(is_active=True)
 
@@ -113,28 +124,133 @@ def _validate_bands(values: dict) -> None:
 def credit_policy_validate(policy: CreditPolicy) -> None:
     """Raise ``ValidationError`` naming the fields if ``policy`` could not be published."""
     _validate_bands({name: getattr(policy, name) for name in POLICY_FIELDS})
-    policy.full_clean(exclude=["is_active", "version"], validate_constraints=True, validate_unique=False)
+    bookkeeping = ["is_active", "version", "status", "maker", "created_by", "based_on_version", "approved_by", "approved_at",
+                   "rejected_by", "decided_at", "decision_note"]
+    policy.full_clean(exclude=bookkeeping, validate_constraints=True, validate_unique=False)
+
+
+PUBLISH_PERMISSION = "loans.publish_policy"
+
+
+def _values_with(current: CreditPolicy, changes: dict) -> dict:
+    unknown = set(changes) - set(POLICY_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("Not a credit policy setting.") for name in sorted(unknown)})
+    values = {name: getattr(current, name) for name in POLICY_FIELDS}
+    values.update(changes)
+    return values
+
+
+def _next_version() -> int:
+    return (CreditPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+def _require_publisher(actor, what: str) -> None:
+    if getattr(actor, "pk", None) is None or not actor.is_active:
+        raise DomainError(_("Only a person can %(what)s a credit policy.") % {"what": what}, field="actor", code="actor_required")
+    if not actor.has_perm(PUBLISH_PERMISSION):
+        raise DomainError(_("%(user)s may not %(what)s a credit policy (needs the right to publish policies).")
+                          % {"user": actor.get_username(), "what": what}, field="actor", code="permission_denied")
 
 
 @records_actor
-def credit_policy_publish(*, changes: dict, actor=None, note: str = "") -> CreditPolicy:
-    """Publish a new version = the active policy with ``changes`` applied; it becomes active."""
-    unknown = set(changes) - set(POLICY_FIELDS)
-    if unknown:
-        raise ValidationError({name: "Not a credit policy setting." for name in sorted(unknown)})
+def credit_policy_publish(*, changes: dict, actor=None, note: str = "", maker: str = "system:publish") -> CreditPolicy:
+    """The system publishes a new version in one step (the active policy with ``changes``
+    applied; it becomes active).  A person never does: they propose, another approves."""
+    if getattr(actor, "pk", None) is not None:
+        raise DomainError(_("Maker-checker: a person proposes a credit policy and another approves it."),
+                          field="actor", code="maker_checker")
+    if not maker or not maker.startswith("system:"):
+        raise ValidationError({"maker": _("The system publishes as system:<what>.")})
     with transaction.atomic():
         current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
-        values = {name: getattr(current, name) for name in POLICY_FIELDS}
-        values.update(changes)
-        new = CreditPolicy(
-            version=(CreditPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1,
-            is_active=True,
-            note=note,
-            created_by=actor,
-            **values,
-        )
+        values = _values_with(current, changes)
+        new = CreditPolicy(version=_next_version(), is_active=True, note=note, maker=maker, based_on_version=current.version,
+                           status=PolicyStatus.PUBLISHED, approved_at=timezone.now(), decided_at=timezone.now(), **values)
         credit_policy_validate(new)
         current.is_active = False  # saved (not .update()) so that the change history keeps it
         current.save(update_fields=["is_active"])
         new.save()
         return new
+
+
+@records_actor
+def credit_policy_propose(*, changes: dict, actor, note: str = "") -> CreditPolicy:
+    """Record a proposed version (the active policy with ``changes``), inactive until another
+    person approves it.  Validated now, and again when approved."""
+    _require_publisher(actor, _("propose"))
+    with transaction.atomic():
+        current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
+        values = _values_with(current, changes)
+        if all(values[name] == getattr(current, name) for name in POLICY_FIELDS):
+            raise ValidationError({"__all__": _("The proposal changes no setting of the active version v%(version)s.")
+                                   % {"version": current.version}})
+        new = CreditPolicy(version=_next_version(), is_active=False, status=PolicyStatus.PROPOSED, note=note,
+                           maker=f"user:{actor.pk}", created_by=actor, based_on_version=current.version, **values)
+        credit_policy_validate(new)
+        new.save()
+        return new
+
+
+def _lock_proposal(policy_id) -> CreditPolicy:
+    try:
+        policy = CreditPolicy.objects.select_for_update().get(pk=policy_id)
+    except (CreditPolicy.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Credit policy #%(id)s does not exist.") % {"id": policy_id}, field="policy_id") from None
+    if policy.status != PolicyStatus.PROPOSED:
+        raise InvalidTransition(_("Credit policy v%(version)s is %(status)s; only a proposed version is decided.")
+                                % {"version": policy.version, "status": policy.get_status_display()}, field="status")
+    return policy
+
+
+@records_actor
+def credit_policy_approve(*, policy_id: int, actor, note: str = "") -> CreditPolicy:
+    """Another person publishes a proposed version: it becomes the active policy."""
+    _require_publisher(actor, _("approve"))
+    with transaction.atomic():
+        current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
+        policy = _lock_proposal(policy_id)
+        if not policy.maker:  # the constraint forbids it; never read an empty field as "nobody"
+            raise DomainError(_("Credit policy v%(version)s has no recorded maker.") % {"version": policy.version},
+                              field="maker", code="maker_missing")
+        if policy.maker == f"user:{actor.pk}":
+            raise DomainError(_("You proposed credit policy v%(version)s; someone else must approve it.") % {"version": policy.version},
+                              field="approved_by", code="maker_checker")
+        if policy.based_on_version is not None and policy.based_on_version != current.version:
+            raise DomainError(
+                _("Credit policy v%(version)s was proposed against v%(base)s, but v%(active)s has been published since; propose it again.")
+                % {"version": policy.version, "base": policy.based_on_version, "active": current.version},
+                field="based_on_version", code="stale_proposal",
+            )
+        credit_policy_validate(policy)
+        now = timezone.now()
+        current.is_active = False
+        current.save(update_fields=["is_active"])
+        policy.is_active, policy.status = True, PolicyStatus.PUBLISHED
+        policy.approved_by, policy.approved_at, policy.decided_at = actor, now, now
+        policy.decision_note = (note or "")[:500]
+        policy.save(update_fields=["is_active", "status", "approved_by", "approved_at", "decided_at", "decision_note"])
+        return policy
+
+
+@records_actor
+def credit_policy_reject(*, policy_id: int, actor, note: str) -> CreditPolicy:
+    """A proposed version is turned down (or withdrawn by its maker), with a reason."""
+    _require_publisher(actor, _("reject"))
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Say why the proposal is rejected.")})
+    with transaction.atomic():
+        policy = _lock_proposal(policy_id)
+        policy.status, policy.rejected_by, policy.decided_at = PolicyStatus.REJECTED, actor, timezone.now()
+        policy.decision_note = note[:500]
+        policy.save(update_fields=["status", "rejected_by", "decided_at", "decision_note"])
+        return policy
+
+
+def credit_policy_changes(policy: CreditPolicy) -> list[tuple[str, object, object]]:
+    """(field, value in the version it was based on, value proposed) for every field that differs."""
+    base = CreditPolicy.objects.filter(version=policy.based_on_version).first() if policy.based_on_version else None
+    if base is None:
+        return [(name, None, getattr(policy, name)) for name in POLICY_FIELDS]
+    return [(name, getattr(base, name), getattr(policy, name)) for name in POLICY_FIELDS if getattr(base, name) != getattr(policy, name)]

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from config.backoffice.roles import COMMITTEE_MEMBER, ROLES
+from config.backoffice.roles import COMMITTEE_MEMBER, RISK_MANAGER, ROLES
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +19,7 @@ def test_one_user_per_role_and_three_committee_members_who_can_log_in(tmp_path):
     rows = run(tmp_path)
     assert {role for _u, _p, role in rows} == set(ROLES)
     assert sum(role == COMMITTEE_MEMBER for _u, _p, role in rows) == 3
+    assert sum(role == RISK_MANAGER for _u, _p, role in rows) == 2  # a policy proposal needs a second person
     for username, password, role in rows:
         user = get_user_model().objects.get(username=username)
         assert user.check_password(password) and user.is_staff and user.is_active and not user.is_superuser

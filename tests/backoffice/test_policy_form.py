@@ -7,7 +7,7 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from loans.models import CreditPolicy
-from loans.services.policy import POLICY_FIELDS, credit_policy_active
+from loans.services.policy import POLICY_FIELDS, credit_policy_active, credit_policy_approve
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +34,16 @@ def test_the_form_shows_bands_as_a_table_in_percent_not_json(admin_client):
     assert '[{&quot;tier' not in html and '"tier": "A"' not in html
 
 
-def test_publishing_from_the_table(admin_client):
+def test_publishing_from_the_table(admin_client, django_user_model):
     v1 = credit_policy_active()
     bands = [("A", 760, "5.5", "1.6"), ("B", 700, "8", "1.2"), ("C", 640, "11.25", "1"), ("D", 600, "15", "0.7")]
     spreads = [(12, "0"), (36, "0.75"), (360, "1.5")]
     r = admin_client.post(reverse("admin:loans_creditpolicy_change", args=[v1.pk]), _table_post(v1, bands, spreads))
     assert r.status_code == 302, r.content.decode()[:3000]
+    # the form proposes; another person approves (maker-checker), and only then it applies
+    proposed = CreditPolicy.objects.get(status="proposed")
+    assert credit_policy_active().version == v1.version
+    credit_policy_approve(policy_id=proposed.pk, actor=django_user_model.objects.create_superuser("second", password="x"))
     v2 = CreditPolicy.objects.get(is_active=True)
     assert v2.version == v1.version + 1
     assert v2.tier_bands[0] == {"tier": "A", "min_score": 760, "base_rate": "0.055000", "multiplier": "1.60"}

@@ -9,7 +9,7 @@ from django.urls import reverse
 from config.history.records import acting_as
 from loans.models import CreditLine, CreditPolicy, LoanProduct, Person
 from loans.services.lines import credit_line_freeze, credit_line_reduce_limit
-from loans.services.policy import credit_policy_active, credit_policy_publish
+from loans.services.policy import credit_policy_active, credit_policy_approve, credit_policy_propose
 from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,10 +37,19 @@ def test_a_service_records_its_actor_and_the_fields_it_changed(make_line, office
 
 
 def test_publishing_a_policy_keeps_the_new_version_and_the_retired_one(django_user_model):
-    manager = django_user_model.objects.create_user("risk", password="x", is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    publish = Permission.objects.get(codename="publish_policy")
+    maker, manager = (django_user_model.objects.create_user(name, password="x", is_staff=True) for name in ("maker", "risk"))
+    for user in (maker, manager):
+        user.user_permissions.add(publish)
+    maker, manager = (django_user_model.objects.get(pk=u.pk) for u in (maker, manager))
     old = credit_policy_active()
-    new = credit_policy_publish(changes={"min_score": 640}, actor=manager, note="tighter")
-    assert new.history.get().history_user == manager and new.history.get().min_score == 640
+    new = credit_policy_propose(changes={"min_score": 640}, actor=maker, note="tighter")
+    credit_policy_approve(policy_id=new.pk, actor=manager)
+    proposed, published = new.history.order_by("history_id")
+    assert proposed.history_user == maker and proposed.min_score == 640 and proposed.is_active is False
+    assert published.history_user == manager and published.is_active is True and published.approved_by_id == manager.pk
     retired = CreditPolicy.objects.get(pk=old.pk).history.first()
     assert retired.is_active is False and retired.history_user == manager
 

@@ -91,10 +91,10 @@ def test_maker_cannot_decide_in_committee_from_the_admin(admin_client_, company,
     assert app.status == S.REFERRED and not case.votes.exists()
 
 
-def test_editing_the_policy_publishes_a_new_version(admin_client_):
+def test_editing_the_policy_proposes_a_version_another_person_publishes(admin_client_, django_user_model):
     from django.forms.models import model_to_dict
 
-    from loans.services.policy import POLICY_FIELDS, credit_policy_active
+    from loans.services.policy import POLICY_FIELDS, credit_policy_active, credit_policy_approve
 
     v1 = credit_policy_active()
     data = {k: v for k, v in model_to_dict(v1).items() if k in POLICY_FIELDS}
@@ -105,6 +105,11 @@ def test_editing_the_policy_publishes_a_new_version(admin_client_):
     data.update(legal_rate_cap="0.2", note="cap down")
     r = admin_client_.post(reverse("admin:loans_creditpolicy_change", args=[v1.pk]), data)
     assert r.status_code == 302, r.content.decode()[:2000]
+    # proposed, not yet in force
+    assert list(CreditPolicy.objects.order_by("version").values_list("version", "is_active", "status", "legal_rate_cap")) == [
+        (1, True, "published", Decimal("0.240000")), (2, False, "proposed", Decimal("0.200000"))
+    ]
+    credit_policy_approve(policy_id=CreditPolicy.objects.get(version=2).pk, actor=django_user_model.objects.create_superuser("checker2", password="x"))
     assert list(CreditPolicy.objects.order_by("version").values_list("version", "is_active", "legal_rate_cap")) == [
         (1, False, Decimal("0.240000")), (2, True, Decimal("0.200000"))
     ]

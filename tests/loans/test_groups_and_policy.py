@@ -65,9 +65,9 @@ def test_a_fresh_install_has_an_active_default_policy():
     assert [b.tier for b in policy_snapshot(policy).tier_bands] == ["A", "B", "C", "D"]
 
 
-def test_publishing_creates_a_new_version_and_keeps_the_old(officer):
+def test_publishing_creates_a_new_version_and_keeps_the_old():
     v1 = credit_policy_active()
-    v2 = credit_policy_publish(changes={"legal_rate_cap": Decimal("0.20")}, actor=officer, note="regulator")
+    v2 = credit_policy_publish(changes={"legal_rate_cap": Decimal("0.20")}, note="regulator")
     v1.refresh_from_db()
     assert (v2.version, v2.is_active, v2.legal_rate_cap, v2.min_score) == (2, True, Decimal("0.200000"), 600)
     assert (v1.is_active, v1.legal_rate_cap) == (False, Decimal("0.240000"))

@@ -35,14 +35,17 @@ def test_freezing_from_the_line_admin_proposes_and_a_second_person_approves_and_
     line.refresh_from_db()
     assert (action.kind, action.status, action.proposed_by) == ("freeze_line", ActionStatus.PROPOSED, maker)
     assert line.status == CreditLineStatus.ACTIVE
-    # and the maker cannot approve it
-    page = post_action(client, PostLoanAction, "approve_actions", [action]).content.decode()
+    # and the maker cannot approve it (their queue does not even list it)
+    decide = reverse("admin:monitoring_postloanaction_decide", args=[action.pk])
+    assert f'id="bo-action-{action.pk}"' not in client.get(reverse("admin:monitoring_postloanaction_approvals")).content.decode()
+    page = client.post(decide, {"comment": "mine", "do-approve": "1"}, follow=True).content.decode()
     assert "someone else must approve" in page
     assert PostLoanAction.objects.get().status == ActionStatus.PROPOSED
-    # when the checker approves and executes
+    # and the list offers no bulk approval (a decision needs a comment)
+    assert "approve_actions" not in client.get(reverse("admin:monitoring_postloanaction_changelist")).content.decode()
+    # when the checker approves from the queue (and, holding execute_action, executes at once)
     client.force_login(checker)
-    post_action(client, PostLoanAction, "approve_actions", [action])
-    post_action(client, PostLoanAction, "execute_actions", [action])
+    client.post(decide, {"comment": "the borrower stopped paying", "do-approve": "1"})
     # then
     action.refresh_from_db()
     line.refresh_from_db()

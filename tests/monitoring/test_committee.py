@@ -98,13 +98,40 @@ def test_the_deadline_is_two_working_days():
     assert committee.add_working_days(wednesday, 2) == friday
 
 
-def test_quorum_and_majority_come_from_settings(referred, settings, product, officer):
-    settings.COMMITTEE_QUORUM, settings.COMMITTEE_MAJORITY = 5, 3
+def test_the_rules_come_from_the_credit_policy_and_a_case_keeps_those_it_opened_under(referred, product, officer):
+    from loans.services.policy import credit_policy_publish
+
+    # given: the case referred under the default policy (3 votes, 2 decide, due in 2 working days)
+    first = CommitteeCase.objects.get(application=referred)
+    assert (first.quorum, first.majority) == (3, 2)
+    # when: a stricter policy is published and another application is referred
+    v2 = credit_policy_publish(changes={"committee_quorum": 5, "committee_majority": 3, "committee_due_working_days": 4})
     company = _company()
     app = app_services.application_create(company_id=company.pk, product_id=product.pk, requested_amount="300000", term_months=12, actor=officer)
     app_services.application_submit(application_id=app.pk, actor=officer, as_of=TODAY, scores=_scores(company, 610))
+    # then: the new case follows v2; the first keeps the rules it was opened under
     case = CommitteeCase.objects.get(application=app)
-    assert (case.quorum, case.majority) == (5, 3)
+    assert (case.quorum, case.majority, case.policy_version) == (5, 3, v2.version)
+    assert case.due_at == committee.add_working_days(case.opened_at, 4)
+    assert case.lapses_at == committee.add_working_days(case.due_at, 4)
+    first.refresh_from_db()
+    assert (first.quorum, first.majority) == (3, 2) and first.policy_version == v2.version - 1
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"committee_majority": 4, "committee_quorum": 3}, "__all__"),
+    ({"committee_majority": 0}, "__all__"),
+    ({"committee_due_working_days": 0}, "__all__"),
+])
+def test_committee_rules_outside_sense_are_refused_and_nothing_is_published(changes, field):
+    from loans.models import CreditPolicy
+    from loans.services.policy import credit_policy_active, credit_policy_publish
+
+    before = credit_policy_active().version
+    with pytest.raises(ValidationError) as exc:
+        credit_policy_publish(changes=changes)
+    assert field in exc.value.message_dict
+    assert CreditPolicy.objects.get(is_active=True).version == before and CreditPolicy.objects.count() == 1
 
 
 # --- partner applications: maker recorded, decision reaches the partner --------------------------
@@ -328,6 +355,18 @@ def test_my_queue_lists_cases_waiting_for_my_vote_overdue_first(referred, member
     queue = committee.committee_queue(members[0])
     assert [c.pk for c in queue["waiting"]] == [second.pk] and [c.pk for c in queue["voted"]] == [first.pk]
     assert committee.committee_queue(officer) == {"waiting": [], "voted": []}
+    # the sidebar's badge counts what the queue shows as waiting
+    from django.test import RequestFactory
+
+    from config.backoffice.navigation import badge_cases_waiting
+
+    request = RequestFactory().get("/admin/")
+    request.user = members[0]
+    assert badge_cases_waiting(request) == "1"
+    request.user = members[1]
+    assert badge_cases_waiting(request) == "2"
+    CommitteeCase.objects.filter(pk=second.pk).update(excluded_user_ids=[members[1].pk])
+    assert badge_cases_waiting(request) == "1" == str(len(committee.committee_queue(members[1])["waiting"]))
 
 
 def test_three_members_decide_on_the_case_page(referred, members, officer, client):

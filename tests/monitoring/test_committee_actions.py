@@ -45,7 +45,31 @@ def test_a_recall_opens_a_case_whose_vote_approves_it(loan, officer, django_user
     case.refresh_from_db()
     action.refresh_from_db()
     assert case.status == CaseStatus.APPROVED
-    assert action.status == ActionStatus.APPROVED and action.approved_by_id not in (None, officer.pk)
+    # and the decision lands on the loan: executed by the member whose vote decided it
+    assert action.status == ActionStatus.EXECUTED and action.approved_by_id not in (None, officer.pk)
+    assert action.executed_by_id == action.approved_by_id
+    loan.refresh_from_db()
+    assert loan.schedule_version == 2  # recalled: a new schedule, all due at once
+
+
+def test_an_approved_cut_that_no_longer_fits_stays_approved_with_the_reason(loan, officer, django_user_model):  # noqa: F811
+    from decimal import Decimal
+
+    from loans.models import CreditLine
+
+    line = loan.credit_line
+    action = post_loan_action_propose(kind="reduce_limit", credit_line_id=line.pk, params={"percent": "70"}, actor=officer, on=TODAY)
+    assert action.status == ActionStatus.PENDING_COMMITTEE  # a cut above half the limit
+    # the line is drawn further meanwhile: 150,000 (the proposed limit) is now below the drawn balance
+    credit_line_draw_down(credit_line_id=line.pk, amount="100000", term_months=12, disbursed_on=TODAY, actor=officer)
+    case = CommitteeCase.objects.get(kind="post_loan_action", subject_id=action.pk)
+    for member in _members(django_user_model):
+        committee.committee_vote_cast(case_id=case.pk, actor=member, choice="approve", comment="cut it")
+    action.refresh_from_db()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.APPROVED and action.status == ActionStatus.APPROVED
+    assert "not yet executed" in case.outcome_reason and "drawn balance" in case.outcome_reason
+    assert CreditLine.objects.get(pk=line.pk).limit_amount == Decimal("500000.00")
 
 
 def test_a_rejected_case_rejects_the_action(loan, officer, django_user_model):  # noqa: F811

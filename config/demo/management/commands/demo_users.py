@@ -22,6 +22,7 @@ LOGIN_FILE = Path(settings.BASE_DIR) / ".demo-users"
 DEMO_USERS = [
     ("officer", LOAN_OFFICER),
     ("risk", RISK_MANAGER),
+    ("risk2", RISK_MANAGER),  # maker-checker: one proposes a credit policy, the other approves it
     ("committee1", COMMITTEE_MEMBER),
     ("committee2", COMMITTEE_MEMBER),
     ("committee3", COMMITTEE_MEMBER),
@@ -31,7 +32,7 @@ DEMO_USERS = [
 
 
 class Command(BaseCommand):
-    help = _("Create one demo user per role (three committee members) and print: username password role.")
+    help = _("Create one demo user per role (two risk managers, three committee members) and print: username password role.")
 
     def add_arguments(self, parser):
         parser.add_argument("--login-file", default=str(LOGIN_FILE), help=_("Where the demo passwords are kept."))
