@@ -100,6 +100,9 @@ class RuleSpec:
     params: dict[str, object]
     specs: dict[str, Param]
     evaluate: Callable[[Context], str] | None = None  # returns the hits SELECT
+    # returns a condition on a live alert ``a`` not hit on the day: the rule evaluated its
+    # subject on the day and the problem is gone (the alert is then resolved by the system)
+    clear: Callable[[Context], str] | None = None
 
 
 RULES: dict[str, RuleSpec] = {}
@@ -224,6 +227,12 @@ class Context:
         return [("limit", f"CASE WHEN {alias}.company_id IS NULL THEN NULL ELSE {self.money(f'{alias}.line_limit')} END"),
                 ("outstanding", f"CASE WHEN {alias}.company_id IS NULL THEN NULL ELSE {self.money(f'{alias}.outstanding')} END")]
 
+    def evidence_int(self, alias: str, key: str) -> str:
+        """An integer held in an alert's evidence."""
+        if self.pg:
+            return f"CAST({alias}.evidence ->> '{key}' AS INTEGER)"
+        return f"CAST(json_extract({alias}.evidence, '$.{key}') AS INTEGER)"
+
     def sev(self) -> str:
         return f"'{self.severity}'"
 
@@ -242,6 +251,14 @@ class Context:
 def register(code: str):
     def deco(fn: Callable[[Context], str]):
         RULES[code].evaluate = fn
+        return fn
+
+    return deco
+
+
+def clears(code: str):
+    def deco(fn: Callable[[Context], str]):
+        RULES[code].clear = fn
         return fn
 
     return deco
@@ -329,12 +346,14 @@ def tier_downgrade(c: Context) -> str:
     )
 
 
+def _minimum(c: Context) -> int:
+    minimum = c.params["min_score"]
+    return int(_policy().min_score if minimum is None else minimum)
+
+
 @register("below_minimum")
 def below_minimum(c: Context) -> str:
-    minimum = c.params["min_score"]
-    if minimum is None:
-        minimum = _policy().min_score
-    minimum = int(minimum)
+    minimum = _minimum(c)
     evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"), ("min_score", str(minimum)),
                      ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
     return (
@@ -486,6 +505,83 @@ def collateral_coverage(c: Context) -> str:
     )
 
 
+# --- when the problem is gone ---------------------------------------------------------------
+# Each returns a condition on a live alert ``a`` of the rule that was not hit on the day
+# (``a.last_seen_on`` before it): true when the rule evaluated the alert's subject on the day and
+# the problem has gone away.  The alert is then resolved by the system ("condition cleared on
+# <date>"), in the same evaluation.  A later hit opens a new alert (the resolved one is history).
+# Rules over the book's state (days past due, contagion, expiry, coverage) evaluate every
+# subject each run: not hit means cleared.  Rules over a day's change (a drop, a downgrade, a
+# party's drop) clear when the score has recovered, not merely because it did not fall again.
+
+
+def _day_score(c: Context, cond: str = "") -> str:
+    d = c.date("as_of", c.as_of)
+    return (f"SELECT 1 FROM scoring_score s WHERE s.subject_kind = a.subject_kind AND s.subject_id = a.subject_id "
+            f"AND s.as_of = {d}" + (f" AND ({cond})" if cond else ""))
+
+
+@clears("score_drop")
+def score_drop_cleared(c: Context) -> str:
+    """Scored on the day and no longer ``points`` below the score before the drop."""
+    still_down = f"s.score + {int(c.params['points'])} <= a.old_score"
+    return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, still_down)})"
+
+
+@clears("tier_downgrade")
+def tier_downgrade_cleared(c: Context) -> str:
+    """Scored on the day and back within ``steps`` tiers of the tier before the downgrade."""
+    bands = sorted(_policy().tier_bands, key=lambda b: -int(b["min_score"]))
+    steps = int(c.params["steps"])
+    still_down = f"{_tier_rank(bands, 's.score')} - {_tier_rank(bands, 'a.old_score')} >= {steps}"
+    return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, still_down)})"
+
+
+@clears("below_minimum")
+def below_minimum_cleared(c: Context) -> str:
+    """Scored on the day at or above the minimum (exposed or not)."""
+    return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, f's.score < {_minimum(c)}')})"
+
+
+def _parties_recovered(c: Context, parties: str) -> str:
+    """``parties``: a FROM/WHERE yielding ``subject_kind``/``subject_id`` pairs as ``p.kind``,
+    ``p.id`` for the alert's company.  Some were scored on the day, none is in default, and each
+    is at least ``points`` above the lowest score the alert saw."""
+    d = c.date("as_of", c.as_of)
+    floor = f"{c.evidence_int('a', 'lowest_score')} + {int(c.params['points'])}"
+    scored = f"SELECT 1 FROM {parties} JOIN scoring_score s ON s.subject_kind = p.kind AND s.subject_id = p.id AND s.as_of = {d}"
+    return f"EXISTS ({scored}) AND NOT EXISTS ({scored} WHERE s.in_default OR s.score < {floor})"
+
+
+@clears("related_party_deterioration")
+def related_party_cleared(c: Context) -> str:
+    parties = (f"(SELECT 'person' AS kind, r.person_id AS id FROM loans_relatedparty r "
+               f"WHERE r.company_id = a.subject_id AND {c.key_roles('r')}) p")
+    return _parties_recovered(c, parties)
+
+
+@clears("guarantor_deterioration")
+def guarantor_cleared(c: Context) -> str:
+    parties = (
+        "(SELECT CASE WHEN g.guarantor_person_id IS NULL THEN 'company' ELSE 'person' END AS kind, "
+        "COALESCE(g.guarantor_person_id, g.guarantor_company_id) AS id FROM loans_guarantee g "
+        "LEFT JOIN loans_creditline gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
+        "LEFT JOIN loans_loan gn ON gn.id = g.loan_id AND gn.status = 'active' "
+        "WHERE g.status = 'pledged' AND COALESCE(gl.company_id, gn.company_id) = a.subject_id) p"
+    )
+    return _parties_recovered(c, parties)
+
+
+@clears("company_red_flags")
+def company_red_flags_cleared(c: Context) -> str:
+    """Evaluated on the day (the company still has exposure) and no flag raised."""
+    return f"EXISTS (SELECT 1 FROM {EXPOSURE_TABLE} x WHERE x.company_id = a.subject_id)"
+
+
+for _code in ("dpd_over", "default_contagion", "line_expiry", "collateral_coverage"):
+    RULES[_code].clear = lambda c: "1 = 1"  # the whole book is evaluated every time
+
+
 # --- running them ----------------------------------------------------------------------------
 
 
@@ -543,12 +639,37 @@ def _upsert(c: Context, select: str) -> int:
         return max(cursor.rowcount, 0)
 
 
+CLEARED_REASON = "condition cleared on {date}"
+
+
+def _resolve_cleared(c: Context) -> int:
+    """Resolve, by the system, the rule's live alerts not hit on the day whose problem is gone
+    (the rule's ``clear`` condition); one UPDATE."""
+    spec = RULES[c.code]
+    if spec.clear is None:
+        return 0
+    table = Alert._meta.db_table
+    live = ", ".join(f"'{s}'" for s in ALERT_LIVE_STATUSES)
+    d = c.date("as_of", c.as_of)
+    c.sql_params["now"] = connection.ops.adapt_datetimefield_value(timezone.now())
+    c.sql_params["cleared"] = CLEARED_REASON.format(date=c.as_of.isoformat())
+    sql = (
+        f"UPDATE {table} SET status = '{AlertStatus.RESOLVED.value}', closed_at = %(now)s, closed_by_id = NULL, "
+        f"close_reason = %(cleared)s WHERE id IN (SELECT a.id FROM {table} a WHERE a.rule = '{c.code}' "
+        f"AND a.status IN ({live}) AND a.last_seen_on < {d} AND ({spec.clear(c)}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, c.sql_params)
+        return max(cursor.rowcount, 0)
+
+
 @dataclass
 class RuleResult:
     new: int  # alerts opened
     seen: int  # hits: alerts opened or refreshed
     seconds: float
     version: int | None
+    resolved: int = 0  # live alerts resolved by the system: the problem went away
 
 
 def rule_evaluate(*, code: str, as_of: datetime.date, stored: WarningRule | None = None) -> RuleResult:
@@ -563,7 +684,8 @@ def rule_evaluate(*, code: str, as_of: datetime.date, stored: WarningRule | None
     before = Alert.objects.filter(rule=code).count()
     seen = _upsert(c, spec.evaluate(c))
     new = Alert.objects.filter(rule=code).count() - before
-    return RuleResult(new=new, seen=seen, seconds=time.perf_counter() - started, version=version)
+    resolved = _resolve_cleared(c)
+    return RuleResult(new=new, seen=seen, seconds=time.perf_counter() - started, version=version, resolved=resolved)
 
 
 def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = None) -> dict[str, RuleResult]:
