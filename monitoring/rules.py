@@ -5,7 +5,8 @@ SELECT finds the day's hits, and the partial unique index ``alert_one_open_per_s
 turns a hit on a subject that already has an open (or acknowledged) alert of the rule into an
 update of that alert's evidence, scores, severity and ``last_seen_on``.  A rerun of a date
 creates nothing new; a persisting problem keeps one alert whose ``last_seen_on`` follows it;
-resolved and dismissed alerts are history, and a hit after them opens a new alert.
+resolved and dismissed alerts are history, and a hit after them opens a new alert (they are
+not reopened: the history keeps each episode with its own first and last day).
 
 Parameters and severity come from the rule's ``WarningRule`` version for the date (the newest
 version whose ``effective_from`` is on or before it; the defaults below when none is stored).
@@ -57,8 +58,13 @@ Evidence (``Alert.evidence``) holds what the rule saw at the latest hit: scores 
 after, reason codes, days past due, the data that changed, and the exposure at stake (``limit``:
 open line limits, ``outstanding``: active loans' principal, as text with two decimals).
 
-``rules_evaluate`` runs every enabled rule for a date; the nightly run calls it in step 3,
-after persons and companies are rescored, and records per-rule counts.
+``rules_evaluate`` runs every enabled rule for a date; the nightly run calls it in step 4, after
+persons and companies are rescored and the book serviced (so days past due and buckets are
+tonight's), and records per-rule counts.
+
+A live alert whose rule evaluates its subject and no longer hits is resolved by the system in
+the same evaluation ("condition cleared on <date>"; each rule's ``clear`` condition says when
+its problem is gone); a later hit opens a new alert.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 25_000
 DEFAULT_SYNC_THREADS = 2  # rescore --sync: chunks at once in one process (see chunks_execute_here)
-PHASE_ORDER = (Phase.PERSONS, Phase.COMPANIES, Phase.ALERTS, Phase.SERVICING, Phase.ANALYTICS, Phase.DONE)
+PHASE_ORDER = (Phase.PERSONS, Phase.COMPANIES, Phase.SERVICING, Phase.ALERTS, Phase.ANALYTICS, Phase.DONE)
 
 Dispatcher = Callable[[ScoringRun, str, list[int]], None]
 
@@ -473,7 +473,7 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
 
 
 def servicing_run(*, as_of: datetime.date) -> dict:
-    """Step 4: the daily loan-book servicing of the underwriting app, then any extra callables
+    """Step 3: the daily loan-book servicing of the underwriting app, then any extra callables
     registered in ``SERVICING_STEPS`` (each ``(as_of) -> dict`` of counts)."""
     from loans.services.servicing import loans_service_daily
 

@@ -5,14 +5,14 @@
 
 Seeds the database when it is empty (seed_demo + the scoring demo: credit data history,
 trained champions, scores for the seed date), then runs a full nightly run (persons,
-companies, early-warning rules, servicing) for the next date that has no scores yet, and
+companies, servicing, early-warning rules and proposals, analytics) for the next date that has no scores yet, and
 prints its rate and peak memory, then the rate of a naive ORM loop on a sample of the same
 data and the speedup.  ``--workers 0`` runs ``rescore --sync --threads T`` in a child process;
 ``--workers K`` starts K real Celery worker processes (solo pool) on ``--broker``.  ``--scaling``
 adds runs in-process on one thread, on one worker and on two workers.  Peak memory is the
 largest any chunk recorded (its process's VmHWM after the chunk).
 
-The warning rules run inside each nightly run (step 3); every run prints their time, per rule
+The warning rules run inside each nightly run (step 4); every run prints their time, per rule
 and as a share of the run.  The demo population has no lines or loans, so the rules that look
 at exposure would have nothing to read: ``--book-share F`` (default 0.3) books synthetic lines
 for that share of the companies when the database has none (set-based, for the benchmark only:
