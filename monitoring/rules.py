@@ -328,13 +328,9 @@ def _tier_name(bands, expr: str) -> str:
 
 
 def _day_company_scores(c: Context) -> str:
-    """The day's score of every exposed company (one row each), with its exposure."""
-    d = c.date("as_of", c.as_of)
-    return (
-        f"SELECT e.company_id, MIN(s.score) AS score, MAX(s.previous_score) AS ref, MIN(s.id) AS score_id "
-        f"FROM {EXPOSURE_TABLE} e JOIN scoring_score s ON s.subject_kind = 'company' AND s.subject_id = e.company_id "
-        f"AND s.as_of = {d} GROUP BY e.company_id"
-    )
+    """The day's score of every exposed company scored that day (one row each), read from the
+    exposure table, which probed them once for every rule."""
+    return f"SELECT company_id, score, ref, score_id FROM {EXPOSURE_TABLE} WHERE score IS NOT NULL"
 
 
 @register("tier_downgrade")
@@ -384,11 +380,15 @@ def related_party_deterioration(c: Context) -> str:
         ("reason", f"CASE WHEN {defaulted} = 1 THEN 'related_party_default' ELSE 'related_party_score_drop' END"),
         ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")),
     )
+    if c.pg:  # each exposed company's key persons, each person's day score probed by index
+        scores = ("CROSS JOIN LATERAL (SELECT s.score, s.previous_score, s.in_default FROM scoring_score s "
+                  "WHERE s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = e.day) s")
+    else:
+        scores = f"JOIN scoring_score s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d}"
     return (
         f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
         f"FROM {EXPOSURE_TABLE} e JOIN loans_relatedparty r ON r.company_id = e.company_id AND {c.key_roles('r')} "
-        f"JOIN scoring_score s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d} "
-        f"WHERE {hit} GROUP BY e.company_id"
+        f"{scores} WHERE {hit} GROUP BY e.company_id"
     )
 
 
@@ -454,6 +454,19 @@ def company_red_flags(c: Context) -> str:
                         ("overdue_payables", f"CASE WHEN {flags[3]} THEN 1 ELSE 0 END"))),
         *c.exposure(),
     )
+    if c.pg:
+        # Per exposed company, the latest snapshot on or before the day and the one before it:
+        # two backward index scans that return the rows themselves (LATERAL keeps the planner
+        # from hashing the whole snapshot table).
+        return (
+            f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
+            f"FROM {EXPOSURE_TABLE} e "
+            f"CROSS JOIN LATERAL (SELECT * FROM {snap} s1 WHERE s1.company_id = e.company_id AND s1.as_of <= {d} "
+            f"ORDER BY s1.as_of DESC LIMIT 1) cur "
+            f"LEFT JOIN LATERAL (SELECT * FROM {snap} s2 WHERE s2.company_id = e.company_id AND s2.as_of < cur.as_of "
+            f"ORDER BY s2.as_of DESC LIMIT 1) prev ON true "
+            f"WHERE {' OR '.join(f'({f})' for f in flags)}"
+        )
     # The dates of the two snapshots first (two index probes per exposed company), then the rows.
     dated = (
         f"SELECT x.*, (SELECT MAX(s2.as_of) FROM {snap} s2 WHERE s2.company_id = x.company_id AND s2.as_of < x.cur_on) "
@@ -522,9 +535,9 @@ def collateral_coverage(c: Context) -> str:
 
 
 def _day_score(c: Context, cond: str = "") -> str:
-    d = c.date("as_of", c.as_of)
-    return (f"SELECT 1 FROM scoring_score s WHERE s.subject_kind = a.subject_kind AND s.subject_id = a.subject_id "
-            f"AND s.as_of = {d}" + (f" AND ({cond})" if cond else ""))
+    # ``p.day``: the date as a column of the statement (see ``_resolve_cleared``)
+    return ("SELECT 1 FROM scoring_score s WHERE s.subject_kind = a.subject_kind AND s.subject_id = a.subject_id "
+            "AND s.as_of = p.day" + (f" AND ({cond})" if cond else ""))
 
 
 @clears("score_drop")
@@ -550,19 +563,19 @@ def below_minimum_cleared(c: Context) -> str:
 
 
 def _parties_recovered(c: Context, parties: str) -> str:
-    """``parties``: a FROM/WHERE yielding ``subject_kind``/``subject_id`` pairs as ``p.kind``,
-    ``p.id`` for the alert's company.  Some were scored on the day, none is in default, and each
+    """``parties``: a FROM/WHERE yielding ``subject_kind``/``subject_id`` pairs as ``q.kind``,
+    ``q.id`` for the alert's company.  Some were scored on the day, none is in default, and each
     is at least ``points`` above the lowest score the alert saw."""
-    d = c.date("as_of", c.as_of)
     floor = f"{c.evidence_int('a', 'lowest_score')} + {int(c.params['points'])}"
-    scored = f"SELECT 1 FROM {parties} JOIN scoring_score s ON s.subject_kind = p.kind AND s.subject_id = p.id AND s.as_of = {d}"
+    scored = (f"SELECT 1 FROM {parties} JOIN scoring_score s ON s.subject_kind = q.kind AND s.subject_id = q.id "
+              f"AND s.as_of = p.day")
     return f"EXISTS ({scored}) AND NOT EXISTS ({scored} WHERE s.in_default OR s.score < {floor})"
 
 
 @clears("related_party_deterioration")
 def related_party_cleared(c: Context) -> str:
     parties = (f"(SELECT 'person' AS kind, r.person_id AS id FROM loans_relatedparty r "
-               f"WHERE r.company_id = a.subject_id AND {c.key_roles('r')}) p")
+               f"WHERE r.company_id = a.subject_id AND {c.key_roles('r')}) q")
     return _parties_recovered(c, parties)
 
 
@@ -573,7 +586,7 @@ def guarantor_cleared(c: Context) -> str:
         "COALESCE(g.guarantor_person_id, g.guarantor_company_id) AS id FROM loans_guarantee g "
         "LEFT JOIN loans_creditline gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
         "LEFT JOIN loans_loan gn ON gn.id = g.loan_id AND gn.status = 'active' "
-        "WHERE g.status = 'pledged' AND COALESCE(gl.company_id, gn.company_id) = a.subject_id) p"
+        "WHERE g.status = 'pledged' AND COALESCE(gl.company_id, gn.company_id) = a.subject_id) q"
     )
     return _parties_recovered(c, parties)
 
@@ -591,20 +604,49 @@ for _code in ("dpd_over", "default_contagion", "line_expiry", "collateral_covera
 # --- running them ----------------------------------------------------------------------------
 
 
-def exposure_build() -> None:
+def exposure_build(as_of: datetime.date | None = None) -> None:
     """The temporary table of exposed companies (an active or frozen line, or an active loan):
-    limit of open lines, outstanding principal, worst days past due.  Built once per evaluation,
-    read by every rule."""
+    limit of open lines, outstanding principal, worst days past due, and — with ``as_of`` — the
+    company's score of that day (``score``: the lowest of the day's revisions, ``ref``: the
+    highest previous score, ``score_id``: the first revision; NULL when not scored that day).
+    Built once per evaluation and read by every rule that leads to actions, so that they probe
+    the day's scores of the exposed companies by index instead of scanning the day.  On
+    PostgreSQL the probe is a LATERAL subquery (the planner cannot pick the day's scan, whose
+    freshly written rows its statistics do not know yet)."""
+    day = connection.ops.adapt_datefield_value(as_of) if as_of else None
+    probe = ("FROM scoring_score s WHERE s.subject_kind = 'company' AND s.subject_id = x.company_id "
+             "AND s.as_of = %s")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {EXPOSURE_TABLE}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS "
+        exposed = (
             "SELECT company_id, SUM(line_limit) AS line_limit, SUM(outstanding) AS outstanding, MAX(dpd) AS max_dpd FROM ("
             "SELECT company_id, limit_amount AS line_limit, 0 AS outstanding, 0 AS dpd FROM loans_creditline "
             "WHERE status IN ('active', 'frozen') UNION ALL "
             "SELECT company_id, 0, outstanding_principal, days_past_due FROM loans_loan WHERE status = 'active'"
             ") x GROUP BY company_id"
         )
+        if day is None:
+            cursor.execute(f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, CAST(NULL AS SMALLINT) AS score, "
+                           f"CAST(NULL AS SMALLINT) AS ref, CAST(NULL AS BIGINT) AS score_id FROM ({exposed}) x")
+        elif connection.vendor == "postgresql":
+            # The date comes from a fenced one-row subquery, not as a constant: with a constant,
+            # a day whose scores were just written looks empty to the planner, which then
+            # probes by the date index (scanning the whole day per company); as a column it
+            # takes the unique (subject, date, ...) index.  ``day`` stays in the table for the
+            # rules that probe persons' scores the same way.
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, p.day, d.score, d.ref, d.score_id "
+                f"FROM ({exposed}) x CROSS JOIN (SELECT CAST(%s AS DATE) AS day OFFSET 0) p "
+                f"CROSS JOIN LATERAL (SELECT MIN(s.score) AS score, MAX(s.previous_score) AS ref, MIN(s.id) AS score_id "
+                f"{probe.replace('%s', 'p.day')}) d",
+                [day],
+            )
+        else:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, (SELECT MIN(s.score) {probe}) AS score, "
+                f"(SELECT MAX(s.previous_score) {probe}) AS ref, (SELECT MIN(s.id) {probe}) AS score_id FROM ({exposed}) x",
+                [day, day, day],
+            )
         cursor.execute(f"CREATE UNIQUE INDEX {EXPOSURE_TABLE}_company ON {EXPOSURE_TABLE} (company_id)")
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {EXPOSURE_TABLE}")
@@ -659,9 +701,12 @@ def _resolve_cleared(c: Context) -> int:
     d = c.date("as_of", c.as_of)
     c.sql_params["now"] = connection.ops.adapt_datetimefield_value(timezone.now())
     c.sql_params["cleared"] = CLEARED_REASON.format(date=c.as_of.isoformat())
+    # The date as a column (fenced), not a constant: probing the day's scores by a constant
+    # date makes PostgreSQL pick the date index, whose fresh rows it believes to be none.
+    day = f"(SELECT CAST({d} AS DATE) AS day OFFSET 0)" if c.pg else f"(SELECT {d} AS day)"
     sql = (
         f"UPDATE {table} SET status = '{AlertStatus.RESOLVED.value}', closed_at = %(now)s, closed_by_id = NULL, "
-        f"close_reason = %(cleared)s WHERE id IN (SELECT a.id FROM {table} a WHERE a.rule = '{c.code}' "
+        f"close_reason = %(cleared)s WHERE id IN (SELECT a.id FROM {table} a CROSS JOIN {day} p WHERE a.rule = '{c.code}' "
         f"AND a.status IN ({live}) AND a.last_seen_on < {d} AND ({spec.clear(c)}))"
     )
     with connection.cursor() as cursor:
@@ -700,7 +745,7 @@ def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = No
     results: dict[str, RuleResult] = {}
     with transaction.atomic():
         # (on an error the transaction rolls back, the temporary table with it)
-        exposure_build()
+        exposure_build(as_of)
         for code in RULES:
             if only is not None and code not in only:
                 continue

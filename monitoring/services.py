@@ -463,8 +463,13 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
             from .protection import protect_companies
 
             # After the rules: protective freezes at once, then the policy's proposals.
+            mark = time.perf_counter()
             counts["lines_frozen"] = protect_companies(None, run.as_of)
+            counts["protection_seconds"] = round(time.perf_counter() - mark, 3)
+            mark = time.perf_counter()
             counts.update(propose_actions(run.as_of))
+            counts["proposals_seconds"] = round(time.perf_counter() - mark, 3)
+            counts["alerts_resolved_by_rule"] = {code: r.resolved for code, r in results.items()}
         elif phase == Phase.ANALYTICS:
             counts = analytics_run(as_of=run.as_of)
         else:
