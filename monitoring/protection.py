@@ -65,6 +65,10 @@ def protect_companies(company_ids=None, as_of: datetime.date | None = None) -> i
     from .actions import post_loan_action_system_execute
 
     as_of = as_of or timezone.localdate()
+    if company_ids is None:  # the whole book (the night): no JIT for the one large statement
+        from .rules import jit_off_for_transaction
+
+        jit_off_for_transaction()
     frozen = 0
     for line_id, reason in lines_to_protect(company_ids=company_ids, as_of=as_of):
         try:
