@@ -26,8 +26,10 @@ class RunStatus(models.TextChoices):
 class Phase(models.TextChoices):
     PERSONS = "persons", "1 Rescore persons"
     COMPANIES = "companies", "2 Rescore companies"
-    ALERTS = "alerts", "3 Early-warning rules"
-    SERVICING = "servicing", "4 Loan-book servicing"
+    # Servicing before the rules: they see tonight's days past due and buckets (a loan reaching
+    # M3+ tonight puts its borrower's sister companies on watch the same night).
+    SERVICING = "servicing", "3 Loan-book servicing"
+    ALERTS = "alerts", "4 Early-warning rules"
     ANALYTICS = "analytics", "5 Portfolio analytics and model monitoring"
     DONE = "done", "Done"
 

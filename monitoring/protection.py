@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime
 import logging
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from loans.choices import CreditLineStatus, Role
-from loans.models import CreditLine, RelatedParty
+from loans.models import DEFAULT_POLICY, CreditLine, CreditPolicy, RelatedParty
 from loans.services.groups import MAJORITY_PCT
 from loans.services.policy import credit_policy_active
 from scoring.models import LatestScore
@@ -33,8 +34,14 @@ KEY_ROLES = (Role.LEGAL_REPRESENTATIVE, Role.ACTUAL_CONTROLLER)
 
 
 def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[int, str]]:
-    """(active line id, reason) for the companies (all when None) that must be frozen."""
-    minimum = credit_policy_active().min_score
+    """(active line id, reason) for the companies (all when None) that must be frozen.  One
+    statement (the policy's minimum read inside it): this runs whenever company scores are
+    written, in the request of event-driven rescoring; the policy row is read only when a line
+    is to be frozen, for the reason's wording."""
+    minimum = Coalesce(
+        Subquery(CreditPolicy.objects.filter(is_active=True).order_by("-version").values("min_score")[:1]),
+        Value(DEFAULT_POLICY["min_score"]),
+    )
     low_score = LatestScore.objects.filter(subject_kind="company", subject_id=OuterRef("company_id"), score__lt=minimum)
     party_default = RelatedParty.objects.filter(
         Q(role__in=KEY_ROLES) | Q(role=Role.SHAREHOLDER, ownership_pct__gte=MAJORITY_PCT),
@@ -47,7 +54,9 @@ def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[in
         qs = qs.filter(company_id__in=list(company_ids))
     qs = qs.annotate(low=Exists(low_score), party=Exists(party_default)).filter(Q(low=True) | Q(party=True))
     out = []
-    for line_id, low, _party in qs.order_by("id").values_list("id", "low", "party"):
+    rows = list(qs.order_by("id").values_list("id", "low", "party"))
+    minimum = credit_policy_active().min_score if any(low for _id, low, _party in rows) else None
+    for line_id, low, _party in rows:
         reason = (_("the company's latest score is below the policy minimum %(min)s") % {"min": minimum}) if low else \
             _("a key person of the company (legal representative, actual controller or major shareholder) is in default")
         out.append((line_id, reason))
@@ -65,6 +74,10 @@ def protect_companies(company_ids=None, as_of: datetime.date | None = None) -> i
     from .actions import post_loan_action_system_execute
 
     as_of = as_of or timezone.localdate()
+    if company_ids is None:  # the whole book (the night): no JIT for the one large statement
+        from .rules import jit_off_for_transaction
+
+        jit_off_for_transaction()
     frozen = 0
     for line_id, reason in lines_to_protect(company_ids=company_ids, as_of=as_of):
         try:

@@ -5,7 +5,8 @@ SELECT finds the day's hits, and the partial unique index ``alert_one_open_per_s
 turns a hit on a subject that already has an open (or acknowledged) alert of the rule into an
 update of that alert's evidence, scores, severity and ``last_seen_on``.  A rerun of a date
 creates nothing new; a persisting problem keeps one alert whose ``last_seen_on`` follows it;
-resolved and dismissed alerts are history, and a hit after them opens a new alert.
+resolved and dismissed alerts are history, and a hit after them opens a new alert (they are
+not reopened: the history keeps each episode with its own first and last day).
 
 Parameters and severity come from the rule's ``WarningRule`` version for the date (the newest
 version whose ``effective_from`` is on or before it; the defaults below when none is stored).
@@ -57,8 +58,13 @@ Evidence (``Alert.evidence``) holds what the rule saw at the latest hit: scores 
 after, reason codes, days past due, the data that changed, and the exposure at stake (``limit``:
 open line limits, ``outstanding``: active loans' principal, as text with two decimals).
 
-``rules_evaluate`` runs every enabled rule for a date; the nightly run calls it in step 3,
-after persons and companies are rescored, and records per-rule counts.
+``rules_evaluate`` runs every enabled rule for a date; the nightly run calls it in step 4, after
+persons and companies are rescored and the book serviced (so days past due and buckets are
+tonight's), and records per-rule counts.
+
+A live alert whose rule evaluates its subject and no longer hits is resolved by the system in
+the same evaluation ("condition cleared on <date>"; each rule's ``clear`` condition says when
+its problem is gone); a later hit opens a new alert.
 """
 
 from __future__ import annotations
@@ -100,6 +106,9 @@ class RuleSpec:
     params: dict[str, object]
     specs: dict[str, Param]
     evaluate: Callable[[Context], str] | None = None  # returns the hits SELECT
+    # returns a condition on a live alert ``a`` not hit on the day: the rule evaluated its
+    # subject on the day and the problem is gone (the alert is then resolved by the system)
+    clear: Callable[[Context], str] | None = None
 
 
 RULES: dict[str, RuleSpec] = {}
@@ -224,6 +233,12 @@ class Context:
         return [("limit", f"CASE WHEN {alias}.company_id IS NULL THEN NULL ELSE {self.money(f'{alias}.line_limit')} END"),
                 ("outstanding", f"CASE WHEN {alias}.company_id IS NULL THEN NULL ELSE {self.money(f'{alias}.outstanding')} END")]
 
+    def evidence_int(self, alias: str, key: str) -> str:
+        """An integer held in an alert's evidence."""
+        if self.pg:
+            return f"CAST({alias}.evidence ->> '{key}' AS INTEGER)"
+        return f"CAST(json_extract({alias}.evidence, '$.{key}') AS INTEGER)"
+
     def sev(self) -> str:
         return f"'{self.severity}'"
 
@@ -242,6 +257,14 @@ class Context:
 def register(code: str):
     def deco(fn: Callable[[Context], str]):
         RULES[code].evaluate = fn
+        return fn
+
+    return deco
+
+
+def clears(code: str):
+    def deco(fn: Callable[[Context], str]):
+        RULES[code].clear = fn
         return fn
 
     return deco
@@ -305,13 +328,9 @@ def _tier_name(bands, expr: str) -> str:
 
 
 def _day_company_scores(c: Context) -> str:
-    """The day's score of every exposed company (one row each), with its exposure."""
-    d = c.date("as_of", c.as_of)
-    return (
-        f"SELECT e.company_id, MIN(s.score) AS score, MAX(s.previous_score) AS ref, MIN(s.id) AS score_id "
-        f"FROM {EXPOSURE_TABLE} e JOIN scoring_score s ON s.subject_kind = 'company' AND s.subject_id = e.company_id "
-        f"AND s.as_of = {d} GROUP BY e.company_id"
-    )
+    """The day's score of every exposed company scored that day (one row each), read from the
+    exposure table, which probed them once for every rule."""
+    return f"SELECT company_id, score, ref, score_id FROM {EXPOSURE_TABLE} WHERE score IS NOT NULL"
 
 
 @register("tier_downgrade")
@@ -329,12 +348,14 @@ def tier_downgrade(c: Context) -> str:
     )
 
 
+def _minimum(c: Context) -> int:
+    minimum = c.params["min_score"]
+    return int(_policy().min_score if minimum is None else minimum)
+
+
 @register("below_minimum")
 def below_minimum(c: Context) -> str:
-    minimum = c.params["min_score"]
-    if minimum is None:
-        minimum = _policy().min_score
-    minimum = int(minimum)
+    minimum = _minimum(c)
     evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"), ("min_score", str(minimum)),
                      ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
     return (
@@ -359,11 +380,15 @@ def related_party_deterioration(c: Context) -> str:
         ("reason", f"CASE WHEN {defaulted} = 1 THEN 'related_party_default' ELSE 'related_party_score_drop' END"),
         ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")),
     )
+    if c.pg:  # each exposed company's key persons, each person's day score probed by index
+        scores = ("CROSS JOIN LATERAL (SELECT s.score, s.previous_score, s.in_default FROM scoring_score s "
+                  "WHERE s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = e.day) s")
+    else:
+        scores = f"JOIN scoring_score s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d}"
     return (
         f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
         f"FROM {EXPOSURE_TABLE} e JOIN loans_relatedparty r ON r.company_id = e.company_id AND {c.key_roles('r')} "
-        f"JOIN scoring_score s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d} "
-        f"WHERE {hit} GROUP BY e.company_id"
+        f"{scores} WHERE {hit} GROUP BY e.company_id"
     )
 
 
@@ -429,6 +454,19 @@ def company_red_flags(c: Context) -> str:
                         ("overdue_payables", f"CASE WHEN {flags[3]} THEN 1 ELSE 0 END"))),
         *c.exposure(),
     )
+    if c.pg:
+        # Per exposed company, the latest snapshot on or before the day and the one before it:
+        # two backward index scans that return the rows themselves (LATERAL keeps the planner
+        # from hashing the whole snapshot table).
+        return (
+            f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
+            f"FROM {EXPOSURE_TABLE} e "
+            f"CROSS JOIN LATERAL (SELECT * FROM {snap} s1 WHERE s1.company_id = e.company_id AND s1.as_of <= {d} "
+            f"ORDER BY s1.as_of DESC LIMIT 1) cur "
+            f"LEFT JOIN LATERAL (SELECT * FROM {snap} s2 WHERE s2.company_id = e.company_id AND s2.as_of < cur.as_of "
+            f"ORDER BY s2.as_of DESC LIMIT 1) prev ON true "
+            f"WHERE {' OR '.join(f'({f})' for f in flags)}"
+        )
     # The dates of the two snapshots first (two index probes per exposed company), then the rows.
     dated = (
         f"SELECT x.*, (SELECT MAX(s2.as_of) FROM {snap} s2 WHERE s2.company_id = x.company_id AND s2.as_of < x.cur_on) "
@@ -486,26 +524,140 @@ def collateral_coverage(c: Context) -> str:
     )
 
 
+# --- when the problem is gone ---------------------------------------------------------------
+# Each returns a condition on a live alert ``a`` of the rule that was not hit on the day
+# (``a.last_seen_on`` before it): true when the rule evaluated the alert's subject on the day and
+# the problem has gone away.  The alert is then resolved by the system ("condition cleared on
+# <date>"), in the same evaluation.  A later hit opens a new alert (the resolved one is history).
+# Rules over the book's state (days past due, contagion, expiry, coverage) evaluate every
+# subject each run: not hit means cleared.  Rules over a day's change (a drop, a downgrade, a
+# party's drop) clear when the score has recovered, not merely because it did not fall again.
+
+
+def _day_score(c: Context, cond: str = "") -> str:
+    # ``p.day``: the date as a column of the statement (see ``_resolve_cleared``)
+    return ("SELECT 1 FROM scoring_score s WHERE s.subject_kind = a.subject_kind AND s.subject_id = a.subject_id "
+            "AND s.as_of = p.day" + (f" AND ({cond})" if cond else ""))
+
+
+@clears("score_drop")
+def score_drop_cleared(c: Context) -> str:
+    """Scored on the day and no longer ``points`` below the score before the drop."""
+    still_down = f"s.score + {int(c.params['points'])} <= a.old_score"
+    return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, still_down)})"
+
+
+@clears("tier_downgrade")
+def tier_downgrade_cleared(c: Context) -> str:
+    """Scored on the day and back within ``steps`` tiers of the tier before the downgrade."""
+    bands = sorted(_policy().tier_bands, key=lambda b: -int(b["min_score"]))
+    steps = int(c.params["steps"])
+    still_down = f"{_tier_rank(bands, 's.score')} - {_tier_rank(bands, 'a.old_score')} >= {steps}"
+    return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, still_down)})"
+
+
+@clears("below_minimum")
+def below_minimum_cleared(c: Context) -> str:
+    """Scored on the day at or above the minimum (exposed or not)."""
+    return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, f's.score < {_minimum(c)}')})"
+
+
+def _parties_recovered(c: Context, parties: str) -> str:
+    """``parties``: a FROM/WHERE yielding ``subject_kind``/``subject_id`` pairs as ``q.kind``,
+    ``q.id`` for the alert's company.  Some were scored on the day, none is in default, and each
+    is at least ``points`` above the lowest score the alert saw."""
+    floor = f"{c.evidence_int('a', 'lowest_score')} + {int(c.params['points'])}"
+    scored = (f"SELECT 1 FROM {parties} JOIN scoring_score s ON s.subject_kind = q.kind AND s.subject_id = q.id "
+              f"AND s.as_of = p.day")
+    return f"EXISTS ({scored}) AND NOT EXISTS ({scored} WHERE s.in_default OR s.score < {floor})"
+
+
+@clears("related_party_deterioration")
+def related_party_cleared(c: Context) -> str:
+    parties = (f"(SELECT 'person' AS kind, r.person_id AS id FROM loans_relatedparty r "
+               f"WHERE r.company_id = a.subject_id AND {c.key_roles('r')}) q")
+    return _parties_recovered(c, parties)
+
+
+@clears("guarantor_deterioration")
+def guarantor_cleared(c: Context) -> str:
+    parties = (
+        "(SELECT CASE WHEN g.guarantor_person_id IS NULL THEN 'company' ELSE 'person' END AS kind, "
+        "COALESCE(g.guarantor_person_id, g.guarantor_company_id) AS id FROM loans_guarantee g "
+        "LEFT JOIN loans_creditline gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
+        "LEFT JOIN loans_loan gn ON gn.id = g.loan_id AND gn.status = 'active' "
+        "WHERE g.status = 'pledged' AND COALESCE(gl.company_id, gn.company_id) = a.subject_id) q"
+    )
+    return _parties_recovered(c, parties)
+
+
+@clears("company_red_flags")
+def company_red_flags_cleared(c: Context) -> str:
+    """Evaluated on the day (the company still has exposure) and no flag raised."""
+    return f"EXISTS (SELECT 1 FROM {EXPOSURE_TABLE} x WHERE x.company_id = a.subject_id)"
+
+
+for _code in ("dpd_over", "default_contagion", "line_expiry", "collateral_coverage"):
+    RULES[_code].clear = lambda c: "1 = 1"  # the whole book is evaluated every time
+
+
 # --- running them ----------------------------------------------------------------------------
 
 
-def exposure_build() -> None:
+def exposure_build(as_of: datetime.date | None = None) -> None:
     """The temporary table of exposed companies (an active or frozen line, or an active loan):
-    limit of open lines, outstanding principal, worst days past due.  Built once per evaluation,
-    read by every rule."""
+    limit of open lines, outstanding principal, worst days past due, and — with ``as_of`` — the
+    company's score of that day (``score``: the lowest of the day's revisions, ``ref``: the
+    highest previous score, ``score_id``: the first revision; NULL when not scored that day).
+    Built once per evaluation and read by every rule that leads to actions, so that they probe
+    the day's scores of the exposed companies by index instead of scanning the day.  On
+    PostgreSQL the probe is a LATERAL subquery (the planner cannot pick the day's scan, whose
+    freshly written rows its statistics do not know yet)."""
+    day = connection.ops.adapt_datefield_value(as_of) if as_of else None
+    probe = ("FROM scoring_score s WHERE s.subject_kind = 'company' AND s.subject_id = x.company_id "
+             "AND s.as_of = %s")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {EXPOSURE_TABLE}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS "
+        exposed = (
             "SELECT company_id, SUM(line_limit) AS line_limit, SUM(outstanding) AS outstanding, MAX(dpd) AS max_dpd FROM ("
             "SELECT company_id, limit_amount AS line_limit, 0 AS outstanding, 0 AS dpd FROM loans_creditline "
             "WHERE status IN ('active', 'frozen') UNION ALL "
             "SELECT company_id, 0, outstanding_principal, days_past_due FROM loans_loan WHERE status = 'active'"
             ") x GROUP BY company_id"
         )
+        if day is None:
+            cursor.execute(f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, CAST(NULL AS SMALLINT) AS score, "
+                           f"CAST(NULL AS SMALLINT) AS ref, CAST(NULL AS BIGINT) AS score_id FROM ({exposed}) x")
+        elif connection.vendor == "postgresql":
+            # The date comes from a fenced one-row subquery, not as a constant: with a constant,
+            # a day whose scores were just written looks empty to the planner, which then
+            # probes by the date index (scanning the whole day per company); as a column it
+            # takes the unique (subject, date, ...) index.  ``day`` stays in the table for the
+            # rules that probe persons' scores the same way.
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, p.day, d.score, d.ref, d.score_id "
+                f"FROM ({exposed}) x CROSS JOIN (SELECT CAST(%s AS DATE) AS day OFFSET 0) p "
+                f"CROSS JOIN LATERAL (SELECT MIN(s.score) AS score, MAX(s.previous_score) AS ref, MIN(s.id) AS score_id "
+                f"{probe.replace('%s', 'p.day')}) d",
+                [day],
+            )
+        else:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, (SELECT MIN(s.score) {probe}) AS score, "
+                f"(SELECT MAX(s.previous_score) {probe}) AS ref, (SELECT MIN(s.id) {probe}) AS score_id FROM ({exposed}) x",
+                [day, day, day],
+            )
         cursor.execute(f"CREATE UNIQUE INDEX {EXPOSURE_TABLE}_company ON {EXPOSURE_TABLE} (company_id)")
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {EXPOSURE_TABLE}")
+
+
+def jit_off_for_transaction() -> None:
+    """PostgreSQL's JIT compiles the rules' statements (their estimated costs are high) for
+    seconds of the phase's time to save milliseconds: off until the transaction ends."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
 
 
 def exposure_drop() -> None:
@@ -543,12 +695,40 @@ def _upsert(c: Context, select: str) -> int:
         return max(cursor.rowcount, 0)
 
 
+CLEARED_REASON = "condition cleared on {date}"
+
+
+def _resolve_cleared(c: Context) -> int:
+    """Resolve, by the system, the rule's live alerts not hit on the day whose problem is gone
+    (the rule's ``clear`` condition); one UPDATE."""
+    spec = RULES[c.code]
+    if spec.clear is None:
+        return 0
+    table = Alert._meta.db_table
+    live = ", ".join(f"'{s}'" for s in ALERT_LIVE_STATUSES)
+    d = c.date("as_of", c.as_of)
+    c.sql_params["now"] = connection.ops.adapt_datetimefield_value(timezone.now())
+    c.sql_params["cleared"] = CLEARED_REASON.format(date=c.as_of.isoformat())
+    # The date as a column (fenced), not a constant: probing the day's scores by a constant
+    # date makes PostgreSQL pick the date index, whose fresh rows it believes to be none.
+    day = f"(SELECT CAST({d} AS DATE) AS day OFFSET 0)" if c.pg else f"(SELECT {d} AS day)"
+    sql = (
+        f"UPDATE {table} SET status = '{AlertStatus.RESOLVED.value}', closed_at = %(now)s, closed_by_id = NULL, "
+        f"close_reason = %(cleared)s WHERE id IN (SELECT a.id FROM {table} a CROSS JOIN {day} p WHERE a.rule = '{c.code}' "
+        f"AND a.status IN ({live}) AND a.last_seen_on < {d} AND ({spec.clear(c)}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, c.sql_params)
+        return max(cursor.rowcount, 0)
+
+
 @dataclass
 class RuleResult:
     new: int  # alerts opened
     seen: int  # hits: alerts opened or refreshed
     seconds: float
     version: int | None
+    resolved: int = 0  # live alerts resolved by the system: the problem went away
 
 
 def rule_evaluate(*, code: str, as_of: datetime.date, stored: WarningRule | None = None) -> RuleResult:
@@ -563,7 +743,8 @@ def rule_evaluate(*, code: str, as_of: datetime.date, stored: WarningRule | None
     before = Alert.objects.filter(rule=code).count()
     seen = _upsert(c, spec.evaluate(c))
     new = Alert.objects.filter(rule=code).count() - before
-    return RuleResult(new=new, seen=seen, seconds=time.perf_counter() - started, version=version)
+    resolved = _resolve_cleared(c)
+    return RuleResult(new=new, seen=seen, seconds=time.perf_counter() - started, version=version, resolved=resolved)
 
 
 def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = None) -> dict[str, RuleResult]:
@@ -572,7 +753,8 @@ def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = No
     results: dict[str, RuleResult] = {}
     with transaction.atomic():
         # (on an error the transaction rolls back, the temporary table with it)
-        exposure_build()
+        jit_off_for_transaction()
+        exposure_build(as_of)
         for code in RULES:
             if only is not None and code not in only:
                 continue

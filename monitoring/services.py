@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 25_000
 DEFAULT_SYNC_THREADS = 2  # rescore --sync: chunks at once in one process (see chunks_execute_here)
-PHASE_ORDER = (Phase.PERSONS, Phase.COMPANIES, Phase.ALERTS, Phase.SERVICING, Phase.ANALYTICS, Phase.DONE)
+PHASE_ORDER = (Phase.PERSONS, Phase.COMPANIES, Phase.SERVICING, Phase.ALERTS, Phase.ANALYTICS, Phase.DONE)
 
 Dispatcher = Callable[[ScoringRun, str, list[int]], None]
 
@@ -439,8 +439,13 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
             from .protection import protect_companies
 
             # After the rules: protective freezes at once, then the policy's proposals.
+            mark = time.perf_counter()
             counts["lines_frozen"] = protect_companies(None, run.as_of)
+            counts["protection_seconds"] = round(time.perf_counter() - mark, 3)
+            mark = time.perf_counter()
             counts.update(propose_actions(run.as_of))
+            counts["proposals_seconds"] = round(time.perf_counter() - mark, 3)
+            counts["alerts_resolved_by_rule"] = {code: r.resolved for code, r in results.items()}
         elif phase == Phase.ANALYTICS:
             counts = analytics_run(as_of=run.as_of)
         else:
@@ -449,7 +454,7 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
 
 
 def servicing_run(*, as_of: datetime.date) -> dict:
-    """Step 4: the daily loan-book servicing of the underwriting app, then any extra callables
+    """Step 3: the daily loan-book servicing of the underwriting app, then any extra callables
     registered in ``SERVICING_STEPS`` (each ``(as_of) -> dict`` of counts)."""
     from loans.services.servicing import loans_service_daily
 

@@ -13,10 +13,13 @@ records the change in the ledger as its last write.
 from __future__ import annotations
 
 import datetime
+import math
 from decimal import Decimal
+from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from .. import events
@@ -29,6 +32,9 @@ from ..schedule import ScheduleError, add_months, restructure_schedule
 from .ledger import ledger_append
 
 DEFAULT_WATCH_MONTHS = 6
+# Interest accrued between due dates counts days on an actual/360 basis (the daily rate is
+# the annual rate / 360, as Chinese loan contracts state it).
+DAY_COUNT_BASIS = 360
 
 
 def _lock(loan_id: int) -> tuple[CreditLine, Loan]:
@@ -129,21 +135,47 @@ def loan_restructure(
         return loan
 
 
+def accrued_interest(*, principal: Decimal, annual_rate: Decimal, since: datetime.date, on: datetime.date) -> Decimal:
+    """Interest on ``principal`` for the days from ``since`` (exclusive) to ``on`` (inclusive)
+    at the annual rate over DAY_COUNT_BASIS days, computed exactly and rounded half-up once to
+    the fen; nothing when ``on`` is not after ``since``."""
+    days = (on - since).days
+    if days <= 0:
+        return ZERO
+    exact = Fraction(principal) * Fraction(annual_rate) * days / DAY_COUNT_BASIS
+    cents = math.floor(exact * 100 + Fraction(1, 2))
+    return money(Decimal(cents).scaleb(-2))
+
+
+def _interest_since(loan: Loan, on: datetime.date) -> datetime.date:
+    """The date interest last fell due on or before ``on``: the latest due date of the
+    schedule in force (paid or not), else the disbursement, never before a restructure."""
+    last_due = loan_installments_in_force(loan.pk).filter(due_date__lte=on).aggregate(d=Max("due_date"))["d"]
+    since = last_due or loan.disbursed_on
+    if loan.restructured_on and loan.restructured_on > since:
+        since = loan.restructured_on
+    return since
+
+
 def loan_recall(*, loan_id: int, on: datetime.date | None = None, actor=None) -> Loan:
     """Everything outstanding falls due on ``on``: one installment of the whole outstanding
-    principal plus the interest and penalty already due and unpaid."""
+    principal plus the interest and penalty already due and unpaid, plus the interest accrued
+    on the outstanding principal since the last due date (``accrued_interest``)."""
     on = on or timezone.localdate()
     with transaction.atomic():
         line, loan = _lock(loan_id)
+        since = _interest_since(loan, on)
+        accrued = accrued_interest(principal=loan.outstanding_principal, annual_rate=loan.annual_rate, since=since, on=on)
         start, arrears, penalty = _supersede(loan, on)
         row = Installment(loan=loan, number=start, due_date=on, principal_due=loan.outstanding_principal,
                           interest_due=ZERO, schedule_version=loan.schedule_version + 1)
-        row.interest_due, row.penalty_due = arrears, penalty
+        row.interest_due, row.penalty_due = money(arrears + accrued), penalty
         Installment.objects.bulk_create([row])
         loan.schedule_version += 1
         loan.maturity_date = max(on, loan.first_due_date)
         loan.save(update_fields=["schedule_version", "maturity_date", "updated_at"])
-        _ledger(loan, "recalled", {"due_on": on, "amount_due": row.principal_due + row.interest_due + row.penalty_due}, actor)
+        _ledger(loan, "recalled", {"due_on": on, "amount_due": row.principal_due + row.interest_due + row.penalty_due,
+                                   "interest_accrued": accrued, "interest_accrued_since": since}, actor)
         return loan
 
 

@@ -2,7 +2,7 @@
 
 import datetime
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -245,7 +245,10 @@ def test_recall_makes_everything_due_now_and_freezes_the_line(loan, officer, che
     (row,) = Installment.objects.filter(loan=loan, superseded_on__isnull=True)
     first = Installment.objects.get(loan=loan, schedule_version=1, number=1)
     assert row.due_date == on and row.principal_due == Decimal("120000.00")
-    assert row.interest_due == first.interest_due  # the interest already due and unpaid
+    # the interest already due and unpaid, and 9 days' accrued on 120000.00 since its due date (2 to 11 April)
+    assert (on - first.due_date).days == 9
+    accrued = (Decimal("120000.00") * loan.annual_rate * 9 / 360).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert row.interest_due == first.interest_due + accrued
     assert loan.credit_line.status == CreditLineStatus.FROZEN
 
 

@@ -42,3 +42,37 @@ def test_after_the_rules_the_night_freezes_and_proposes(make_line, django_user_m
     proposal = PostLoanAction.objects.get(kind="require_collateral")
     assert proposal.status == ActionStatus.PROPOSED and proposal.credit_line_id == watched.pk
     assert str(proposal.amount_needed) == "20000.00"  # the seeded policy: a fifth of the drawn balance
+
+
+def test_a_loan_reaching_m3_plus_in_tonights_servicing_puts_its_sister_companies_on_watch_the_same_night(
+        make_line, officer):  # noqa: F811
+    # given: a borrower that stopped paying 100 days ago (its loan still marked current, as
+    # booked) and a sister company with a line sharing its legal representative
+    import datetime
+
+    from loans.models import Company, Loan, RelatedParty
+    from loans.services.lines import credit_line_draw_down
+    from monitoring.services import PHASE_ORDER
+    from tests.factories import CompanyFactory
+
+    bad_line = make_line(on=TODAY - datetime.timedelta(days=200))
+    loan = credit_line_draw_down(credit_line_id=bad_line.pk, amount="100000", term_months=12,
+                                 disbursed_on=TODAY - datetime.timedelta(days=200), actor=officer)
+    assert Loan.objects.get(pk=loan.pk).bucket == "current"
+    rep = RelatedParty.objects.get(company_id=bad_line.company_id, role="legal_representative").person
+    sister = CompanyFactory()
+    RelatedParty.objects.create(company=sister, person=rep, role="legal_representative", valid_from=TODAY)
+    sister_line = make_line(target=Company.objects.get(pk=sister.pk))
+    # when: the night goes on after its rescoring phases
+    first_inline = PHASE_ORDER[2]
+    run = ScoringRun.objects.create(as_of=TODAY, status=RunStatus.RUNNING, phase=first_inline,
+                                    started_at=timezone.now(), phase_started_at=timezone.now())
+    run = scoring_run_continue(run_id=run.pk)
+    # then: servicing moved the loan to M3+, and the rules of the same night saw it
+    assert run.status == RunStatus.SUCCEEDED
+    assert Loan.objects.get(pk=loan.pk).bucket == "m3_plus"
+    alert = Alert.objects.get(rule="default_contagion", subject_id=sister.pk)
+    assert alert.first_seen_on == TODAY and alert.severity == "high" and alert.evidence["source_loans"] == [loan.pk]
+    assert sister_line.company_id == sister.pk
+    # and the loan itself is past due over 90 days on the same night
+    assert Alert.objects.filter(rule="dpd_over", subject_kind="loan", subject_id=loan.pk, severity="high").exists()

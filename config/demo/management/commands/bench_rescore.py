@@ -5,14 +5,14 @@
 
 Seeds the database when it is empty (seed_demo + the scoring demo: credit data history,
 trained champions, scores for the seed date), then runs a full nightly run (persons,
-companies, early-warning rules, servicing) for the next date that has no scores yet, and
+companies, servicing, early-warning rules and proposals, analytics) for the next date that has no scores yet, and
 prints its rate and peak memory, then the rate of a naive ORM loop on a sample of the same
 data and the speedup.  ``--workers 0`` runs ``rescore --sync --threads T`` in a child process;
 ``--workers K`` starts K real Celery worker processes (solo pool) on ``--broker``.  ``--scaling``
 adds runs in-process on one thread, on one worker and on two workers.  Peak memory is the
 largest any chunk recorded (its process's VmHWM after the chunk).
 
-The warning rules run inside each nightly run (step 3); every run prints their time, per rule
+The warning rules run inside each nightly run (step 4); every run prints their time, per rule
 and as a share of the run.  The demo population has no lines or loans, so the rules that look
 at exposure would have nothing to read: ``--book-share F`` (default 0.3) books synthetic lines
 for that share of the companies when the database has none (set-based, for the benchmark only:
@@ -211,14 +211,27 @@ class Command(BaseCommand):
         day = Score.objects.aggregate(d=Max("as_of"))["d"]
         if day is None:
             raise CommandError("no scores: run the benchmark once first")
+        from monitoring.proposals import propose_actions
+        from monitoring.protection import protect_companies
+
         for attempt in (1, 2):
             started = time.perf_counter()
             with transaction.atomic():
                 results = rules_evaluate_detailed(as_of=day)
                 total = time.perf_counter() - started
+                # what the night does after its rules: protective freezes, then the proposals
+                started = time.perf_counter()
+                frozen = protect_companies(None, day)
+                protect_s = time.perf_counter() - started
+                started = time.perf_counter()
+                proposed = propose_actions(day)
+                propose_s = time.perf_counter() - started
                 transaction.set_rollback(True)
             self.stdout.write(f"rules on {day} (attempt {attempt}): {total:.2f}s, "
-                              f"{sum(r.seen for r in results.values())} hits")
+                              f"{sum(r.seen for r in results.values())} hits, "
+                              f"{sum(r.resolved for r in results.values())} resolved; "
+                              f"protective freezes {protect_s:.2f}s/{frozen}; proposals {propose_s:.2f}s/"
+                              f"{proposed['actions_proposed']}; rules + proposals {total + protect_s + propose_s:.2f}s")
             self.stdout.write("  " + "  ".join(f"{code} {r.seconds:.2f}s/{r.seen}" for code, r in results.items()))
 
     def _seed_book_if_empty(self, share: float) -> None:
@@ -315,9 +328,13 @@ class Command(BaseCommand):
                           f"{seconds:.1f}s  [{timings}]")
         rule_seconds = run.counts.get("rule_seconds") or {}
         if rule_seconds:
+            # the alerts phase: rules, protective freezes and proposals
             rules_total = run.timings.get("alerts", sum(rule_seconds.values()))
             hits = run.counts.get("alert_hits_by_rule") or {}
-            self.stdout.write(f"rules_s: {rules_total:.2f}  ({100 * rules_total / seconds:.1f} % of the run; "
+            self.stdout.write(f"rules_and_proposals_s: {rules_total:.2f}  (rules {sum(rule_seconds.values()):.2f}, "
+                              f"protective freezes {run.counts.get('protection_seconds', 0):.2f}, "
+                              f"proposals {run.counts.get('proposals_seconds', 0):.2f}; "
+                              f"{100 * rules_total / seconds:.1f} % of the run; "
                               f"{100 * rules_total / max(seconds - rules_total, 1e-9):.1f} % added to the rest)")
             self.stdout.write("  " + "  ".join(f"{code} {sec:.2f}s/{hits.get(code, 0)}" for code, sec in rule_seconds.items()))
         return written / seconds, run.counts
