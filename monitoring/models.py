@@ -17,28 +17,28 @@ from config.history.records import History
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class Phase(models.TextChoices):
-    PERSONS = "persons", "1 Rescore persons"
-    COMPANIES = "companies", "2 Rescore companies"
-    ALERTS = "alerts", "3 Early-warning rules"
-    SERVICING = "servicing", "4 Loan-book servicing"
-    ANALYTICS = "analytics", "5 Portfolio analytics and model monitoring"
-    DONE = "done", "Done"
+    PERSONS = "persons", _("1 Rescore persons")
+    COMPANIES = "companies", _("2 Rescore companies")
+    ALERTS = "alerts", _("3 Early-warning rules")
+    SERVICING = "servicing", _("4 Loan-book servicing")
+    ANALYTICS = "analytics", _("5 Portfolio analytics and model monitoring")
+    DONE = "done", _("Done")
 
 
 CHUNKED_PHASES = (Phase.PERSONS, Phase.COMPANIES)
 
 
 class ChunkStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class ScoringRun(models.Model):
@@ -144,11 +144,11 @@ ALERT_TRANSITIONS = {
 
 
 class SubjectKind(models.TextChoices):
-    PERSON = "person", _("Person 个人")
-    COMPANY = "company", _("Company 企业")
-    LINE = "line", _("Credit line 授信")
-    LOAN = "loan", _("Loan 贷款")
-    SYSTEM = "system", _("System 系统")
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
+    LINE = "line", _("Credit line")
+    LOAN = "loan", _("Loan")
+    SYSTEM = "system", _("System")
 
 
 SYSTEM_SUBJECT_ID = 0  # the subject of a system-level alert (subject_kind "system")
@@ -278,15 +278,15 @@ class WarningRule(models.Model):
 
 
 class ActionKind(models.TextChoices):
-    REDUCE_LIMIT = "reduce_limit", _("Reduce limit 降额")
-    INCREASE_LIMIT = "increase_limit", _("Increase limit 提额")
-    FREEZE_LINE = "freeze_line", _("Freeze line 冻结额度")
-    UNFREEZE_LINE = "unfreeze_line", _("Unfreeze line 解冻额度")
-    REQUIRE_COLLATERAL = "require_collateral", _("Require collateral 追加抵押")
-    ADD_GUARANTEE = "add_guarantee", _("Add guarantee 追加担保")
-    RESTRUCTURE = "restructure", _("Restructure 重组")
-    RECALL = "recall", _("Recall 提前收回")
-    WRITE_OFF = "write_off", _("Write off 核销")
+    REDUCE_LIMIT = "reduce_limit", _("Reduce limit")
+    INCREASE_LIMIT = "increase_limit", _("Increase limit")
+    FREEZE_LINE = "freeze_line", _("Freeze line")
+    UNFREEZE_LINE = "unfreeze_line", _("Unfreeze line")
+    REQUIRE_COLLATERAL = "require_collateral", _("Require collateral")
+    ADD_GUARANTEE = "add_guarantee", _("Add guarantee")
+    RESTRUCTURE = "restructure", _("Restructure")
+    RECALL = "recall", _("Recall")
+    WRITE_OFF = "write_off", _("Write off")
 
 
 # What each kind acts on: the line, the loan, or either.

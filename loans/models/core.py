@@ -653,8 +653,8 @@ class SyntheticTruth(models.Model):
     """
 
     class Kind(models.TextChoices):
-        COMPANY = "company", "Company"
-        PERSON = "person", "Person"
+        COMPANY = "company", _("Company")
+        PERSON = "person", _("Person")
 
     subject_kind = models.CharField(max_length=8, choices=Kind.choices)
     subject_id = models.BigIntegerField()
