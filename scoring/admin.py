@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from config.backoffice.filters import RecentDateFilter
+from config.backoffice.paginator import EstimatedCountPaginator, FilteredEstimatePaginator
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
 from . import services
@@ -96,14 +98,24 @@ class ScoreModelAdmin(GuardedModelAdmin):
         )
 
 
+class ScoreDateFilter(RecentDateFilter):
+    title = _("scored on")
+
+
 @admin.register(Score)
 class ScoreAdmin(ReadOnlyModelAdmin):
+    """Millions of rows, a few hundred thousand per night: the list is date-first (the latest
+    night unless another is chosen, no "all dates", no date hierarchy), not counted exactly
+    (the planner's estimate of a night), 50 rows a page."""
+
     list_display = ("subject_kind", "subject_id", "as_of", "revision", "data_as_of", "score", "previous_score", "tier",
                     "pd", "model_version", "reasons")
-    list_filter = ("subject_kind", "tier", "as_of")
+    list_filter = (ScoreDateFilter, "subject_kind", "tier")
     search_fields = ("=subject_id",)
     list_select_related = ("model",)
-    date_hierarchy = "as_of"
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = FilteredEstimatePaginator
     readonly_fields = ("subject_kind", "subject_id", "as_of", "revision", "data_as_of", "model", "model_version", "score",
                        "previous_score", "pd", "tier", "in_default", "dimension_points", "reasons", "components",
                        "created_at")
@@ -122,11 +134,18 @@ class LatestScoreAdmin(ReadOnlyModelAdmin):
     list_display = ("subject_kind", "subject_id", "as_of", "data_as_of", "score", "tier")
     list_filter = ("subject_kind", "tier")
     search_fields = ("=subject_id",)
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = FilteredEstimatePaginator
 
 
 class _SnapshotAdmin(ReadOnlyModelAdmin):
+    # One row per subject and date, indexed by subject first: no date hierarchy (it reads every
+    # distinct date of the table); the date filter's choices (today, past 7 days, ...) cost nothing.
     list_filter = ("as_of", "source")
-    date_hierarchy = "as_of"
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(PersonCreditSnapshot)

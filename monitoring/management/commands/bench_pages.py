@@ -6,12 +6,14 @@ population and its scores, score history by copying the latest night back ``--sc
 days (100,000 companies and their people over 6 nights is about 2,000,000 score rows),
 applications decided through the services, some booked and drawn, and alerts.  Then it asks
 each page ``--repeat`` times through Django's test client as a superuser and prints the
-server time (request in, response out: middleware, queries and template) and the queries.
+server time (request in, response out: middleware, queries and template), the queries and
+their own time (the rest is Python: views and templates), and the machine's load average.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import random
 import statistics
 import time
@@ -182,20 +184,27 @@ class Command(BaseCommand):
             ("application list", reverse("admin:loans_loanapplication_changelist")),
             ("credit line list", reverse("admin:loans_creditline_changelist")),
             ("loan list", reverse("admin:loans_loan_changelist")),
+            ("alert list", reverse("admin:monitoring_alert_changelist")),
+            ("score list (latest night)", reverse("admin:scoring_score_changelist")),
+            ("latest score list", reverse("admin:scoring_latestscore_changelist")),
         ]
         return pages
 
     def _measure(self, repeat: int, rng: random.Random) -> None:
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(self._user())
-        self.stdout.write(f"{'page':<24} {'status':>6} {'queries':>7} {'median_ms':>10} {'max_ms':>8}")
+        self.stdout.write(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        self.stdout.write(f"{'page':<26} {'status':>6} {'queries':>7} {'sql_ms':>7} {'median_ms':>10} {'max_ms':>8}")
         for name, url in self._pages(rng):
             client.get(url)  # warm: caches, connection, templates
-            times, status, queries = [], None, 0
+            times, sql, status, queries = [], [], None, 0
             for _ in range(repeat):
                 with CaptureQueriesContext(connection) as captured:
                     t0 = time.perf_counter()
                     response = client.get(url)
                     times.append((time.perf_counter() - t0) * 1000)
                 status, queries = response.status_code, len(captured.captured_queries)
-            self.stdout.write(f"{name:<24} {status:>6} {queries:>7} {statistics.median(times):>10.1f} {max(times):>8.1f}")
+                sql.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+            self.stdout.write(f"{name:<26} {status:>6} {queries:>7} {statistics.median(sql):>7.1f} "
+                              f"{statistics.median(times):>10.1f} {max(times):>8.1f}")
+        self.stdout.write(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
