@@ -340,15 +340,14 @@ def chart_data(data: dict) -> dict:
             "labels": dates,
             "series": [
                 {"label": str(_("Credit limits (open lines)")), "values": [float(v) for v in trend.limits]},
-                {"label": str(_("Drawn")), "values": [float(v) for v in trend.drawn]},
                 {"label": str(_("Loans outstanding")), "values": [float(v) for v in trend.outstanding]},
             ],
         },
         "delinquency_trend": {
             "labels": dates,
             "series": [
-                {"label": str(_("M1+ (% of outstanding)")), "values": pct(trend.m1_plus)},
-                {"label": str(_("M3+ (% of outstanding)")), "values": pct(trend.m3_plus)},
+                {"label": str(_("M1+ share of outstanding (%)")), "values": pct(trend.m1_plus)},
+                {"label": str(_("M3+ share of outstanding (%)")), "values": pct(trend.m3_plus)},
                 {"label": str(_("NPL ratio (%)")), "values": pct(trend.npl)},
             ],
         },

@@ -12,12 +12,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.history.records import History
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("waiting to run", "Pending")
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
@@ -36,7 +37,7 @@ CHUNKED_PHASES = (Phase.PERSONS, Phase.COMPANIES)
 
 
 class ChunkStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("waiting to run", "Pending")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
 
@@ -148,7 +149,7 @@ class SubjectKind(models.TextChoices):
     COMPANY = "company", _("Company")
     LINE = "line", _("Credit line")
     LOAN = "loan", _("Loan")
-    SYSTEM = "system", _("System")
+    SYSTEM = "system", pgettext_lazy("alert subject", "System")
 
 
 SYSTEM_SUBJECT_ID = 0  # the subject of a system-level alert (subject_kind "system")

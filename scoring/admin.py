@@ -108,8 +108,10 @@ class ScoreAdmin(ReadOnlyModelAdmin):
     night unless another is chosen, no "all dates", no date hierarchy), not counted exactly
     (the planner's estimate of a night), 50 rows a page."""
 
-    list_display = ("subject_kind", "subject_id", "as_of", "revision", "data_as_of", "score", "previous_score", "tier",
-                    "pd", "model_version", "reasons")
+    # the date first (the row's link), then the subject by name (a link to it), the score with its
+    # tier, and the reason codes in short: their words are on the score's own page
+    list_display = ("as_of", "subject_kind", "subject_id", "score", "tier", "pd", "previous_score", "revision",
+                    "data_as_of", "model_version", "reason_codes_short")
     list_filter = (ScoreDateFilter, "subject_kind", "tier")
     search_fields = ("=subject_id",)
     list_select_related = ("model",)
@@ -121,7 +123,11 @@ class ScoreAdmin(ReadOnlyModelAdmin):
                        "created_at")
     fields = readonly_fields
 
-    @admin.display(description="reason codes")
+    @admin.display(description=_("reason codes"))
+    def reason_codes_short(self, obj):
+        return ", ".join(r["code"] for r in (obj.reason_codes or ())[:3]) or "—"
+
+    @admin.display(description=_("reason codes"))
     def reasons(self, obj):
         return format_html_join(
             "", "<div>{} {} / {} (−{})</div>",
