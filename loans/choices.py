@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Industry(models.TextChoices):
@@ -66,7 +67,7 @@ class Province(models.TextChoices):
 
 
 class CompanyStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("company status", "Active")
     SUSPENDED = "suspended", _("Suspended")
     DEREGISTERED = "deregistered", _("Deregistered")
 

@@ -277,3 +277,19 @@ def test_company_page_costs_the_same_with_more_records(world, as_officer):
         response = as_officer.get(url)
     assert len(response.context["page"]["parties"]) == 6
     assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_the_composite_names_its_parties_and_their_roles():
+    from types import SimpleNamespace
+
+    from monitoring.pages import ScoreView, _named_parties
+
+    score = ScoreView(as_of=None, score=617, tier="D", pd=0.03, in_default=False, model_version=1, dimensions=[],
+                      components={"own": {"score": 571, "weight": 0.6},
+                                  "parties": [{"person_id": 334, "role": "actual_controller", "score": 684, "weight": 0.15}]},
+                      reasons=[])
+    parties = [SimpleNamespace(person_id=334, person=SimpleNamespace(name="孟刚娜"))]
+    with translation.override("zh-hans"):
+        part = _named_parties(score, parties).components["parties"][0]
+        assert (part["name"], str(part["role_label"])) == ("孟刚娜", "实际控制人")
+    assert score.components["parties"][0].get("name") is None  # the stored components are left as they were
