@@ -84,7 +84,7 @@ class Command(BaseCommand):
         table = connection.ops.quote_name(Score._meta.db_table)
         have = set(Score.objects.filter(subject_kind="company", subject_id=Company.objects.order_by("pk").values("pk")[:1])
                    .values_list("as_of", flat=True))
-        cols = ["subject_kind", "subject_id", "model_id", "model_version", "pd", "tier", "in_default",
+        cols = ["subject_kind", "subject_id", "model_id", "model_version", "revision", "pd", "tier", "in_default",
                 "dimension_points", "reason_codes", "components", "previous_score", "created_at"]
         for k in range(1, days + 1):
             day = as_of - datetime.timedelta(days=k)
@@ -94,10 +94,11 @@ class Command(BaseCommand):
             score = f"CASE WHEN score + {wiggle} < 0 THEN 0 WHEN score + {wiggle} > 950 THEN 950 ELSE score + {wiggle} END"
             t0 = time.perf_counter()
             with transaction.atomic(), connection.cursor() as cur:
+                # each night's score from that night's data (data_as_of is never after as_of)
                 cur.execute(
-                    f"INSERT INTO {table} (as_of, score, {', '.join(cols)}) "
-                    f"SELECT %s, {score}, {', '.join(cols)} FROM {table} WHERE as_of = %s",
-                    [day, as_of],
+                    f"INSERT INTO {table} (as_of, data_as_of, score, {', '.join(cols)}) "
+                    f"SELECT %s, LEAST(data_as_of, %s), {score}, {', '.join(cols)} FROM {table} WHERE as_of = %s",
+                    [day, day, as_of],
                 )
                 n = cur.rowcount
             self.stdout.write(f"score history {day}: {n:,} rows in {time.perf_counter() - t0:.1f} s")
