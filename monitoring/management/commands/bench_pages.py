@@ -148,8 +148,8 @@ class Command(BaseCommand):
             if (sid, rule) in seen:
                 continue
             seen.add((sid, rule))
-            rows.append(model(subject_kind="company", subject_id=sid, as_of=as_of, rule=rule, severity=severity,
-                              old_score=700, new_score=640))
+            rows.append(model(subject_kind="company", subject_id=sid, company_id=sid, first_seen_on=as_of, last_seen_on=as_of,
+                              rule=rule, severity=severity, old_score=700, new_score=640))
         model.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
 
     def _user(self):
