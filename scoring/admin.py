@@ -3,6 +3,7 @@ reason codes, snapshots.  Lists use list_select_related / plain columns: no N+1.
 
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.filters import RecentDateFilter
@@ -123,9 +124,15 @@ class ScoreAdmin(ReadOnlyModelAdmin):
                        "created_at")
     fields = readonly_fields
 
-    @admin.display(description=_("reason codes"))
+    @admin.display(description=_("main reasons"))
     def reason_codes_short(self, obj):
-        return ", ".join(r["code"] for r in (obj.reason_codes or ())[:3]) or "—"
+        """The two reasons that cost the most points, in the reader's language (all of them, in
+        both languages, on the score's page)."""
+        zh = (get_language() or "").startswith("zh")
+        return format_html_join(
+            "", "<div>{} {}</div>",
+            ((r["code"], texts_for(r["code"])[1 if zh else 0]) for r in (obj.reason_codes or ())[:2]),
+        ) or "—"
 
     @admin.display(description=_("reason codes"))
     def reasons(self, obj):
