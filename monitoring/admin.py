@@ -372,7 +372,8 @@ class PostLoanActionAdmin(GuardedModelAdmin):
     list_display = ("id", "kind", "status", "company_name", "credit_line_id", "loan_id", "proposer", "approved_by",
                     "executed_at", "alert_id", "reason")
     list_filter = ("status", "kind", "needs_committee")
-    list_select_related = ("company", "proposed_by", "approved_by")
+    # the line and loan columns are links named after them: fetched with the rows, not per row
+    list_select_related = ("company", "proposed_by", "approved_by", "credit_line__company", "loan", "alert")
     search_fields = ("=id", "company__legal_name", "=credit_line__id", "=loan__id")
     actions = [execute_actions, cancel_actions]
     form = ProposeActionForm

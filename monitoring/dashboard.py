@@ -3,8 +3,10 @@
 Each function is one bounded aggregate query (or two), whatever the size of the book: no
 per-row work in Python beyond the handful of groups a query returns.  Today they read live
 aggregates; when the nightly ``PortfolioSnapshot`` rows exist, ``portfolio_source()`` is the
-one place that switches the figures (and the trends) to them.  Alerts are read through
-``alert_model()`` alone, so renaming the model changes one line.
+one place that switches the figures to them.  The trends (exposure, loans outstanding,
+M1+/M3+, the five categories over time) are read from the nightly ``PortfolioSnapshot`` series
+in one query of the last ``TREND_NIGHTS`` nights.  Alerts are read through ``alert_model()``
+alone, so renaming the model changes one line.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loans.choices import Bucket, Classification, CreditLineStatus, LoanStatus
@@ -21,9 +24,19 @@ from loans.models import CreditLine, Loan
 from loans.money import money
 from scoring.models import LatestScore, ScoreModel, Tier
 
-from .models import AlertStatus, ScoringRun, Severity
+from .models import (
+    ActionStatus,
+    AlertStatus,
+    CaseStatus,
+    CommitteeCase,
+    PortfolioSnapshot,
+    PostLoanAction,
+    ScoringRun,
+    Severity,
+)
 
 ZERO = Decimal("0.00")
+TREND_NIGHTS = 90  # how many nightly snapshots the trend charts read (one bounded query)
 DEFAULT_BIN_WIDTH = 50
 MAX_SCORE = 950
 
@@ -203,16 +216,104 @@ def last_nightly_run() -> NightlyRun | None:
     )
 
 
+@dataclass(frozen=True)
+class Trend:
+    """The book night by night, oldest first, from the nightly snapshots."""
+
+    dates: list[datetime.date]
+    limits: list[Decimal]
+    drawn: list[Decimal]
+    outstanding: list[Decimal]
+    loans: list[int]
+    m1_plus: list[Decimal]  # share of outstanding principal 1+ days past due (0..1)
+    m3_plus: list[Decimal]  # ... over 90 days past due
+    npl: list[Decimal]
+    five_category: dict[str, list[Decimal]]  # {category: [share of outstanding]}
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    @property
+    def first(self) -> datetime.date | None:
+        return self.dates[0] if self.dates else None
+
+    @property
+    def last(self) -> datetime.date | None:
+        return self.dates[-1] if self.dates else None
+
+
+def _share(table: dict | None, key: str) -> Decimal:
+    row = (table or {}).get(key) or {}
+    try:
+        return Decimal(str(row.get("share") or 0))
+    except ArithmeticError:
+        return Decimal(0)
+
+
+def portfolio_trend(nights: int = TREND_NIGHTS) -> Trend:
+    """The last ``nights`` nightly snapshots (one query; only the headline columns and the two
+    small tables the charts draw are read, not the vintages or the migration matrix)."""
+    rows = list(
+        PortfolioSnapshot.objects.order_by("-as_of").values(
+            "as_of", "lines_limit", "lines_drawn", "loans_outstanding_principal", "loans_count", "npl_ratio",
+            five=F("tables__five_category"), buckets=F("tables__dpd_buckets"),
+        )[:nights]
+    )
+    rows.reverse()
+    late = [b for b in Bucket.values if b != Bucket.CURRENT]
+    return Trend(
+        dates=[r["as_of"] for r in rows],
+        limits=[money(r["lines_limit"]) for r in rows],
+        drawn=[money(r["lines_drawn"]) for r in rows],
+        outstanding=[money(r["loans_outstanding_principal"]) for r in rows],
+        loans=[r["loans_count"] for r in rows],
+        m1_plus=[sum((_share(r["buckets"], b) for b in late), Decimal(0)) for r in rows],
+        m3_plus=[_share(r["buckets"], Bucket.M3_PLUS) for r in rows],
+        npl=[Decimal(r["npl_ratio"]) for r in rows],
+        five_category={c: [_share(r["five"], c) for r in rows] for c in Classification.values},
+    )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Work waiting for someone: post-loan actions to approve, committee cases to decide."""
+
+    actions_proposed: int
+    actions_pending_committee: int
+    cases_open: int
+    cases_overdue: int
+
+
+def waiting(now: datetime.datetime | None = None) -> Waiting:
+    """Two counts queries on small indexed tables (actions by status, open cases by due date)."""
+    now = now or timezone.now()
+    actions = PostLoanAction.objects.filter(
+        status__in=[ActionStatus.PROPOSED, ActionStatus.PENDING_COMMITTEE]
+    ).aggregate(
+        proposed=Count("id", filter=Q(status=ActionStatus.PROPOSED)),
+        committee=Count("id", filter=Q(status=ActionStatus.PENDING_COMMITTEE)),
+    )
+    cases = CommitteeCase.objects.filter(status=CaseStatus.OPEN).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)),
+    )
+    return Waiting(
+        actions_proposed=actions["proposed"], actions_pending_committee=actions["committee"],
+        cases_open=cases["open"], cases_overdue=cases["overdue"],
+    )
+
+
 def portfolio_source() -> str:
     """Where the figures come from: "live" aggregates until nightly snapshots are kept."""
     return "live"
 
 
 def dashboard() -> dict:
-    """Everything the home page shows (six queries, whatever the size of the book)."""
+    """Everything the home page shows (nine queries, whatever the size of the book)."""
     book = loan_book()
     groups = latest_company_scores()
     return {
+        "trend": portfolio_trend(),
+        "waiting": waiting(),
         "source": portfolio_source(),
         "book": book,
         "exposure": exposure(),
@@ -228,7 +329,35 @@ def chart_data(data: dict) -> dict:
     dist: Distribution = data["distribution"]
     book: LoanBook = data["book"]
     alerts = data["alerts"]
+    trend: Trend = data["trend"]
+    dates = [d.isoformat() for d in trend.dates]
+
+    def pct(values):
+        return [round(float(v) * 100, 2) for v in values]
+
     return {
+        "exposure_trend": {
+            "labels": dates,
+            "series": [
+                {"label": str(_("Credit limits (open lines)")), "values": [float(v) for v in trend.limits]},
+                {"label": str(_("Loans outstanding")), "values": [float(v) for v in trend.outstanding]},
+            ],
+        },
+        "delinquency_trend": {
+            "labels": dates,
+            "series": [
+                {"label": str(_("M1+ share of outstanding (%)")), "values": pct(trend.m1_plus)},
+                {"label": str(_("M3+ share of outstanding (%)")), "values": pct(trend.m3_plus)},
+                {"label": str(_("NPL ratio (%)")), "values": pct(trend.npl)},
+            ],
+        },
+        "five_category_trend": {
+            "labels": dates,
+            "series": [
+                {"label": str(label), "values": pct(trend.five_category[c])}
+                for c, label in Classification.choices
+            ],
+        },
         "tiers": {"labels": list(data["tiers"]), "values": list(data["tiers"].values())},
         "distribution": {
             "labels": [f"{e}–{min(e + dist.bin_width - 1, MAX_SCORE)}" for e in dist.edges],

@@ -12,35 +12,36 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.history.records import History
 
 
 class RunStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", pgettext_lazy("waiting to run", "Pending")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class Phase(models.TextChoices):
-    PERSONS = "persons", "1 Rescore persons"
-    COMPANIES = "companies", "2 Rescore companies"
+    PERSONS = "persons", _("1 Rescore persons")
+    COMPANIES = "companies", _("2 Rescore companies")
     # Servicing before the rules: they see tonight's days past due and buckets (a loan reaching
     # M3+ tonight puts its borrower's sister companies on watch the same night).
-    SERVICING = "servicing", "3 Loan-book servicing"
-    ALERTS = "alerts", "4 Early-warning rules"
-    ANALYTICS = "analytics", "5 Portfolio analytics and model monitoring"
-    DONE = "done", "Done"
+    SERVICING = "servicing", _("3 Loan-book servicing")
+    ALERTS = "alerts", _("4 Early-warning rules")
+    ANALYTICS = "analytics", _("5 Portfolio analytics and model monitoring")
+    DONE = "done", _("Done")
 
 
 CHUNKED_PHASES = (Phase.PERSONS, Phase.COMPANIES)
 
 
 class ChunkStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", pgettext_lazy("waiting to run", "Pending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class ScoringRun(models.Model):
@@ -146,11 +147,11 @@ ALERT_TRANSITIONS = {
 
 
 class SubjectKind(models.TextChoices):
-    PERSON = "person", _("Person 个人")
-    COMPANY = "company", _("Company 企业")
-    LINE = "line", _("Credit line 授信")
-    LOAN = "loan", _("Loan 贷款")
-    SYSTEM = "system", _("System 系统")
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
+    LINE = "line", _("Credit line")
+    LOAN = "loan", _("Loan")
+    SYSTEM = "system", pgettext_lazy("alert subject", "System")
 
 
 SYSTEM_SUBJECT_ID = 0  # the subject of a system-level alert (subject_kind "system")
@@ -280,15 +281,15 @@ class WarningRule(models.Model):
 
 
 class ActionKind(models.TextChoices):
-    REDUCE_LIMIT = "reduce_limit", _("Reduce limit 降额")
-    INCREASE_LIMIT = "increase_limit", _("Increase limit 提额")
-    FREEZE_LINE = "freeze_line", _("Freeze line 冻结额度")
-    UNFREEZE_LINE = "unfreeze_line", _("Unfreeze line 解冻额度")
-    REQUIRE_COLLATERAL = "require_collateral", _("Require collateral 追加抵押")
-    ADD_GUARANTEE = "add_guarantee", _("Add guarantee 追加担保")
-    RESTRUCTURE = "restructure", _("Restructure 重组")
-    RECALL = "recall", _("Recall 提前收回")
-    WRITE_OFF = "write_off", _("Write off 核销")
+    REDUCE_LIMIT = "reduce_limit", _("Reduce limit")
+    INCREASE_LIMIT = "increase_limit", _("Increase limit")
+    FREEZE_LINE = "freeze_line", _("Freeze line")
+    UNFREEZE_LINE = "unfreeze_line", _("Unfreeze line")
+    REQUIRE_COLLATERAL = "require_collateral", _("Require collateral")
+    ADD_GUARANTEE = "add_guarantee", _("Add guarantee")
+    RESTRUCTURE = "restructure", _("Restructure")
+    RECALL = "recall", _("Recall")
+    WRITE_OFF = "write_off", _("Write off")
 
 
 # What each kind acts on: the line, the loan, or either.

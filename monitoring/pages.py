@@ -9,7 +9,7 @@ loan as for one with a thousand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
@@ -205,6 +205,20 @@ def _ledger(subjects: list[tuple[str, list[int]]]) -> list[LedgerEntry]:
     return list(LedgerEntry.objects.filter(q).only("seq", "kind", "subject_type", "subject_id", "created_at").order_by("-seq")[:ROWS])
 
 
+def _named_parties(score: ScoreView | None, parties: list) -> ScoreView | None:
+    """The composite's parts by the party's name and role in words (the stored components keep
+    ids and role values): from the related parties the page reads anyway, no extra query."""
+    if score is None or not (score.components or {}).get("parties"):
+        return score
+    names = {p.person_id: p.person.name for p in parties}
+    roles = dict(Role.choices)
+    named = [
+        {**part, "name": names.get(part.get("person_id")), "role_label": roles.get(part.get("role"), part.get("role"))}
+        for part in score.components["parties"]
+    ]
+    return replace(score, components={**score.components, "parties": named})
+
+
 def company_page(company_id: int) -> dict:
     company = Company.objects.select_related("partner").get(pk=company_id)
     parties = list(
@@ -218,7 +232,7 @@ def company_page(company_id: int) -> dict:
     open_lines = [ln for ln in lines if ln.status != CreditLineStatus.CLOSED]
     return {
         "company": company,
-        "score": _latest_score("company", company_id),
+        "score": _named_parties(_latest_score("company", company_id), parties),
         "history": score_history("company", company_id),
         "snapshots": _snapshots(CompanyCreditSnapshot, "company_id", company_id, COMPANY_FEATURES),
         "parties": [(p, party_scores.get(p.person_id)) for p in parties],

@@ -3,8 +3,11 @@ reason codes, snapshots.  Lists use list_select_related / plain columns: no N+1.
 
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from config.backoffice.filters import RecentDateFilter
+from config.backoffice.paginator import EstimatedCountPaginator, FilteredEstimatePaginator
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
 from . import services
@@ -96,20 +99,42 @@ class ScoreModelAdmin(GuardedModelAdmin):
         )
 
 
+class ScoreDateFilter(RecentDateFilter):
+    title = _("scored on")
+
+
 @admin.register(Score)
 class ScoreAdmin(ReadOnlyModelAdmin):
-    list_display = ("subject_kind", "subject_id", "as_of", "revision", "data_as_of", "score", "previous_score", "tier",
-                    "pd", "model_version", "reasons")
-    list_filter = ("subject_kind", "tier", "as_of")
+    """Millions of rows, a few hundred thousand per night: the list is date-first (the latest
+    night unless another is chosen, no "all dates", no date hierarchy), not counted exactly
+    (the planner's estimate of a night), 50 rows a page."""
+
+    # the date first (the row's link), then the subject by name (a link to it), the score with its
+    # tier, and the reason codes in short: their words are on the score's own page
+    list_display = ("as_of", "subject_kind", "subject_id", "score", "tier", "pd", "previous_score", "revision",
+                    "data_as_of", "model_version", "reason_codes_short")
+    list_filter = (ScoreDateFilter, "subject_kind", "tier")
     search_fields = ("=subject_id",)
     list_select_related = ("model",)
-    date_hierarchy = "as_of"
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = FilteredEstimatePaginator
     readonly_fields = ("subject_kind", "subject_id", "as_of", "revision", "data_as_of", "model", "model_version", "score",
                        "previous_score", "pd", "tier", "in_default", "dimension_points", "reasons", "components",
                        "created_at")
     fields = readonly_fields
 
-    @admin.display(description="reason codes")
+    @admin.display(description=_("main reasons"))
+    def reason_codes_short(self, obj):
+        """The two reasons that cost the most points, in the reader's language (all of them, in
+        both languages, on the score's page)."""
+        zh = (get_language() or "").startswith("zh")
+        return format_html_join(
+            "", "<div>{} {}</div>",
+            ((r["code"], texts_for(r["code"])[1 if zh else 0]) for r in (obj.reason_codes or ())[:2]),
+        ) or "—"
+
+    @admin.display(description=_("reason codes"))
     def reasons(self, obj):
         return format_html_join(
             "", "<div>{} {} / {} (−{})</div>",
@@ -122,11 +147,18 @@ class LatestScoreAdmin(ReadOnlyModelAdmin):
     list_display = ("subject_kind", "subject_id", "as_of", "data_as_of", "score", "tier")
     list_filter = ("subject_kind", "tier")
     search_fields = ("=subject_id",)
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = FilteredEstimatePaginator
 
 
 class _SnapshotAdmin(ReadOnlyModelAdmin):
+    # One row per subject and date, indexed by subject first: no date hierarchy (it reads every
+    # distinct date of the table); the date filter's choices (today, past 7 days, ...) cost nothing.
     list_filter = ("as_of", "source")
-    date_hierarchy = "as_of"
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(PersonCreditSnapshot)

@@ -8,24 +8,25 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from .features import COMPANY_FEATURES, PERSON_FEATURES
 from .fields import StoredJSONField
 
 
 class SubjectKind(models.TextChoices):
-    PERSON = "person", "Person 个人"
-    COMPANY = "company", "Company 企业"
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
     # Models trained through ``train_scorecard --csv`` on arbitrary data: never used to score
     # people or companies of this product.
-    EXTERNAL = "external", "External data set"
+    EXTERNAL = "external", _("External data set")
 
 
 class ModelStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    CHALLENGER = "challenger", "Challenger"
-    CHAMPION = "champion", "Champion"
-    RETIRED = "retired", "Retired"
+    DRAFT = "draft", _("Draft")
+    CHALLENGER = "challenger", _("Challenger")
+    CHAMPION = "champion", _("Champion")
+    RETIRED = "retired", _("Retired")
 
 
 class Tier(models.TextChoices):

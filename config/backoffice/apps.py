@@ -15,6 +15,11 @@ class BackofficeConfig(AppConfig):
         # Model and field names in the reader's language (every model is loaded by now).
         translate_model_words()
 
+        from .listspeed import install
+
+        # Column headers computed once per list, not once per row (listspeed.py).
+        install()
+
         from .roles import sync_after_migrate
 
         # The roles follow their declaration after every migrate (roles.py).

@@ -23,6 +23,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from . import formatting
@@ -111,13 +112,23 @@ def _readable_column(model, name):
     return name
 
 
+# Records without a name of their own that a list names by kind and number ("Credit line #151"):
+# their full name (the line's company, the loan's principal, the alert's rule and subject) repeats
+# what the row's other columns say, and stays in the link's title.
+NUMBERED = {"loans.creditline", "loans.loan", "loans.loanapplication", "monitoring.alert", "monitoring.postloanaction",
+            "monitoring.committeecase"}
+
+
 def short_label(obj) -> str:
     """What a list column shows of a related object: its code, legal name or name when it
-    has one (a product's code, not its whole description), else its full name."""
+    has one (a product's code, not its whole description), its kind and number for the
+    numbered records (``NUMBERED``), else its full name."""
     for attr in ("code", "legal_name", "name"):
         value = getattr(obj, attr, None)
         if isinstance(value, str) and value:
             return value
+    if obj._meta.label_lower in NUMBERED:
+        return f"{capfirst(obj._meta.verbose_name)} #{obj.pk}"
     return str(obj)
 
 

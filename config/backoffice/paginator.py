@@ -1,6 +1,10 @@
 """A paginator for the huge tables' admin lists: the unfiltered list shows the planner's
 estimate of the table's rows (``pg_class.reltuples``, kept by autovacuum's ANALYZE) instead of
-counting 100,000s of rows at every page view; a filtered or searched list counts exactly."""
+counting 100,000s of rows at every page view; a filtered or searched list counts exactly,
+unless the planner expects at least ``EXACT_BELOW`` rows of a huge table (one night of scores:
+a few hundred thousand), where its estimate stands (``FilteredEstimatePaginator``)."""
+
+import json
 
 from django.core.paginator import Paginator
 from django.db import connections
@@ -10,6 +14,8 @@ EXACT_BELOW = 20_000  # smaller tables are counted: an estimate buys nothing the
 
 
 class EstimatedCountPaginator(Paginator):
+    estimate_filtered = False
+
     @cached_property
     def count(self):
         counted = self._estimate_or_count()
@@ -21,11 +27,13 @@ class EstimatedCountPaginator(Paginator):
         list is filtered (or not on PostgreSQL), count it the usual way."""
         qs = self.object_list
         query = getattr(qs, "query", None)
-        if query is None or query.where or query.is_sliced or query.combinator or query.distinct:
+        if query is None or query.is_sliced or query.combinator or query.distinct:
             return None
         connection = connections[qs.db]
         if connection.vendor != "postgresql":
             return None
+        if query.where:
+            return self._filtered_estimate(qs) if self.estimate_filtered else None
         table = connection.ops.quote_name(qs.model._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -35,3 +43,16 @@ class EstimatedCountPaginator(Paginator):
             )
             row = cursor.fetchone()
         return None if row is None else int(row[0])
+
+    def _filtered_estimate(self, qs) -> int | None:
+        """The planner's row estimate of the filtered list when it is large, else None (count)."""
+        plan = json.loads(qs.order_by().explain(format="json"))
+        rows = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
+        return rows if rows >= EXACT_BELOW else None
+
+
+class FilteredEstimatePaginator(EstimatedCountPaginator):
+    """For lists that are always filtered (one date of scores): a large filtered result is
+    not counted either."""
+
+    estimate_filtered = True

@@ -7,6 +7,8 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from config.history.records import History
@@ -101,19 +103,19 @@ class WebhookDelivery(models.Model):
     answered; ``last_error`` (the detail, e.g. the address a name resolved to) is for staff."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed (gave up)"
+        PENDING = "pending", pgettext_lazy("waiting to run", "Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed (gave up)")
 
     class Failure(models.TextChoices):
-        NON_2XX = webhook_addresses.NON_2XX, "The endpoint answered with a status other than 2xx (redirects are not followed)"
-        TIMEOUT = webhook_addresses.TIMEOUT, "No answer in time"
-        CONNECTION_REFUSED = webhook_addresses.CONNECTION_REFUSED, "Connection refused"
-        CONNECTION_ERROR = webhook_addresses.CONNECTION_ERROR, "Connection failed or broke off"
-        DNS_ERROR = webhook_addresses.DNS_ERROR, "The host name did not resolve"
-        TLS_ERROR = webhook_addresses.TLS_ERROR, "TLS handshake or certificate check failed"
-        BLOCKED_ADDRESS = webhook_addresses.BLOCKED_ADDRESS, "The host is or resolves to a non-public address"
-        HTTPS_REQUIRED = webhook_addresses.HTTPS_REQUIRED, "The URL is not https"
+        NON_2XX = webhook_addresses.NON_2XX, _("The endpoint answered with a status other than 2xx (redirects are not followed)")
+        TIMEOUT = webhook_addresses.TIMEOUT, _("No answer in time")
+        CONNECTION_REFUSED = webhook_addresses.CONNECTION_REFUSED, _("Connection refused")
+        CONNECTION_ERROR = webhook_addresses.CONNECTION_ERROR, _("Connection failed or broke off")
+        DNS_ERROR = webhook_addresses.DNS_ERROR, _("The host name did not resolve")
+        TLS_ERROR = webhook_addresses.TLS_ERROR, _("TLS handshake or certificate check failed")
+        BLOCKED_ADDRESS = webhook_addresses.BLOCKED_ADDRESS, _("The host is or resolves to a non-public address")
+        HTTPS_REQUIRED = webhook_addresses.HTTPS_REQUIRED, _("The URL is not https")
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_id = models.UUIDField(default=uuid.uuid4, editable=False)

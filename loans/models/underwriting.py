@@ -162,13 +162,13 @@ class Decision(models.Model):
     needed to explain it later: policy and model versions, inputs, outputs and reasons."""
 
     class Kind(models.TextChoices):
-        AUTOMATED = "automated", "Automated"
-        COMMITTEE = "committee", "Credit committee"
+        AUTOMATED = "automated", _("Automated")
+        COMMITTEE = "committee", _("Credit committee")
 
     class Outcome(models.TextChoices):
-        APPROVE = "approve", "Approve"
-        DECLINE = "decline", "Decline"
-        REFER = "refer", "Refer to committee"
+        APPROVE = "approve", _("Approve")
+        DECLINE = "decline", _("Decline")
+        REFER = "refer", _("Refer to committee")
 
     application = models.ForeignKey(LoanApplication, on_delete=models.PROTECT, related_name="decisions")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -3,7 +3,7 @@ application with its scores and reasons; and the Chinese interface."""
 
 import pytest
 
-from .conftest import log_in
+from .conftest import TODAY, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,3 +72,29 @@ def test_the_chinese_interface_renders(world, officer_user, live_server, browser
     page.goto(f"{live_server.url}/admin/loans/company/{company.pk}/overview/")
     assert "关联方" in page.locator("#bo-parties h2").inner_text()
     shoot(page, "company-zh")
+
+
+def test_the_chinese_dashboard_draws_the_trends_and_lists_read_chinese(world, officer_user, live_server, browser, shoot):
+    import datetime
+    from decimal import Decimal
+
+    from monitoring.models import PortfolioSnapshot
+
+    five = {"normal": {"share": "0.95"}, "special_mention": {"share": "0.05"}}
+    for k, outstanding in enumerate(("100000.00", "120000.00", "90000.00")):
+        PortfolioSnapshot.objects.create(
+            as_of=TODAY - datetime.timedelta(days=2 - k), loans_count=1, loans_outstanding_principal=Decimal(outstanding),
+            lines_limit=Decimal("500000.00"), tables={"five_category": five, "dpd_buckets": {"current": {"share": "1"}}},
+        )
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server, "officer")
+    page.wait_for_selector("#bo-trends")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-five-category-trend'))")
+    trends = page.locator("#bo-trends").inner_text()
+    assert "授信敞口与贷款余额" in trends and "五级分类走势" in trends and "3 个夜间快照" in trends
+    assert "待审议的贷审会议案" in page.locator("#bo-dashboard").inner_text()
+    shoot(page, "dashboard-trends-zh")
+    page.goto(f"{live_server.url}/admin/loans/loanapplication/")
+    assert "已提交贷审会" in page.locator("#result_list").inner_text()  # the referred application's status
+    shoot(page, "applications-zh")

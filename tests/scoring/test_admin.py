@@ -28,9 +28,11 @@ def test_score_list_shows_reason_texts_without_n_plus_one(admin_client, django_a
     # and committee cases to vote on)
     with django_assert_max_num_queries(12 + 2):
         resp = admin_client.get(reverse("admin:scoring_score_changelist"))
-    # then
+    # then: the main reasons in the reader's language
     assert resp.status_code == 200
-    assert "关系人中有违约".encode() in resp.content
+    assert "Close connections in default" in resp.content.decode()
+    chinese = admin_client.get(reverse("admin:scoring_score_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "关系人中有违约" in chinese.content.decode()
 
 
 def test_a_risk_manager_promotes_a_scorecard_from_the_admin(client, django_user_model):

@@ -36,12 +36,25 @@
         return { label: s.label, data: s.values, backgroundColor: severity[s.severity] || palette[5] };
       }) }, options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } };
     },
+    // Trends from the nightly snapshots: one line per series over the dates.
+    exposure_trend: function (d) { return trend(d.exposure_trend, false); },
+    delinquency_trend: function (d) { return trend(d.delinquency_trend, false); },
+    five_category_trend: function (d) { return trend(d.five_category_trend, true); },
     history: function (d) {
       return { type: "line", data: { labels: d.points.map(function (p) { return p.as_of; }),
         datasets: [{ data: d.points.map(function (p) { return p.score; }), borderColor: palette[0], backgroundColor: palette[0], pointRadius: 1, tension: 0.2 }] },
         options: { plugins: { legend: { display: false } }, scales: { y: { suggestedMin: 300, suggestedMax: 950 } } } };
     }
   };
+
+  function trend(t, stacked) {
+    var colours = stacked ? ["#3a9d5d", "#e0a23a", "#e08a2e", "#c7433b", "#8b1e1e"] : palette;
+    return { type: "line", data: { labels: t.labels, datasets: t.series.map(function (s, i) {
+      return { label: s.label, data: s.values, borderColor: colours[i % colours.length], backgroundColor: colours[i % colours.length],
+        pointRadius: t.labels.length > 1 ? 0 : 3, tension: 0.2, fill: stacked ? (i ? "-1" : "origin") : false };
+    }) }, options: { interaction: { mode: "index", intersect: false },
+      scales: { y: { stacked: stacked, beginAtZero: true, suggestedMax: stacked ? 100 : undefined } } } };
+  }
 
   function canvas_label(d, key) { return (d.labels && d.labels[key]) || ""; }
 

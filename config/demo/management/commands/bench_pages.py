@@ -6,12 +6,14 @@ population and its scores, score history by copying the latest night back ``--sc
 days (100,000 companies and their people over 6 nights is about 2,000,000 score rows),
 applications decided through the services, some booked and drawn, and alerts.  Then it asks
 each page ``--repeat`` times through Django's test client as a superuser and prints the
-server time (request in, response out: middleware, queries and template) and the queries.
+server time (request in, response out: middleware, queries and template), the queries and
+their own time (the rest is Python: views and templates), and the machine's load average.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import random
 import statistics
 import time
@@ -82,7 +84,7 @@ class Command(BaseCommand):
         table = connection.ops.quote_name(Score._meta.db_table)
         have = set(Score.objects.filter(subject_kind="company", subject_id=Company.objects.order_by("pk").values("pk")[:1])
                    .values_list("as_of", flat=True))
-        cols = ["subject_kind", "subject_id", "model_id", "model_version", "pd", "tier", "in_default",
+        cols = ["subject_kind", "subject_id", "model_id", "model_version", "revision", "pd", "tier", "in_default",
                 "dimension_points", "reason_codes", "components", "previous_score", "created_at"]
         for k in range(1, days + 1):
             day = as_of - datetime.timedelta(days=k)
@@ -92,10 +94,11 @@ class Command(BaseCommand):
             score = f"CASE WHEN score + {wiggle} < 0 THEN 0 WHEN score + {wiggle} > 950 THEN 950 ELSE score + {wiggle} END"
             t0 = time.perf_counter()
             with transaction.atomic(), connection.cursor() as cur:
+                # each night's score from that night's data (data_as_of is never after as_of)
                 cur.execute(
-                    f"INSERT INTO {table} (as_of, score, {', '.join(cols)}) "
-                    f"SELECT %s, {score}, {', '.join(cols)} FROM {table} WHERE as_of = %s",
-                    [day, as_of],
+                    f"INSERT INTO {table} (as_of, data_as_of, score, {', '.join(cols)}) "
+                    f"SELECT %s, LEAST(data_as_of, %s), {score}, {', '.join(cols)} FROM {table} WHERE as_of = %s",
+                    [day, day, as_of],
                 )
                 n = cur.rowcount
             self.stdout.write(f"score history {day}: {n:,} rows in {time.perf_counter() - t0:.1f} s")
@@ -145,8 +148,8 @@ class Command(BaseCommand):
             if (sid, rule) in seen:
                 continue
             seen.add((sid, rule))
-            rows.append(model(subject_kind="company", subject_id=sid, as_of=as_of, rule=rule, severity=severity,
-                              old_score=700, new_score=640))
+            rows.append(model(subject_kind="company", subject_id=sid, company_id=sid, first_seen_on=as_of, last_seen_on=as_of,
+                              rule=rule, severity=severity, old_score=700, new_score=640))
         model.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
 
     def _user(self):
@@ -182,20 +185,27 @@ class Command(BaseCommand):
             ("application list", reverse("admin:loans_loanapplication_changelist")),
             ("credit line list", reverse("admin:loans_creditline_changelist")),
             ("loan list", reverse("admin:loans_loan_changelist")),
+            ("alert list", reverse("admin:monitoring_alert_changelist")),
+            ("score list (latest night)", reverse("admin:scoring_score_changelist")),
+            ("latest score list", reverse("admin:scoring_latestscore_changelist")),
         ]
         return pages
 
     def _measure(self, repeat: int, rng: random.Random) -> None:
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(self._user())
-        self.stdout.write(f"{'page':<24} {'status':>6} {'queries':>7} {'median_ms':>10} {'max_ms':>8}")
+        self.stdout.write(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        self.stdout.write(f"{'page':<26} {'status':>6} {'queries':>7} {'sql_ms':>7} {'median_ms':>10} {'max_ms':>8}")
         for name, url in self._pages(rng):
             client.get(url)  # warm: caches, connection, templates
-            times, status, queries = [], None, 0
+            times, sql, status, queries = [], [], None, 0
             for _ in range(repeat):
                 with CaptureQueriesContext(connection) as captured:
                     t0 = time.perf_counter()
                     response = client.get(url)
                     times.append((time.perf_counter() - t0) * 1000)
                 status, queries = response.status_code, len(captured.captured_queries)
-            self.stdout.write(f"{name:<24} {status:>6} {queries:>7} {statistics.median(times):>10.1f} {max(times):>8.1f}")
+                sql.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+            self.stdout.write(f"{name:<26} {status:>6} {queries:>7} {statistics.median(sql):>7.1f} "
+                              f"{statistics.median(times):>10.1f} {max(times):>8.1f}")
+        self.stdout.write(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
