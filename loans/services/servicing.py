@@ -33,6 +33,17 @@ from .policy import credit_policy_active, policy_snapshot
 BUCKETS = ((0, Bucket.CURRENT), (30, Bucket.M1), (60, Bucket.M2), (90, Bucket.M3))
 
 
+M3_PLUS_AFTER = BUCKETS[-1][0]  # a loan more than this many days past due is M3+
+
+
+def m3_plus_since_for(dpd: int, as_of: datetime.date, known: datetime.date | None) -> datetime.date | None:
+    """The day the loan first went M3+: kept once known (a cured loan keeps it), else, when
+    the loan is M3+ now, the day its DPD passed 90 (exact even when servicing skipped days)."""
+    if known is not None or dpd <= M3_PLUS_AFTER:
+        return known
+    return as_of - datetime.timedelta(days=dpd - M3_PLUS_AFTER - 1)
+
+
 # The same table as SQL, so the set-based path cannot drift from bucket_for (constants only).
 _BUCKET_SQL = (
     "CASE " + " ".join(f"WHEN c.dpd <= {int(upper)} THEN '{bucket.value}'" for upper, bucket in BUCKETS)
@@ -102,6 +113,7 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
         "sub": policy.substandard_dpd,
         "dbt": policy.doubtful_dpd,
         "loss": policy.loss_dpd,
+        "m3": M3_PLUS_AFTER,
     }
     # One statement.  Installments are only read (through the partial index on unpaid due
     # dates); the loan row carries DPD, bucket, category and the unpaid penalty.  Penalty for
@@ -142,6 +154,8 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
                    classification = CASE WHEN c.dpd >= %(loss)s THEN 'loss' WHEN c.dpd >= %(dbt)s THEN 'doubtful'
                                          WHEN c.dpd >= %(sub)s THEN 'substandard' WHEN c.dpd >= 1 OR l.watch_until >= %(as_of)s::date THEN 'special_mention'
                                          ELSE 'normal' END,
+                   m3_plus_since = CASE WHEN l.m3_plus_since IS NULL AND c.dpd > %(m3)s
+                                        THEN %(as_of)s::date - (c.dpd - %(m3)s - 1) ELSE l.m3_plus_since END,
                    serviced_on = %(as_of)s::date
               FROM calc AS c
              WHERE l.id = c.id
@@ -167,7 +181,8 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
     loans = list(
         Loan.objects.filter(status=LoanStatus.ACTIVE)
         .exclude(serviced_on__gte=as_of)
-        .values_list("id", "serviced_on", "disbursed_on", "penalty_accrued", "partner_id", "days_past_due", "bucket", "watch_until")
+        .values_list("id", "serviced_on", "disbursed_on", "penalty_accrued", "partner_id", "days_past_due", "bucket", "watch_until",
+                     "m3_plus_since")
     )
     since = {pk: serviced or disbursed for pk, serviced, disbursed, *_ in loans}
     overdue = (
@@ -184,18 +199,20 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
         principal_days[loan_id] = principal_days.get(loan_id, ZERO) + (principal_due - principal_paid) * days
     rows = []
     worsened = []
-    for pk, _, _, accrued, partner_id, old_dpd, old_bucket, watch_until in loans:
+    for pk, _, _, accrued, partner_id, old_dpd, old_bucket, watch_until, m3_since in loans:
         dpd = (as_of - oldest[pk]).days if pk in oldest else 0
         penalty = (principal_days.get(pk, ZERO) * policy.penalty_daily_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         bucket = bucket_for(dpd)
-        rows.append((dpd, str(accrued + penalty), bucket, classification_for(dpd, policy, watched=bool(watch_until and watch_until >= as_of)), as_of.isoformat(), pk))
+        m3_since = m3_plus_since_for(dpd, as_of, m3_since)
+        rows.append((dpd, str(accrued + penalty), bucket, classification_for(dpd, policy, watched=bool(watch_until and watch_until >= as_of)),
+                     m3_since.isoformat() if m3_since else None, as_of.isoformat(), pk))
         if bucket != old_bucket and dpd > old_dpd:
             worsened.append((pk, partner_id, dpd, bucket))
     # executemany of a keyed UPDATE is linear; bulk_update's CASE WHEN is not on SQLite.
     with connection.cursor() as cur:
         cur.executemany(
             f"UPDATE {Loan._meta.db_table} SET days_past_due = %s, penalty_accrued = %s, bucket = %s, "
-            "classification = %s, serviced_on = %s WHERE id = %s",
+            "classification = %s, m3_plus_since = %s, serviced_on = %s WHERE id = %s",
             rows,
         )
     return len(rows), len(rows), worsened

@@ -337,9 +337,9 @@ def roll_rates(*, current: PortfolioSnapshot, earlier: PortfolioSnapshot | None)
 
 def vintage_curves(*, as_of: datetime.date) -> list[dict]:
     """Cumulative share of booked principal that reached M3+ (or was written off), by booking
-    month and months on book.  When a loan reached M3+ follows from its days past due (a loan
-    now at d > 90 DPD crossed 90 days d - 90 days before its last servicing); a written-off
-    loan counts from its write-off's last servicing."""
+    month and months on book.  A loan reached M3+ on ``Loan.m3_plus_since`` (set by servicing
+    the first time it passed 90 days and kept when it cures, so cured loans count); a loan
+    written off without ever passing 90 days counts from its last servicing."""
     from loans.models import Loan
 
     first = stats.add_months(as_of.replace(day=1), -(VINTAGE_MONTHS - 1))
@@ -349,16 +349,15 @@ def vintage_curves(*, as_of: datetime.date) -> list[dict]:
         .annotate(n=Count("id"), principal=Sum("principal")).order_by("cohort")
     }
     bad = (
-        booked.filter(Q(bucket=Bucket.M3_PLUS) | Q(status=LoanStatus.WRITTEN_OFF))
-        .values("disbursed_on", "days_past_due", "serviced_on")
+        booked.filter(Q(m3_plus_since__lte=as_of) | Q(m3_plus_since__isnull=True, status=LoanStatus.WRITTEN_OFF))
+        .values("disbursed_on", "m3_plus_since", "serviced_on")
         .annotate(n=Count("id"), principal=Sum("principal"))
         .order_by()
     )
     reached: dict[datetime.date, dict[int, Decimal]] = {}
-    for row in bad:  # a loop over (booking day, DPD, servicing day) groups, not loans
-        serviced = row["serviced_on"] or as_of
-        crossed = serviced - datetime.timedelta(days=max(row["days_past_due"] - 90, 0))
-        mob = stats.months_between(row["disbursed_on"], crossed)
+    for row in bad:  # a loop over (booking day, crossing day) groups, not loans
+        crossed = row["m3_plus_since"] or row["serviced_on"] or as_of
+        mob = stats.months_between(row["disbursed_on"], min(crossed, as_of))
         cohort = row["disbursed_on"].replace(day=1)
         reached.setdefault(cohort, {})
         reached[cohort][mob] = reached[cohort].get(mob, money(0)) + money(row["principal"])

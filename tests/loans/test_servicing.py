@@ -127,3 +127,29 @@ def test_servicing_is_set_based(loan, make_line, django_assert_max_num_queries):
         result = loans_service_daily(as_of=TODAY + datetime.timedelta(days=100))
     assert result.loans_serviced == 21
     assert set(Loan.objects.values_list("bucket", flat=True)) == {"m3"}
+
+
+@pytest.mark.django_db
+def test_the_day_a_loan_went_m3_plus_is_kept_after_it_cures(loan):
+    from loans.services.repayments import loan_repayment_record
+
+    # given: servicing that skips days (a loan last serviced at 50 DPD, next at 120 DPD)
+    first_due = loan.first_due_date
+    loans_service_daily(as_of=first_due + datetime.timedelta(days=50))
+    loan.refresh_from_db()
+    assert loan.m3_plus_since is None
+    day = first_due + datetime.timedelta(days=120)
+    loans_service_daily(as_of=day)
+    loan.refresh_from_db()
+    # then: the day it passed 90 days, not the day servicing noticed
+    assert loan.bucket == "m3_plus" and loan.m3_plus_since == first_due + datetime.timedelta(days=91)
+    # when: the borrower pays everything overdue and the loan cures
+    overdue = Installment.objects.filter(loan=loan, due_date__lt=day, paid_on__isnull=True, superseded_on__isnull=True)
+    owed = sum((i.principal_due - i.principal_paid + i.interest_due - i.interest_paid + i.penalty_due - i.penalty_paid
+                for i in overdue), Decimal("0")) + loan.penalty_accrued
+    loan_repayment_record(loan_id=loan.pk, amount=owed, external_ref="cure-1", received_on=day)
+    loans_service_daily(as_of=day + datetime.timedelta(days=1))
+    loan.refresh_from_db()
+    # then: current again, and the crossing stays on record
+    assert (loan.days_past_due, loan.bucket) == (0, "current")
+    assert loan.m3_plus_since == first_due + datetime.timedelta(days=91)

@@ -93,7 +93,7 @@ def _loan(line, *, principal, outstanding, bucket="current", classification="nor
         repayment_method="equal_installment", disbursed_on=disbursed, first_due_date=disbursed + datetime.timedelta(days=30),
         maturity_date=disbursed + datetime.timedelta(days=365), outstanding_principal=Decimal(outstanding),
         penalty_accrued=Decimal(penalty), days_past_due=dpd, bucket=bucket, classification=classification,
-        serviced_on=D1,
+        serviced_on=D1, m3_plus_since=D1 - datetime.timedelta(days=dpd - 91) if dpd > 90 else None,  # as servicing sets it
     )
 
 
@@ -212,10 +212,36 @@ def test_migration_matrix_and_roll_rates_from_loans_moved_by_hand(book):
 def test_vintage_curve_counts_loans_from_the_month_they_crossed_90_days(book):
     snap = portfolio_snapshot_compute(as_of=D1)
     curves = {v["cohort"]: v for v in snap.tables["vintage_curves"]}
-    # the March loan is 120 DPD on D1 (2026-09-30): it crossed 90 days on 2026-08-31, at 5 months on book
+    # the March loan is 120 DPD on D1 (2026-09-30): it passed 90 days on 2026-09-01, at 5 months on book
     march = curves["2026-03"]["m3_plus_share"]
     assert march[:5] == ["0.000000"] * 5 and march[5:] == ["1.000000"] * (len(march) - 5)
     assert set(curves["2026-02"]["m3_plus_share"]) == {"0.000000"}
+
+
+def test_vintage_curve_counts_a_loan_that_went_m3_plus_and_cured(book):
+    from loans.services.servicing import loans_service_daily
+
+    # given: a February loan whose first installment (due 2026-03-12) went unpaid ...
+    loan = _loan(book["lines"][0], principal="100000", outstanding="100000", disbursed=datetime.date(2026, 2, 10))
+    Loan.objects.filter(pk=loan.pk).update(serviced_on=None)
+    inst = Installment.objects.create(loan=loan, number=1, due_date=datetime.date(2026, 3, 12), principal_due=Decimal("0"),
+                                      interest_due=Decimal("700"))
+    loans_service_daily(as_of=datetime.date(2026, 6, 20))  # 100 DPD: past 90 days since 2026-06-11, at 4 months on book
+    loan.refresh_from_db()
+    assert loan.bucket == "m3_plus" and loan.m3_plus_since == datetime.date(2026, 6, 11)
+    # ... then paid: the loan is current again on D1
+    Installment.objects.filter(pk=inst.pk).update(interest_paid=Decimal("700"), paid_on=datetime.date(2026, 7, 1))
+    loans_service_daily(as_of=D1)
+    loan.refresh_from_db()
+    assert (loan.bucket, loan.days_past_due, loan.m3_plus_since) == ("current", 0, datetime.date(2026, 6, 11))
+    # when
+    snap = portfolio_snapshot_compute(as_of=D1)
+    # then: the February cohort (200000 + 100000 + 150000 + 100000 booked) shows the cured loan from month 4 on
+    february = {v["cohort"]: v for v in snap.tables["vintage_curves"]}["2026-02"]
+    assert february["principal"] == "550000.00"
+    assert february["m3_plus_share"][:4] == ["0.000000"] * 4
+    assert set(february["m3_plus_share"][4:]) == {"0.181818"}  # 100000 / 550000
+    assert snap.tables["dpd_buckets"]["m3_plus"]["loans"] == 1  # only c1 is M3+ today
 
 
 def test_a_date_without_a_nightly_run_is_refused_and_writes_nothing(book, capsys):
