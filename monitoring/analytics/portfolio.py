@@ -33,7 +33,7 @@ from ..models import (
     SegmentDimension,
 )
 from . import stats
-from .alerts import alerts_by_rule_and_status
+from .alerts import actions_by_rule_and_status, alerts_by_rule_and_status
 
 POSITIONS_KEPT_DAYS = 40
 NPL_CATEGORIES = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
@@ -445,6 +445,7 @@ def portfolio_snapshot_compute(*, as_of: datetime.date, require_run: bool = True
             "vintage_curves": vintage_curves(as_of=as_of),
             "concentration": conc,
             "alerts": alerts_by_rule_and_status(as_of=as_of),
+            "actions": actions_by_rule_and_status(as_of=as_of),
             "company_model_id": model_id,
         }
         PortfolioSnapshot.objects.filter(pk=snapshot.pk).update(

@@ -244,6 +244,49 @@ def test_vintage_curve_counts_a_loan_that_went_m3_plus_and_cured(book):
     assert snap.tables["dpd_buckets"]["m3_plus"]["loans"] == 1  # only c1 is M3+ today
 
 
+def test_snapshot_counts_alerts_and_actions_by_rule_and_status(book, capsys):
+    import zoneinfo
+
+    from monitoring.models import PostLoanAction
+
+    # given: a DPD alert answered by a system freeze (executed) and a proposed cut, a manual
+    # recall, and an action proposed after the date (not counted)
+    a, b, _c = book["companies"]
+    _la, lb, _lc = book["lines"]
+    at = datetime.datetime(2026, 9, 30, 12, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    alert = Alert.objects.create(subject_kind="company", subject_id=b.pk, company=b, rule="dpd", severity="high",
+                                 first_seen_on=D1, last_seen_on=D1)
+    Alert.objects.create(subject_kind="company", subject_id=a.pk, company=a, rule="score_drop", severity="medium",
+                         first_seen_on=D1, last_seen_on=D1, status="resolved", closed_at=at, close_reason="paid")
+    made = [
+        PostLoanAction.objects.create(kind="freeze_line", status="executed", company=b, credit_line=lb, alert=alert, executed_at=at),
+        PostLoanAction.objects.create(kind="reduce_limit", status="proposed", company=b, credit_line=lb, alert=alert,
+                                      proposed_by=_staff_user("officer")),
+        PostLoanAction.objects.create(kind="recall", status="proposed", company=a, loan=book["loans"]["a1"],
+                                      proposed_by=_staff_user("officer2")),
+    ]
+    PostLoanAction.objects.filter(pk__in=[m.pk for m in made]).update(proposed_at=at)
+    PostLoanAction.objects.create(kind="recall", status="proposed", company=a, loan=book["loans"]["a2"])  # proposed now
+    # when
+    snap = portfolio_snapshot_compute(as_of=D1)
+    # then
+    assert snap.tables["alerts"]["by_rule_and_status"] == {"dpd": {"open": 1}, "score_drop": {"resolved": 1}}
+    assert snap.tables["actions"]["by_rule_and_status"] == {"dpd": {"executed": 1, "proposed": 1}, "manual": {"proposed": 1}}
+    assert snap.tables["actions"]["by_kind_and_status"] == {
+        "freeze_line": {"executed": 1}, "recall": {"proposed": 1}, "reduce_limit": {"proposed": 1}}
+    call_command("portfolio_report", as_of=D1.isoformat())
+    out = capsys.readouterr().out
+    assert "Post-loan actions by rule and status:" in out and "executed:1  proposed:1" in out
+    call_command("portfolio_report", as_of=D1.isoformat(), json=True)
+    assert json.loads(capsys.readouterr().out)["actions"]["by_rule_and_status"]["manual"] == {"proposed": 1}
+
+
+def _staff_user(name):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(name, password="x", is_staff=True)
+
+
 def test_a_date_without_a_nightly_run_is_refused_and_writes_nothing(book, capsys):
     with pytest.raises(AnalyticsError, match="no nightly run for 2026-10-31"):
         portfolio_snapshot_compute(as_of=D2)
