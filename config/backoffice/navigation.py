@@ -56,6 +56,7 @@ NAVIGATION = [
     ]),
     (_("Risk models"), False, [
         ("scoring.scoremodel", _("Score models"), "model_training"),
+        ("page:backoffice:models", _("Model health"), "monitor_heart"),
         ("loans.creditpolicy", _("Credit policies"), "policy"),
         ("loans.loanproduct", _("Loan products"), "inventory_2"),
         ("scoring.creditoutcome", _("Credit outcomes"), "fact_check"),
@@ -89,8 +90,25 @@ NAVIGATION = [
 ]
 
 
+# Pages that are not a model's list ("page:<url name>"): shown to whoever holds the
+# permissions the page's permission_view demands.
+PAGES = {
+    "page:backoffice:models": ("scoring.view_scoremodel", "monitoring.view_modelmonitoring"),
+}
+
+
 def declared_labels() -> set[str]:
-    return {label for _title, _collapsible, items in NAVIGATION for label, _t, _i in items}
+    return {label for _title, _collapsible, items in NAVIGATION for label, _t, _i in items if label not in PAGES}
+
+
+def _page_item(request, label, title, icon):
+    if not request.user.has_perms(PAGES[label]):
+        return None
+    try:
+        link = reverse(label.removeprefix("page:"))
+    except NoReverseMatch:
+        return None
+    return {"title": title, "icon": icon, "link": link, "page": True}
 
 
 def _registered(site) -> dict[str, object]:
@@ -118,6 +136,11 @@ def sidebar(request, site=None) -> list[dict]:
     for title, collapsible, entries in NAVIGATION:
         items = []
         for label, item_title, icon in entries:
+            if label in PAGES:
+                item = _page_item(request, label, item_title, icon)
+                if item:
+                    items.append(item)
+                continue
             model_admin = registry.get(label)
             if model_admin is None or label in seen:
                 continue
