@@ -94,32 +94,63 @@ def run_ready(as_of: datetime.date) -> ScoringRun:
 # --- positions --------------------------------------------------------------------------------
 
 
-def _positions_insert(snapshot: PortfolioSnapshot, *, as_of: datetime.date, model_id: int | None, lgd: Decimal) -> int:
-    from loans.models import BorrowerGroupMember, Company, CreditLine, Installment, Loan
-    from scoring.models import Score
+def _company_score_sql(*, subject: str, as_of_param: str = "%s") -> tuple[str, str, str]:
+    """(join, tier, pd) SQL of the company's score on the date, read through the company's
+    latest-score pointer: the night just moved every pointer to the night's score, so one
+    probe of the narrow pointer table and one of the score's primary key replace a join to
+    the whole day's score table.  A company whose pointer is not on the date (a back-dated
+    snapshot, a score written since by day) falls back to its score of the date, by a probe
+    of the scores' unique index (COALESCE evaluates it only when the pointer did not answer).
+    Parameters, in order: the date (join), then the date and model twice (tier, then pd)."""
+    from scoring.models import LatestScore, Score
 
     qn = connection.ops.quote_name
-    t = {m.__name__: qn(m._meta.db_table) for m in (BorrowerGroupMember, Company, CreditLine, Installment, Loan, Score)}
+    scores = qn(Score._meta.db_table)
+    join = (
+        f"LEFT JOIN {qn(LatestScore._meta.db_table)} lp ON lp.subject_kind = 'company' AND lp.subject_id = {subject} "
+        f"AND lp.as_of = {as_of_param} "
+        f"LEFT JOIN {scores} s ON s.id = lp.score_id AND s.model_id = %s "
+    )
+
+    def probe(column: str) -> str:
+        return (
+            f"(SELECT f.{column} FROM {scores} f WHERE f.subject_kind = 'company' AND f.subject_id = {subject} "
+            f"AND f.as_of = %s AND f.model_id = %s ORDER BY f.revision DESC LIMIT 1)"
+        )
+
+    return join, f"COALESCE(s.tier, {probe('tier')}, '')", f"COALESCE(s.pd, {probe('pd')})"
+
+
+def _positions_insert(snapshot: PortfolioSnapshot, *, as_of: datetime.date, model_id: int | None, lgd: Decimal) -> int:
+    from loans.models import BorrowerGroupMember, Company, CreditLine, Installment, Loan
+
+    qn = connection.ops.quote_name
+    t = {m.__name__: qn(m._meta.db_table) for m in (BorrowerGroupMember, Company, CreditLine, Installment, Loan)}
     day = connection.ops.adapt_datefield_value(as_of)
-    el = "CAST(COALESCE(s.pd, 0) * CAST(l.outstanding_principal AS DOUBLE PRECISION) * %s AS NUMERIC(18, 2))"
+    model = model_id if model_id is not None else -1
+    join, tier, pd = _company_score_sql(subject="l.company_id")
+    # The PD is needed twice (the column and the expected loss): a subquery in FROM computes
+    # it once per loan.
     sql = (
         f"INSERT INTO {qn(LoanPosition._meta.db_table)} (snapshot_id, loan_id, company_id, group_key, product_id, "
         "partner_id, industry, province, tier, pd, bucket, classification, outstanding_principal, accrued_interest, "
         "penalties, expected_loss) "
-        f"SELECT %s, l.id, l.company_id, COALESCE(g.group_key, l.company_id), cl.product_id, l.partner_id, c.industry, "
-        f"c.province, COALESCE(s.tier, ''), s.pd, l.bucket, l.classification, l.outstanding_principal, "
-        f"COALESCE(i.accrued, 0), l.penalty_accrued, {el} "
+        "SELECT %s, x.id, x.company_id, x.group_key, x.product_id, x.partner_id, x.industry, x.province, x.tier, x.pd, "
+        "x.bucket, x.classification, x.outstanding_principal, x.accrued, x.penalty_accrued, "
+        "CAST(COALESCE(x.pd, 0) * CAST(x.outstanding_principal AS DOUBLE PRECISION) * %s AS NUMERIC(18, 2)) FROM ("
+        f"SELECT l.id, l.company_id, COALESCE(g.group_key, l.company_id) AS group_key, cl.product_id, l.partner_id, "
+        f"c.industry, c.province, {tier} AS tier, {pd} AS pd, l.bucket, l.classification, l.outstanding_principal, "
+        "COALESCE(i.accrued, 0) AS accrued, l.penalty_accrued "
         f"FROM {t['Loan']} l JOIN {t['CreditLine']} cl ON cl.id = l.credit_line_id "
         f"JOIN {t['Company']} c ON c.id = l.company_id "
         f"LEFT JOIN {t['BorrowerGroupMember']} g ON g.company_id = l.company_id "
-        f"LEFT JOIN {t['Score']} s ON s.subject_kind = 'company' AND s.subject_id = l.company_id AND s.as_of = %s "
-        "AND s.model_id = %s "
+        f"{join}"
         # interest fallen due and not paid: what the borrower owes in interest on the date
         f"LEFT JOIN (SELECT loan_id, SUM(interest_due - interest_paid) AS accrued FROM {t['Installment']} "
         "WHERE paid_on IS NULL AND due_date <= %s GROUP BY loan_id) i ON i.loan_id = l.id "
-        "WHERE l.status = %s"
+        "WHERE l.status = %s) x"
     )
-    params = [snapshot.pk, float(lgd), day, model_id if model_id is not None else -1, day, LoanStatus.ACTIVE.value]
+    params = [snapshot.pk, float(lgd), day, model, day, model, day, model, day, LoanStatus.ACTIVE.value]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -177,38 +208,43 @@ def _loan_segments(snapshot: PortfolioSnapshot) -> dict[tuple[str, str], dict]:
 
 def _line_segments(*, as_of: datetime.date, model_id: int | None) -> tuple[dict[tuple[str, str], dict], dict]:
     """Open lines (active or frozen) per dimension; available = limit - drawn on active lines
-    (a frozen line lends nothing)."""
+    (a frozen line lends nothing).  The tier is the pointer's when the pointer is on the date
+    (no probe of the score row: lines need no PD), else the company's score of the date."""
     from loans.models import Company, CreditLine
-    from scoring.models import Score
+    from scoring.models import LatestScore, Score
 
     qn = connection.ops.quote_name
+    probe = (
+        f"(SELECT f.tier FROM {qn(Score._meta.db_table)} f WHERE f.subject_kind = 'company' AND f.subject_id = cl.company_id "
+        "AND f.as_of = %s AND f.model_id = %s ORDER BY f.revision DESC LIMIT 1)"
+    )
     exprs = {
-        SegmentDimension.TIER: "COALESCE(s.tier, '')",
+        SegmentDimension.TIER: f"COALESCE(lp.tier, {probe}, '')",
         SegmentDimension.PRODUCT: "cl.product_id",
         SegmentDimension.INDUSTRY: "c.industry",
         SegmentDimension.PROVINCE: "c.province",
         SegmentDimension.PARTNER: "cl.partner_id",
     }
+    day = connection.ops.adapt_datefield_value(as_of)
+    model = model_id if model_id is not None else -1
     base = (
         f"FROM {qn(CreditLine._meta.db_table)} cl JOIN {qn(Company._meta.db_table)} c ON c.id = cl.company_id "
-        f"LEFT JOIN {qn(Score._meta.db_table)} s ON s.subject_kind = 'company' AND s.subject_id = cl.company_id "
-        "AND s.as_of = %s AND s.model_id = %s WHERE cl.status IN (%s, %s)"
+        f"LEFT JOIN {qn(LatestScore._meta.db_table)} lp ON lp.subject_kind = 'company' AND lp.subject_id = cl.company_id "
+        "AND lp.as_of = %s WHERE cl.status IN (%s, %s)"
     )
-    params = [
-        connection.ops.adapt_datefield_value(as_of), model_id if model_id is not None else -1,
-        CreditLineStatus.ACTIVE.value, CreditLineStatus.FROZEN.value,
-    ]
-    available = "SUM(CASE WHEN cl.status = %s THEN cl.limit_amount - cl.drawn_principal ELSE 0 END)"
-    keys = ", ".join(exprs.values())
+    inner = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(exprs.values()))
+    keys = ", ".join(f"x.k{i}" for i in range(len(exprs)))
     out: dict[tuple[str, str], dict] = {}
     totals = {"lines_count": 0, "lines_limit": money(0), "lines_drawn": money(0), "lines_available": money(0)}
-    # One pass over the lines (the score join is the dear part), grouped by all five
-    # dimensions at once; each dimension is then a roll-up of those groups (a few thousand at
-    # most: tiers x products x industries x provinces x partners that occur), not of lines.
+    # One pass over the lines, grouped by all five dimensions at once; each dimension is then
+    # a roll-up of those groups (a few thousand at most: tiers x products x industries x
+    # provinces x partners that occur), not of lines.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {keys}, COUNT(*), SUM(cl.limit_amount), SUM(cl.drawn_principal), {available} {base} GROUP BY {keys}",
-            [CreditLineStatus.ACTIVE.value, *params],
+            f"SELECT {keys}, COUNT(*), SUM(x.limit_amount), SUM(x.drawn_principal), "
+            "SUM(CASE WHEN x.status = %s THEN x.limit_amount - x.drawn_principal ELSE 0 END) "
+            f"FROM (SELECT {inner}, cl.status, cl.limit_amount, cl.drawn_principal {base}) x GROUP BY {keys}",
+            [CreditLineStatus.ACTIVE.value, day, model, day, CreditLineStatus.ACTIVE.value, CreditLineStatus.FROZEN.value],
         )
         groups = cursor.fetchall()
     width = len(exprs)

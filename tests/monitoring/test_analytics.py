@@ -157,6 +157,33 @@ def test_expected_loss_by_tier_is_pd_times_exposure_times_lgd(book):
     assert Decimal(tiers["D"]["pd"]) == Decimal("0.200000")
 
 
+def test_tiers_read_through_the_latest_score_pointer_with_a_fallback_to_the_date(book):
+    from scoring.models import LatestScore
+
+    # given: a rescored a second time on D1 (revision 2, tier B), its pointer on that score;
+    # b's pointer on its D1 score; c scored since (its pointer on a later day, tier E)
+    a, b, c = book["companies"]
+    model = book["model"]
+    rescore = Score.objects.create(subject_kind="company", subject_id=a.pk, as_of=D1, model=model, model_version=model.version,
+                                   revision=2, score=720, pd=0.03, tier="B")
+    later = Score.objects.create(subject_kind="company", subject_id=c.pk, as_of=D2, model=model, model_version=model.version,
+                                 score=560, pd=0.4, tier="E")
+    b_score = Score.objects.get(subject_id=b.pk, as_of=D1)
+    for company, score in ((a, rescore), (b, b_score), (c, later)):
+        LatestScore.objects.create(subject_kind="company", subject_id=company.pk, score_id=score.pk, as_of=score.as_of,
+                                   data_as_of=score.as_of, scored_through=score.as_of, score=score.score, tier=score.tier)
+    # when
+    snap = portfolio_snapshot_compute(as_of=D1)
+    # then: one position per loan, a at its latest revision, c at its score of D1 (not E)
+    assert LoanPosition.objects.filter(snapshot=snap).count() == 4
+    tiers = snap.tables["tier_mix"]
+    assert set(tiers) == {"B", "C", "D"}
+    assert tiers["B"]["loans"] == 2 and Decimal(tiers["B"]["expected_loss"]) == Decimal("4050.00")  # 0.03 x 300000 x 0.45
+    assert Decimal(tiers["D"]["expected_loss"]) == Decimal("9000.00")
+    lines = {s.key: s.lines_count for s in PortfolioSegment.objects.filter(snapshot=snap, dimension="tier")}
+    assert lines == {"B": 1, "C": 1, "D": 1}
+
+
 def test_segments_and_concentration(book):
     snap = portfolio_snapshot_compute(as_of=D1)
     industry = {s.key: s for s in PortfolioSegment.objects.filter(snapshot=snap, dimension="industry")}
