@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import sys
 from decimal import Decimal
 
 import numpy as np
@@ -375,7 +376,7 @@ def test_score_psi_against_the_reference_and_a_drift_alert(book):
     assert ModelMonitoring.objects.filter(model=model).count() == 1  # a rerun replaces its row
 
 
-def test_backtest_auc_equals_scikit_learn_on_the_same_pairs(db):
+def test_backtest_auc_equals_scikit_learn_on_the_same_pairs(db, monkeypatch):
     from sklearn.metrics import roc_auc_score
 
     from scoring import scorer
@@ -400,7 +401,8 @@ def test_backtest_auc_equals_scikit_learn_on_the_same_pairs(db):
     cols = {n: np.array([f.get(n, np.nan) for f, _ in pairs], dtype=float) for n in compiled.names}
     scores = scorer.score_batch(compiled, cols).score
     y = np.array([b for _, b in pairs], dtype=int)
-    # when
+    # when: on the runtime requirements alone (no pandas in the worker)
+    monkeypatch.setitem(sys.modules, "pandas", None)
     model_monitoring_run(as_of=datetime.date(2026, 11, 1))
     # then
     row = ModelMonitoring.objects.get(model=model)
@@ -443,7 +445,7 @@ def test_admin_exports_snapshots_as_csv_only_with_the_permission(book, client, d
     assert "2026-09-30,industry,C,3,450000.00" in text
 
 
-def test_a_challenger_is_scored_in_shadow_beside_the_champion(db):
+def test_a_challenger_is_scored_in_shadow_beside_the_champion(db, monkeypatch):
     from scoring import scorer
     from scoring import services as scoring_services
     from scoring.models import ModelStatus
@@ -463,7 +465,8 @@ def test_a_challenger_is_scored_in_shadow_beside_the_champion(db):
     names = ("ontime_ratio_24m", "debt_to_income", "verification_level", "connections_with_defaults")
     for values in rows:
         snapshot("person", PersonFactory().pk, dict(zip(names, values, strict=True)), as_of=D1)
-    # when
+    # when: on the runtime requirements alone (no pandas in the worker)
+    monkeypatch.setitem(sys.modules, "pandas", None)
     model_monitoring_run(as_of=D1)
     # then: the swap set is what the two scorecards give on the same data at the cut-off (600)
     cols = {n: np.array([r[i] for r in rows], dtype=float) for i, n in enumerate(names)}
