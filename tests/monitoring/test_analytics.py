@@ -402,8 +402,9 @@ def test_backtest_auc_equals_scikit_learn_on_the_same_pairs(db, monkeypatch):
     scores = scorer.score_batch(compiled, cols).score
     y = np.array([b for _, b in pairs], dtype=int)
     # when: on the runtime requirements alone (no pandas in the worker)
-    monkeypatch.setitem(sys.modules, "pandas", None)
-    model_monitoring_run(as_of=datetime.date(2026, 11, 1))
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "pandas", None)
+        model_monitoring_run(as_of=datetime.date(2026, 11, 1))
     # then
     row = ModelMonitoring.objects.get(model=model)
     month = row.backtest[0]
@@ -466,8 +467,9 @@ def test_a_challenger_is_scored_in_shadow_beside_the_champion(db, monkeypatch):
     for values in rows:
         snapshot("person", PersonFactory().pk, dict(zip(names, values, strict=True)), as_of=D1)
     # when: on the runtime requirements alone (no pandas in the worker)
-    monkeypatch.setitem(sys.modules, "pandas", None)
-    model_monitoring_run(as_of=D1)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "pandas", None)
+        model_monitoring_run(as_of=D1)
     # then: the swap set is what the two scorecards give on the same data at the cut-off (600)
     cols = {n: np.array([r[i] for r in rows], dtype=float) for i, n in enumerate(names)}
     a = scorer.score_batch(scorer.compile_scorecard(champ.scorecard), cols).score >= 600
