@@ -87,9 +87,17 @@ def calibration_chart(rows: list[dict]) -> dict:
     }
 
 
+def status_label(status: str) -> str:
+    """A model's status in the reader's language (scoring's choices carry English labels)."""
+    return {
+        "draft": _("Draft"), "challenger": _("Challenger"), "champion": _("Champion"), "retired": _("Retired"),
+    }.get(status, status)
+
+
 def _column(model, row: ModelMonitoring | None) -> dict:
     shadow = (row.shadow or {}) if row else {}
-    return {"model": model, "row": row, "shadow": shadow, "is_challenger": model.status == "challenger"}
+    return {"model": model, "row": row, "shadow": shadow, "is_challenger": model.status == "challenger",
+            "status_label": status_label(model.status)}
 
 
 def side_by_side(model, latest: ModelMonitoring | None) -> list[dict]:
@@ -138,6 +146,7 @@ def model_page(pk: int) -> dict:
         messages.append(_("No monitoring yet: the nightly run monitors champions and challengers after servicing."))
     return {
         "model": model,
+        "status_label": status_label(model.status),
         "latest": latest,
         "series": series,
         "calibration": calibration,
