@@ -36,12 +36,15 @@ BUCKETS = ((0, Bucket.CURRENT), (30, Bucket.M1), (60, Bucket.M2), (90, Bucket.M3
 M3_PLUS_AFTER = BUCKETS[-1][0]  # a loan more than this many days past due is M3+
 
 
-def m3_plus_since_for(dpd: int, as_of: datetime.date, known: datetime.date | None) -> datetime.date | None:
+def m3_plus_since_for(dpd: int, as_of: datetime.date, known: datetime.date | None,
+                      disbursed_on: datetime.date) -> datetime.date | None:
     """The day the loan first went M3+: kept once known (a cured loan keeps it), else, when
-    the loan is M3+ now, the day its DPD passed 90 (exact even when servicing skipped days)."""
+    the loan is M3+ now, the day its DPD passed 90 (exact even when servicing skipped days),
+    never before the day after disbursal (an installment recorded as due before the loan was
+    disbursed is bad data, and must not fail the night's servicing)."""
     if known is not None or dpd <= M3_PLUS_AFTER:
         return known
-    return as_of - datetime.timedelta(days=dpd - M3_PLUS_AFTER - 1)
+    return max(as_of - datetime.timedelta(days=dpd - M3_PLUS_AFTER - 1), disbursed_on + datetime.timedelta(days=1))
 
 
 # The same table as SQL, so the set-based path cannot drift from bucket_for (constants only).
@@ -155,7 +158,8 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
                                          WHEN c.dpd >= %(sub)s THEN 'substandard' WHEN c.dpd >= 1 OR l.watch_until >= %(as_of)s::date THEN 'special_mention'
                                          ELSE 'normal' END,
                    m3_plus_since = CASE WHEN l.m3_plus_since IS NULL AND c.dpd > %(m3)s
-                                        THEN %(as_of)s::date - (c.dpd - %(m3)s - 1) ELSE l.m3_plus_since END,
+                                        THEN GREATEST(%(as_of)s::date - (c.dpd - %(m3)s - 1), l.disbursed_on + 1)
+                                        ELSE l.m3_plus_since END,
                    serviced_on = %(as_of)s::date
               FROM calc AS c
              WHERE l.id = c.id
@@ -199,11 +203,11 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
         principal_days[loan_id] = principal_days.get(loan_id, ZERO) + (principal_due - principal_paid) * days
     rows = []
     worsened = []
-    for pk, _, _, accrued, partner_id, old_dpd, old_bucket, watch_until, m3_since in loans:
+    for pk, _, disbursed_on, accrued, partner_id, old_dpd, old_bucket, watch_until, m3_since in loans:
         dpd = (as_of - oldest[pk]).days if pk in oldest else 0
         penalty = (principal_days.get(pk, ZERO) * policy.penalty_daily_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         bucket = bucket_for(dpd)
-        m3_since = m3_plus_since_for(dpd, as_of, m3_since)
+        m3_since = m3_plus_since_for(dpd, as_of, m3_since, disbursed_on)
         rows.append((dpd, str(accrued + penalty), bucket, classification_for(dpd, policy, watched=bool(watch_until and watch_until >= as_of)),
                      m3_since.isoformat() if m3_since else None, as_of.isoformat(), pk))
         if bucket != old_bucket and dpd > old_dpd:

@@ -153,3 +153,14 @@ def test_the_day_a_loan_went_m3_plus_is_kept_after_it_cures(loan):
     # then: current again, and the crossing stays on record
     assert (loan.days_past_due, loan.bucket) == (0, "current")
     assert loan.m3_plus_since == first_due + datetime.timedelta(days=91)
+
+
+@pytest.mark.django_db
+def test_an_installment_due_before_disbursal_does_not_fail_servicing(loan):
+    # given: bad data, an installment recorded as due 200 days before the loan was disbursed
+    Installment.objects.filter(loan=loan, number=1).update(due_date=loan.disbursed_on - datetime.timedelta(days=200))
+    # when
+    loans_service_daily(as_of=loan.disbursed_on + datetime.timedelta(days=10))
+    # then: M3+ from the day after disbursal, not before it (the constraint holds)
+    loan.refresh_from_db()
+    assert loan.bucket == "m3_plus" and loan.m3_plus_since == loan.disbursed_on + datetime.timedelta(days=1)
