@@ -482,6 +482,12 @@ def portfolio_snapshot_compute(*, as_of: datetime.date, require_run: bool = True
     model_id = company_model_id(as_of)
     lgd = active_lgd()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The fallback probes (a scalar subquery per loan or line, evaluated only where the
+            # pointer did not answer) inflate the planner's cost estimate past jit_above_cost,
+            # and compiling the plan (inlined, optimised) cost more than running it: seconds.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
         # Replace, never duplicate: the date's row is locked (or the unique constraint stops a
         # concurrent writer) and its positions and segments go with it.
         old = PortfolioSnapshot.objects.select_for_update().filter(as_of=as_of).first()
