@@ -2,6 +2,7 @@
 reason codes, snapshots.  Lists use list_select_related / plain columns: no N+1."""
 
 from django.contrib import admin, messages
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +23,8 @@ def _metric(obj, section, key):
 
 @admin.register(ScoreModel)
 class ScoreModelAdmin(GuardedModelAdmin):
-    list_display = ("__str__", "subject_kind", "version", "status", "holdout_auc", "cv_auc", "holdout_ks", "created_at", "promoted_at")
+    list_display = ("__str__", "subject_kind", "version", "status", "holdout_auc", "cv_auc", "holdout_ks", "created_at", "promoted_at",
+                    "monitoring_page")
     list_filter = ("subject_kind", "status")
     fields = ("subject_kind", "version", "status", "created_at", "promoted_at", "scaling", "metrics_table",
               "bins_table", "trained_on", "reference_distribution")
@@ -50,6 +52,16 @@ class ScoreModelAdmin(GuardedModelAdmin):
             return
         self.log_change(request, model, "Promoted to champion")  # who promoted, in the admin's history
         self.message_user(request, _("%(model)s is now the champion.") % {"model": model}, messages.SUCCESS)
+
+    @admin.display(description=_("Monitoring"))
+    def monitoring_page(self, obj):
+        """A link to the model's page (stability, back-test, calibration, challengers), served
+        by the back office's pages under the same admin."""
+        try:
+            url = reverse("backoffice:model", args=[obj.pk])
+        except NoReverseMatch:
+            return "—"
+        return format_html('<a href="{}">{}</a>', url, _("Model health"))
 
     @admin.display(description="holdout AUC")
     def holdout_auc(self, obj):

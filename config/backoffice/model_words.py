@@ -202,6 +202,7 @@ WORDS = [
     _('loss dpd'),
     _('loss given default'),
     _('m2m history id'),
+    _('m3 plus since'),
     _('maturity date'),
     _('max amount'),
     _('max score age days'),

@@ -62,6 +62,7 @@ NAVIGATION = [
     ]),
     (_("Risk models"), False, [
         ("scoring.scoremodel", _("Score models"), "model_training"),
+        ("page:backoffice:models", _("Model health"), "monitor_heart"),
         ("loans.creditpolicy", _("Credit policies"), "policy"),
         ("loans.loanproduct", _("Loan products"), "inventory_2"),
         ("scoring.creditoutcome", _("Credit outcomes"), "fact_check"),
@@ -102,8 +103,15 @@ VIEWS = {
 }
 
 
+# Pages that are not a model's list ("page:<url name>"): shown to whoever holds the
+# permissions the page's permission_view demands.
+PAGES = {
+    "page:backoffice:models": ("scoring.view_scoremodel", "monitoring.view_modelmonitoring"),
+}
+
+
 def declared_labels() -> set[str]:
-    return {label for _title, _collapsible, items in NAVIGATION for label, _t, _i in items if not label.startswith("admin:")}
+    return {label for _title, _collapsible, items in NAVIGATION for label, _t, _i in items if not label.startswith("admin:") and label not in PAGES}
 
 
 def _badge(count: int) -> str:
@@ -147,6 +155,16 @@ def _view_item(request, url_name, title, icon):
     return item
 
 
+def _page_item(request, label, title, icon):
+    if not request.user.has_perms(PAGES[label]):
+        return None
+    try:
+        link = reverse(label.removeprefix("page:"))
+    except NoReverseMatch:
+        return None
+    return {"title": title, "icon": icon, "link": link, "page": True}
+
+
 def _registered(site) -> dict[str, object]:
     return {f"{m._meta.app_label}.{m._meta.model_name}": ma for m, ma in site._registry.items()}
 
@@ -172,8 +190,9 @@ def sidebar(request, site=None) -> list[dict]:
     for title, collapsible, entries in NAVIGATION:
         items = []
         for label, item_title, icon in entries:
-            if label.startswith("admin:"):
-                item = _view_item(request, label, item_title, icon)
+            if label.startswith("admin:") or label in PAGES:
+                view = _view_item if label.startswith("admin:") else _page_item
+                item = view(request, label, item_title, icon)
                 if item:
                     items.append(item)
                 continue

@@ -119,6 +119,10 @@ def _here(pk: int) -> str:
 
 def urls() -> list:
     """The pages' URLs, each mounted with its record admin's ``permission_view``."""
+    from scoring.models import ScoreModel
+
+    from . import model_views
+
     registry = admin.site._registry
     return [
         path("loans/company/<int:pk>/overview/",
@@ -127,4 +131,8 @@ def urls() -> list:
              registry[Person].permission_view(person_view, "loans.view_person"), name="person"),
         path("loans/loanapplication/<int:pk>/underwriting/",
              registry[LoanApplication].permission_view(application_view, "loans.view_loanapplication"), name="application"),
+        path("scoring/scoremodel/monitoring/",
+             registry[ScoreModel].permission_view(model_views.models_view, *model_views.VIEW_PERMISSIONS), name="models"),
+        path("scoring/scoremodel/<int:pk>/monitoring/",
+             registry[ScoreModel].permission_view(model_views.model_view, *model_views.VIEW_PERMISSIONS), name="model"),
     ]

@@ -484,6 +484,11 @@ class Loan(TimeStamped):
     bucket = models.CharField(max_length=8, choices=Bucket.choices, default=Bucket.CURRENT)
     classification = models.CharField(max_length=16, choices=Classification.choices, default=Classification.NORMAL)
     serviced_on = models.DateField(null=True, blank=True)
+    # Set by servicing, set-based, the first time the loan is more than 90 days past due, and
+    # never cleared: a loan that went M3+ and cured still counts in its vintage's M3+ curve.
+    m3_plus_since = models.DateField(
+        null=True, blank=True, help_text="the day the loan first went more than 90 days past due (kept after it cures)"
+    )
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - NULL: no key; unique among keys given
     # The schedule in force: its installments carry this version; earlier versions' rows are
     # kept, marked superseded (a prepayment, restructure or recall never deletes a row).
@@ -517,6 +522,9 @@ class Loan(TimeStamped):
             models.CheckConstraint(condition=Q(schedule_version__gte=1), name="loan_schedule_version_positive"),
             models.CheckConstraint(
                 condition=Q(watch_until__isnull=True) | Q(restructured_on__isnull=False), name="loan_watch_after_restructure"
+            ),
+            models.CheckConstraint(
+                condition=Q(m3_plus_since__isnull=True) | Q(m3_plus_since__gt=F("disbursed_on")), name="loan_m3_plus_after_disbursal"
             ),
         ]
 

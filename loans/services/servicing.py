@@ -44,6 +44,20 @@ from .policy import credit_policy_active, policy_snapshot
 BUCKETS = ((0, Bucket.CURRENT), (30, Bucket.M1), (60, Bucket.M2), (90, Bucket.M3))
 
 
+M3_PLUS_AFTER = BUCKETS[-1][0]  # a loan more than this many days past due is M3+
+
+
+def m3_plus_since_for(dpd: int, as_of: datetime.date, known: datetime.date | None,
+                      disbursed_on: datetime.date) -> datetime.date | None:
+    """The day the loan first went M3+: kept once known (a cured loan keeps it), else, when
+    the loan is M3+ now, the day its DPD passed 90 (exact even when servicing skipped days),
+    never before the day after disbursal (an installment recorded as due before the loan was
+    disbursed is bad data, and must not fail the night's servicing)."""
+    if known is not None or dpd <= M3_PLUS_AFTER:
+        return known
+    return max(as_of - datetime.timedelta(days=dpd - M3_PLUS_AFTER - 1), disbursed_on + datetime.timedelta(days=1))
+
+
 # The same table as SQL, so the set-based path cannot drift from bucket_for (constants only).
 _BUCKET_SQL = (
     "CASE " + " ".join(f"WHEN c.dpd <= {int(upper)} THEN '{bucket.value}'" for upper, bucket in BUCKETS)
@@ -184,6 +198,9 @@ def _servicing_sql() -> str:
                    {L["penalty_accrued"]} = l.{L["penalty_accrued"]} + c.penalty,
                    {L["bucket"]} = {_BUCKET_SQL},
                    {L["classification"]} = {_classification_sql(f'l.{L["watch_until"]}')},
+                   {L["m3_plus_since"]} = CASE WHEN l.{L["m3_plus_since"]} IS NULL AND c.dpd > %(m3)s
+                                        THEN GREATEST(%(as_of)s::date - (c.dpd - %(m3)s - 1), l.{L["disbursed_on"]} + 1)
+                                        ELSE l.{L["m3_plus_since"]} END,
                    {L["serviced_on"]} = %(as_of)s::date
               FROM calc AS c
              WHERE l.{L["id"]} = c.id
@@ -202,6 +219,7 @@ def _service_sql(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, int
         "as_of": as_of,
         "rate": policy.penalty_daily_rate,
         "active": LoanStatus.ACTIVE,
+        "m3": M3_PLUS_AFTER,
         **{field: getattr(policy, field) for field, _ in _CATEGORY_FLOORS},
     }
     with connection.cursor() as cur:
@@ -217,7 +235,8 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
     loans = list(
         Loan.objects.filter(status=LoanStatus.ACTIVE)
         .exclude(serviced_on__gte=as_of)
-        .values_list("id", "serviced_on", "disbursed_on", "penalty_accrued", "partner_id", "days_past_due", "bucket", "watch_until")
+        .values_list("id", "serviced_on", "disbursed_on", "penalty_accrued", "partner_id", "days_past_due", "bucket", "watch_until",
+                     "m3_plus_since")
     )
     since = {pk: serviced or disbursed for pk, serviced, disbursed, *_ in loans}
     overdue = (
@@ -234,11 +253,13 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
         principal_days[loan_id] = principal_days.get(loan_id, ZERO) + (principal_due - principal_paid) * days
     rows = []
     worsened = []
-    for pk, _, _, accrued, partner_id, old_dpd, old_bucket, watch_until in loans:
+    for pk, _, disbursed_on, accrued, partner_id, old_dpd, old_bucket, watch_until, m3_since in loans:
         dpd = days_past_due(oldest.get(pk), as_of)
         penalty = (principal_days.get(pk, ZERO) * policy.penalty_daily_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         bucket, category = loan_grade(dpd, policy, watch_until=watch_until, as_of=as_of)
-        rows.append((dpd, str(accrued + penalty), bucket, category, as_of.isoformat(), pk))
+        m3_since = m3_plus_since_for(dpd, as_of, m3_since, disbursed_on)
+        rows.append((dpd, str(accrued + penalty), bucket, category, m3_since.isoformat() if m3_since else None,
+                     as_of.isoformat(), pk))
         if bucket != old_bucket and dpd > old_dpd:
             worsened.append((pk, partner_id, dpd, bucket))
     # executemany of a keyed UPDATE is linear; bulk_update's CASE WHEN is not on SQLite.
@@ -246,7 +267,7 @@ def _service_python(as_of: datetime.date, policy: PolicySnapshot) -> tuple[int, 
         L = rawsql.column_names(Loan)
         cur.executemany(
             f'UPDATE "{Loan._meta.db_table}" SET {L["days_past_due"]} = %s, {L["penalty_accrued"]} = %s, '
-            f'{L["bucket"]} = %s, {L["classification"]} = %s, {L["serviced_on"]} = %s WHERE {L["id"]} = %s',
+            f'{L["bucket"]} = %s, {L["classification"]} = %s, {L["m3_plus_since"]} = %s, {L["serviced_on"]} = %s WHERE {L["id"]} = %s',
             rows,
         )
     return len(rows), len(rows), worsened

@@ -33,7 +33,7 @@ from ..models import (
     SegmentDimension,
 )
 from . import stats
-from .alerts import alerts_by_rule_and_status
+from .alerts import actions_by_rule_and_status, alerts_by_rule_and_status
 
 POSITIONS_KEPT_DAYS = 40
 NPL_CATEGORIES = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
@@ -94,32 +94,63 @@ def run_ready(as_of: datetime.date) -> ScoringRun:
 # --- positions --------------------------------------------------------------------------------
 
 
-def _positions_insert(snapshot: PortfolioSnapshot, *, as_of: datetime.date, model_id: int | None, lgd: Decimal) -> int:
-    from loans.models import BorrowerGroupMember, Company, CreditLine, Installment, Loan
-    from scoring.models import Score
+def _company_score_sql(*, subject: str, as_of_param: str = "%s") -> tuple[str, str, str]:
+    """(join, tier, pd) SQL of the company's score on the date, read through the company's
+    latest-score pointer: the night just moved every pointer to the night's score, so one
+    probe of the narrow pointer table and one of the score's primary key replace a join to
+    the whole day's score table.  A company whose pointer is not on the date (a back-dated
+    snapshot, a score written since by day) falls back to its score of the date, by a probe
+    of the scores' unique index (COALESCE evaluates it only when the pointer did not answer).
+    Parameters, in order: the date (join), then the date and model twice (tier, then pd)."""
+    from scoring.models import LatestScore, Score
 
     qn = connection.ops.quote_name
-    t = {m.__name__: qn(m._meta.db_table) for m in (BorrowerGroupMember, Company, CreditLine, Installment, Loan, Score)}
+    scores = qn(Score._meta.db_table)
+    join = (
+        f"LEFT JOIN {qn(LatestScore._meta.db_table)} lp ON lp.subject_kind = 'company' AND lp.subject_id = {subject} "
+        f"AND lp.as_of = {as_of_param} "
+        f"LEFT JOIN {scores} s ON s.id = lp.score_id AND s.model_id = %s "
+    )
+
+    def probe(column: str) -> str:
+        return (
+            f"(SELECT f.{column} FROM {scores} f WHERE f.subject_kind = 'company' AND f.subject_id = {subject} "
+            f"AND f.as_of = %s AND f.model_id = %s ORDER BY f.revision DESC LIMIT 1)"
+        )
+
+    return join, f"COALESCE(s.tier, {probe('tier')}, '')", f"COALESCE(s.pd, {probe('pd')})"
+
+
+def _positions_insert(snapshot: PortfolioSnapshot, *, as_of: datetime.date, model_id: int | None, lgd: Decimal) -> int:
+    from loans.models import BorrowerGroupMember, Company, CreditLine, Installment, Loan
+
+    qn = connection.ops.quote_name
+    t = {m.__name__: qn(m._meta.db_table) for m in (BorrowerGroupMember, Company, CreditLine, Installment, Loan)}
     day = connection.ops.adapt_datefield_value(as_of)
-    el = "CAST(COALESCE(s.pd, 0) * CAST(l.outstanding_principal AS DOUBLE PRECISION) * %s AS NUMERIC(18, 2))"
+    model = model_id if model_id is not None else -1
+    join, tier, pd = _company_score_sql(subject="l.company_id")
+    # The PD is needed twice (the column and the expected loss): a subquery in FROM computes
+    # it once per loan.
     sql = (
         f"INSERT INTO {qn(LoanPosition._meta.db_table)} (snapshot_id, loan_id, company_id, group_key, product_id, "
         "partner_id, industry, province, tier, pd, bucket, classification, outstanding_principal, accrued_interest, "
         "penalties, expected_loss) "
-        f"SELECT %s, l.id, l.company_id, COALESCE(g.group_key, l.company_id), cl.product_id, l.partner_id, c.industry, "
-        f"c.province, COALESCE(s.tier, ''), s.pd, l.bucket, l.classification, l.outstanding_principal, "
-        f"COALESCE(i.accrued, 0), l.penalty_accrued, {el} "
+        "SELECT %s, x.id, x.company_id, x.group_key, x.product_id, x.partner_id, x.industry, x.province, x.tier, x.pd, "
+        "x.bucket, x.classification, x.outstanding_principal, x.accrued, x.penalty_accrued, "
+        "CAST(COALESCE(x.pd, 0) * CAST(x.outstanding_principal AS DOUBLE PRECISION) * %s AS NUMERIC(18, 2)) FROM ("
+        f"SELECT l.id, l.company_id, COALESCE(g.group_key, l.company_id) AS group_key, cl.product_id, l.partner_id, "
+        f"c.industry, c.province, {tier} AS tier, {pd} AS pd, l.bucket, l.classification, l.outstanding_principal, "
+        "COALESCE(i.accrued, 0) AS accrued, l.penalty_accrued "
         f"FROM {t['Loan']} l JOIN {t['CreditLine']} cl ON cl.id = l.credit_line_id "
         f"JOIN {t['Company']} c ON c.id = l.company_id "
         f"LEFT JOIN {t['BorrowerGroupMember']} g ON g.company_id = l.company_id "
-        f"LEFT JOIN {t['Score']} s ON s.subject_kind = 'company' AND s.subject_id = l.company_id AND s.as_of = %s "
-        "AND s.model_id = %s "
+        f"{join}"
         # interest fallen due and not paid: what the borrower owes in interest on the date
         f"LEFT JOIN (SELECT loan_id, SUM(interest_due - interest_paid) AS accrued FROM {t['Installment']} "
         "WHERE paid_on IS NULL AND due_date <= %s GROUP BY loan_id) i ON i.loan_id = l.id "
-        "WHERE l.status = %s"
+        "WHERE l.status = %s) x"
     )
-    params = [snapshot.pk, float(lgd), day, model_id if model_id is not None else -1, day, LoanStatus.ACTIVE.value]
+    params = [snapshot.pk, float(lgd), day, model, day, model, day, model, day, LoanStatus.ACTIVE.value]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -159,7 +190,20 @@ def _key(value) -> str:
     return "" if value is None else str(value)
 
 
-def _loan_segments(snapshot: PortfolioSnapshot) -> dict[tuple[str, str], dict]:
+def _segment_row(n, out, acc, pen, el) -> dict:
+    return {
+        "loans_count": n, "outstanding_principal": money(out), "accrued_interest": money(acc), "penalties": money(pen),
+        "expected_loss": money(el),
+    }
+
+
+def _loan_segments(snapshot: PortfolioSnapshot) -> tuple[dict[tuple[str, str], dict], dict]:
+    """(segments, totals) of the snapshot's positions.  On PostgreSQL one scan of the positions
+    with GROUPING SETS (every dimension and the grand total at once); elsewhere one GROUP BY
+    per dimension."""
+    npl_values = [c.value for c in NPL_CATEGORIES]
+    if connection.vendor == "postgresql":
+        return _loan_segments_grouping_sets(snapshot, npl_values)
     out: dict[tuple[str, str], dict] = {}
     positions = LoanPosition.objects.filter(snapshot=snapshot)
     for dimension, field in LOAN_DIMENSIONS.items():
@@ -168,47 +212,81 @@ def _loan_segments(snapshot: PortfolioSnapshot) -> dict[tuple[str, str], dict]:
             pen=Sum("penalties"), el=Sum("expected_loss"),
         ).order_by(field)
         for row in rows:
-            out[(dimension.value, _key(row[field]))] = {
-                "loans_count": row["n"], "outstanding_principal": money(row["out"]),
-                "accrued_interest": money(row["acc"]), "penalties": money(row["pen"]), "expected_loss": money(row["el"]),
-            }
-    return out
+            out[(dimension.value, _key(row[field]))] = _segment_row(row["n"], row["out"], row["acc"], row["pen"], row["el"])
+    totals = positions.aggregate(
+        n=Count("loan_id"), out=Sum("outstanding_principal"), acc=Sum("accrued_interest"),
+        pen=Sum("penalties"), el=Sum("expected_loss"), npl=Sum("outstanding_principal", filter=Q(classification__in=npl_values)),
+    )
+    return out, totals
+
+
+def _loan_segments_grouping_sets(snapshot: PortfolioSnapshot, npl_values: list[str]) -> tuple[dict, dict]:
+    qn = connection.ops.quote_name
+    fields = list(LOAN_DIMENSIONS.values())
+    cols = ", ".join(fields)
+    sets = ", ".join(f"({f})" for f in fields) + ", ()"
+    sql = (
+        f"SELECT GROUPING({cols}), {cols}, COUNT(*), SUM(outstanding_principal), SUM(accrued_interest), SUM(penalties), "
+        "SUM(expected_loss), SUM(outstanding_principal) FILTER (WHERE classification = ANY(%s)) "
+        f"FROM {qn(LoanPosition._meta.db_table)} WHERE snapshot_id = %s GROUP BY GROUPING SETS ({sets})"
+    )
+    width = len(fields)
+    full = (1 << width) - 1
+    out: dict[tuple[str, str], dict] = {}
+    totals = {"n": 0, "out": None, "acc": None, "pen": None, "el": None, "npl": None}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [npl_values, snapshot.pk])
+        for row in cursor.fetchall():
+            mask, keys, (n, amount, acc, pen, el, npl) = row[0], row[1:1 + width], row[1 + width:]
+            if mask == full:  # the grand total
+                totals = {"n": n, "out": amount, "acc": acc, "pen": pen, "el": el, "npl": npl}
+                continue
+            # GROUPING's bits: 1 for each column rolled up, the first column the highest bit
+            j = next(i for i in range(width) if not mask & (1 << (width - 1 - i)))
+            dimension = list(LOAN_DIMENSIONS)[j]
+            out[(dimension.value, _key(keys[j]))] = _segment_row(n, amount, acc, pen, el)
+    return out, totals
 
 
 def _line_segments(*, as_of: datetime.date, model_id: int | None) -> tuple[dict[tuple[str, str], dict], dict]:
     """Open lines (active or frozen) per dimension; available = limit - drawn on active lines
-    (a frozen line lends nothing)."""
+    (a frozen line lends nothing).  The tier is the pointer's when the pointer is on the date
+    (no probe of the score row: lines need no PD), else the company's score of the date."""
     from loans.models import Company, CreditLine
-    from scoring.models import Score
+    from scoring.models import LatestScore, Score
 
     qn = connection.ops.quote_name
+    probe = (
+        f"(SELECT f.tier FROM {qn(Score._meta.db_table)} f WHERE f.subject_kind = 'company' AND f.subject_id = cl.company_id "
+        "AND f.as_of = %s AND f.model_id = %s ORDER BY f.revision DESC LIMIT 1)"
+    )
     exprs = {
-        SegmentDimension.TIER: "COALESCE(s.tier, '')",
+        SegmentDimension.TIER: f"COALESCE(lp.tier, {probe}, '')",
         SegmentDimension.PRODUCT: "cl.product_id",
         SegmentDimension.INDUSTRY: "c.industry",
         SegmentDimension.PROVINCE: "c.province",
         SegmentDimension.PARTNER: "cl.partner_id",
     }
+    day = connection.ops.adapt_datefield_value(as_of)
+    model = model_id if model_id is not None else -1
     base = (
         f"FROM {qn(CreditLine._meta.db_table)} cl JOIN {qn(Company._meta.db_table)} c ON c.id = cl.company_id "
-        f"LEFT JOIN {qn(Score._meta.db_table)} s ON s.subject_kind = 'company' AND s.subject_id = cl.company_id "
-        "AND s.as_of = %s AND s.model_id = %s WHERE cl.status IN (%s, %s)"
+        f"LEFT JOIN {qn(LatestScore._meta.db_table)} lp ON lp.subject_kind = 'company' AND lp.subject_id = cl.company_id "
+        "AND lp.as_of = %s WHERE cl.status IN (%s, %s)"
     )
-    params = [
-        connection.ops.adapt_datefield_value(as_of), model_id if model_id is not None else -1,
-        CreditLineStatus.ACTIVE.value, CreditLineStatus.FROZEN.value,
-    ]
-    available = "SUM(CASE WHEN cl.status = %s THEN cl.limit_amount - cl.drawn_principal ELSE 0 END)"
-    keys = ", ".join(exprs.values())
+    inner = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(exprs.values()))
+    keys = ", ".join(f"x.k{i}" for i in range(len(exprs)))
     out: dict[tuple[str, str], dict] = {}
     totals = {"lines_count": 0, "lines_limit": money(0), "lines_drawn": money(0), "lines_available": money(0)}
-    # One pass over the lines (the score join is the dear part), grouped by all five
-    # dimensions at once; each dimension is then a roll-up of those groups (a few thousand at
-    # most: tiers x products x industries x provinces x partners that occur), not of lines.
+    # One pass over the lines, grouped by all five dimensions at once; each dimension is then
+    # a roll-up of those groups (a few thousand at most: tiers x products x industries x
+    # provinces x partners that occur), not of lines.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {keys}, COUNT(*), SUM(cl.limit_amount), SUM(cl.drawn_principal), {available} {base} GROUP BY {keys}",
-            [CreditLineStatus.ACTIVE.value, *params],
+            f"SELECT {keys}, COUNT(*), SUM(x.limit_amount), SUM(x.drawn_principal), "
+            "SUM(CASE WHEN x.status = %s THEN x.limit_amount - x.drawn_principal ELSE 0 END) "
+            f"FROM (SELECT {inner}, cl.status, cl.limit_amount, cl.drawn_principal {base}) x GROUP BY {keys}",
+            [CreditLineStatus.ACTIVE.value, day, model, day, CreditLineStatus.ACTIVE.value, CreditLineStatus.FROZEN.value],
         )
         groups = cursor.fetchall()
     width = len(exprs)
@@ -337,9 +415,9 @@ def roll_rates(*, current: PortfolioSnapshot, earlier: PortfolioSnapshot | None)
 
 def vintage_curves(*, as_of: datetime.date) -> list[dict]:
     """Cumulative share of booked principal that reached M3+ (or was written off), by booking
-    month and months on book.  When a loan reached M3+ follows from its days past due (a loan
-    now at d > 90 DPD crossed 90 days d - 90 days before its last servicing); a written-off
-    loan counts from its write-off's last servicing."""
+    month and months on book.  A loan reached M3+ on ``Loan.m3_plus_since`` (set by servicing
+    the first time it passed 90 days and kept when it cures, so cured loans count); a loan
+    written off without ever passing 90 days counts from its last servicing."""
     from loans.models import Loan
 
     first = stats.add_months(as_of.replace(day=1), -(VINTAGE_MONTHS - 1))
@@ -349,16 +427,15 @@ def vintage_curves(*, as_of: datetime.date) -> list[dict]:
         .annotate(n=Count("id"), principal=Sum("principal")).order_by("cohort")
     }
     bad = (
-        booked.filter(Q(bucket=Bucket.M3_PLUS) | Q(status=LoanStatus.WRITTEN_OFF))
-        .values("disbursed_on", "days_past_due", "serviced_on")
+        booked.filter(Q(m3_plus_since__lte=as_of) | Q(m3_plus_since__isnull=True, status=LoanStatus.WRITTEN_OFF))
+        .values("disbursed_on", "m3_plus_since", "serviced_on")
         .annotate(n=Count("id"), principal=Sum("principal"))
         .order_by()
     )
     reached: dict[datetime.date, dict[int, Decimal]] = {}
-    for row in bad:  # a loop over (booking day, DPD, servicing day) groups, not loans
-        serviced = row["serviced_on"] or as_of
-        crossed = serviced - datetime.timedelta(days=max(row["days_past_due"] - 90, 0))
-        mob = stats.months_between(row["disbursed_on"], crossed)
+    for row in bad:  # a loop over (booking day, crossing day) groups, not loans
+        crossed = row["m3_plus_since"] or row["serviced_on"] or as_of
+        mob = stats.months_between(row["disbursed_on"], min(crossed, as_of))
         cohort = row["disbursed_on"].replace(day=1)
         reached.setdefault(cohort, {})
         reached[cohort][mob] = reached[cohort].get(mob, money(0)) + money(row["principal"])
@@ -405,6 +482,12 @@ def portfolio_snapshot_compute(*, as_of: datetime.date, require_run: bool = True
     model_id = company_model_id(as_of)
     lgd = active_lgd()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The fallback probes (a scalar subquery per loan or line, evaluated only where the
+            # pointer did not answer) inflate the planner's cost estimate past jit_above_cost,
+            # and compiling the plan (inlined, optimised) cost more than running it: seconds.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
         # Replace, never duplicate: the date's row is locked (or the unique constraint stops a
         # concurrent writer) and its positions and segments go with it.
         old = PortfolioSnapshot.objects.select_for_update().filter(as_of=as_of).first()
@@ -412,21 +495,27 @@ def portfolio_snapshot_compute(*, as_of: datetime.date, require_run: bool = True
             LoanPosition.objects.filter(snapshot=old).delete()
             old.delete()
         snapshot = PortfolioSnapshot.objects.create(as_of=as_of, run=run, lgd=lgd)
-        _positions_insert(snapshot, as_of=as_of, model_id=model_id, lgd=lgd)
+        steps: dict[str, float] = {}
+        mark = time.perf_counter()
 
-        totals = LoanPosition.objects.filter(snapshot=snapshot).aggregate(
-            n=Count("loan_id"), out=Sum("outstanding_principal"), acc=Sum("accrued_interest"),
-            pen=Sum("penalties"), el=Sum("expected_loss"),
-            npl=Sum("outstanding_principal", filter=Q(classification__in=[c.value for c in NPL_CATEGORIES])),
-        )
+        def lap(name: str) -> None:  # each step's seconds, kept with the snapshot
+            nonlocal mark
+            now = time.perf_counter()
+            steps[name] = round(now - mark, 3)
+            mark = now
+
+        _positions_insert(snapshot, as_of=as_of, model_id=model_id, lgd=lgd)
+        lap("positions")
+        segments, totals = _loan_segments(snapshot)
         total = money(totals["out"])
-        segments = _loan_segments(snapshot)
+        lap("segments")
         line_segments, line_totals = _line_segments(as_of=as_of, model_id=model_id)
         for key, row in line_segments.items():
             segments.setdefault(key, {}).update(row)
         PortfolioSegment.objects.bulk_create(
             [PortfolioSegment(snapshot=snapshot, dimension=dim, key=key, **row) for (dim, key), row in segments.items()]
         )
+        lap("lines")
 
         previous = PortfolioSnapshot.objects.filter(as_of__lt=as_of).order_by("-as_of").first()
         month_ago = stats.add_months(as_of, -1)
@@ -436,18 +525,27 @@ def portfolio_snapshot_compute(*, as_of: datetime.date, require_run: bool = True
             .order_by("-as_of").first()
         )
         conc = concentration(snapshot, segments, total)
+        lap("concentration")
         npl = money(totals["npl"])
         tables = {
             "five_category": _five_category(segments, total),
             "dpd_buckets": _buckets(segments, total),
             "tier_mix": _tier_mix(segments, total, lgd),
             "migration_matrix": tier_migration(current=snapshot, previous=previous),
-            "roll_rates": roll_rates(current=snapshot, earlier=earlier),
-            "vintage_curves": vintage_curves(as_of=as_of),
-            "concentration": conc,
-            "alerts": alerts_by_rule_and_status(as_of=as_of),
-            "company_model_id": model_id,
         }
+        lap("migration")
+        tables["roll_rates"] = roll_rates(current=snapshot, earlier=earlier)
+        lap("roll_rates")
+        tables["vintage_curves"] = vintage_curves(as_of=as_of)
+        lap("vintages")
+        tables.update(
+            concentration=conc, alerts=alerts_by_rule_and_status(as_of=as_of), actions=actions_by_rule_and_status(as_of=as_of),
+            company_model_id=model_id,
+        )
+        lap("alerts_actions")
+        positions_prune(as_of=as_of)
+        lap("prune")
+        tables["seconds"] = steps
         PortfolioSnapshot.objects.filter(pk=snapshot.pk).update(
             loans_count=totals["n"] or 0, loans_outstanding_principal=total,
             loans_accrued_interest=money(totals["acc"]), loans_penalties=money(totals["pen"]),
@@ -456,7 +554,6 @@ def portfolio_snapshot_compute(*, as_of: datetime.date, require_run: bool = True
             top10_group_share=conc["top10_share"], industry_hhi=conc["industry_hhi"],
             tables=_jsonable(tables), seconds=round(time.perf_counter() - started, 3), **line_totals,
         )
-        positions_prune(as_of=as_of)
     snapshot.refresh_from_db()
     return snapshot
 

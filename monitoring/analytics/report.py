@@ -55,6 +55,7 @@ def snapshot_as_dict(snapshot: PortfolioSnapshot) -> dict:
         "vintage_curves": tables.get("vintage_curves", []),
         "concentration": tables.get("concentration", {}),
         "alerts": tables.get("alerts", {}),
+        "actions": tables.get("actions", {}),
         "segments": {},
         "psi": model_psi(snapshot.as_of),
         "computed_in_s": snapshot.seconds,
@@ -103,6 +104,22 @@ def snapshot_as_text(data: dict) -> list[str]:
             lines.append(f"  {frm:10} " + "  ".join(f"{to}:{share}" for to, share in tos.items()))
     else:
         lines.append(_("Roll rates: no snapshot a month earlier"))
+    alerts = data["alerts"].get("by_rule_and_status") or {}
+    lines.append(_("Alerts by rule and status:") if alerts else _("Alerts: none on or before this date"))
+    for rule, statuses in alerts.items():
+        lines.append(f"  {rule:28} " + "  ".join(f"{status}:{n}" for status, n in statuses.items()))
+    actions = data["actions"].get("by_rule_and_status") or {}
+    if not data["actions"]:
+        lines.append(_("Actions: not recorded in this snapshot (computed before they were)"))
+    elif not actions:
+        lines.append(_("Actions: none proposed on or before this date"))
+    else:
+        lines.append(_("Post-loan actions by rule and status:"))
+        for rule, statuses in actions.items():
+            lines.append(f"  {rule:28} " + "  ".join(f"{status}:{n}" for status, n in statuses.items()))
+        lines.append(_("Post-loan actions by kind and status:"))
+        for kind, statuses in data["actions"].get("by_kind_and_status", {}).items():
+            lines.append(f"  {kind:28} " + "  ".join(f"{status}:{n}" for status, n in statuses.items()))
     lines.append(_("Models (PSI, status, AUC):"))
     for label, row in data["psi"].items():
         lines.append(f"  {label:16} {row['role']:10} {row['psi']} {row['status']} {row['auc']}")

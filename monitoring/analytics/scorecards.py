@@ -84,16 +84,30 @@ def _sample_features(model, as_of: datetime.date) -> dict | None:
     return _numeric_columns(cols, rows)
 
 
-def _numeric_columns(cols, rows) -> dict[str, np.ndarray]:
-    """Feature columns as float arrays, None as NaN (every credit-data feature is an integer or
-    float column), built by pandas in C rather than value by value."""
-    import pandas as pd
+def _float_column(values: np.ndarray) -> np.ndarray:
+    """One feature column (an object array) as floats, None as NaN (NumPy converts None to
+    NaN in C); a value that is no number (never expected: every credit-data feature is an
+    integer or float column) becomes NaN too, one value at a time."""
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError):
+        out = np.full(len(values), np.nan)
+        for i, v in enumerate(values.tolist()):
+            try:
+                out[i] = np.nan if v is None else float(v)
+            except (TypeError, ValueError):
+                pass
+        return out
 
-    frame = pd.DataFrame.from_records(rows, columns=list(cols) + [f"_extra{i}" for i in range(len(rows[0]) - len(cols))])
-    return {
-        name: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        for name in cols[1:] if name != "in_default"
-    }
+
+def _numeric_columns(cols, rows) -> dict[str, np.ndarray]:
+    """Feature columns as float arrays, None as NaN: the rows as one object array, each column
+    converted by NumPy (no pandas: the worker runs on the runtime requirements, which leave the
+    training stack out, and importing it cost seconds each night)."""
+    if not rows:
+        return {name: np.array([], dtype=float) for name in cols[1:] if name != "in_default"}
+    table = np.array(rows, dtype=object).reshape(len(rows), -1)
+    return {name: _float_column(table[:, j]) for j, name in enumerate(cols) if j > 0 and name != "in_default"}
 
 
 def _model_columns(compiled, columns: dict) -> dict:
@@ -135,7 +149,10 @@ def _sample_bins(model, columns: dict) -> dict[str, list[int]]:
     return scorer.bin_counts(compiled, _model_columns(compiled, columns))
 
 
-def stability(*, model, as_of: datetime.date, champion=None, cutoff: int = 600) -> dict:
+_UNREAD = object()
+
+
+def stability(*, model, as_of: datetime.date, champion=None, cutoff: int = 600, columns=_UNREAD) -> dict:
     """PSI of the model's scores (stored on the date; for a challenger that stores none, its
     shadow scores over the sample) and of each characteristic's bins, against the reference."""
     ref = model.reference_distribution or {}
@@ -143,7 +160,8 @@ def stability(*, model, as_of: datetime.date, champion=None, cutoff: int = 600) 
     out = {"psi": None, "psi_status": DriftStatus.NO_REFERENCE.value, "score_distribution": {},
            "characteristic_psi": {}, "n_scored": 0, "shadow": {}}
     edges, ref_counts = ref.get("edges"), ref.get("counts")
-    columns = _sample_features(model, as_of)
+    if columns is _UNREAD:  # the night reads each kind's sample once for all its models
+        columns = _sample_features(model, as_of)
     if columns is None:
         messages.append(f"{model}: no credit data on or before {as_of}; characteristics and shadow scores not computed")
     sample_scores = None
@@ -260,10 +278,12 @@ def calibration_table(bad: np.ndarray, pd_: np.ndarray, tier: np.ndarray) -> lis
     return rows
 
 
-def backtest(*, model, as_of: datetime.date, previous: ModelMonitoring | None) -> dict:
-    """Per observation month: n, bads, AUC, KS, Gini and calibration by tier."""
+def backtest(*, model, as_of: datetime.date, previous: ModelMonitoring | None, months: dict | None = None) -> dict:
+    """Per observation month: n, bads, AUC, KS, Gini and calibration by tier.  ``months``: the
+    kind's observation months when the caller has read them already."""
     messages: list[str] = []
-    months = _observation_months(model.subject_kind, as_of)
+    if months is None:
+        months = _observation_months(model.subject_kind, as_of)
     if not months:
         messages.append(f"{model}: no realised outcomes observed on or before {as_of}; back-test not computed")
         return {"backtest": [], "messages": messages}
@@ -305,10 +325,18 @@ def model_monitoring_run(*, as_of: datetime.date) -> dict:
     monitored = models_monitored()
     champions = {m.subject_kind: m for m in monitored if m.status == ModelStatus.CHAMPION}
     cutoff = CreditPolicy.objects.filter(is_active=True).values_list("min_score", flat=True).first() or 600
+    # What every model of a kind shares is read once per kind: the sample's credit data and
+    # the observation months of the realised outcomes.
+    samples: dict[str, dict | None] = {}
+    months: dict[str, dict] = {}
     for model in monitored:
+        kind = model.subject_kind
+        if kind not in samples:
+            samples[kind] = _sample_features(model, as_of)
+            months[kind] = _observation_months(kind, as_of)
         previous = ModelMonitoring.objects.filter(model=model, as_of__lt=as_of).order_by("-as_of").first()
-        stable = stability(model=model, as_of=as_of, champion=champions.get(model.subject_kind), cutoff=cutoff)
-        tested = backtest(model=model, as_of=as_of, previous=previous)
+        stable = stability(model=model, as_of=as_of, champion=champions.get(kind), cutoff=cutoff, columns=samples[kind])
+        tested = backtest(model=model, as_of=as_of, previous=previous, months=months[kind])
         latest = next((m for m in reversed(tested["backtest"]) if m.get("auc") is not None), None)
         with transaction.atomic():
             row, _ = ModelMonitoring.objects.update_or_create(

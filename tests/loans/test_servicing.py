@@ -180,7 +180,7 @@ def test_the_sql_and_python_paths_write_the_same_rows(on_postgres, loan, make_li
     loan_restructure(loan_id=loans[3].pk, term_months=12, annual_rate=loans[3].annual_rate,
                      effective_on=first.due_date + datetime.timedelta(days=6))
     policy = policy_snapshot(credit_policy_active())
-    fields = ("pk", "days_past_due", "penalty_accrued", "bucket", "classification", "serviced_on")
+    fields = ("pk", "days_past_due", "penalty_accrued", "bucket", "classification", "m3_plus_since", "serviced_on")
     results = []
     for on in (first.due_date + datetime.timedelta(days=40), first.due_date + datetime.timedelta(days=95)):
         for path in (_service_python, _service_sql):
@@ -194,3 +194,38 @@ def test_the_sql_and_python_paths_write_the_same_rows(on_postgres, loan, make_li
 
 class _Rollback(Exception):
     pass
+@pytest.mark.django_db
+def test_the_day_a_loan_went_m3_plus_is_kept_after_it_cures(loan):
+    from loans.services.repayments import loan_repayment_record
+
+    # given: servicing that skips days (a loan last serviced at 50 DPD, next at 120 DPD)
+    first_due = loan.first_due_date
+    loans_service_daily(as_of=first_due + datetime.timedelta(days=50))
+    loan.refresh_from_db()
+    assert loan.m3_plus_since is None
+    day = first_due + datetime.timedelta(days=120)
+    loans_service_daily(as_of=day)
+    loan.refresh_from_db()
+    # then: the day it passed 90 days, not the day servicing noticed
+    assert loan.bucket == "m3_plus" and loan.m3_plus_since == first_due + datetime.timedelta(days=91)
+    # when: the borrower pays everything overdue and the loan cures
+    overdue = Installment.objects.filter(loan=loan, due_date__lt=day, paid_on__isnull=True, superseded_on__isnull=True)
+    owed = sum((i.principal_due - i.principal_paid + i.interest_due - i.interest_paid + i.penalty_due - i.penalty_paid
+                for i in overdue), Decimal("0")) + loan.penalty_accrued
+    loan_repayment_record(loan_id=loan.pk, amount=owed, external_ref="cure-1", received_on=day)
+    loans_service_daily(as_of=day + datetime.timedelta(days=1))
+    loan.refresh_from_db()
+    # then: current again, and the crossing stays on record
+    assert (loan.days_past_due, loan.bucket) == (0, "current")
+    assert loan.m3_plus_since == first_due + datetime.timedelta(days=91)
+
+
+@pytest.mark.django_db
+def test_an_installment_due_before_disbursal_does_not_fail_servicing(loan):
+    # given: bad data, an installment recorded as due 200 days before the loan was disbursed
+    Installment.objects.filter(loan=loan, number=1).update(due_date=loan.disbursed_on - datetime.timedelta(days=200))
+    # when
+    loans_service_daily(as_of=loan.disbursed_on + datetime.timedelta(days=10))
+    # then: M3+ from the day after disbursal, not before it (the constraint holds)
+    loan.refresh_from_db()
+    assert loan.bucket == "m3_plus" and loan.m3_plus_since == loan.disbursed_on + datetime.timedelta(days=1)

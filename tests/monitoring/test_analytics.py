@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import sys
 from decimal import Decimal
 
 import numpy as np
@@ -93,7 +94,7 @@ def _loan(line, *, principal, outstanding, bucket="current", classification="nor
         repayment_method="equal_installment", disbursed_on=disbursed, first_due_date=disbursed + datetime.timedelta(days=30),
         maturity_date=disbursed + datetime.timedelta(days=365), outstanding_principal=Decimal(outstanding),
         penalty_accrued=Decimal(penalty), days_past_due=dpd, bucket=bucket, classification=classification,
-        serviced_on=D1,
+        serviced_on=D1, m3_plus_since=D1 - datetime.timedelta(days=dpd - 91) if dpd > 90 else None,  # as servicing sets it
     )
 
 
@@ -157,6 +158,33 @@ def test_expected_loss_by_tier_is_pd_times_exposure_times_lgd(book):
     assert Decimal(tiers["D"]["pd"]) == Decimal("0.200000")
 
 
+def test_tiers_read_through_the_latest_score_pointer_with_a_fallback_to_the_date(book):
+    from scoring.models import LatestScore
+
+    # given: a rescored a second time on D1 (revision 2, tier B), its pointer on that score;
+    # b's pointer on its D1 score; c scored since (its pointer on a later day, tier E)
+    a, b, c = book["companies"]
+    model = book["model"]
+    rescore = Score.objects.create(subject_kind="company", subject_id=a.pk, as_of=D1, model=model, model_version=model.version,
+                                   revision=2, score=720, pd=0.03, tier="B")
+    later = Score.objects.create(subject_kind="company", subject_id=c.pk, as_of=D2, model=model, model_version=model.version,
+                                 score=560, pd=0.4, tier="E")
+    b_score = Score.objects.get(subject_id=b.pk, as_of=D1)
+    for company, score in ((a, rescore), (b, b_score), (c, later)):
+        LatestScore.objects.create(subject_kind="company", subject_id=company.pk, score_id=score.pk, as_of=score.as_of,
+                                   data_as_of=score.as_of, scored_through=score.as_of, score=score.score, tier=score.tier)
+    # when
+    snap = portfolio_snapshot_compute(as_of=D1)
+    # then: one position per loan, a at its latest revision, c at its score of D1 (not E)
+    assert LoanPosition.objects.filter(snapshot=snap).count() == 4
+    tiers = snap.tables["tier_mix"]
+    assert set(tiers) == {"B", "C", "D"}
+    assert tiers["B"]["loans"] == 2 and Decimal(tiers["B"]["expected_loss"]) == Decimal("4050.00")  # 0.03 x 300000 x 0.45
+    assert Decimal(tiers["D"]["expected_loss"]) == Decimal("9000.00")
+    lines = {s.key: s.lines_count for s in PortfolioSegment.objects.filter(snapshot=snap, dimension="tier")}
+    assert lines == {"B": 1, "C": 1, "D": 1}
+
+
 def test_segments_and_concentration(book):
     snap = portfolio_snapshot_compute(as_of=D1)
     industry = {s.key: s for s in PortfolioSegment.objects.filter(snapshot=snap, dimension="industry")}
@@ -212,10 +240,79 @@ def test_migration_matrix_and_roll_rates_from_loans_moved_by_hand(book):
 def test_vintage_curve_counts_loans_from_the_month_they_crossed_90_days(book):
     snap = portfolio_snapshot_compute(as_of=D1)
     curves = {v["cohort"]: v for v in snap.tables["vintage_curves"]}
-    # the March loan is 120 DPD on D1 (2026-09-30): it crossed 90 days on 2026-08-31, at 5 months on book
+    # the March loan is 120 DPD on D1 (2026-09-30): it passed 90 days on 2026-09-01, at 5 months on book
     march = curves["2026-03"]["m3_plus_share"]
     assert march[:5] == ["0.000000"] * 5 and march[5:] == ["1.000000"] * (len(march) - 5)
     assert set(curves["2026-02"]["m3_plus_share"]) == {"0.000000"}
+
+
+def test_vintage_curve_counts_a_loan_that_went_m3_plus_and_cured(book):
+    from loans.services.servicing import loans_service_daily
+
+    # given: a February loan whose first installment (due 2026-03-12) went unpaid ...
+    loan = _loan(book["lines"][0], principal="100000", outstanding="100000", disbursed=datetime.date(2026, 2, 10))
+    Loan.objects.filter(pk=loan.pk).update(serviced_on=None)
+    inst = Installment.objects.create(loan=loan, number=1, due_date=datetime.date(2026, 3, 12), principal_due=Decimal("0"),
+                                      interest_due=Decimal("700"))
+    loans_service_daily(as_of=datetime.date(2026, 6, 20))  # 100 DPD: past 90 days since 2026-06-11, at 4 months on book
+    loan.refresh_from_db()
+    assert loan.bucket == "m3_plus" and loan.m3_plus_since == datetime.date(2026, 6, 11)
+    # ... then paid: the loan is current again on D1
+    Installment.objects.filter(pk=inst.pk).update(interest_paid=Decimal("700"), paid_on=datetime.date(2026, 7, 1))
+    loans_service_daily(as_of=D1)
+    loan.refresh_from_db()
+    assert (loan.bucket, loan.days_past_due, loan.m3_plus_since) == ("current", 0, datetime.date(2026, 6, 11))
+    # when
+    snap = portfolio_snapshot_compute(as_of=D1)
+    # then: the February cohort (200000 + 100000 + 150000 + 100000 booked) shows the cured loan from month 4 on
+    february = {v["cohort"]: v for v in snap.tables["vintage_curves"]}["2026-02"]
+    assert february["principal"] == "550000.00"
+    assert february["m3_plus_share"][:4] == ["0.000000"] * 4
+    assert set(february["m3_plus_share"][4:]) == {"0.181818"}  # 100000 / 550000
+    assert snap.tables["dpd_buckets"]["m3_plus"]["loans"] == 1  # only c1 is M3+ today
+
+
+def test_snapshot_counts_alerts_and_actions_by_rule_and_status(book, capsys):
+    import zoneinfo
+
+    from monitoring.models import PostLoanAction
+
+    # given: a DPD alert answered by a system freeze (executed) and a proposed cut, a manual
+    # recall, and an action proposed after the date (not counted)
+    a, b, _c = book["companies"]
+    _la, lb, _lc = book["lines"]
+    at = datetime.datetime(2026, 9, 30, 12, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    alert = Alert.objects.create(subject_kind="company", subject_id=b.pk, company=b, rule="dpd", severity="high",
+                                 first_seen_on=D1, last_seen_on=D1)
+    Alert.objects.create(subject_kind="company", subject_id=a.pk, company=a, rule="score_drop", severity="medium",
+                         first_seen_on=D1, last_seen_on=D1, status="resolved", closed_at=at, close_reason="paid")
+    made = [
+        PostLoanAction.objects.create(kind="freeze_line", status="executed", company=b, credit_line=lb, alert=alert, executed_at=at),
+        PostLoanAction.objects.create(kind="reduce_limit", status="proposed", company=b, credit_line=lb, alert=alert,
+                                      proposed_by=_staff_user("officer")),
+        PostLoanAction.objects.create(kind="recall", status="proposed", company=a, loan=book["loans"]["a1"],
+                                      proposed_by=_staff_user("officer2")),
+    ]
+    PostLoanAction.objects.filter(pk__in=[m.pk for m in made]).update(proposed_at=at)
+    PostLoanAction.objects.create(kind="recall", status="proposed", company=a, loan=book["loans"]["a2"])  # proposed now
+    # when
+    snap = portfolio_snapshot_compute(as_of=D1)
+    # then
+    assert snap.tables["alerts"]["by_rule_and_status"] == {"dpd": {"open": 1}, "score_drop": {"resolved": 1}}
+    assert snap.tables["actions"]["by_rule_and_status"] == {"dpd": {"executed": 1, "proposed": 1}, "manual": {"proposed": 1}}
+    assert snap.tables["actions"]["by_kind_and_status"] == {
+        "freeze_line": {"executed": 1}, "recall": {"proposed": 1}, "reduce_limit": {"proposed": 1}}
+    call_command("portfolio_report", as_of=D1.isoformat())
+    out = capsys.readouterr().out
+    assert "Post-loan actions by rule and status:" in out and "executed:1  proposed:1" in out
+    call_command("portfolio_report", as_of=D1.isoformat(), json=True)
+    assert json.loads(capsys.readouterr().out)["actions"]["by_rule_and_status"]["manual"] == {"proposed": 1}
+
+
+def _staff_user(name):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(name, password="x", is_staff=True)
 
 
 def test_a_date_without_a_nightly_run_is_refused_and_writes_nothing(book, capsys):
@@ -279,7 +376,7 @@ def test_score_psi_against_the_reference_and_a_drift_alert(book):
     assert ModelMonitoring.objects.filter(model=model).count() == 1  # a rerun replaces its row
 
 
-def test_backtest_auc_equals_scikit_learn_on_the_same_pairs(db):
+def test_backtest_auc_equals_scikit_learn_on_the_same_pairs(db, monkeypatch):
     from sklearn.metrics import roc_auc_score
 
     from scoring import scorer
@@ -304,8 +401,10 @@ def test_backtest_auc_equals_scikit_learn_on_the_same_pairs(db):
     cols = {n: np.array([f.get(n, np.nan) for f, _ in pairs], dtype=float) for n in compiled.names}
     scores = scorer.score_batch(compiled, cols).score
     y = np.array([b for _, b in pairs], dtype=int)
-    # when
-    model_monitoring_run(as_of=datetime.date(2026, 11, 1))
+    # when: on the runtime requirements alone (no pandas in the worker)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "pandas", None)
+        model_monitoring_run(as_of=datetime.date(2026, 11, 1))
     # then
     row = ModelMonitoring.objects.get(model=model)
     month = row.backtest[0]
@@ -347,7 +446,7 @@ def test_admin_exports_snapshots_as_csv_only_with_the_permission(book, client, d
     assert "2026-09-30,industry,C,3,450000.00" in text
 
 
-def test_a_challenger_is_scored_in_shadow_beside_the_champion(db):
+def test_a_challenger_is_scored_in_shadow_beside_the_champion(db, monkeypatch):
     from scoring import scorer
     from scoring import services as scoring_services
     from scoring.models import ModelStatus
@@ -367,8 +466,10 @@ def test_a_challenger_is_scored_in_shadow_beside_the_champion(db):
     names = ("ontime_ratio_24m", "debt_to_income", "verification_level", "connections_with_defaults")
     for values in rows:
         snapshot("person", PersonFactory().pk, dict(zip(names, values, strict=True)), as_of=D1)
-    # when
-    model_monitoring_run(as_of=D1)
+    # when: on the runtime requirements alone (no pandas in the worker)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "pandas", None)
+        model_monitoring_run(as_of=D1)
     # then: the swap set is what the two scorecards give on the same data at the cut-off (600)
     cols = {n: np.array([r[i] for r in rows], dtype=float) for i, n in enumerate(names)}
     a = scorer.score_batch(scorer.compile_scorecard(champ.scorecard), cols).score >= 600

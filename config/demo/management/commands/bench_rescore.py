@@ -127,6 +127,9 @@ class Command(BaseCommand):
         if snap is None:
             return
         self.stdout.write(f"snapshot: {snap.loans_count} loans, {snap.lines_count} lines, computed in {snap.seconds:.2f}s")
+        steps = (snap.tables or {}).get("seconds") or {}
+        if steps:
+            self.stdout.write("  " + "  ".join(f"{k} {v:.2f}s" for k, v in steps.items()))
         started = time.perf_counter()
         call_command("portfolio_report", as_of=run.as_of.isoformat(), json=True, stdout=io.StringIO())
         self.stdout.write(f"portfolio_report_on_stored_snapshot_s: {time.perf_counter() - started:.3f}")
