@@ -244,7 +244,8 @@ class Command(BaseCommand):
         night's servicing gives the book real buckets and categories."""
         from config.demo import borrowers
         from loans.models import CreditLine, Installment, Loan
-        from scoring.models import PersonCreditSnapshot
+        from loans.services.policy import credit_policy_active
+        from scoring.models import LatestScore, PersonCreditSnapshot
 
         if share <= 0 or Loan.objects.exists():
             return
@@ -257,8 +258,13 @@ class Command(BaseCommand):
                 f"INSERT INTO {CreditLine._meta.db_table} (company_id, product_id, partner_id, limit_amount, drawn_principal, "
                 "annual_rate, tier, status, opened_on, expires_on, created_at, updated_at) "
                 "SELECT c.id, %s, c.partner_id, 500000 + (c.id %% 10) * 100000, 300000 + (c.id %% 5) * 50000, 0.08, '', "
-                "'active', %s::date - 700, %s::date + 365, now(), now() FROM loans_company c WHERE c.id %% %s = 0",
-                [product.pk, day, day, step],
+                "'active', %s::date - 700, %s::date + 365, now(), now() FROM loans_company c WHERE c.id %% %s = 0 "
+                # a lender books lines for eligible companies only: without this, the first night
+                # freezes every line the seed gave a company below the minimum (a third of the
+                # book), one locked transaction each, which no real night ever meets
+                f"AND EXISTS (SELECT 1 FROM {LatestScore._meta.db_table} s WHERE s.subject_kind = 'company' "
+                "AND s.subject_id = c.id AND s.score >= %s)",
+                [product.pk, day, day, step, credit_policy_active().min_score],
             )
             cur.execute(
                 f"INSERT INTO {Loan._meta.db_table} (credit_line_id, company_id, partner_id, principal, annual_rate, term_months, "
