@@ -24,7 +24,7 @@ def record_makers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loans', '0014_credit_policy_history_lgd'),
+        ('loans', '0015_synthetic_truth_leaves_loans'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

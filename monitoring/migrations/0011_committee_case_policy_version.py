@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0009_analytics'),
+        ('monitoring', '0010_nightly_servicing_before_rules'),
     ]
 
     operations = [

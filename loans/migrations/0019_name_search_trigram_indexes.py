@@ -46,6 +46,6 @@ def drop(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("loans", "0015_choice_labels_translatable")]
+    dependencies = [("loans", "0018_choice_labels_translatable")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]

@@ -25,7 +25,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loans', '0014_credit_policy_history_lgd'),
+        ('loans', '0016_credit_policy_maker_checker_and_committee_rules'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('loans', '0014_credit_policy_history_lgd'),
+        ('loans', '0017_loan_m3_plus_since'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0009_analytics'),
+        ('monitoring', '0011_committee_case_policy_version'),
     ]
 
     operations = [
