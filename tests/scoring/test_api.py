@@ -82,9 +82,9 @@ def test_on_demand_scoring_of_a_company_and_its_parties_costs_a_fixed_number_of_
     # written; company: snapshot, parties with their latest scores, one INSERT likewise.  (On
     # other databases the INSERT and the pointer move are two statements, and the pointers are
     # read again at the end.)  Then the protective check on the company scores just written
-    # (monitoring's company_scores_written receiver): the active policy and the company's
-    # active lines to freeze.
-    expected = 9 if connection.vendor == "postgresql" else 12
+    # (monitoring's company_scores_written receiver): one statement, the company's active lines
+    # to freeze with the policy's minimum read inside it.
+    expected = 8 if connection.vendor == "postgresql" else 11
     with django_assert_num_queries(expected):
         bundle = api.company_scores(company_id=cid, as_of=AS_OF, max_age_days=0)
     assert bundle.company.as_of == AS_OF
