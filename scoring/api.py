@@ -150,7 +150,7 @@ _N_SCORE_COLS = len(batch.WRITTEN_COLUMNS)
 
 def _latest_score_sql() -> str:
     return (
-        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id AND s.as_of = l.as_of "
         "WHERE l.subject_kind = %s AND l.subject_id = %s"
     )
 
@@ -173,10 +173,10 @@ def _parties_and_latest_sql() -> str:
         f"SELECT 0, rp.person_id, rp.role, rp.ownership_pct, rp.id, {_SCORE_COLS} "
         f"FROM {RelatedParty._meta.db_table} rp "
         f"LEFT JOIN {LatestScore._meta.db_table} l ON l.subject_kind = %s AND l.subject_id = rp.person_id "
-        f"LEFT JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        f"LEFT JOIN {Score._meta.db_table} s ON s.id = l.score_id AND s.as_of = l.as_of "
         "WHERE rp.company_id = %s AND rp.valid_from <= %s AND (rp.valid_to IS NULL OR rp.valid_to >= %s) "
         f"UNION ALL SELECT 1, NULL, NULL, NULL, NULL, {_SCORE_COLS} "
-        f"FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        f"FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id AND s.as_of = l.as_of "
         "WHERE l.subject_kind = %s AND l.subject_id = %s "
         "ORDER BY 1, 3, 2, 5"
     )
@@ -214,7 +214,7 @@ def _parties_and_latest(company_id: int, as_of: datetime.date):
 def _latest_rows(company_id: int, person_ids: list[int]) -> dict:
     """{(kind, id): _Row} of the latest scores of the company and the persons: one query."""
     sql = (
-        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id AND s.as_of = l.as_of "
         "WHERE (l.subject_kind = %s AND l.subject_id = %s)"
     )
     params = ["company", company_id]
