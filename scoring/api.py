@@ -323,3 +323,13 @@ def person_data_erase(*, person_id: int) -> dict:
     LatestScore.objects.filter(subject_kind="person", subject_id=person_id).delete()
     scores, _ = Score.objects.filter(subject_kind="person", subject_id=person_id).delete()
     return {"credit_data": snapshots, "scores": scores}
+
+
+def score_statistics_refresh(*, as_of: datetime.date) -> str | None:
+    """Refresh the planner's statistics of the score partition holding ``as_of`` when they are
+    stale (a month's first nights); the partition's name when it did (``scoring.partitions``).
+    The nightly run calls it between the scores and the rules that read them."""
+    from .partitions import analyze_if_stale
+
+    return analyze_if_stale(as_of)
+

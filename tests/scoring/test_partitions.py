@@ -304,3 +304,26 @@ def test_retention_on_a_plain_table_summarises_then_deletes(three_months):
 def test_retention_refuses_less_than_a_month():
     with pytest.raises(ValueError, match="SCORE_HISTORY_RETENTION_MONTHS must be at least 1"):
         partitions.retention_plan(months=0)
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+def test_a_months_first_night_refreshes_the_statistics_the_rules_are_planned_with(months, person_model):
+    # given: June's partition, analysed while empty, then a night of scores written into it
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE scoring_score_2025_06")
+        cursor.execute(
+            "INSERT INTO scoring_score (subject_kind, subject_id, as_of, model_id, model_version, score, pd, tier, "
+            "in_default, dimension_points, reason_codes, created_at, revision, data_as_of) "
+            "SELECT 'person', g, DATE '2025-06-01', %s, 1, 600, 0.1, 'C', false, '{}', '[]', now(), 1, DATE '2025-06-01' "
+            "FROM generate_series(1, 3000) g",
+            [person_model.pk],
+        )
+    # when / then: the night's partition is analysed once; May (untouched) is left alone
+    assert api.score_statistics_refresh(as_of=D(2025, 6, 1)) == "scoring_score_2025_06"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'scoring_score_2025_06'::regclass")
+        assert cursor.fetchone()[0] == 3000
+    assert api.score_statistics_refresh(as_of=D(2025, 6, 1)) is None
+    assert api.score_statistics_refresh(as_of=D(2025, 5, 31)) is None
