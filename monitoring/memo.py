@@ -41,10 +41,11 @@ def _dimensions(company_id: int) -> dict:
     """The company's latest composite score by dimension (the score's components)."""
     from scoring.models import LatestScore, Score
 
-    pointer = LatestScore.objects.filter(subject_kind="company", subject_id=company_id).values_list("score_id", flat=True).first()
+    pointer = LatestScore.objects.filter(subject_kind="company", subject_id=company_id).values_list("score_id", "as_of").first()
     if pointer is None:
         return {}
-    components = Score.objects.filter(pk=pointer).values_list("components", flat=True).first() or {}
+    # by (id, date): one partition of the score history
+    components = Score.objects.filter(pk=pointer[0], as_of=pointer[1]).values_list("components", flat=True).first() or {}
     if not isinstance(components, dict):
         return {}
     rows = []

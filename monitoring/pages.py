@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, Subquery, Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -131,8 +131,12 @@ class ScoreView:
 
 def _latest_score(kind: str, subject_id: int) -> ScoreView | None:
     """The subject's latest score in full (one query through the latest pointer)."""
-    pointer = LatestScore.objects.filter(subject_kind=kind, subject_id=subject_id).values("score_id")[:1]
-    row = Score.objects.filter(pk__in=pointer).first()
+    # By (id, date): the pointer carries its score's date, so the lookup goes to one month's
+    # partition of the score history instead of probing every partition's key.
+    pointer = LatestScore.objects.filter(subject_kind=kind, subject_id=subject_id)
+    row = Score.objects.filter(
+        pk=Subquery(pointer.values("score_id")[:1]), as_of=Subquery(pointer.values("as_of")[:1])
+    ).first()
     if row is None:
         return None
     dims = [(str(DIMENSIONS.get(k, k)), round(float(v), 1)) for k, v in (row.dimension_points or {}).items()]

@@ -305,7 +305,7 @@ def score_drop(c: Context) -> str:
     return (
         f"SELECT g.subject_kind, g.subject_id, CASE WHEN g.subject_kind = 'company' THEN g.subject_id END, "
         f"{severity}, g.ref, g.score, {evidence} FROM ({grouped}) g "
-        f"JOIN scoring_score sc ON sc.id = g.score_id "
+        f"JOIN scoring_score sc ON sc.id = g.score_id AND sc.as_of = {d} "
         f"LEFT JOIN {EXPOSURE_TABLE} e ON g.subject_kind = 'company' AND e.company_id = g.subject_id"
     )
 
@@ -342,7 +342,7 @@ def tier_downgrade(c: Context) -> str:
                      ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
     return (
         f"SELECT 'company', g.company_id, g.company_id, {c.sev()}, g.ref, g.score, {evidence} "
-        f"FROM ({_day_company_scores(c)}) g JOIN scoring_score sc ON sc.id = g.score_id "
+        f"FROM ({_day_company_scores(c)}) g JOIN scoring_score sc ON sc.id = g.score_id AND sc.as_of = {c.date('as_of', c.as_of)} "
         f"JOIN {EXPOSURE_TABLE} e ON e.company_id = g.company_id "
         f"WHERE g.ref IS NOT NULL AND {now} - {before} >= {int(c.params['steps'])}"
     )
@@ -360,7 +360,7 @@ def below_minimum(c: Context) -> str:
                      ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
     return (
         f"SELECT 'company', g.company_id, g.company_id, {c.sev()}, g.ref, g.score, {evidence} "
-        f"FROM ({_day_company_scores(c)}) g JOIN scoring_score sc ON sc.id = g.score_id "
+        f"FROM ({_day_company_scores(c)}) g JOIN scoring_score sc ON sc.id = g.score_id AND sc.as_of = {c.date('as_of', c.as_of)} "
         f"JOIN {EXPOSURE_TABLE} e ON e.company_id = g.company_id WHERE g.score < {minimum}"
     )
 

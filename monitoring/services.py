@@ -427,6 +427,11 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
             return
         started = time.perf_counter()
         if phase == Phase.ALERTS:
+            # The night's scores may sit in a month's partition whose statistics still say
+            # "empty" (its first night): the rules below would be planned for that.
+            from scoring.api import score_statistics_refresh
+
+            analyzed = score_statistics_refresh(as_of=run.as_of)
             results = rules_evaluate_detailed(as_of=run.as_of)
             counts = {
                 "alerts": sum(r.new for r in results.values()),
@@ -435,6 +440,8 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
                 "rule_seconds": {code: round(r.seconds, 3) for code, r in results.items()},
                 "rule_versions": {code: r.version for code, r in results.items()},
             }
+            if analyzed:
+                counts["score_statistics_refreshed"] = analyzed
             from .proposals import propose_actions
             from .protection import protect_companies
 

@@ -150,7 +150,7 @@ _N_SCORE_COLS = len(batch.WRITTEN_COLUMNS)
 
 def _latest_score_sql() -> str:
     return (
-        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id AND s.as_of = l.as_of "
         "WHERE l.subject_kind = %s AND l.subject_id = %s"
     )
 
@@ -173,10 +173,10 @@ def _parties_and_latest_sql() -> str:
         f"SELECT 0, rp.person_id, rp.role, rp.ownership_pct, rp.id, {_SCORE_COLS} "
         f"FROM {RelatedParty._meta.db_table} rp "
         f"LEFT JOIN {LatestScore._meta.db_table} l ON l.subject_kind = %s AND l.subject_id = rp.person_id "
-        f"LEFT JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        f"LEFT JOIN {Score._meta.db_table} s ON s.id = l.score_id AND s.as_of = l.as_of "
         f"WHERE rp.company_id = %s AND {role_current_on_sql('rp')} "
         f"UNION ALL SELECT 1, NULL, NULL, NULL, NULL, {_SCORE_COLS} "
-        f"FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        f"FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id AND s.as_of = l.as_of "
         "WHERE l.subject_kind = %s AND l.subject_id = %s "
         "ORDER BY 1, 3, 2, 5"
     )
@@ -214,7 +214,7 @@ def _parties_and_latest(company_id: int, as_of: datetime.date):
 def _latest_rows(company_id: int, person_ids: list[int]) -> dict:
     """{(kind, id): _Row} of the latest scores of the company and the persons: one query."""
     sql = (
-        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id "
+        f"SELECT {_SCORE_COLS} FROM {LatestScore._meta.db_table} l JOIN {Score._meta.db_table} s ON s.id = l.score_id AND s.as_of = l.as_of "
         "WHERE (l.subject_kind = %s AND l.subject_id = %s)"
     )
     params = ["company", company_id]
@@ -323,3 +323,13 @@ def person_data_erase(*, person_id: int) -> dict:
     LatestScore.objects.filter(subject_kind="person", subject_id=person_id).delete()
     scores, _ = Score.objects.filter(subject_kind="person", subject_id=person_id).delete()
     return {"credit_data": snapshots, "scores": scores}
+
+
+def score_statistics_refresh(*, as_of: datetime.date) -> str | None:
+    """Refresh the planner's statistics of the score partition holding ``as_of`` when they are
+    stale (a month's first nights); the partition's name when it did (``scoring.partitions``).
+    The nightly run calls it between the scores and the rules that read them."""
+    from .partitions import analyze_if_stale
+
+    return analyze_if_stale(as_of)
+

@@ -498,12 +498,32 @@ def _pg_copy(chunk: _Chunk) -> int:
             with transaction.atomic():  # a savepoint: a conflict undoes this statement only
                 cursor.execute(_pg_copy_write_sql(skip_scored=False))
         except IntegrityError as exc:
-            if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != _SCORE_UNIQUE:
+            if not _violates_score_identity(exc):
                 raise
             cursor.execute(_pg_copy_write_sql(skip_scored=True))
         written = cursor.fetchone()[0]
         cursor.execute("TRUNCATE _score_load")
     return written
+
+
+def _violates_score_identity(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a violation of ``score_unique_subject_date_model_revision``.  On the
+    partitioned table (PostgreSQL, ``scoring.partitions``) the error names the index of the
+    partition the row went to, which is attached to that one: asked of the catalogue, on this
+    rare path only."""
+    diag = getattr(exc.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name == _SCORE_UNIQUE:
+        return True
+    if name is None or getattr(diag, "sqlstate", None) != "23505":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE c.relname = %s AND i.inhparent = to_regclass(%s))",
+            [name, _SCORE_UNIQUE],
+        )
+        return cursor.fetchone()[0]
 
 
 def _insert_rows(chunk: _Chunk) -> int:

@@ -256,6 +256,54 @@ class Score(models.Model):
         super().save(*args, **kwargs)
 
 
+class MonthlyScoreSummary(models.Model):
+    """A month of one subject's scores by one model, kept after the month's detailed rows
+    leave the score history (``scoring.partitions``, ``SCORE_HISTORY_RETENTION_MONTHS``): how
+    many, the last one (latest date, then latest revision), the lowest, the highest and the
+    mean.  Written by the retention job before it removes a month; rewritten, never appended,
+    if the job runs again."""
+
+    subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices)
+    subject_id = models.BigIntegerField()
+    month = models.DateField(help_text="The month's first day")
+    model = models.ForeignKey(ScoreModel, on_delete=models.PROTECT, related_name="monthly_summaries", db_index=False)
+    model_version = models.PositiveIntegerField()
+    scores = models.PositiveIntegerField(help_text="Scores of the month (every revision)")
+    first_as_of = models.DateField()
+    last_as_of = models.DateField()
+    last_score = models.SmallIntegerField(help_text="The month's last score: latest date, then latest revision")
+    last_tier = models.CharField(max_length=1, choices=Tier.choices)
+    min_score = models.SmallIntegerField()
+    max_score = models.SmallIntegerField()
+    mean_score = models.FloatField()
+    created_at = models.DateTimeField(help_text="When the month was summarised")
+
+    class Meta:
+        ordering = ["subject_kind", "subject_id", "-month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_kind", "subject_id", "month", "model"], name="monthly_score_unique_subject_month_model"
+            ),
+            models.CheckConstraint(
+                condition=Q(subject_kind__in=["person", "company"]), name="monthly_score_subject_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_score__gte=0) & Q(min_score__lte=F("last_score")) & Q(last_score__lte=F("max_score"))
+                & Q(max_score__lte=950) & Q(mean_score__gte=F("min_score")) & Q(mean_score__lte=F("max_score")),
+                name="monthly_score_figures_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(scores__gte=1) & Q(first_as_of__gte=F("month")) & Q(last_as_of__gte=F("first_as_of")),
+                name="monthly_score_dates_in_month",
+            ),
+            models.CheckConstraint(condition=Q(last_tier__in=Tier.values), name="monthly_score_tier_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return (f"{self.subject_kind} #{self.subject_id} in {self.month:%Y-%m}: last {self.last_score}, "
+                f"{self.min_score}-{self.max_score}, mean {self.mean_score:.1f} ({self.scores} scores)")
+
+
 class LatestScore(models.Model):
     """Pointer to the latest score of a subject: the latest score is one indexed lookup.
     Moved set-wise by ``scoring.batch`` (INSERT ... ON CONFLICT DO UPDATE), never backwards.

@@ -257,6 +257,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # New credit data for a person rescores every company behind them: up to this many in the
 # request, beyond on a worker (scoring.rescoring).
 SCORING_INLINE_RESCORE_COMPANIES = env.int("SCORING_INLINE_RESCORE_COMPANIES", default=10)
+# The score history (scoring.partitions): monthly partitions on PostgreSQL, created this many
+# months ahead by the periodic job "score partitions ahead"; detailed rows kept for this many
+# whole months before the current one, older months summarised per subject and model
+# (MonthlyScoreSummary) and then detached by "score history retention" (and dropped, unless
+# SCORE_HISTORY_DROP_DETACHED is off: then each stays as a plain table to archive and drop).
+SCORE_PARTITIONS_AHEAD = env.int("SCORE_PARTITIONS_AHEAD", default=3)
+SCORE_HISTORY_RETENTION_MONTHS = env.int("SCORE_HISTORY_RETENTION_MONTHS", default=24)
+SCORE_HISTORY_DROP_DETACHED = env.bool("SCORE_HISTORY_DROP_DETACHED", default=True)
 # Workers log through LOGGING below (JSON, request ids), not Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

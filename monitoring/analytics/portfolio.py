@@ -109,7 +109,7 @@ def _company_score_sql(*, subject: str, as_of_param: str = "%s") -> tuple[str, s
     join = (
         f"LEFT JOIN {qn(LatestScore._meta.db_table)} lp ON lp.subject_kind = 'company' AND lp.subject_id = {subject} "
         f"AND lp.as_of = {as_of_param} "
-        f"LEFT JOIN {scores} s ON s.id = lp.score_id AND s.model_id = %s "
+        f"LEFT JOIN {scores} s ON s.id = lp.score_id AND s.as_of = lp.as_of AND s.model_id = %s "
     )
 
     def probe(column: str) -> str:

@@ -19,6 +19,13 @@ for that share of the companies when the database has none (set-based, for the b
 a loan on half of them, a tenth of those past due, collateral and a guarantee on some).
 ``--rules-only`` skips the run and times the rules alone on the latest scored date (in a
 transaction rolled back afterwards, so it can be repeated).
+
+``--nights K`` runs K consecutive nightly runs (the next K free dates, each settled first as
+above) instead of the single run and the naive loop, prints each night, then the rate of the
+first and of the last night and the score history's size and partitions: what the score
+history's growth does to the night.  The dates must lie between the credit data and today (the
+nightly run refuses future dates), so a database meant for it is seeded ``--seed-back-days``
+days back (default 10; give at least K + 10).
 """
 
 from __future__ import annotations
@@ -61,16 +68,22 @@ class Command(BaseCommand):
         parser.add_argument("--book-share", type=float, default=0.3,
                             help="share of companies given a synthetic line (and loans) when there are no lines")
         parser.add_argument("--rules-only", action="store_true", help="time the warning rules alone on the latest scored date")
+        parser.add_argument("--nights", type=int, default=0,
+                            help="K > 0: run K consecutive nights and compare the first and the last night's rate")
+        parser.add_argument("--seed-back-days", type=int, default=10,
+                            help="when seeding, the credit data's date is this many days before today")
         parser.add_argument("--loans-share", type=float, default=0.3,
                             help="a book for the analytics phase when there are no loans: a line and a loan for this share of companies")
 
     def handle(self, *args, companies, seed, chunk_size, workers, threads, scaling, broker, naive_sample,
-               book_share, rules_only, loans_share=0.3, **options):
+               book_share, rules_only, loans_share=0.3, nights=0, seed_back_days=10, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_rescore measures PostgreSQL: set DATABASE_URL=postgres://...")
         from loans.models import Company, Person
 
-        self._seed_if_empty(companies, seed)
+        if nights < 0 or seed_back_days < 1:
+            raise CommandError("--nights must be at least 0 and --seed-back-days at least 1")
+        self._seed_if_empty(companies, seed, seed_back_days)
         self._seed_book_if_empty(loans_share)  # lines, loans and installments for servicing and analytics
         self._book_if_empty(book_share)  # when no loans were asked for: lines, loans, collateral, guarantees for the rules
         if rules_only:
@@ -82,6 +95,9 @@ class Command(BaseCommand):
         self.stdout.write(f"population: {n_companies} companies, {n_persons} persons, "
                           f"{n_companies + n_persons} subjects; chunk size {chunk_size}")
 
+        if nights:
+            self._nights(nights, chunk_size, threads)
+            return
         if workers == 0:
             rate, rss = self._run_sync(chunk_size, threads)
         else:
@@ -136,13 +152,35 @@ class Command(BaseCommand):
 
     # --- data ------------------------------------------------------------------------------
 
-    def _seed_if_empty(self, companies: int, seed: int) -> None:
+    def _nights(self, nights: int, chunk_size: int, threads: int) -> None:
+        """K consecutive nightly runs; the per-night rate of the first and the last."""
+        rates = []
+        for night in range(1, nights + 1):
+            rate, _ = self._run_sync(chunk_size, threads)
+            rates.append(rate)
+            self.stdout.write(f"night {night}/{nights}: {rate:.0f} subjects/s  (load {os.getloadavg()[0]:.2f})")
+        from scoring import partitions
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_total_relation_size(c.oid) FROM pg_class c WHERE c.relname = 'scoring_score'")
+            size = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT COALESCE(SUM(pg_total_relation_size(i.inhrelid)), 0), COUNT(*) FROM pg_inherits i "
+                "WHERE i.inhparent = 'scoring_score'::regclass"
+            )
+            parts_size, n_parts = cursor.fetchone()
+        self.stdout.write(f"first_night_subjects_per_s: {rates[0]:.0f}")
+        self.stdout.write(f"last_night_subjects_per_s: {rates[-1]:.0f}  ({100 * rates[-1] / rates[0]:.0f} % of the first)")
+        self.stdout.write(f"score_history: {max(size, parts_size) / 2**30:.2f} GiB in {n_parts} partitions "
+                          f"(partitioned: {partitions.is_partitioned()})")
+
+    def _seed_if_empty(self, companies: int, seed: int, back_days: int = 10) -> None:
         from config.demo.credit import seed_scoring_demo
         from loans.models import Company
         from scoring.models import PersonCreditSnapshot
 
         if not Company.objects.exists():
-            as_of = timezone.localdate() - datetime.timedelta(days=10)
+            as_of = timezone.localdate() - datetime.timedelta(days=back_days)
             self.stdout.write(f"seeding {companies} companies (credit data up to {as_of}) ...")
             started = time.perf_counter()
             call_command("seed_demo", companies=companies, seed=seed, as_of=as_of, no_scoring=True,

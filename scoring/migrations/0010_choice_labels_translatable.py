@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0006_score_revision_and_data_date'),
+        ('scoring', '0009_schedule_score_history_jobs'),
     ]
 
     operations = [
