@@ -169,6 +169,8 @@ def validate_terms(*, kind: str, line: CreditLine | None, loan: Loan | None, par
         terms = {"term_months": term, "interest_only_months": io, "annual_rate": str(rate), "watch_months": watch,
                  "outstanding_principal": str(loan.outstanding_principal)}
     elif kind in (ActionKind.RECALL, ActionKind.WRITE_OFF):
+        if kind == ActionKind.RECALL and (refusal := restructuring.recall_refusal(loan, on)) is not None:
+            raise refusal
         terms = {"outstanding_principal": str(loan.outstanding_principal)}
     else:  # pragma: no cover - the kinds are a closed list
         raise ValidationError({"kind": _("Unknown action kind %(kind)r.") % {"kind": kind}})

@@ -65,7 +65,7 @@ def application_memo(application_id: int) -> dict:
     company = app.company
     today = timezone.localdate()
     parties = list(
-        RelatedParty.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today), company=company)
+        RelatedParty.objects.current_on(today).filter(company=company)
         .select_related("person").order_by("role", "person_id")
     )
     group_ids, group_open_limits = borrower_group_exposure(company_id=company.pk, as_of=today)

@@ -20,7 +20,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from loans.choices import CreditLineStatus, Role
-from loans.models import DEFAULT_POLICY, CreditLine, CreditPolicy, RelatedParty
+from loans.models import DEFAULT_POLICY, CreditLine, CreditPolicy, RelatedParty, role_current_on
 from loans.services.groups import MAJORITY_PCT
 from loans.services.policy import credit_policy_active
 from scoring.models import LatestScore
@@ -45,8 +45,8 @@ def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[in
     low_score = LatestScore.objects.filter(subject_kind="company", subject_id=OuterRef("company_id"), score__lt=minimum)
     party_default = RelatedParty.objects.filter(
         Q(role__in=KEY_ROLES) | Q(role=Role.SHAREHOLDER, ownership_pct__gte=MAJORITY_PCT),
-        company_id=OuterRef("company_id"), valid_from__lte=as_of,
-    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=as_of)).filter(
+        role_current_on(as_of), company_id=OuterRef("company_id"),
+    ).filter(
         Exists(LatestScore.objects.filter(subject_kind="person", subject_id=OuterRef("person_id"), in_default=True))
     )
     qs = CreditLine.objects.filter(status=CreditLineStatus.ACTIVE)

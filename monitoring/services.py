@@ -78,8 +78,11 @@ def local_today() -> datetime.date:
 
 def nightly_as_of() -> datetime.date:
     """The date the 02:00 run scores: yesterday in Asia/Shanghai, the business day that just
-    ended (its credit data feeds closed at midnight)."""
-    return local_today() - datetime.timedelta(days=1)
+    ended (its credit data feeds closed at midnight) — the day servicing closes, one definition
+    (loans.services.servicing.servicing_as_of)."""
+    from loans.services.servicing import servicing_as_of
+
+    return servicing_as_of()
 
 
 HEARTBEATS_MISSED = 2  # a run that missed this many heartbeats has lost whoever ran it
@@ -461,8 +464,7 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
 
 
 def servicing_run(*, as_of: datetime.date) -> dict:
-    """Step 3: the daily loan-book servicing of the underwriting app, then any extra callables
-    registered in ``SERVICING_STEPS`` (each ``(as_of) -> dict`` of counts)."""
+    """Step 3: the daily loan-book servicing of the underwriting app."""
     from loans.services.servicing import loans_service_daily
 
     result = loans_service_daily(as_of=as_of)
@@ -472,12 +474,7 @@ def servicing_run(*, as_of: datetime.date) -> dict:
         for k, v in vars(result).items()
         if isinstance(v, int) and not isinstance(v, bool) and k != "policy_version"
     }
-    for step in SERVICING_STEPS:
-        counts.update(step(as_of) or {})
     return counts
-
-
-SERVICING_STEPS: list[Callable[[datetime.date], dict]] = []
 
 
 def analytics_run(*, as_of: datetime.date) -> dict:

@@ -51,11 +51,11 @@ class RescoreResult:
 
 @functools.lru_cache(maxsize=64)
 def _dependents_sql(n_ids: int) -> str:
-    from loans.models import RelatedParty
+    from loans.models import RelatedParty, role_current_on_sql
 
     return (
-        f"SELECT DISTINCT company_id FROM {RelatedParty._meta.db_table} WHERE person_id IN ({', '.join(['%s'] * n_ids)}) "
-        "AND valid_from <= %s AND (valid_to IS NULL OR valid_to >= %s) ORDER BY company_id"
+        f"SELECT DISTINCT rp.company_id FROM {RelatedParty._meta.db_table} rp "
+        f"WHERE rp.person_id IN ({', '.join(['%s'] * n_ids)}) AND {role_current_on_sql('rp')} ORDER BY rp.company_id"
     )
 
 

@@ -53,6 +53,15 @@ def loan_installments_in_force(loan_id: int):
     return Installment.objects.filter(loan_id=loan_id, superseded_on__isnull=True)
 
 
+def recall_refusal(loan: Loan, on: datetime.date) -> DomainError | None:
+    """Why a recall on ``on`` would change nothing: every installment in force is already due
+    (recalled before, or matured).  None when something is still to fall due."""
+    if loan_installments_in_force(loan.pk).filter(paid_on__isnull=True, due_date__gt=on).exists():
+        return None
+    return DomainError(f"Loan #{loan.pk}: everything outstanding is already due on {on} (recalled before, or matured); "
+                       "a recall would change nothing.", field="loan", code="nothing_to_recall")
+
+
 def _supersede(loan: Loan, on: datetime.date) -> tuple[int, Decimal, Decimal]:
     """Mark the unpaid rows in force superseded; returns (first number, their unpaid interest
     already due, the loan's whole unpaid penalty: what the rows carried and what servicing
@@ -164,6 +173,8 @@ def loan_recall(*, loan_id: int, on: datetime.date | None = None, actor=None) ->
     on = on or timezone.localdate()
     with transaction.atomic():
         line, loan = _lock(loan_id)
+        if (refusal := recall_refusal(loan, on)) is not None:
+            raise refusal
         since = _interest_since(loan, on)
         accrued = accrued_interest(principal=loan.outstanding_principal, annual_rate=loan.annual_rate, since=since, on=on)
         start, arrears, penalty = _supersede(loan, on)

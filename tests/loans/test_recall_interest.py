@@ -84,3 +84,31 @@ def test_a_recall_after_a_paid_due_date_charges_the_remaining_principal_since_th
     (row,) = Installment.objects.filter(loan=loan, superseded_on__isnull=True, paid_on__isnull=True)
     expected = (left * Decimal("0.085") * 15 / 360).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert row.interest_due == expected and row.principal_due == left
+
+
+def test_a_second_recall_is_refused_and_changes_nothing(loan):
+    # given: a loan recalled once (everything outstanding due on that day)
+    on = TODAY + datetime.timedelta(days=20)
+    loan_recall(loan_id=loan.pk, on=on)
+    loan.refresh_from_db()
+    rows, entries = Installment.objects.filter(loan=loan).count(), LedgerEntry.objects.count()
+    # when / then: a second recall is refused with its reason, and nothing is written
+    from loans.errors import DomainError
+
+    with pytest.raises(DomainError, match="already due") as refused:
+        loan_recall(loan_id=loan.pk, on=on + datetime.timedelta(days=3))
+    assert refused.value.code == "nothing_to_recall"
+    assert Loan.objects.get(pk=loan.pk).schedule_version == loan.schedule_version
+    assert (Installment.objects.filter(loan=loan).count(), LedgerEntry.objects.count()) == (rows, entries)
+
+
+def test_a_recall_action_on_a_recalled_loan_is_refused_when_proposed(loan):
+    from loans.errors import DomainError
+    from monitoring.actions import validate_terms
+    from monitoring.models import ActionKind
+
+    on = TODAY + datetime.timedelta(days=20)
+    loan_recall(loan_id=loan.pk, on=on)
+    loan.refresh_from_db()
+    with pytest.raises(DomainError, match="a recall would change nothing"):
+        validate_terms(kind=ActionKind.RECALL, line=loan.credit_line, loan=loan, params={}, on=on)

@@ -236,26 +236,32 @@ def test_score_drop_rule_raises_one_warning_per_subject_and_date(population):
     assert Alert.objects.filter(rule="score_drop").count() == 2
 
 
-def test_servicing_is_a_step_and_extra_steps_can_be_registered(population, monkeypatch):
+def test_servicing_is_a_step_of_the_night_for_its_date(population, monkeypatch):
+    from loans.services import servicing
+
     seen = []
-    monkeypatch.setattr(services, "SERVICING_STEPS", [lambda as_of: seen.append(as_of) or {"extra": 1}])
+    real = servicing.loans_service_daily
+    monkeypatch.setattr(servicing, "loans_service_daily", lambda *, as_of: seen.append(as_of) or real(as_of=as_of))
     call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=1000)
     run = ScoringRun.objects.get(as_of=RUN_AS_OF)
     assert seen == [RUN_AS_OF]
-    assert run.counts["extra"] == 1 and "loans_serviced" in run.counts
+    assert "loans_serviced" in run.counts
 
 
 def test_a_failing_step_fails_the_run_and_resumes_from_that_step(population, monkeypatch):
-    def broken(as_of):
+    from loans.services import servicing
+
+    def broken(*, as_of):
         raise RuntimeError("ledger offline")
 
-    monkeypatch.setattr(services, "SERVICING_STEPS", [broken])
+    real = servicing.loans_service_daily
+    monkeypatch.setattr(servicing, "loans_service_daily", broken)
     with pytest.raises(CommandError, match="ledger offline"):
         call_command("rescore", as_of=RUN_AS_OF, sync=True, chunk_size=1000)
     run = ScoringRun.objects.get(as_of=RUN_AS_OF)
     assert run.status == RunStatus.FAILED and run.phase == Phase.SERVICING
     scores = Score.objects.count()
-    monkeypatch.setattr(services, "SERVICING_STEPS", [])
+    monkeypatch.setattr(servicing, "loans_service_daily", real)
     call_command("rescore", as_of=RUN_AS_OF, sync=True)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and Score.objects.count() == scores
