@@ -279,6 +279,8 @@ class MonthlyScoreSummary(models.Model):
     created_at = models.DateTimeField(help_text="When the month was summarised")
 
     class Meta:
+        verbose_name = _("monthly score summary")
+        verbose_name_plural = _("monthly score summaries")
         ordering = ["subject_kind", "subject_id", "-month"]
         constraints = [
             models.UniqueConstraint(
