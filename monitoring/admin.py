@@ -23,10 +23,11 @@ from loans.models import CreditLine
 
 from . import actions as action_services
 from . import alerts as alert_services
-from . import committee
+from . import committee, policy_changes
 from .models import (
     ActionKind,
     ActionPolicy,
+    ActionPolicyChange,
     Alert,
     CommitteeCase,
     CommitteeVote,
@@ -570,8 +571,47 @@ class PostLoanActionAdmin(GuardedModelAdmin):
         obj.status = created.status
 
 
+class ActionPolicyForm(forms.ModelForm):
+    """The form of a proposed change.  Its clean() proposes it through the service (the admin
+    hands the form the request's user), so every refusal lands on the form; the row itself is
+    never written here."""
+
+    params = forms.JSONField(label=_("Terms"), required=False, initial=dict)
+    actor = None
+    proposed = None
+
+    class Meta:
+        model = ActionPolicy
+        fields = ["rule", "severity", "action_kind", "params", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                self.proposed = policy_changes.action_policy_change_propose(
+                    actor=self.actor, policy_id=self.instance.pk, rule=data["rule"], severity=data["severity"],
+                    action_kind=data["action_kind"], params=data.get("params") or {}, is_active=data["is_active"],
+                )
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errs)
+            except DomainError as exc:
+                self.add_error(None, _error_text(exc))
+        return data
+
+    def validate_unique(self):
+        pass
+
+    def _post_clean(self):
+        pass  # the row is changed only when another person approves the change
+
+
 @admin.register(ActionPolicy)
 class ActionPolicyAdmin(GuardedModelAdmin):
+    """Saving never changes a row: it proposes the change (Monitoring › Action policy changes),
+    which another person with the right to change the policy approves or rejects."""
+
+    form = ActionPolicyForm
     list_display = ("rule", "severity", "action_kind", "terms", "is_active", "updated_by", "updated_at")
     list_filter = ("is_active", "severity", "action_kind")
     list_select_related = ("updated_by",)
@@ -581,9 +621,69 @@ class ActionPolicyAdmin(GuardedModelAdmin):
     def terms(self, policy):
         return json.dumps(policy.params, ensure_ascii=False)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
     def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        proposed = form.proposed  # proposed by the form's clean(), inside this request's transaction
+        self.message_user(request, _("Proposed %(change)s. Another person with the right to change the action policy must "
+                                     "approve it before it applies.") % {"change": proposed}, messages.SUCCESS)
+
+    def log_addition(self, request, obj, message):
+        pass  # nothing was added: the change row records who proposed what
+
+    def log_change(self, request, obj, message):
+        pass
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return redirect("admin:monitoring_actionpolicychange_changelist")
+
+    def response_change(self, request, obj):
+        return redirect("admin:monitoring_actionpolicychange_changelist")
+
+
+class PolicyChangeActionForm(ActionForm):
+    note = forms.CharField(label=_("Comment"), required=False, max_length=500, help_text=_("Required to reject."))
+
+
+@admin.register(ActionPolicyChange)
+class ActionPolicyChangeAdmin(ReadOnlyModelAdmin):
+    """Proposed changes to the action policy, approved (applied) or rejected with a comment by
+    someone other than the proposer."""
+
+    action_form = PolicyChangeActionForm
+    list_display = ("proposed_at", "policy", "rule", "severity", "action_kind", "terms", "is_active", "status", "proposed_by",
+                    "decided_by", "decided_at", "decision_note")
+    list_filter = ("status", "rule", "severity")
+    list_select_related = ("policy", "proposed_by", "decided_by")
+    readonly_fields = [f.name for f in ActionPolicyChange._meta.fields]
+    actions = ["approve", "reject"]
+
+    @admin.display(description=_("terms"))
+    def terms(self, change):
+        return json.dumps(change.params, ensure_ascii=False)
+
+    def has_decide_policy_change_permission(self, request, obj=None):
+        return request.user.has_perm(policy_changes.CHANGE_PERMISSION)
+
+    def _decide(self, request, queryset, decide, done):
+        note = request.POST.get("note", "")
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                change = decide(change_id=pk, actor=request.user, note=note)
+            except (DomainError, ValidationError) as exc:
+                self.message_user(request, f"#{pk}: {_error_text(exc)}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(change)s: %(done)s.") % {"change": change, "done": done}, messages.SUCCESS)
+
+    @admin.action(permissions=["decide_policy_change"], description=_("Approve and apply the selected changes"))
+    def approve(self, request, queryset):
+        self._decide(request, queryset, policy_changes.action_policy_change_approve, _("applied"))
+
+    @admin.action(permissions=["decide_policy_change"], description=_("Reject the selected changes (give a comment)"))
+    def reject(self, request, queryset):
+        self._decide(request, queryset, policy_changes.action_policy_change_reject, _("rejected"))
 
 
 # The line admin's freeze and unfreeze propose an action (a second person approves it) instead

@@ -468,6 +468,63 @@ class ActionPolicy(models.Model):
         policy_params_check(self.action_kind, self.params)
 
 
+class PolicyChangeStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPLIED = "applied", _("Applied")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ActionPolicyChange(models.Model):
+    """A person's change to the action policy (a new row, or new terms for an existing one),
+    held until another person with the right to change the policy approves it (then it is
+    applied to the ``ActionPolicy`` row) or rejects it with a reason (maker-checker)."""
+
+    policy = models.ForeignKey(ActionPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="changes",
+                               verbose_name=_("policy row"), help_text=_("empty: the change adds a row"))
+    rule = models.CharField(_("rule"), max_length=32)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    action_kind = models.CharField(_("action"), max_length=20, choices=ActionKind.choices)
+    params = models.JSONField(_("terms"), default=dict, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    # The row as it was when the change was proposed: approving is refused once it changed since.
+    based_on_updated_at = models.DateTimeField(_("row as of"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=PolicyChangeStatus.choices, default=PolicyChangeStatus.PROPOSED)
+    maker = models.CharField(_("maker"), max_length=64, help_text=_("who proposed the change: user:<id>"))
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("proposed by"))
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        verbose_name = _("action policy change")
+        verbose_name_plural = _("action policy changes")
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PolicyChangeStatus.values), name="action_policy_change_status_valid"),
+            models.CheckConstraint(condition=~Q(maker=""), name="action_policy_change_maker_recorded"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="action_policy_change_severity_valid"),
+            models.CheckConstraint(condition=Q(action_kind__in=ActionKind.values), name="action_policy_change_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | Q(proposed_by__isnull=True) | ~Q(decided_by=F("proposed_by"))
+                | Q(status=PolicyChangeStatus.REJECTED),
+                name="action_policy_change_approver_not_proposer",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=PolicyChangeStatus.PROPOSED, decided_at__isnull=True)
+                | (~Q(status=PolicyChangeStatus.PROPOSED) & Q(decided_at__isnull=False)),
+                name="action_policy_change_decided_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Change #%(id)s to %(rule)s / %(severity)s (%(status)s)") % {
+            "id": self.pk, "rule": self.rule, "severity": self.severity, "status": self.get_status_display()}
+
+
 
 # --- The credit committee ---------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 """Maker-checker for warning rules (issue 13 item 6): a person's change is a *proposed* version,
 approved (published, active) or rejected by another person; the maker is recorded on the row.
 
+The action policy's rows are changed the same way: a person's change is an
+``ActionPolicyChange`` applied only when another person approves it.
+
 Versions published before this were one-step publications: their maker is the person recorded
 as ``created_by`` (``user:<id>``) or else the system (``system:migration``).
 """
@@ -132,5 +135,32 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='warningrule',
             constraint=models.CheckConstraint(condition=models.Q(('approved_by__isnull', True), ('created_by__isnull', True), models.Q(('approved_by', models.F('created_by')), _negated=True), _connector='OR'), name='warning_rule_approver_not_proposer'),
+        ),
+        migrations.CreateModel(
+            name='ActionPolicyChange',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('rule', models.CharField(max_length=32, verbose_name='rule')),
+                ('severity', models.CharField(choices=[('info', 'Info (watch list)'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], max_length=8, verbose_name='severity')),
+                ('action_kind', models.CharField(choices=[('reduce_limit', 'Reduce limit'), ('increase_limit', 'Increase limit'), ('freeze_line', 'Freeze line'), ('unfreeze_line', 'Unfreeze line'), ('require_collateral', 'Require collateral'), ('add_guarantee', 'Add guarantee'), ('restructure', 'Restructure'), ('recall', 'Recall'), ('write_off', 'Write off')], max_length=20, verbose_name='action')),
+                ('params', models.JSONField(blank=True, default=dict, verbose_name='terms')),
+                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                ('note', models.CharField(blank=True, default='', max_length=500, verbose_name='note')),
+                ('based_on_updated_at', models.DateTimeField(blank=True, null=True, verbose_name='row as of')),
+                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('applied', 'Applied'), ('rejected', 'Rejected')], default='proposed', max_length=12, verbose_name='status')),
+                ('maker', models.CharField(help_text='who proposed the change: user:<id>', max_length=64, verbose_name='maker')),
+                ('proposed_at', models.DateTimeField(auto_now_add=True, verbose_name='proposed at')),
+                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
+                ('decision_note', models.CharField(blank=True, default='', max_length=500, verbose_name='decision note')),
+                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
+                ('policy', models.ForeignKey(blank=True, help_text='empty: the change adds a row', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='changes', to='monitoring.actionpolicy', verbose_name='policy row')),
+                ('proposed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='proposed by')),
+            ],
+            options={
+                'verbose_name': 'action policy change',
+                'verbose_name_plural': 'action policy changes',
+                'ordering': ['-proposed_at', '-pk'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['proposed', 'applied', 'rejected'])), name='action_policy_change_status_valid'), models.CheckConstraint(condition=models.Q(('maker', ''), _negated=True), name='action_policy_change_maker_recorded'), models.CheckConstraint(condition=models.Q(('severity__in', ['info', 'low', 'medium', 'high'])), name='action_policy_change_severity_valid'), models.CheckConstraint(condition=models.Q(('action_kind__in', ['reduce_limit', 'increase_limit', 'freeze_line', 'unfreeze_line', 'require_collateral', 'add_guarantee', 'restructure', 'recall', 'write_off'])), name='action_policy_change_kind_valid'), models.CheckConstraint(condition=models.Q(('decided_by__isnull', True), ('proposed_by__isnull', True), models.Q(('decided_by', models.F('proposed_by')), _negated=True), ('status', 'rejected'), _connector='OR'), name='action_policy_change_approver_not_proposer'), models.CheckConstraint(condition=models.Q(models.Q(('decided_at__isnull', True), ('status', 'proposed')), models.Q(models.Q(('status', 'proposed'), _negated=True), ('decided_at__isnull', False)), _connector='OR'), name='action_policy_change_decided_has_date')],
+            },
         ),
     ]
