@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .scale import DEFAULT_TIERS, MAX_SCORE, MIN_SCORE
+from scoring.scale import DEFAULT_TIERS, MAX_SCORE, MIN_SCORE
 
 PDO = 40.0
 BASE_POINTS = 600.0
