@@ -357,7 +357,8 @@ class WarningRuleAdmin(GuardedModelAdmin):
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "rule": rule, "form": form,
             "title": _("Warning rule %(rule)s") % {"rule": f"{rule.code} v{rule.version}"},
-            "changes": [(WarningRule._meta.get_field(name).verbose_name, _rule_value(name, before), _rule_value(name, after))
+            "changes": [(_("Parameters") if name == "params" else WarningRule._meta.get_field(name).verbose_name,
+                         _rule_value(name, before), _rule_value(name, after))
                         for name, before, after in warning_rule_changes(rule)],
             "can_decide": rule.status == RuleVersionStatus.PROPOSED, "own": rule.maker == f"user:{request.user.pk}",
         }
