@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.backoffice.formatting import format_money, format_rate
+from config.backoffice.formatting import format_date, format_money, format_rate
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 from loans.admin.lending import _error_text, _run_on_each, close_lines
 from loans.errors import DomainError
@@ -23,10 +23,11 @@ from loans.models import CreditLine
 
 from . import actions as action_services
 from . import alerts as alert_services
-from . import committee
+from . import committee, policy_changes
 from .models import (
     ActionKind,
     ActionPolicy,
+    ActionPolicyChange,
     Alert,
     CommitteeCase,
     CommitteeVote,
@@ -35,12 +36,21 @@ from .models import (
     PortfolioSegment,
     PortfolioSnapshot,
     PostLoanAction,
+    RuleVersionStatus,
     ScoringChunk,
     ScoringRun,
+    Severity,
     VoteChoice,
     WarningRule,
 )
-from .rules import RULES, rule_params_validate, warning_rule_publish
+from .rules import (
+    RULES,
+    rule_params_validate,
+    warning_rule_approve,
+    warning_rule_changes,
+    warning_rule_propose,
+    warning_rule_reject,
+)
 
 
 class FailedChunkInline(admin.TabularInline):
@@ -208,8 +218,14 @@ class AlertAdmin(ReadOnlyModelAdmin):
 
 
 class WarningRuleForm(forms.ModelForm):
+    """The form of a proposed version.  Its clean() proposes it through the service (the
+    admin hands the form the request's user), so every refusal lands on the form and nothing
+    is half-saved; the edited row is never written."""
+
     code = forms.ChoiceField(label=_("Rule"), choices=[(c, c) for c in RULES])
     params = forms.JSONField(label=_("Parameters"), required=False, initial=dict)
+    actor = None
+    proposed = None
 
     class Meta:
         model = WarningRule
@@ -231,28 +247,63 @@ class WarningRuleForm(forms.ModelForm):
         if not self.errors:
             try:
                 data["params"] = rule_params_validate(data["code"], data.get("params") or {})
+                self.proposed = warning_rule_propose(
+                    code=data["code"], severity=data["severity"], params=data["params"], enabled=data["enabled"],
+                    effective_from=data["effective_from"], note=data.get("note") or "", actor=self.actor,
+                )
             except ValidationError as exc:
                 for field, errs in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, errs)
+            except DomainError as exc:
+                self.add_error(None, _error_text(exc))
         return data
 
     def validate_unique(self):
-        pass  # a save publishes a new version; the edited row is never written
+        pass  # a save proposes a new version; the edited row is never written
 
     def _post_clean(self):
         pass
 
 
+class RuleDecisionForm(forms.Form):
+    note = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=500,
+                           help_text=_("Required to reject; kept with the version."), required=False)
+
+
+def _rule_value(name: str, value) -> str:
+    if value is None:
+        return "—"
+    if name == "params":
+        return ", ".join(f"{k} = {v}" for k, v in value.items()) or "—"
+    if name == "severity":
+        return str(Severity(value).label) if value in Severity.values else str(value)
+    if name == "enabled":
+        return str(_("yes") if value else _("no"))
+    if name == "effective_from":
+        return format_date(value)
+    return str(value)
+
+
 @admin.register(WarningRule)
 class WarningRuleAdmin(GuardedModelAdmin):
-    """Saving never edits a version: it publishes a new one (active from its effective date),
-    so add and change both need the right to publish; versions are never deleted."""
+    """Saving never edits a version: it *proposes* a new one (maker recorded, inactive; the
+    nightly rules keep using the active version).  Another person holding the right to publish
+    warning rules reviews it (the changed settings beside the active ones) and approves it,
+    which makes it the active version, or rejects it with a reason.  Versions are never deleted."""
 
     form = WarningRuleForm
-    list_display = ("code", "version", "is_active", "enabled", "severity", "params", "effective_from", "created_at", "created_by")
-    list_filter = ("code", "is_active", "severity")
-    list_select_related = ("created_by",)
-    readonly_fields = ("version", "is_active", "created_at", "created_by")
+    list_display = ("code", "version", "is_active", "status", "review_link", "enabled", "severity", "params", "effective_from",
+                    "created_at", "created_by", "approved_by")
+    list_filter = ("code", "is_active", "status", "severity")
+    list_select_related = ("created_by", "approved_by")
+    readonly_fields = ("version", "is_active", "status", "maker", "created_at", "created_by", "based_on_version",
+                       "approved_by", "approved_at", "rejected_by", "decided_at", "decision_note")
+
+    @admin.display(description=_("review"))
+    def review_link(self, rule):
+        if rule.status != RuleVersionStatus.PROPOSED:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:monitoring_warningrule_review", args=[rule.pk]), _("Review"))
 
     def has_add_permission(self, request):
         return request.user.has_perm("monitoring.publish_warning_rule")
@@ -263,17 +314,55 @@ class WarningRuleAdmin(GuardedModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_urls(self):
+        review = path("<int:rule_id>/review/", self.permission_view(self.review_view, "monitoring.publish_warning_rule"),
+                      name="monitoring_warningrule_review")
+        return [review, *super().get_urls()]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
     def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        new = warning_rule_publish(
-            code=data["code"], severity=data["severity"], params=data["params"], enabled=data["enabled"],
-            effective_from=data["effective_from"], note=data.get("note") or "", actor=request.user,
-        )
-        obj.pk, obj.version, obj.is_active = new.pk, new.version, True
+        new = form.proposed  # proposed by the form's clean(), inside this request's transaction
+        obj.pk, obj.version, obj.is_active, obj.status = new.pk, new.version, False, new.status
         self.message_user(
-            request, _("Published %(code)s v%(v)s; earlier versions are kept unchanged.") % {"code": new.code, "v": new.version},
+            request, _("Proposed %(code)s v%(v)s. Another person with the right to publish warning rules must approve it "
+                       "before it applies; until then the nightly rules use the active version.") % {"code": new.code, "v": new.version},
             messages.SUCCESS,
         )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return redirect("admin:monitoring_warningrule_review", rule_id=obj.pk)
+
+    def response_change(self, request, obj):
+        return redirect("admin:monitoring_warningrule_review", rule_id=obj.pk)
+
+    def review_view(self, request, rule_id):
+        rule = get_object_or_404(WarningRule.objects.select_related("created_by", "approved_by", "rejected_by"), pk=rule_id)
+        form = RuleDecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            decide = warning_rule_approve if "do-approve" in request.POST else warning_rule_reject
+            try:
+                decided = decide(rule_id=rule.pk, actor=request.user, note=form.cleaned_data["note"])
+            except (DomainError, ValidationError) as exc:
+                self.message_user(request, _error_text(exc), messages.ERROR)
+            else:
+                if decided.is_active:
+                    self.message_user(request, _("%(rule)s is published and active.") % {"rule": f"{decided.code} v{decided.version}"},
+                                      messages.SUCCESS)
+                else:
+                    self.message_user(request, _("%(rule)s is rejected.") % {"rule": f"{decided.code} v{decided.version}"}, messages.WARNING)
+                return redirect("admin:monitoring_warningrule_review", rule_id=rule.pk)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "rule": rule, "form": form,
+            "title": _("Warning rule %(rule)s") % {"rule": f"{rule.code} v{rule.version}"},
+            "changes": [(_("Parameters") if name == "params" else WarningRule._meta.get_field(name).verbose_name,
+                         _rule_value(name, before), _rule_value(name, after))
+                        for name, before, after in warning_rule_changes(rule)],
+            "can_decide": rule.status == RuleVersionStatus.PROPOSED, "own": rule.maker == f"user:{request.user.pk}",
+        }
+        return TemplateResponse(request, "admin/monitoring/warningrule/review.html", context)
 
 
 # --- Post-loan actions ---------------------------------------------------------------------
@@ -483,8 +572,47 @@ class PostLoanActionAdmin(GuardedModelAdmin):
         obj.status = created.status
 
 
+class ActionPolicyForm(forms.ModelForm):
+    """The form of a proposed change.  Its clean() proposes it through the service (the admin
+    hands the form the request's user), so every refusal lands on the form; the row itself is
+    never written here."""
+
+    params = forms.JSONField(label=_("Terms"), required=False, initial=dict)
+    actor = None
+    proposed = None
+
+    class Meta:
+        model = ActionPolicy
+        fields = ["rule", "severity", "action_kind", "params", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                self.proposed = policy_changes.action_policy_change_propose(
+                    actor=self.actor, policy_id=self.instance.pk, rule=data["rule"], severity=data["severity"],
+                    action_kind=data["action_kind"], params=data.get("params") or {}, is_active=data["is_active"],
+                )
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errs)
+            except DomainError as exc:
+                self.add_error(None, _error_text(exc))
+        return data
+
+    def validate_unique(self):
+        pass
+
+    def _post_clean(self):
+        pass  # the row is changed only when another person approves the change
+
+
 @admin.register(ActionPolicy)
 class ActionPolicyAdmin(GuardedModelAdmin):
+    """Saving never changes a row: it proposes the change (Monitoring › Action policy changes),
+    which another person with the right to change the policy approves or rejects."""
+
+    form = ActionPolicyForm
     list_display = ("rule", "severity", "action_kind", "terms", "is_active", "updated_by", "updated_at")
     list_filter = ("is_active", "severity", "action_kind")
     list_select_related = ("updated_by",)
@@ -494,9 +622,69 @@ class ActionPolicyAdmin(GuardedModelAdmin):
     def terms(self, policy):
         return json.dumps(policy.params, ensure_ascii=False)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
     def save_model(self, request, obj, form, change):
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        proposed = form.proposed  # proposed by the form's clean(), inside this request's transaction
+        self.message_user(request, _("Proposed %(change)s. Another person with the right to change the action policy must "
+                                     "approve it before it applies.") % {"change": proposed}, messages.SUCCESS)
+
+    def log_addition(self, request, obj, message):
+        pass  # nothing was added: the change row records who proposed what
+
+    def log_change(self, request, obj, message):
+        pass
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return redirect("admin:monitoring_actionpolicychange_changelist")
+
+    def response_change(self, request, obj):
+        return redirect("admin:monitoring_actionpolicychange_changelist")
+
+
+class PolicyChangeActionForm(ActionForm):
+    note = forms.CharField(label=_("Comment"), required=False, max_length=500, help_text=_("Required to reject."))
+
+
+@admin.register(ActionPolicyChange)
+class ActionPolicyChangeAdmin(ReadOnlyModelAdmin):
+    """Proposed changes to the action policy, approved (applied) or rejected with a comment by
+    someone other than the proposer."""
+
+    action_form = PolicyChangeActionForm
+    list_display = ("proposed_at", "policy", "rule", "severity", "action_kind", "terms", "is_active", "status", "proposed_by",
+                    "decided_by", "decided_at", "decision_note")
+    list_filter = ("status", "rule", "severity")
+    list_select_related = ("policy", "proposed_by", "decided_by")
+    readonly_fields = [f.name for f in ActionPolicyChange._meta.fields]
+    actions = ["approve", "reject"]
+
+    @admin.display(description=_("terms"))
+    def terms(self, change):
+        return json.dumps(change.params, ensure_ascii=False)
+
+    def has_decide_policy_change_permission(self, request, obj=None):
+        return request.user.has_perm(policy_changes.CHANGE_PERMISSION)
+
+    def _decide(self, request, queryset, decide, done):
+        note = request.POST.get("note", "")
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                change = decide(change_id=pk, actor=request.user, note=note)
+            except (DomainError, ValidationError) as exc:
+                self.message_user(request, f"#{pk}: {_error_text(exc)}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(change)s: %(done)s.") % {"change": change, "done": done}, messages.SUCCESS)
+
+    @admin.action(permissions=["decide_policy_change"], description=_("Approve and apply the selected changes"))
+    def approve(self, request, queryset):
+        self._decide(request, queryset, policy_changes.action_policy_change_approve, _("applied"))
+
+    @admin.action(permissions=["decide_policy_change"], description=_("Reject the selected changes (give a comment)"))
+    def reject(self, request, queryset):
+        self._decide(request, queryset, policy_changes.action_policy_change_reject, _("rejected"))
 
 
 # The line admin's freeze and unfreeze propose an action (a second person approves it) instead

@@ -241,11 +241,22 @@ class Alert(models.Model):
         return self.status in ALERT_LIVE_STATUSES
 
 
+class RuleVersionStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    PUBLISHED = "published", _("Published")
+    REJECTED = "rejected", _("Rejected")
+
+
 class WarningRule(models.Model):
     """One version of a warning rule's settings: enabled, severity and parameters.  Versioned
     like the credit policy: a version is never edited once published; a change publishes a new
     version that becomes the active one (one active version per code), and every alert names
-    the version that raised it."""
+    the version that raised it.
+
+    Maker-checker, as for the credit policy: a person *proposes* a version (status "proposed",
+    inactive, its maker ``user:<id>`` recorded); another person holding
+    ``monitoring.publish_warning_rule`` approves it (then it is published and active) or rejects
+    it with a reason.  Only the system publishes in one step (maker ``system:<what>``)."""
 
     code = models.CharField(max_length=32)
     version = models.PositiveIntegerField()
@@ -257,8 +268,23 @@ class WarningRule(models.Model):
     note = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("proposed by"),
     )
+    status = models.CharField(_("status"), max_length=12, choices=RuleVersionStatus.choices, default=RuleVersionStatus.PUBLISHED)
+    maker = models.CharField(_("maker"), max_length=64, help_text=_("who proposed this version: user:<id> or system:<what>"))
+    based_on_version = models.PositiveIntegerField(
+        _("based on version"), null=True, blank=True,
+        help_text=_("the active version when this one was proposed; approving is refused once another version was published"),
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("rejected by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True, default="")
 
     # Who changed what and when (config/history), shown beside the ledger in the admin.
     history = History()
@@ -267,6 +293,13 @@ class WarningRule(models.Model):
         ordering = ["code", "-version"]
         permissions = [("publish_warning_rule", _("Can publish a new version of a warning rule"))]
         constraints = [
+            models.CheckConstraint(condition=Q(status__in=RuleVersionStatus.values), name="warning_rule_status_valid"),
+            models.CheckConstraint(condition=~Q(maker=""), name="warning_rule_maker_recorded"),
+            models.CheckConstraint(condition=Q(is_active=False) | Q(status=RuleVersionStatus.PUBLISHED), name="warning_rule_active_is_published"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | Q(created_by__isnull=True) | ~Q(approved_by=F("created_by")),
+                name="warning_rule_approver_not_proposer",
+            ),
             models.UniqueConstraint(fields=["code", "version"], name="warning_rule_unique_version"),
             models.UniqueConstraint(fields=["code"], condition=Q(is_active=True), name="warning_rule_one_active_per_code"),
             models.CheckConstraint(condition=Q(version__gte=1), name="warning_rule_version_positive"),
@@ -274,6 +307,8 @@ class WarningRule(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.status != RuleVersionStatus.PUBLISHED:
+            return f"{self.code} v{self.version} ({self.get_status_display()})"
         return f"{self.code} v{self.version}{_(' (active)') if self.is_active else ''}"
 
 
@@ -431,6 +466,63 @@ class ActionPolicy(models.Model):
         from .actions import policy_params_check
 
         policy_params_check(self.action_kind, self.params)
+
+
+class PolicyChangeStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPLIED = "applied", _("Applied")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ActionPolicyChange(models.Model):
+    """A person's change to the action policy (a new row, or new terms for an existing one),
+    held until another person with the right to change the policy approves it (then it is
+    applied to the ``ActionPolicy`` row) or rejects it with a reason (maker-checker)."""
+
+    policy = models.ForeignKey(ActionPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="changes",
+                               verbose_name=_("policy row"), help_text=_("empty: the change adds a row"))
+    rule = models.CharField(_("rule"), max_length=32)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    action_kind = models.CharField(_("action"), max_length=20, choices=ActionKind.choices)
+    params = models.JSONField(_("terms"), default=dict, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    # The row as it was when the change was proposed: approving is refused once it changed since.
+    based_on_updated_at = models.DateTimeField(_("row as of"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=PolicyChangeStatus.choices, default=PolicyChangeStatus.PROPOSED)
+    maker = models.CharField(_("maker"), max_length=64, help_text=_("who proposed the change: user:<id>"))
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("proposed by"))
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        verbose_name = _("action policy change")
+        verbose_name_plural = _("action policy changes")
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PolicyChangeStatus.values), name="action_policy_change_status_valid"),
+            models.CheckConstraint(condition=~Q(maker=""), name="action_policy_change_maker_recorded"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="action_policy_change_severity_valid"),
+            models.CheckConstraint(condition=Q(action_kind__in=ActionKind.values), name="action_policy_change_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | Q(proposed_by__isnull=True) | ~Q(decided_by=F("proposed_by"))
+                | Q(status=PolicyChangeStatus.REJECTED),
+                name="action_policy_change_approver_not_proposer",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=PolicyChangeStatus.PROPOSED, decided_at__isnull=True)
+                | (~Q(status=PolicyChangeStatus.PROPOSED) & Q(decided_at__isnull=False)),
+                name="action_policy_change_decided_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Change #%(id)s to %(rule)s / %(severity)s (%(status)s)") % {
+            "id": self.pk, "rule": self.rule, "severity": self.severity, "status": self.get_status_display()}
 
 
 

@@ -79,9 +79,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.history.records import records_actor
+from loans.errors import DomainError, InvalidTransition, NotFound
 from scoring.models import SCORE_DROP_INDEX_POINTS
 
-from .models import ALERT_LIVE_STATUSES, Alert, AlertStatus, Severity, WarningRule
+from .models import ALERT_LIVE_STATUSES, Alert, AlertStatus, RuleVersionStatus, Severity, WarningRule
 
 EXPOSURE_TABLE = "rule_exposure"
 KEY_ROLES = ("legal_representative", "actual_controller")
@@ -666,9 +668,11 @@ def exposure_drop() -> None:
 
 
 def rule_versions(as_of: datetime.date) -> dict[str, WarningRule]:
-    """For each code, the newest stored version in effect on ``as_of``."""
+    """For each code, the newest published version in effect on ``as_of`` (a proposed or
+    rejected version never applies)."""
     versions: dict[str, WarningRule] = {}
-    for rule in WarningRule.objects.filter(effective_from__lte=as_of).order_by("code", "-version"):
+    published = WarningRule.objects.filter(effective_from__lte=as_of, status=RuleVersionStatus.PUBLISHED)
+    for rule in published.order_by("code", "-version"):
         versions.setdefault(rule.code, rule)
     return versions
 
@@ -771,34 +775,168 @@ def rules_evaluate(*, as_of: datetime.date, only: list[str] | None = None) -> di
     return {code: r.new for code, r in rules_evaluate_detailed(as_of=as_of, only=only).items()}
 
 
-# --- publishing a version --------------------------------------------------------------------
+# --- publishing a version (maker-checker) ---------------------------------------------------
+#
+# A person proposes a version (warning_rule_propose: recorded inactive, maker user:<id>); another
+# person holding monitoring.publish_warning_rule approves it (warning_rule_approve: it becomes the
+# active version) or rejects it with a reason.  The guard reads the recorded maker.  Only the
+# system (a migration, a seed, a test) publishes in one step (warning_rule_publish).
+
+PUBLISH_RULE_PERMISSION = "monitoring.publish_warning_rule"
+VERSION_FIELDS = ("enabled", "severity", "params", "effective_from")
 
 
-def warning_rule_publish(
-    *, code: str, severity: str, params: dict, effective_from: datetime.date, enabled: bool = True,
-    actor=None, note: str = "",
-) -> WarningRule:
-    """Publish a new version of rule ``code`` and make it the active one.  Versions are never
-    edited: earlier ones stay as they were (the alerts they raised name them).  Refused, with
-    nothing saved, when a parameter is out of range (the error names it), the severity is not
-    one of the known ones, or ``effective_from`` is before the active version's."""
-    from django.db.models import Max
-
+def _checked(code: str, severity: str, params: dict, effective_from) -> dict:
+    """The version's settings, validated (nothing saved on an error, which names the field)."""
+    if code not in RULES:
+        raise ValidationError({"code": _("Unknown rule %(code)s.") % {"code": code}})
     clean = rule_params_validate(code, params)
     if severity not in Severity.values:
         raise ValidationError({"severity": _("Severity must be one of %(known)s.") % {"known": ", ".join(Severity.values)}})
     if not isinstance(effective_from, datetime.date):
         raise ValidationError({"effective_from": _("A date is needed.")})
+    return clean
+
+
+def _not_before_active(current: WarningRule | None, effective_from: datetime.date) -> None:
+    if current is not None and effective_from < current.effective_from:
+        raise ValidationError({"effective_from": _(
+            "The new version cannot take effect before the active v%(v)s (%(date)s).") % {
+            "v": current.version, "date": current.effective_from}})
+
+
+def _next_rule_version(code: str) -> int:
+    from django.db.models import Max
+
+    return (WarningRule.objects.filter(code=code).aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+def _require_rule_publisher(actor, what: str) -> None:
+    if getattr(actor, "pk", None) is None or not actor.is_active:
+        raise DomainError(_("Only a person can %(what)s a warning rule version.") % {"what": what}, field="actor", code="actor_required")
+    if not actor.has_perm(PUBLISH_RULE_PERMISSION):
+        raise DomainError(_("%(user)s may not %(what)s a warning rule version (needs the right to publish warning rules).")
+                          % {"user": actor.get_username(), "what": what}, field="actor", code="permission_denied")
+
+
+@records_actor
+def warning_rule_publish(
+    *, code: str, severity: str, params: dict, effective_from: datetime.date, enabled: bool = True,
+    actor=None, note: str = "", maker: str = "system:publish",
+) -> WarningRule:
+    """The system publishes a new version of rule ``code`` in one step and makes it the active
+    one; a person never does (they propose, another approves).  Versions are never edited:
+    earlier ones stay as they were (the alerts they raised name them).  Refused, with nothing
+    saved, when a parameter is out of range (the error names it), the severity is not one of
+    the known ones, or ``effective_from`` is before the active version's."""
+    if getattr(actor, "pk", None) is not None:
+        raise DomainError(_("Maker-checker: a person proposes a warning rule version and another approves it."),
+                          field="actor", code="maker_checker")
+    if not maker or not maker.startswith("system:"):
+        raise ValidationError({"maker": _("The system publishes as system:<what>.")})
+    clean = _checked(code, severity, params, effective_from)
     with transaction.atomic():
         current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
-        if current is not None and effective_from < current.effective_from:
-            raise ValidationError({"effective_from": _(
-                "The new version cannot take effect before the active v%(v)s (%(date)s).") % {
-                "v": current.version, "date": current.effective_from}})
-        version = (WarningRule.objects.filter(code=code).aggregate(v=Max("version"))["v"] or 0) + 1
+        _not_before_active(current, effective_from)
+        version = _next_rule_version(code)
+        now = timezone.now()
         if current is not None:
-            WarningRule.objects.filter(pk=current.pk).update(is_active=False)
+            current.is_active = False  # saved (not .update()) so that the change history keeps it
+            current.save(update_fields=["is_active"])
         return WarningRule.objects.create(
             code=code, version=version, is_active=True, enabled=enabled, severity=severity, params=clean,
-            effective_from=effective_from, note=note[:500], created_by=actor,
+            effective_from=effective_from, note=note[:500], maker=maker, status=RuleVersionStatus.PUBLISHED,
+            based_on_version=current.version if current is not None else None, approved_at=now, decided_at=now,
         )
+
+
+@records_actor
+def warning_rule_propose(
+    *, code: str, severity: str, params: dict, effective_from: datetime.date, enabled: bool = True,
+    actor, note: str = "",
+) -> WarningRule:
+    """Record a proposed version of rule ``code`` (inactive; the nightly rules keep using the
+    active one) until another person approves it.  Validated now, and again when approved."""
+    _require_rule_publisher(actor, _("propose"))
+    clean = _checked(code, severity, params, effective_from)
+    with transaction.atomic():
+        current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
+        _not_before_active(current, effective_from)
+        if current is not None and (enabled, severity, clean, effective_from) == (
+                current.enabled, current.severity, current.params, current.effective_from):
+            raise ValidationError({"__all__": _("The proposal changes nothing in the active v%(v)s.") % {"v": current.version}})
+        return WarningRule.objects.create(
+            code=code, version=_next_rule_version(code), is_active=False, enabled=enabled, severity=severity, params=clean,
+            effective_from=effective_from, note=(note or "")[:500], maker=f"user:{actor.pk}", created_by=actor,
+            status=RuleVersionStatus.PROPOSED, based_on_version=current.version if current is not None else None,
+        )
+
+
+def _lock_rule_proposal(rule_id) -> WarningRule:
+    try:
+        rule = WarningRule.objects.select_for_update().get(pk=rule_id)
+    except (WarningRule.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Warning rule version #%(id)s does not exist.") % {"id": rule_id}, field="rule_id") from None
+    if rule.status != RuleVersionStatus.PROPOSED:
+        raise InvalidTransition(_("%(rule)s is %(status)s; only a proposed version is decided.")
+                                % {"rule": f"{rule.code} v{rule.version}", "status": rule.get_status_display()}, field="status")
+    return rule
+
+
+@records_actor
+def warning_rule_approve(*, rule_id: int, actor, note: str = "") -> WarningRule:
+    """Another person publishes a proposed version: it becomes the rule's active version."""
+    _require_rule_publisher(actor, _("approve"))
+    with transaction.atomic():
+        code = WarningRule.objects.filter(pk=rule_id).values_list("code", flat=True).first()
+        current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
+        rule = _lock_rule_proposal(rule_id)
+        name = f"{rule.code} v{rule.version}"
+        if not rule.maker:  # the constraint forbids it; never read an empty field as "nobody"
+            raise DomainError(_("%(rule)s has no recorded maker.") % {"rule": name}, field="maker", code="maker_missing")
+        if rule.maker == f"user:{actor.pk}":
+            raise DomainError(_("You proposed %(rule)s; someone else must approve it.") % {"rule": name},
+                              field="approved_by", code="maker_checker")
+        active_version = current.version if current is not None else None
+        if rule.based_on_version != active_version:
+            raise DomainError(
+                _("%(rule)s was proposed against v%(base)s, but v%(active)s has been published since; propose it again.")
+                % {"rule": name, "base": rule.based_on_version or "—", "active": active_version or "—"},
+                field="based_on_version", code="stale_proposal",
+            )
+        rule.params = _checked(rule.code, rule.severity, rule.params, rule.effective_from)
+        _not_before_active(current, rule.effective_from)
+        now = timezone.now()
+        if current is not None:
+            current.is_active = False
+            current.save(update_fields=["is_active"])
+        rule.is_active, rule.status = True, RuleVersionStatus.PUBLISHED
+        rule.approved_by, rule.approved_at, rule.decided_at = actor, now, now
+        rule.decision_note = (note or "")[:500]
+        rule.save(update_fields=["is_active", "status", "params", "approved_by", "approved_at", "decided_at", "decision_note"])
+        return rule
+
+
+@records_actor
+def warning_rule_reject(*, rule_id: int, actor, note: str) -> WarningRule:
+    """A proposed version is turned down (or withdrawn by its maker), with a reason."""
+    _require_rule_publisher(actor, _("reject"))
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": _("Say why the proposal is rejected.")})
+    with transaction.atomic():
+        rule = _lock_rule_proposal(rule_id)
+        rule.status, rule.rejected_by, rule.decided_at = RuleVersionStatus.REJECTED, actor, timezone.now()
+        rule.decision_note = note[:500]
+        rule.save(update_fields=["status", "rejected_by", "decided_at", "decision_note"])
+        return rule
+
+
+def warning_rule_changes(rule: WarningRule) -> list[tuple[str, object, object]]:
+    """(field, value in the version it was based on, value proposed) for every field that differs."""
+    base = None
+    if rule.based_on_version is not None:
+        base = WarningRule.objects.filter(code=rule.code, version=rule.based_on_version).first()
+    if base is None:
+        return [(name, None, getattr(rule, name)) for name in VERSION_FIELDS]
+    return [(name, getattr(base, name), getattr(rule, name)) for name in VERSION_FIELDS if getattr(base, name) != getattr(rule, name)]

@@ -68,6 +68,7 @@ NAVIGATION = [
         ("scoring.creditoutcome", _("Credit outcomes"), "fact_check"),
         ("monitoring.warningrule", _("Warning rules"), "rule"),
         ("monitoring.actionpolicy", _("Action policy"), "alt_route"),
+        ("monitoring.actionpolicychange", _("Action policy changes"), "pending_actions"),
         ("monitoring.modelpromotion", _("Model promotions"), "upgrade"),
     ]),
     (_("Partners"), False, [

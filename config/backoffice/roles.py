@@ -67,6 +67,7 @@ ROLES: dict[str, list[str]] = {
         "monitoring.approve_action", "monitoring.execute_action",
         "monitoring.view_warningrule", "monitoring.publish_warning_rule",
         "monitoring.view_actionpolicy", "monitoring.add_actionpolicy", "monitoring.change_actionpolicy",
+        "monitoring.view_actionpolicychange",
         # The book's health and the models' stability; promoting a challenger (maker-checker).
         "monitoring.view_portfoliosnapshot", "monitoring.view_portfoliosegment", "monitoring.export_portfolio_snapshot",
         "monitoring.view_modelmonitoring", "monitoring.view_modelpromotion",

@@ -96,6 +96,10 @@ def world(db, django_user_model):
 
     post_loan_action_propose(kind="reduce_limit", credit_line_id=line.pk, params={"percent": 10}, actor=maker, alert_id=warning.pk, on=TODAY)
     ActionPolicy.objects.get_or_create(rule="score_drop", severity="high", defaults={"action_kind": "reduce_limit", "params": {"percent": 30}})
+    from monitoring.models import ActionPolicyChange
+
+    ActionPolicyChange.objects.create(rule="score_drop", severity="high", action_kind="reduce_limit", params={"percent": 20},
+                                      maker=f"user:{maker.pk}", proposed_by=maker)
 
     from monitoring.models import CommitteeCase, CommitteeVote
 

@@ -369,13 +369,12 @@ def test_range_is_stated_in_the_error():
     assert "points must be an integer between 1 and 950 (got 0)" in exc.value.message_dict["params"][0]
 
 
-def test_publishing_keeps_one_active_version_and_never_edits_the_old_one(django_user_model):
-    risk = django_user_model.objects.create_user("risk", is_staff=True)
+def test_publishing_keeps_one_active_version_and_never_edits_the_old_one():
     v1 = WarningRule.objects.get(code="dpd_over", is_active=True)
-    v2 = warning_rule_publish(code="dpd_over", severity="high", params={"days": 60}, effective_from=DAY, actor=risk)
+    v2 = warning_rule_publish(code="dpd_over", severity="high", params={"days": 60}, effective_from=DAY, maker="system:test")
     v1.refresh_from_db()
     assert (v1.is_active, v1.params, v1.severity) == (False, {"days": 30, "high_days": 90}, "medium")
-    assert (v2.version, v2.is_active, v2.params, v2.created_by) == (2, True, {"days": 60, "high_days": 90}, risk)
+    assert (v2.version, v2.is_active, v2.params, v2.maker, v2.status) == (2, True, {"days": 60, "high_days": 90}, "system:test", "published")
     assert WarningRule.objects.filter(code="dpd_over", is_active=True).count() == 1
 
 
