@@ -11,6 +11,7 @@ from loans.models import CreditLine, Decision, Loan, LoanApplication, RelatedPar
 from loans.services.groups import borrower_group_exposure
 
 from .models import ALERT_LIVE_STATUSES, Alert
+from .pages import derivation, rule_hits_in_words
 
 
 def _m(value):
@@ -113,10 +114,10 @@ def application_memo(application_id: int) -> dict:
              "bucket": ln.get_bucket_display(), "classification": ln.get_classification_display()}
             for ln in loans
         ],
+        "derivation": derivation(decision, app),
         "policy": {
             "version": decision.policy_version if decision else None,
-            "outputs": decision.outputs if decision else {},
-            "rule_hits": decision.rule_hits if decision else [],
+            "rule_hits": rule_hits_in_words(decision.rule_hits if decision else []),
             "reason_codes": decision.reason_codes if decision else [],
         },
     }

@@ -327,6 +327,7 @@ def application_page(application_id: int, user) -> dict:
     ]
     limit = outputs.get("limit_breakdown") or {}
     return {
+        "derivation": derivation(automated, app),
         "app": app,
         "decisions": decisions,
         "decision": automated,
@@ -344,6 +345,24 @@ def application_page(application_id: int, user) -> dict:
         "product_terms": inputs.get("product") or {},
         "pricing": _pricing(automated, inputs),
         "moves": next_moves(app.status, user),
+    }
+
+
+def derivation(decision, app) -> dict:
+    """How a decision's limit and rate were derived (templates/backoffice/_derivation.html): the
+    limit's candidates and which one binds, the rate's parts, from the automated decision's
+    recorded outputs and the policy version it names.  The underwriting page and the
+    committee's memo show the same thing."""
+    inputs = decision.inputs if decision else {}
+    outputs = decision.outputs if decision else {}
+    limit = outputs.get("limit_breakdown") or {}
+    return {
+        "limit": limit,
+        "binding": str(BINDING.get(limit.get("binding", ""), limit.get("binding", ""))),
+        "rate": outputs.get("rate_breakdown") or {},
+        "pricing": _pricing(decision, inputs),
+        "group": inputs.get("group") or {},
+        "annual_rate": app.annual_rate,
     }
 
 

@@ -377,6 +377,10 @@ def test_three_members_decide_on_the_case_page(referred, members, officer, clien
     assert queue.status_code == 200 and page in queue.content.decode()
     body = client.get(page).content.decode()
     assert "Credit memo" in body and referred.company.legal_name in body and "Cast my vote" in body
+    # the memo says how the limit and rate were derived, in words and formatted, as the
+    # underwriting page does (never the decision's raw output dictionaries)
+    assert 'id="bo-derivation"' in body and "Limit = the smallest of" in body and "Amount requested" in body
+    assert "limit_breakdown" not in body and "{&#x27;" not in body
     for n, m in enumerate(members):
         client.force_login(m)
         response = client.post(reverse("admin:monitoring_committeecase_vote", args=[case.pk]),
