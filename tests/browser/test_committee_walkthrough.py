@@ -37,7 +37,9 @@ def book(db, django_user_model):
     referred = _application(officer, product, score=610)
     booked = _application(officer, product, score=700, amount="500000", to=ApplicationStatus.BOOKED)
     other = _application(officer, product, score=700, amount="400000", to=ApplicationStatus.BOOKED)
-    loan = credit_line_draw_down(credit_line_id=booked.credit_line.pk, amount="100000", term_months=6, disbursed_on=TODAY, actor=officer)
+    # 36 months: the committee executes the recall on the real date, so the loan must still have
+    # installments to fall due then (a recall of a loan already due in full is refused)
+    loan = credit_line_draw_down(credit_line_id=booked.credit_line.pk, amount="100000", term_months=36, disbursed_on=TODAY, actor=officer)
     recall = post_loan_action_propose(kind="recall", loan_id=loan.pk, actor=officer, on=TODAY, reason="fraud suspected")
     cut = post_loan_action_propose(kind="reduce_limit", credit_line_id=other.credit_line.pk, params={"percent": "30"}, actor=officer,
                                    on=TODAY, reason="revenue halved")

@@ -328,3 +328,29 @@ def test_a_months_first_night_refreshes_the_statistics_the_rules_are_planned_wit
         assert cursor.fetchone()[0] == 3000
     assert api.score_statistics_refresh(as_of=D(2025, 6, 1)) is None
     assert api.score_statistics_refresh(as_of=D(2025, 5, 31)) is None
+
+
+def test_a_later_night_of_the_month_refreshes_statistics_that_do_not_know_its_date(months, person_model):
+    # given: June's partition analysed with a first night of 3,000 scores, then a second night
+    # of 1,000 (fewer changes than the statistics know of: the old staleness test said "fresh",
+    # while the planner estimated the new date at about one row)
+    def night(day, n):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO scoring_score (subject_kind, subject_id, as_of, model_id, model_version, score, pd, tier, "
+                "in_default, dimension_points, reason_codes, created_at, revision, data_as_of) "
+                "SELECT 'person', g, %s, %s, 1, 600, 0.1, 'C', false, '{}', '[]', now(), 1, %s FROM generate_series(1, %s) g",
+                [day, person_model.pk, day, n],
+            )
+
+    night(D(2025, 6, 1), 3000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE scoring_score_2025_06")
+    night(D(2025, 6, 2), 1000)
+    # when / then: the second night's date is unknown to the statistics: analysed once
+    assert api.score_statistics_refresh(as_of=D(2025, 6, 2)) == "scoring_score_2025_06"
+    assert api.score_statistics_refresh(as_of=D(2025, 6, 2)) is None
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN SELECT 1 FROM scoring_score_2025_06 WHERE as_of = DATE '2025-06-02'")
+        plan = cursor.fetchone()[0]
+    assert int(plan.split("rows=")[1].split()[0]) > 100  # planned for the night it holds, not for one row
