@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.formatting import format_date, format_money, format_rate
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
-from loans.admin.lending import _error_text, _run_on_each, close_lines
+from loans.admin.lending import PolicyDecisionForm, _error_text, _run_on_each, close_lines
 from loans.errors import DomainError
 from loans.models import CreditLine
 
@@ -265,11 +265,6 @@ class WarningRuleForm(forms.ModelForm):
         pass
 
 
-class RuleDecisionForm(forms.Form):
-    note = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=500,
-                           help_text=_("Required to reject; kept with the version."), required=False)
-
-
 def _rule_value(name: str, value) -> str:
     if value is None:
         return "—"
@@ -340,7 +335,7 @@ class WarningRuleAdmin(GuardedModelAdmin):
 
     def review_view(self, request, rule_id):
         rule = get_object_or_404(WarningRule.objects.select_related("created_by", "approved_by", "rejected_by"), pk=rule_id)
-        form = RuleDecisionForm(request.POST or None)
+        form = PolicyDecisionForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             decide = warning_rule_approve if "do-approve" in request.POST else warning_rule_reject
             try:

@@ -248,6 +248,8 @@ def _policy_value(name: str, value) -> str:
 
 
 class PolicyDecisionForm(forms.Form):
+    """The comment of a decision on a proposed version (credit policy, warning rule)."""
+
     note = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=500,
                            help_text=_("Required to reject; kept with the version."), required=False)
 
