@@ -82,3 +82,14 @@ class LoanProductFactory(factory.django.DjangoModelFactory):
     min_term_months = 3
     max_term_months = 36
     min_score = 600
+
+
+def user_in(django_user_model, username, role=None):
+    """A staff user in the named role's group (none when ``role`` is None), read back fresh so
+    that its permissions come from the group."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username, password="x", is_staff=True)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return django_user_model.objects.get(pk=user.pk)

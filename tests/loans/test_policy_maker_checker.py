@@ -4,7 +4,6 @@ loans.publish_policy approves it; the proposer cannot, an officer cannot, nothin
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -19,14 +18,9 @@ from loans.services.policy import (
     credit_policy_publish,
     credit_policy_reject,
 )
+from tests.factories import user_in
 
 pytestmark = pytest.mark.django_db
-
-
-def user_in(django_user_model, username, role):
-    user = django_user_model.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return django_user_model.objects.get(pk=user.pk)
 
 
 @pytest.fixture

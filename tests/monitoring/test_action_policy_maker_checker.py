@@ -4,7 +4,6 @@ policy applies it or rejects it with a reason; the proposer cannot apply their o
 can do neither, a change overtaken by another one applied since is refused."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,14 +16,9 @@ from monitoring.policy_changes import (
     action_policy_change_propose,
     action_policy_change_reject,
 )
+from tests.factories import user_in
 
 pytestmark = pytest.mark.django_db
-
-
-def user_in(django_user_model, username, role):
-    user = django_user_model.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return django_user_model.objects.get(pk=user.pk)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the most severe warning first, a decision needs a comment, an approval lands on 
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -13,16 +12,11 @@ from config.backoffice.roles import COMMITTEE_MEMBER, RISK_MANAGER
 from loans.models import CreditLine
 from monitoring.actions import actions_awaiting_approval, post_loan_action_propose
 from monitoring.models import ActionStatus, Alert, PostLoanAction
+from tests.factories import user_in
 from tests.loans.conftest import TODAY, checker, company, make_line, officer, product  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 QUEUE = "admin:monitoring_postloanaction_approvals"
-
-
-def user_in(django_user_model, username, role):
-    user = django_user_model.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return django_user_model.objects.get(pk=user.pk)
 
 
 @pytest.fixture

@@ -18,18 +18,18 @@ from loans.models import Decision, LedgerEntry, LoanApplication
 from loans.services import applications as app_services
 from monitoring import committee
 from monitoring.models import Alert, CaseStatus, CommitteeCase, CommitteeVote
-from tests.factories import CompanyFactory, LoanProductFactory, PartnerFactory, PersonFactory, RelatedPartyFactory
+from tests.factories import (
+    CompanyFactory,
+    LoanProductFactory,
+    PartnerFactory,
+    PersonFactory,
+    RelatedPartyFactory,
+    user_in,
+)
 from tests.loans import bundles
 
 pytestmark = pytest.mark.django_db
 TODAY = bundles.AS_OF
-
-
-def user_in(django_user_model, username, role=None):
-    user = django_user_model.objects.create_user(username, password="x", is_staff=True)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return django_user_model.objects.get(pk=user.pk)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ neither, a proposal overtaken by a newer published version is refused, nothing h
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -21,16 +20,11 @@ from monitoring.rules import (
     warning_rule_publish,
     warning_rule_reject,
 )
+from tests.factories import user_in
 
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.date(2026, 11, 2)
-
-
-def user_in(django_user_model, username, role):
-    user = django_user_model.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return django_user_model.objects.get(pk=user.pk)
 
 
 @pytest.fixture
