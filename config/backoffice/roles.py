@@ -16,7 +16,11 @@ import logging
 
 from django.utils.translation import gettext_lazy as _
 
+from config.history.records import acting_as
+
 log = logging.getLogger(__name__)
+
+ROLES_SYNC_REASON = "roles_sync: the roles declared in config/backoffice/roles.py"
 
 LOAN_OFFICER = "Loan officer"
 RISK_MANAGER = "Risk manager"
@@ -118,11 +122,13 @@ def roles_sync(*, apps=None, roles: dict[str, list[str]] | None = None) -> list[
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     missing: list[str] = []
-    for role, names in (roles or ROLES).items():
-        perms, unknown = _resolve(Permission, names)
-        missing.extend(unknown)
-        group, _created = Group.objects.get_or_create(name=role)
-        group.permissions.set(perms)
+    # Run by migrate, not by a person: the roles' history names this declaration as the reason.
+    with acting_as(None, reason=ROLES_SYNC_REASON):
+        for role, names in (roles or ROLES).items():
+            perms, unknown = _resolve(Permission, names)
+            missing.extend(unknown)
+            group, _created = Group.objects.get_or_create(name=role)
+            group.permissions.set(perms)
     if missing:
         log.warning("roles declare permissions that do not exist: %s", ", ".join(sorted(set(missing))))
     return sorted(set(missing))
