@@ -43,7 +43,7 @@ _READ_BOOK = [
     "loans.view_creditline", "loans.view_loan", "loans.view_installment", "loans.view_repayment",
     "loans.view_collateral", "loans.view_guarantee", "loans.view_borrowergroupmember",
     "monitoring.view_alert", "monitoring.view_postloanaction", "monitoring.view_committeecase", "monitoring.view_committeevote",
-    "scoring.view_score", "scoring.view_latestscore",
+    "scoring.view_score", "scoring.view_latestscore", "scoring.view_monthlyscoresummary",
 ]
 
 ROLES: dict[str, list[str]] = {
