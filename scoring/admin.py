@@ -181,7 +181,7 @@ class MonthlyScoreSummaryAdmin(ReadOnlyModelAdmin):
     month and model.  Large (every subject, every month kept), so month-first like the score
     history, estimated counts, 50 rows a page; the subject by name comes from the columns."""
 
-    list_display = ("month_label", "subject_kind", "subject_id", "model", "scores", "last_score_tier", "min_score_col",
+    list_display = ("month_label", "subject_kind", "subject_id", "model", "scores_count", "last_score_tier", "min_score_col",
                     "max_score_col", "mean_score_col", "first_as_of", "last_as_of")
     list_filter = (SummaryMonthFilter, "subject_kind", "last_tier")
     search_fields = ("=subject_id",)
@@ -196,6 +196,10 @@ class MonthlyScoreSummaryAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
         return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("number of scores"), ordering="scores")
+    def scores_count(self, obj):
+        return format_html('<span class="bo-num">{}</span>', formatting.format_int(obj.scores))
 
     @admin.display(description=_("last score"), ordering="last_score")
     def last_score_tier(self, obj):

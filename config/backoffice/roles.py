@@ -144,7 +144,16 @@ def create_all_permissions(*, verbosity: int = 0) -> None:
 
 
 def sync_after_migrate(sender, *, verbosity=1, **kwargs) -> None:
-    """post_migrate receiver (for the last app migrated): permissions first, then the roles."""
+    """post_migrate receiver (for the last app migrated): permissions first, then the roles.
+
+    Django sends post_migrate only for apps that have a models module, which this app has not:
+    connected to this app alone, the receiver never ran and a permission added to a role after
+    the first migrate was never granted.  It listens to every app and acts on the last one."""
+    from django.apps import apps as global_apps
+
+    with_models = [config for config in global_apps.get_app_configs() if config.models_module is not None]
+    if with_models and sender is not with_models[-1]:
+        return
     create_all_permissions(verbosity=0)
     missing = roles_sync()
     if missing and verbosity:
