@@ -184,6 +184,7 @@ class MonthlyScoreSummaryAdmin(ReadOnlyModelAdmin):
     list_display = ("month_label", "subject_kind", "subject_id", "model", "scores_count", "last_score_tier", "min_score_col",
                     "max_score_col", "mean_score_col", "first_as_of", "last_as_of")
     list_filter = (SummaryMonthFilter, "subject_kind", "last_tier")
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice would read a whole month
     search_fields = ("=subject_id",)
     list_select_related = ("model",)
     list_per_page = 50
