@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.history.records import acting_as
 from loans.choices import CreditLineStatus, LoanStatus
 from loans.errors import DomainError, InvalidTransition, NotFound
 from loans.ledger_chain import LedgerKind
@@ -421,6 +422,14 @@ def _effect(action: PostLoanAction, line: CreditLine, loan: Loan | None, terms: 
     raise ValidationError({"kind": _("Unknown action kind %(kind)r.") % {"kind": kind}})  # pragma: no cover
 
 
+def history_reason(action: PostLoanAction, actor) -> str:
+    """What the change history of the line or loan says about an action's effect: the action,
+    and, when the system acted (a protective freeze), why."""
+    if getattr(actor, "pk", None):
+        return f"post-loan action #{action.pk} ({action.kind})"
+    return f"post-loan action #{action.pk} ({action.kind}) by the system: {action.reason}"
+
+
 def post_loan_action_execute(*, action_id: int, actor=None, on: datetime.date | None = None) -> PostLoanAction:
     """Carry out an approved action (``actor`` None: the system).  One transaction: the effect,
     the ledger entries, the webhooks (sent after commit)."""
@@ -438,7 +447,7 @@ def post_loan_action_execute(*, action_id: int, actor=None, on: datetime.date | 
         terms = validate_terms(kind=action.kind, line=line, loan=loan, params=action.params, on=on)
         terms = {**action.params, **terms}
         try:
-            with transaction.atomic():
+            with transaction.atomic(), acting_as(actor, reason=history_reason(action, actor)):
                 result = _effect(action, line, loan, terms, actor, on)
         except IntegrityError as exc:  # pragma: no cover - the checks above make this a backstop
             raise DomainError(str(exc), code="constraint") from exc

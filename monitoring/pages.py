@@ -34,7 +34,7 @@ from loans.pricing import term_spread_for
 from loans.services.applications import TRANSITIONS
 from loans.services.policy import policy_snapshot
 from scoring.features import COMPANY_FEATURES, PERSON_FEATURES
-from scoring.models import CompanyCreditSnapshot, LatestScore, PersonCreditSnapshot, Score
+from scoring.models import CompanyCreditSnapshot, LatestScore, MonthlyScoreSummary, PersonCreditSnapshot, Score
 from scoring.reasons import texts_for
 
 from .dashboard import alert_model
@@ -156,6 +156,17 @@ def score_history(kind: str, subject_id: int, *, limit: int = HISTORY_DAYS) -> l
     return [{"as_of": d.isoformat(), "score": s, "tier": t} for d, s, t in reversed(rows)]
 
 
+MONTHS = 24
+
+
+def monthly_history(kind: str, subject_id: int, *, limit: int = MONTHS) -> list[MonthlyScoreSummary]:
+    """The months whose daily scores retention replaced by their summary, newest first (one
+    query through the summaries' unique index prefix; none yet: an empty list)."""
+    return list(
+        MonthlyScoreSummary.objects.filter(subject_kind=kind, subject_id=subject_id).order_by("-month", "model_id")[:limit]
+    )
+
+
 def _snapshots(model, fk: str, subject_id: int, features) -> dict:
     names = [f.name for f in features]
     rows = list(model.objects.filter(**{fk: subject_id}).order_by("-as_of").values("as_of", "source", *names)[:SNAPSHOTS])
@@ -238,6 +249,7 @@ def company_page(company_id: int) -> dict:
         "company": company,
         "score": _named_parties(_latest_score("company", company_id), parties),
         "history": score_history("company", company_id),
+        "monthly": monthly_history("company", company_id),
         "snapshots": _snapshots(CompanyCreditSnapshot, "company_id", company_id, COMPANY_FEATURES),
         "parties": [(p, party_scores.get(p.person_id)) for p in parties],
         "group": borrower_group(company_id),
@@ -267,6 +279,7 @@ def person_page(person_id: int) -> dict:
         "person": person,
         "score": _latest_score("person", person_id),
         "history": score_history("person", person_id),
+        "monthly": monthly_history("person", person_id),
         "snapshots": _snapshots(PersonCreditSnapshot, "person_id", person_id, PERSON_FEATURES),
         "roles": [(r, company_scores.get(r.company_id)) for r in roles],
         "alerts": _alerts("person", person_id),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.dispatch import receiver
@@ -31,6 +32,7 @@ from .models import ALERT_LIVE_STATUSES, ActionKind, Alert, Severity
 log = logging.getLogger(__name__)
 
 KEY_ROLES = (Role.LEGAL_REPRESENTATIVE, Role.ACTUAL_CONTROLLER)
+JIT_OFF_FROM = 1000  # companies: a nightly chunk, not an event-driven rescoring of a few
 
 
 def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[int, str]]:
@@ -51,10 +53,29 @@ def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[in
     )
     qs = CreditLine.objects.filter(status=CreditLineStatus.ACTIVE)
     if company_ids is not None:
-        qs = qs.filter(company_id__in=list(company_ids))
+        company_ids = list(company_ids)
+        if not company_ids:
+            return []
+        qs = qs.filter(company_id__in=company_ids)
+        # The planner runs each EXISTS once over the whole book (a hashed subplan) rather than
+        # once per line: bounded by the chunk's ids (a nightly chunk is a contiguous range), a
+        # chunk's call reads its own companies' parties and scores, not the book's (measured at
+        # 100k companies: 4-5 s of a 15 s chunk of 25,000 companies went here).
+        low, high = min(company_ids), max(company_ids)
+        low_score = low_score.filter(subject_id__range=(low, high))
+        party_default = party_default.filter(company_id__gte=low, company_id__lte=high)
     qs = qs.annotate(low=Exists(low_score), party=Exists(party_default)).filter(Q(low=True) | Q(party=True))
     out = []
-    rows = list(qs.order_by("id").values_list("id", "low", "party"))
+    if company_ids is None or len(company_ids) >= JIT_OFF_FROM:
+        # A chunk's statement is estimated dear enough for PostgreSQL's JIT, which then spent
+        # 3.5 of its 3.7 s compiling (measured at 100k companies, 25,000 per chunk).
+        from .rules import jit_off_for_transaction
+
+        with transaction.atomic():
+            jit_off_for_transaction()
+            rows = list(qs.order_by("id").values_list("id", "low", "party"))
+    else:
+        rows = list(qs.order_by("id").values_list("id", "low", "party"))
     minimum = credit_policy_active().min_score if any(low for _id, low, _party in rows) else None
     for line_id, low, _party in rows:
         reason = (_("the company's latest score is below the policy minimum %(min)s") % {"min": minimum}) if low else \

@@ -7,12 +7,21 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from config.backoffice import formatting
 from config.backoffice.filters import RecentDateFilter
 from config.backoffice.paginator import EstimatedCountPaginator, FilteredEstimatePaginator
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
 from . import services
-from .models import CompanyCreditSnapshot, CreditOutcome, LatestScore, PersonCreditSnapshot, Score, ScoreModel
+from .models import (
+    CompanyCreditSnapshot,
+    CreditOutcome,
+    LatestScore,
+    MonthlyScoreSummary,
+    PersonCreditSnapshot,
+    Score,
+    ScoreModel,
+)
 from .reasons import texts_for
 
 
@@ -152,6 +161,62 @@ class ScoreAdmin(ReadOnlyModelAdmin):
             "", "<div>{} {} / {} (−{})</div>",
             ((r["code"], *texts_for(r["code"]), r["points_lost"]) for r in obj.reason_codes or ()),
         ) or "—"
+
+
+class SummaryMonthFilter(RecentDateFilter):
+    """One month at a time, the latest summarised month by default (months are first days)."""
+
+    field_name = parameter_name = "month"
+    title = _("month")
+    recent = 60  # five years of months
+
+    def lookups(self, request, model_admin):
+        super().lookups(request, model_admin)
+        return [(d.isoformat(), f"{d:%Y-%m}") for d in self._dates]
+
+
+@admin.register(MonthlyScoreSummary)
+class MonthlyScoreSummaryAdmin(ReadOnlyModelAdmin):
+    """The months that retention summarised (``scoring.partitions``): one row per subject,
+    month and model.  Large (every subject, every month kept), so month-first like the score
+    history, estimated counts, 50 rows a page; the subject by name comes from the columns."""
+
+    list_display = ("month_label", "subject_kind", "subject_id", "model", "scores_count", "last_score_tier", "min_score_col",
+                    "max_score_col", "mean_score_col", "first_as_of", "last_as_of")
+    list_filter = (SummaryMonthFilter, "subject_kind", "last_tier")
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice would read a whole month
+    search_fields = ("=subject_id",)
+    list_select_related = ("model",)
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = FilteredEstimatePaginator
+    readonly_fields = ("subject_kind", "subject_id", "month", "model", "model_version", "scores", "first_as_of", "last_as_of",
+                       "last_score", "last_tier", "min_score", "max_score", "mean_score", "created_at")
+    fields = readonly_fields
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("number of scores"), ordering="scores")
+    def scores_count(self, obj):
+        return format_html('<span class="bo-num">{}</span>', formatting.format_int(obj.scores))
+
+    @admin.display(description=_("last score"), ordering="last_score")
+    def last_score_tier(self, obj):
+        return format_html('<span class="bo-num">{}</span>', formatting.format_score(obj.last_score, obj.last_tier))
+
+    @admin.display(description=_("min score"), ordering="min_score")
+    def min_score_col(self, obj):
+        return format_html('<span class="bo-num">{}</span>', obj.min_score)
+
+    @admin.display(description=_("max score"), ordering="max_score")
+    def max_score_col(self, obj):
+        return format_html('<span class="bo-num">{}</span>', obj.max_score)
+
+    @admin.display(description=_("mean score"), ordering="mean_score")
+    def mean_score_col(self, obj):
+        return format_html('<span class="bo-num">{}</span>', formatting.format_amount(obj.mean_score, 1))
 
 
 @admin.register(LatestScore)

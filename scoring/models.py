@@ -282,6 +282,10 @@ class MonthlyScoreSummary(models.Model):
         verbose_name = _("monthly score summary")
         verbose_name_plural = _("monthly score summaries")
         ordering = ["subject_kind", "subject_id", "-month"]
+        permissions = [("export_csv", _("Can export monthly score summaries as CSV"))]
+        # The admin's list is month-first (one month, subjects in order): this index serves it,
+        # and the month filter's skip scan over the months that have rows.
+        indexes = [models.Index(fields=["month", "subject_kind", "subject_id"], name="monthly_score_month_subject")]
         constraints = [
             models.UniqueConstraint(
                 fields=["subject_kind", "subject_id", "month", "model"], name="monthly_score_unique_subject_month_model"

@@ -23,4 +23,4 @@ class BackofficeConfig(AppConfig):
         from .roles import sync_after_migrate
 
         # The roles follow their declaration after every migrate (roles.py).
-        post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="backoffice.roles_sync")
+        post_migrate.connect(sync_after_migrate, dispatch_uid="backoffice.roles_sync")

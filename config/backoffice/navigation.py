@@ -65,6 +65,7 @@ NAVIGATION = [
         ("page:backoffice:models", _("Model health"), "monitor_heart"),
         ("loans.creditpolicy", _("Credit policies"), "policy"),
         ("loans.loanproduct", _("Loan products"), "inventory_2"),
+        ("scoring.monthlyscoresummary", _("Monthly score summaries"), "calendar_view_month"),
         ("scoring.creditoutcome", _("Credit outcomes"), "fact_check"),
         ("monitoring.warningrule", _("Warning rules"), "rule"),
         ("monitoring.actionpolicy", _("Action policy"), "alt_route"),

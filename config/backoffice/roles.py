@@ -16,7 +16,11 @@ import logging
 
 from django.utils.translation import gettext_lazy as _
 
+from config.history.records import acting_as
+
 log = logging.getLogger(__name__)
+
+ROLES_SYNC_REASON = "roles_sync: the roles declared in config/backoffice/roles.py"
 
 LOAN_OFFICER = "Loan officer"
 RISK_MANAGER = "Risk manager"
@@ -39,7 +43,7 @@ _READ_BOOK = [
     "loans.view_creditline", "loans.view_loan", "loans.view_installment", "loans.view_repayment",
     "loans.view_collateral", "loans.view_guarantee", "loans.view_borrowergroupmember",
     "monitoring.view_alert", "monitoring.view_postloanaction", "monitoring.view_committeecase", "monitoring.view_committeevote",
-    "scoring.view_score", "scoring.view_latestscore",
+    "scoring.view_score", "scoring.view_latestscore", "scoring.view_monthlyscoresummary",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -118,11 +122,13 @@ def roles_sync(*, apps=None, roles: dict[str, list[str]] | None = None) -> list[
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     missing: list[str] = []
-    for role, names in (roles or ROLES).items():
-        perms, unknown = _resolve(Permission, names)
-        missing.extend(unknown)
-        group, _created = Group.objects.get_or_create(name=role)
-        group.permissions.set(perms)
+    # Run by migrate, not by a person: the roles' history names this declaration as the reason.
+    with acting_as(None, reason=ROLES_SYNC_REASON):
+        for role, names in (roles or ROLES).items():
+            perms, unknown = _resolve(Permission, names)
+            missing.extend(unknown)
+            group, _created = Group.objects.get_or_create(name=role)
+            group.permissions.set(perms)
     if missing:
         log.warning("roles declare permissions that do not exist: %s", ", ".join(sorted(set(missing))))
     return sorted(set(missing))
@@ -138,7 +144,16 @@ def create_all_permissions(*, verbosity: int = 0) -> None:
 
 
 def sync_after_migrate(sender, *, verbosity=1, **kwargs) -> None:
-    """post_migrate receiver (for the last app migrated): permissions first, then the roles."""
+    """post_migrate receiver (for the last app migrated): permissions first, then the roles.
+
+    Django sends post_migrate only for apps that have a models module, which this app has not:
+    connected to this app alone, the receiver never ran and a permission added to a role after
+    the first migrate was never granted.  It listens to every app and acts on the last one."""
+    from django.apps import apps as global_apps
+
+    with_models = [config for config in global_apps.get_app_configs() if config.models_module is not None]
+    if with_models and sender is not with_models[-1]:
+        return
     create_all_permissions(verbosity=0)
     missing = roles_sync()
     if missing and verbosity:

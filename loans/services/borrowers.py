@@ -23,6 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from config.history.records import update_with_history
+
 from .. import identity, value_dates
 from ..choices import CompanyStatus, Industry, Province, Role
 from ..models import Company, ConsentSource, Partner, Person, RelatedParty
@@ -301,7 +303,13 @@ def borrower_blocklist_sync(*, record: Company | Person, is_new: bool, flag_chan
         record.is_blocklisted = siblings.filter(is_blocklisted=True).exists()
         return 0
     if flag_changed or is_new:
-        return siblings.exclude(is_blocklisted=record.is_blocklisted).update(is_blocklisted=record.is_blocklisted)
+        # A queryset update sends no signal: the siblings' versions are written with it, naming
+        # the user who set the flag and the file it was set on.
+        source = f"{record._meta.model_name} #{record.pk}" if record.pk else f"a new {record._meta.model_name} file"
+        reason = f"blocklist {'set' if record.is_blocklisted else 'cleared'} on {source} (same subject)"
+        return update_with_history(
+            siblings.exclude(is_blocklisted=record.is_blocklisted), reason=reason, is_blocklisted=record.is_blocklisted
+        )
     return 0
 
 

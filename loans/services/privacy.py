@@ -72,6 +72,9 @@ def pii_rotate(*, batch_size: int = 1000, after_id: int = 0, on_batch: Callable[
             for person in rows:
                 person.resident_id_encrypted = identity.reencrypt(person.resident_id_encrypted)
                 person.phone_encrypted = identity.reencrypt(person.phone_encrypted)
+            # Deliberately no history version: the history leaves the ciphertexts out, so a
+            # version would copy every person's name and masked IDs once more for a change it
+            # cannot show (millions of rows of personal data, each to be erased on request).
             Person.objects.bulk_update(rows, ["resident_id_encrypted", "phone_encrypted"])
         progress.done += len(rows)
         progress.last_id = ids[-1]

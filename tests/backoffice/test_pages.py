@@ -20,8 +20,8 @@ from .conftest import staff
 pytestmark = pytest.mark.django_db
 
 # Pinned: the page costs at most this many queries whatever the size of the book (session, user and
-# the admin's own reads included).
-MAX_QUERIES = {"dashboard": 17, "company": 20, "person": 15, "application": 13}
+# the admin's own reads included).  A subject's page: one more for its monthly score summaries.
+MAX_QUERIES = {"dashboard": 17, "company": 21, "person": 16, "application": 13}
 
 
 @pytest.fixture
@@ -293,3 +293,25 @@ def test_the_composite_names_its_parties_and_their_roles():
         part = _named_parties(score, parties).components["parties"][0]
         assert (part["name"], str(part["role_label"])) == ("孟刚娜", "实际控制人")
     assert score.components["parties"][0].get("name") is None  # the stored components are left as they were
+
+
+def test_a_subject_page_shows_the_months_summarised_beside_the_daily_scores(world, as_officer, django_assert_max_num_queries):
+    # given a month of the company's scores that retention replaced by its summary
+    from scoring.models import MonthlyScoreSummary, ScoreModel
+    from tests.scoring.helpers import champion
+
+    company_id = world["line"].company_id
+    model = ScoreModel.objects.filter(subject_kind="company").first() or champion("company")
+    month = datetime.date(2024, 3, 1)
+    MonthlyScoreSummary.objects.create(
+        subject_kind="company", subject_id=company_id, month=month, model=model, model_version=model.version, scores=31,
+        first_as_of=month, last_as_of=datetime.date(2024, 3, 31), last_score=688, last_tier="C", min_score=640,
+        max_score=702, mean_score=671.44, created_at=timezone.now(),
+    )
+    # when an officer opens the company's page
+    with django_assert_max_num_queries(MAX_QUERIES["company"]):
+        response = as_officer.get(reverse("backoffice:company", args=[company_id]))
+    # then the month is there with its figures
+    assert [m.month for m in response.context["page"]["monthly"]] == [month]
+    html = response.content.decode()
+    assert 'id="bo-monthly"' in html and "2024-03" in html and "671.4" in html and "688" in html

@@ -111,3 +111,13 @@ def test_an_administrator_manages_users_products_partners_not_credit(django_user
 
 def test_the_labels_of_the_roles_are_translatable():
     assert set(roles.ROLE_LABELS) == set(ROLES)
+
+
+def test_migrate_puts_a_role_back_to_its_declaration():
+    # Django sends post_migrate only for apps with models: the roles' receiver must still run
+    from django.core.management import call_command
+
+    group = Group.objects.get(name=LOAN_OFFICER)
+    group.permissions.remove(Permission.objects.get(codename="view_monthlyscoresummary"))
+    call_command("migrate", verbosity=0, interactive=False)
+    assert "scoring.view_monthlyscoresummary" in perms_of(LOAN_OFFICER)

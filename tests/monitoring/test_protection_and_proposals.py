@@ -144,3 +144,22 @@ def test_a_policy_with_bad_cut_terms_is_refused_on_its_params_field(params):
     with pytest.raises(ValidationError) as caught:
         policy.clean()
     assert list(caught.value.message_dict) == ["params"]
+
+
+def test_a_nightly_chunk_of_ids_protects_the_same_lines_as_the_whole_book(line, make_line):  # noqa: F811
+    # given two companies' lines: one below the minimum, one whose key person is in default
+    from monitoring.protection import JIT_OFF_FROM, lines_to_protect
+    from tests.factories import CompanyFactory, RelatedPartyFactory
+
+    other = CompanyFactory()
+    RelatedPartyFactory(company=other, role="legal_representative")
+    second = make_line(target=other)
+    scored("company", line.company_id, 533)
+    scored("company", other.pk, 700)
+    scored("person", other.related_parties.get().person_id, 400, in_default=True)
+    # when a chunk as large as the night's (its statement runs without JIT) names them among others
+    ids = sorted({line.company_id, other.pk, *range(10**6, 10**6 + JIT_OFF_FROM)})
+    # then it finds the same lines as the whole book, and a chunk without them finds none
+    assert [i for i, _ in lines_to_protect(company_ids=ids, as_of=TODAY)] == sorted([line.pk, second.pk])
+    assert [i for i, _ in lines_to_protect(company_ids=None, as_of=TODAY)] == sorted([line.pk, second.pk])
+    assert lines_to_protect(company_ids=range(10**6, 10**6 + JIT_OFF_FROM), as_of=TODAY) == []
