@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import datetime
+import gc
 import random
 import re
 import statistics
@@ -76,6 +77,8 @@ class Command(BaseCommand):
         timings, cpu, companies, written = [], [], [], 0
         per_statement: dict[str, list[float]] = collections.defaultdict(list)
         timer = _StatementTimer(per_statement)
+        gc_clock = _GcClock()
+        gc.callbacks.append(gc_clock)
         try:
             with transaction.atomic():
                 for i, cid in enumerate(picked):
@@ -93,11 +96,12 @@ class Command(BaseCommand):
                             pass
                     services.credit_snapshot_record(subject_kind="company", subject_id=cid, as_of=today,
                                                     features=starter.GOOD_COMPANY, rescore=False)
-                    timer.on = statements
+                    timer.on, gc_clock.on = statements, True
                     started, cpu_started = time.perf_counter(), time.process_time()
                     with connection.execute_wrapper(timer):
                         result = api.rescore_subjects(person_ids=parties, company_ids=[cid], as_of=today)
                     timings.append((time.perf_counter() - started) * 1000)
+                    gc_clock.on = False
                     cpu.append((time.process_time() - cpu_started) * 1000)
                     companies.append(len(result.companies_inline) + len(result.companies_queued))
                     written += result.persons_written + result.companies_written
@@ -105,6 +109,8 @@ class Command(BaseCommand):
                     raise _Rollback
         except _Rollback:
             pass
+        finally:
+            gc.callbacks.remove(gc_clock)
         timings.sort()
         p = lambda q: _pct(timings, q)  # noqa: E731
         self.stdout.write(f"runs: {runs}  scores_written: {written}  companies_per_event_mean: "
@@ -113,6 +119,7 @@ class Command(BaseCommand):
         self.stdout.write(f"as_of: {today}")
         self.stdout.write(f"p50_ms: {p(0.50):.1f}  p95_ms: {p(0.95):.1f}  p99_ms: {p(0.99):.1f}  max_ms: {timings[-1]:.1f}  "
                           f"cpu_ms_mean: {statistics.mean(cpu):.2f}")
+        self.stdout.write(f"gc_in_rescoring: {len(gc_clock.pauses)} collections, longest {max(gc_clock.pauses, default=0):.1f} ms")
         for label, times in sorted(per_statement.items(), key=lambda kv: -sum(kv[1])):
             times.sort()
             self.stdout.write(f"  {len(times) / runs:4.1f}/event  p50 {_pct(times, 0.5):6.2f}  p99 {_pct(times, 0.99):6.2f}  "
@@ -121,6 +128,19 @@ class Command(BaseCommand):
 
 def _pct(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+class _GcClock:
+    """A ``gc.callbacks`` entry: the pauses of the cyclic garbage collector inside the timed part."""
+
+    def __init__(self):
+        self.on, self.pauses, self._started = False, [], None
+
+    def __call__(self, phase, info):
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.on and self._started is not None:
+            self.pauses.append((time.perf_counter() - self._started) * 1000)
 
 
 class _StatementTimer:
