@@ -343,9 +343,27 @@ class ActionStatus(models.TextChoices):
     MET = "met", _("Met (security pledged)")
     REJECTED = "rejected", _("Rejected")
     CANCELLED = "cancelled", _("Cancelled")
+    # By the system: its own proposal, still waiting for a decision, whose warning cleared.
+    WITHDRAWN = "withdrawn", _("Withdrawn (warning cleared)")
 
 
 OPEN_ACTION_STATUSES = (ActionStatus.PROPOSED, ActionStatus.PENDING_COMMITTEE, ActionStatus.APPROVED)
+
+# Allowed moves of an action (django-oscar style table).  Only an action nobody has decided yet
+# may be withdrawn: once approved, a person has taken responsibility for it.
+ACTION_TRANSITIONS = {
+    ActionStatus.PROPOSED.value: {ActionStatus.APPROVED.value, ActionStatus.REJECTED.value, ActionStatus.CANCELLED.value,
+                                  ActionStatus.WITHDRAWN.value},
+    ActionStatus.PENDING_COMMITTEE.value: {ActionStatus.APPROVED.value, ActionStatus.REJECTED.value,
+                                           ActionStatus.CANCELLED.value, ActionStatus.WITHDRAWN.value},
+    ActionStatus.APPROVED.value: {ActionStatus.EXECUTED.value, ActionStatus.CANCELLED.value},
+    ActionStatus.EXECUTED.value: {ActionStatus.MET.value},
+    ActionStatus.MET.value: set(),
+    ActionStatus.REJECTED.value: set(),
+    ActionStatus.CANCELLED.value: set(),
+    ActionStatus.WITHDRAWN.value: set(),
+}
+WITHDRAWABLE_ACTION_STATUSES = tuple(s for s, moves in ACTION_TRANSITIONS.items() if ActionStatus.WITHDRAWN.value in moves)
 
 
 class PostLoanAction(models.Model):
@@ -391,6 +409,12 @@ class PostLoanAction(models.Model):
     met_at = models.DateTimeField(null=True, blank=True)
     met_by_collateral = models.ForeignKey("loans.Collateral", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     met_by_guarantee = models.ForeignKey("loans.Guarantee", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Set by the night when the warning this action answers cleared while a person's proposal
+    # still waited: it stays for its approver to decide, who sees why it may no longer be needed.
+    alert_cleared_on = models.DateField(
+        _("warning cleared on"), null=True, blank=True,
+        help_text=_("the warning this action answers cleared on this date while the action waited for a decision"),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -419,6 +443,11 @@ class PostLoanAction(models.Model):
                 name="pla_executed_has_date",
             ),
             models.CheckConstraint(condition=~Q(status=ActionStatus.MET) | Q(met_at__isnull=False), name="pla_met_has_date"),
+            # A withdrawal records when and why (the system withdraws: no person).
+            models.CheckConstraint(
+                condition=~Q(status=ActionStatus.WITHDRAWN) | (Q(decided_at__isnull=False) & ~Q(decision_note="")),
+                name="pla_withdrawn_has_reason",
+            ),
             models.CheckConstraint(
                 condition=~Q(kind__in=[ActionKind.REQUIRE_COLLATERAL, ActionKind.ADD_GUARANTEE])
                 | (Q(due_date__isnull=False) & Q(amount_needed__gt=0)),
@@ -534,6 +563,7 @@ class CaseStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     LAPSED = "lapsed", _("Lapsed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")  # the action put to the committee was withdrawn
 
 
 class VoteChoice(models.TextChoices):

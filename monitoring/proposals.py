@@ -6,6 +6,10 @@ or frozen one) and, for loan actions, its most overdue active loan.  Each candid
 are checked against its line or loan, and the proposals are written with one bulk INSERT that
 skips any alert already answered (the ``pla_one_system_proposal_per_alert`` constraint):
 a rerun proposes nothing new, and there is at most one system proposal per warning.
+
+``actions_settle_for_cleared_alerts(as_of)`` (called by the rules, in their transaction) deals
+with what waits for a warning that cleared by itself: the system's proposal is withdrawn, a
+person's is flagged for its approver.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from .models import (
     LOAN_KINDS,
     OPEN_ACTION_STATUSES,
     SECURITY_KINDS,
+    WITHDRAWABLE_ACTION_STATUSES,
     ActionPolicy,
     ActionStatus,
     Alert,
+    AlertStatus,
     PostLoanAction,
 )
 from .protection import OPEN_ALERT_STATUSES
@@ -88,3 +94,125 @@ def propose_actions(as_of: datetime.date) -> dict:
     # Recall, restructure, write-off and large cuts go to the credit committee at once.
     opened = committee_cases_open_for_actions()
     return {"actions_proposed": len(created), "actions_skipped": skipped, "committee_cases_opened": opened}
+
+
+# --- when the warning clears by itself ---------------------------------------------------------
+#
+# The nightly rules resolve a live alert whose problem has gone ("condition cleared on <date>",
+# ``rules._resolve_cleared``).  What was proposed for it and still waits for a decision is
+# settled in the same transaction, by one UPDATE over the waiting actions of such alerts:
+#
+# * the system's own proposal (``proposed_by`` empty) is withdrawn by the system, with the date
+#   and the reason; an open committee case for it closes as withdrawn, and the owning partner
+#   (who lists the actions on its companies) is told by the ``post_loan_action.withdrawn`` webhook;
+# * a person's proposal is not the system's to take back: it stays for its approver, flagged
+#   (``alert_cleared_on``), so the queue says the warning cleared.
+#
+# Approved, executed, rejected or cancelled actions are left alone (``ACTION_TRANSITIONS``: only
+# an undecided action may be withdrawn).  A rerun finds nothing left to do: the withdrawn are no
+# longer waiting and the flagged already carry their date.
+
+WITHDRAWN_NOTE_PREFIX = "withdrawn by the system: "
+
+
+def _settle_sql(vendor: str) -> str:
+    from .rules import CLEARED_REASON
+
+    table, alerts = PostLoanAction._meta.db_table, Alert._meta.db_table
+    # the date in the alert's "condition cleared on YYYY-MM-DD"
+    start = CLEARED_REASON.index("{date}") + 1
+    cleared_on = f"substr(a.close_reason, {start}, 10)"
+    if vendor == "postgresql":
+        cleared_on = f"CAST({cleared_on} AS DATE)"
+    waiting = ", ".join(f"'{s}'" for s in WITHDRAWABLE_ACTION_STATUSES)
+    by_system = f"{table}.proposed_by_id IS NULL"
+    return (
+        f"UPDATE {table} SET "
+        f"status = CASE WHEN {by_system} THEN '{ActionStatus.WITHDRAWN.value}' ELSE {table}.status END, "
+        f"decided_at = CASE WHEN {by_system} THEN %(now)s ELSE {table}.decided_at END, "
+        f"decision_note = CASE WHEN {by_system} THEN substr(%(prefix)s || a.close_reason, 1, 500) "
+        f"ELSE {table}.decision_note END, "
+        f"alert_cleared_on = {cleared_on}, updated_at = %(now)s "
+        f"FROM {alerts} a WHERE a.id = {table}.alert_id AND {table}.status IN ({waiting}) "
+        f"AND {table}.alert_cleared_on IS NULL AND a.status = '{AlertStatus.RESOLVED.value}' "
+        f"AND a.closed_by_id IS NULL AND a.close_reason LIKE %(cleared)s "
+        f"RETURNING {table}.id, {table}.status"
+    )
+
+
+def actions_settle_for_cleared_alerts(*, as_of: datetime.date) -> dict:
+    """Withdraw the system's waiting proposals for warnings the rules resolved as cleared (and
+    close their committee cases as withdrawn); flag a person's waiting proposals for them.
+    Returns {actions_withdrawn, actions_flagged, committee_cases_withdrawn}.  Runs inside the
+    rules' transaction (``rules.rules_evaluate_detailed``), after the resolving UPDATEs."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from .rules import CLEARED_REASON
+
+    now = timezone.now()
+    params = {
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "prefix": WITHDRAWN_NOTE_PREFIX,
+        "cleared": CLEARED_REASON.split("{date}")[0] + "%",
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_settle_sql(connection.vendor), params)
+        rows = cursor.fetchall()
+        withdrawn = sorted(pk for pk, status in rows if status == ActionStatus.WITHDRAWN)
+        cases = _committee_cases_withdraw(now) if withdrawn else 0
+        if withdrawn:
+            _tell_partners(withdrawn)
+    counts = {"actions_withdrawn": len(withdrawn), "actions_flagged": len(rows) - len(withdrawn),
+              "committee_cases_withdrawn": cases}
+    if rows:
+        log.info("warnings cleared on %s: %s", as_of, counts)
+    return counts
+
+
+def _committee_cases_withdraw(now) -> int:
+    """Close, as withdrawn, every open committee case of a withdrawn action (one UPDATE; each
+    close goes into the ledger like any other close of a case)."""
+    from django.db import connection
+
+    from loans.services.ledger import ledger_append
+
+    from .models import CaseStatus, CommitteeCase
+
+    table, actions = CommitteeCase._meta.db_table, PostLoanAction._meta.db_table
+    sql = (
+        f"UPDATE {table} SET status = '{CaseStatus.WITHDRAWN.value}', closed_at = %s, "
+        f"outcome_reason = (SELECT p.decision_note FROM {actions} p WHERE p.id = {table}.subject_id) "
+        f"WHERE kind = 'post_loan_action' AND status = '{CaseStatus.OPEN.value}' "
+        f"AND subject_id IN (SELECT p.id FROM {actions} p WHERE p.status = '{ActionStatus.WITHDRAWN.value}') "
+        f"RETURNING id, subject_id, outcome_reason"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now)])
+        closed = sorted(cursor.fetchall())
+    for case_id, action_id, reason in closed:
+        ledger_append(
+            kind="committee.case_closed", subject=(CommitteeCase._meta.label_lower, case_id),
+            payload={"case_id": case_id, "kind": "post_loan_action", "subject_id": action_id,
+                     "status": CaseStatus.WITHDRAWN.value, "closed_by": None, "reason": reason, "terms": {}},
+        )
+    return len(closed)
+
+
+def _tell_partners(action_ids: list[int]) -> None:
+    """``post_loan_action.withdrawn`` to the partner owning each withdrawn action's line or loan."""
+    from loans.api.webhooks import webhook_emit, webhook_endpoints_for_event
+
+    from .actions import action_payload
+
+    event = "post_loan_action.withdrawn"
+    endpoints: dict[int, list] = {}
+    for action in PostLoanAction.objects.select_related("credit_line", "loan").filter(pk__in=action_ids).order_by("pk"):
+        partner_id = action.loan.partner_id if action.loan_id else action.credit_line.partner_id
+        if partner_id is None:
+            continue
+        if partner_id not in endpoints:
+            endpoints[partner_id] = webhook_endpoints_for_event(partner_id=partner_id, event_type=event)
+        payload = {**action_payload(action), "withdrawn_at": action.decided_at, "withdrawn_reason": action.decision_note,
+                   "alert_cleared_on": action.alert_cleared_on}
+        webhook_emit(partner_id=partner_id, event_type=event, payload=payload, endpoints=endpoints[partner_id])

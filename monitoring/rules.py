@@ -767,6 +767,10 @@ def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = No
                 continue
             results[code] = rule_evaluate(code=code, as_of=as_of, stored=rule)
         exposure_drop()
+        from .proposals import actions_settle_for_cleared_alerts
+
+        # what still waits for a warning resolved above, settled in the same transaction
+        actions_settle_for_cleared_alerts(as_of=as_of)
     return results
 
 

@@ -53,6 +53,8 @@ _CHAMPIONS_SQL = (
     f"SELECT subject_kind, id, version, created_at FROM {ScoreModel._meta.db_table} "
     "WHERE status = %s AND subject_kind IN (%s, %s)"
 )
+CHAMPIONS_SQL = _CHAMPIONS_SQL  # event-driven rescoring reads its dependents in the same statement
+CHAMPIONS_PARAMS = (ModelStatus.CHAMPION.value, "person", "company")
 
 
 def champions(kinds=("person", "company")) -> dict[str, Champion]:

@@ -70,6 +70,7 @@ class WebhookEvent(models.TextChoices):
     CREDIT_LINE_CHANGED = "credit_line.changed", "credit_line.changed"
     LOAN_OVERDUE = "loan.overdue", "loan.overdue"
     POST_LOAN_ACTION_EXECUTED = "post_loan_action.executed", "post_loan_action.executed"
+    POST_LOAN_ACTION_WITHDRAWN = "post_loan_action.withdrawn", "post_loan_action.withdrawn"
 
 
 def new_webhook_secret() -> str:

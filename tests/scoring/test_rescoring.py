@@ -151,3 +151,35 @@ def test_recording_credit_data_rescores_once_the_transaction_commits(champions, 
     assert len(callbacks) == 1
     latest = _latest("company", company.id)
     assert (latest.revision, latest.data_as_of) == (2, today)
+
+
+def test_event_driven_rescoring_of_a_company_with_its_parties_costs_a_fixed_number_of_queries(
+    champions, django_assert_num_queries
+):
+    # given: a company and its two key people, scored; new data dated today for all three
+    from django.db import connection
+
+    company = CompanyFactory()
+    people = [PersonFactory(), PersonFactory()]
+    snapshot("company", company.id, GOOD_COMPANY, as_of=AS_OF - 30 * DAY)
+    for person, role in zip(people, ("legal_representative", "actual_controller")):
+        snapshot("person", person.id, GOOD_PERSON, as_of=AS_OF - 30 * DAY)
+        RelatedPartyFactory(company=company, person=person, role=role)
+    batch.score_persons(person_ids=[p.id for p in people], as_of=AS_OF - DAY)
+    batch.score_companies(company_ids=[company.id], as_of=AS_OF - DAY)
+    for person in people:
+        services_snapshot = snapshot("person", person.id, BAD_PERSON, as_of=AS_OF)
+        assert services_snapshot.as_of == AS_OF
+    snapshot("company", company.id, GOOD_COMPANY, as_of=AS_OF)
+    # when: the people, then the companies behind them, are rescored (what the partner API's
+    # new credit data sets off)
+    # then: the champions with the people's dependent companies (one statement on PostgreSQL);
+    # people: snapshots, one INSERT moving the pointers; company: snapshot, parties with their
+    # latest scores, one INSERT likewise; the protective check.  (Elsewhere the dependents
+    # are a statement of their own and the INSERT and the pointer move are two.)
+    expected = 7 if connection.vendor == "postgresql" else 10
+    with django_assert_num_queries(expected):
+        result = api.rescore_subjects(person_ids=[p.id for p in people], company_ids=[company.id], as_of=AS_OF)
+    assert (result.persons_written, result.companies_written, result.companies_inline) == (2, 1, [company.id])
+    latest = _latest("company", company.id)
+    assert (latest.as_of, latest.data_as_of) == (AS_OF, AS_OF)
