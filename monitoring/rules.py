@@ -80,6 +80,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.history.records import records_actor
+from loans.models import role_current_on_sql
 from loans.services import four_eyes
 from scoring.models import SCORE_DROP_INDEX_POINTS
 
@@ -251,7 +252,7 @@ class Context:
         """Current key roles: legal representative, actual controller, major shareholder."""
         d = self.date("as_of", self.as_of)
         pct = float(self.params.get("min_ownership_pct", 25))
-        return (f"{alias}.valid_from <= {d} AND ({alias}.valid_to IS NULL OR {alias}.valid_to >= {d}) AND "
+        return (f"{role_current_on_sql(alias, d)} AND "
                 f"({alias}.role IN ('{KEY_ROLES[0]}', '{KEY_ROLES[1]}') OR "
                 f"({alias}.role = 'shareholder' AND {alias}.ownership_pct >= {pct}))")
 
