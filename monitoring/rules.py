@@ -78,6 +78,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.history.records import records_actor
 from loans.models import role_current_on_sql
@@ -812,9 +813,11 @@ def _next_rule_version(code: str) -> int:
     return (WarningRule.objects.filter(code=code).aggregate(v=Max("version"))["v"] or 0) + 1
 
 
-def _require_rule_publisher(actor, what: str) -> None:
-    four_eyes.require_checker(actor, permission=PUBLISH_RULE_PERMISSION, what=what, thing=_("warning rule version"),
-                              right=_("publish warning rules"))
+FOUR_EYES = four_eyes.FourEyes(
+    model=WarningRule, permission=PUBLISH_RULE_PERMISSION, thing=gettext_lazy("warning rule version"),
+    right=gettext_lazy("publish warning rules"), missing=gettext_lazy("Warning rule version #%(id)s does not exist."),
+    id_field="rule_id",
+)
 
 
 @records_actor
@@ -827,7 +830,7 @@ def warning_rule_publish(
     earlier ones stay as they were (the alerts they raised name them).  Refused, with nothing
     saved, when a parameter is out of range (the error names it), the severity is not one of
     the known ones, or ``effective_from`` is before the active version's."""
-    four_eyes.refuse_person_publishing(actor, maker=maker, thing=_("warning rule version"))
+    FOUR_EYES.refuse_person_publishing(actor, maker=maker)
     clean = _checked(code, severity, params, effective_from)
     with transaction.atomic():
         current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
@@ -851,7 +854,7 @@ def warning_rule_propose(
 ) -> WarningRule:
     """Record a proposed version of rule ``code`` (inactive; the nightly rules keep using the
     active one) until another person approves it.  Validated now, and again when approved."""
-    _require_rule_publisher(actor, _("propose"))
+    FOUR_EYES.require_checker(actor, _("propose"))
     clean = _checked(code, severity, params, effective_from)
     with transaction.atomic():
         current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
@@ -866,18 +869,14 @@ def warning_rule_propose(
         )
 
 
-def _lock_rule_proposal(rule_id) -> WarningRule:
-    return four_eyes.proposal_lock(WarningRule, rule_id, missing=_("Warning rule version #%(id)s does not exist."), field="rule_id")
-
-
 @records_actor
 def warning_rule_approve(*, rule_id: int, actor, note: str = "") -> WarningRule:
     """Another person publishes a proposed version: it becomes the rule's active version."""
-    _require_rule_publisher(actor, _("approve"))
+    FOUR_EYES.require_checker(actor, _("approve"))
     with transaction.atomic():
         code = WarningRule.objects.filter(pk=rule_id).values_list("code", flat=True).first()
         current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
-        rule = _lock_rule_proposal(rule_id)
+        rule = FOUR_EYES.lock(rule_id)
         four_eyes.proposal_check(rule, actor=actor, active=current)
         rule.params = _checked(rule.code, rule.severity, rule.params, rule.effective_from)
         _not_before_active(current, rule.effective_from)
@@ -887,10 +886,7 @@ def warning_rule_approve(*, rule_id: int, actor, note: str = "") -> WarningRule:
 @records_actor
 def warning_rule_reject(*, rule_id: int, actor, note: str) -> WarningRule:
     """A proposed version is turned down (or withdrawn by its maker), with a reason."""
-    _require_rule_publisher(actor, _("reject"))
-    note = four_eyes.rejection_note(note)
-    with transaction.atomic():
-        return four_eyes.proposal_reject(_lock_rule_proposal(rule_id), actor=actor, note=note)
+    return FOUR_EYES.reject(rule_id, actor=actor, note=note)
 
 
 def warning_rule_changes(rule: WarningRule) -> list[tuple[str, object, object]]:

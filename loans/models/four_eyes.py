@@ -22,6 +22,17 @@ class VersionStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+def _person(verbose_name, *, on_delete) -> models.ForeignKey:
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=on_delete,
+        related_name="+",
+        verbose_name=verbose_name,
+    )
+
+
 class FourEyesVersion(models.Model):
     """The maker-checker fields of a versioned setting.  A concrete model adds its own
     ``version`` and passes :func:`four_eyes_constraints` into its ``Meta.constraints``."""
@@ -35,14 +46,7 @@ class FourEyesVersion(models.Model):
     maker = models.CharField(
         _("maker"), max_length=64, help_text=_("who proposed this version: user:<id> or system:<what>")
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("proposed by"),
-    )
+    created_by = _person(_("proposed by"), on_delete=models.SET_NULL)
     based_on_version = models.PositiveIntegerField(
         _("based on version"),
         null=True,
@@ -51,23 +55,9 @@ class FourEyesVersion(models.Model):
             "the active version when this one was proposed; approving is refused once another version was published"
         ),
     )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("approved by"),
-    )
+    approved_by = _person(_("approved by"), on_delete=models.PROTECT)
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    rejected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("rejected by"),
-    )
+    rejected_by = _person(_("rejected by"), on_delete=models.PROTECT)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=500, blank=True, default="")
 

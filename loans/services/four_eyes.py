@@ -1,14 +1,17 @@
 """The maker-checker steps every version under four eyes goes through (``FourEyesVersion``:
 the credit policy, the warning rules): the checker's right, the proposal locked and still
 proposed, maker != checker, a proposal overtaken by another published version refused, then
-publish or reject.  Each model's service keeps what is its own (which version is active, how
-a version is validated) and calls these inside its transaction.
+publish or reject.  Each model describes itself once (a :class:`FourEyes` beside its services)
+and keeps what is its own (which version is active, how a version is validated), calling
+these inside its transaction.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,50 +19,71 @@ from ..errors import DomainError, InvalidTransition, NotFound
 from ..models.four_eyes import FourEyesVersion, VersionStatus
 
 
-def require_checker(actor, *, permission: str, what: str, thing: str, right: str) -> None:
-    """Only an active person holding ``permission`` may ``what`` (propose, approve, reject) a
-    ``thing``; ``right`` names the permission in the refusal."""
-    if getattr(actor, "pk", None) is None or not actor.is_active:
-        raise DomainError(
-            _("Only a person can %(what)s a %(thing)s.") % {"what": what, "thing": thing},
-            field="actor",
-            code="actor_required",
-        )
-    if not actor.has_perm(permission):
-        raise DomainError(
-            _("%(user)s may not %(what)s a %(thing)s (needs the right to %(right)s).")
-            % {"user": actor.get_username(), "what": what, "thing": thing, "right": right},
-            field="actor",
-            code="permission_denied",
-        )
+@dataclass(frozen=True)
+class FourEyes:
+    """One model's versions under four eyes: who may check them and how refusals name them.
+    The texts are lazy (``gettext_lazy``): a spec is built at import time."""
 
+    model: type[FourEyesVersion]
+    permission: str  # "app_label.codename" of the right to propose, approve and reject
+    thing: str  # "credit policy"
+    right: str  # "publish policies"
+    missing: str  # "Credit policy #%(id)s does not exist."
+    id_field: str  # the services' keyword for a version's id
 
-def refuse_person_publishing(actor, *, maker: str, thing: str) -> None:
-    """Only the system publishes in one step (as ``system:<what>``); a person proposes."""
-    if getattr(actor, "pk", None) is not None:
-        raise DomainError(
-            _("Maker-checker: a person proposes a %(thing)s and another approves it.") % {"thing": thing},
-            field="actor",
-            code="maker_checker",
-        )
-    if not maker or not maker.startswith("system:"):
-        raise ValidationError({"maker": _("The system publishes as system:<what>.")})
+    def require_checker(self, actor, what: str) -> None:
+        """Only an active person holding the right may ``what`` (propose, approve, reject)."""
+        if getattr(actor, "pk", None) is None or not actor.is_active:
+            raise DomainError(
+                _("Only a person can %(what)s a %(thing)s.") % {"what": what, "thing": self.thing},
+                field="actor",
+                code="actor_required",
+            )
+        if not actor.has_perm(self.permission):
+            raise DomainError(
+                _("%(user)s may not %(what)s a %(thing)s (needs the right to %(right)s).")
+                % {"user": actor.get_username(), "what": what, "thing": self.thing, "right": self.right},
+                field="actor",
+                code="permission_denied",
+            )
 
+    def refuse_person_publishing(self, actor, *, maker: str) -> None:
+        """Only the system publishes in one step (as ``system:<what>``); a person proposes."""
+        if getattr(actor, "pk", None) is not None:
+            raise DomainError(
+                _("Maker-checker: a person proposes a %(thing)s and another approves it.") % {"thing": self.thing},
+                field="actor",
+                code="maker_checker",
+            )
+        if not maker or not maker.startswith("system:"):
+            raise ValidationError({"maker": _("The system publishes as system:<what>.")})
 
-def proposal_lock(model: type[FourEyesVersion], pk, *, missing: str, field: str) -> FourEyesVersion:
-    """The version ``pk`` locked for update; refused unless it is still proposed.
-    ``missing``: the message when there is no such version (with ``%(id)s``)."""
-    try:
-        version = model.objects.select_for_update().get(pk=pk)
-    except (model.DoesNotExist, ValueError, TypeError):
-        raise NotFound(missing % {"id": pk}, field=field) from None
-    if version.status != VersionStatus.PROPOSED:
-        raise InvalidTransition(
-            _("%(name)s is %(status)s; only a proposed version is decided.")
-            % {"name": version.version_name, "status": version.get_status_display()},
-            field="status",
-        )
-    return version
+    def lock(self, pk) -> FourEyesVersion:
+        """The version ``pk`` locked for update; refused unless it is still proposed."""
+        try:
+            version = self.model.objects.select_for_update().get(pk=pk)
+        except (self.model.DoesNotExist, ValueError, TypeError):
+            raise NotFound(self.missing % {"id": pk}, field=self.id_field) from None
+        if version.status != VersionStatus.PROPOSED:
+            raise InvalidTransition(
+                _("%(name)s is %(status)s; only a proposed version is decided.")
+                % {"name": version.version_name, "status": version.get_status_display()},
+                field="status",
+            )
+        return version
+
+    def reject(self, pk, *, actor, note: str) -> FourEyesVersion:
+        """A proposed version is turned down (or withdrawn by its maker), with a reason."""
+        self.require_checker(actor, _("reject"))
+        note = (note or "").strip()
+        if not note:
+            raise ValidationError({"note": _("Say why the proposal is rejected.")})
+        with transaction.atomic():
+            version = self.lock(pk)
+            version.status, version.rejected_by, version.decided_at = VersionStatus.REJECTED, actor, timezone.now()
+            version.decision_note = note[:500]
+            version.save(update_fields=["status", "rejected_by", "decided_at", "decision_note"])
+            return version
 
 
 def proposal_check(version: FourEyesVersion, *, actor, active: FourEyesVersion | None) -> None:
@@ -99,22 +123,6 @@ def proposal_publish(
     version.save(
         update_fields=["is_active", "status", *also, "approved_by", "approved_at", "decided_at", "decision_note"]
     )
-    return version
-
-
-def rejection_note(note: str | None) -> str:
-    """A rejection says why; refused (before anything is locked) when it does not."""
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": _("Say why the proposal is rejected.")})
-    return note[:500]
-
-
-def proposal_reject(version: FourEyesVersion, *, actor, note: str) -> FourEyesVersion:
-    """The locked proposal is turned down (or withdrawn by its maker) with ``note``."""
-    version.status, version.rejected_by, version.decided_at = VersionStatus.REJECTED, actor, timezone.now()
-    version.decision_note = note
-    version.save(update_fields=["status", "rejected_by", "decided_at", "decision_note"])
     return version
 
 

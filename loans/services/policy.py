@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.history.records import records_actor
 
@@ -145,15 +146,17 @@ def _next_version() -> int:
     return (CreditPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
 
 
-def _require_publisher(actor, what: str) -> None:
-    four_eyes.require_checker(actor, permission=PUBLISH_PERMISSION, what=what, thing=_("credit policy"), right=_("publish policies"))
+FOUR_EYES = four_eyes.FourEyes(
+    model=CreditPolicy, permission=PUBLISH_PERMISSION, thing=gettext_lazy("credit policy"), right=gettext_lazy("publish policies"),
+    missing=gettext_lazy("Credit policy #%(id)s does not exist."), id_field="policy_id",
+)
 
 
 @records_actor
 def credit_policy_publish(*, changes: dict, actor=None, note: str = "", maker: str = "system:publish") -> CreditPolicy:
     """The system publishes a new version in one step (the active policy with ``changes``
     applied; it becomes active).  A person never does: they propose, another approves."""
-    four_eyes.refuse_person_publishing(actor, maker=maker, thing=_("credit policy"))
+    FOUR_EYES.refuse_person_publishing(actor, maker=maker)
     with transaction.atomic():
         current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
         values = _values_with(current, changes)
@@ -170,7 +173,7 @@ def credit_policy_publish(*, changes: dict, actor=None, note: str = "", maker: s
 def credit_policy_propose(*, changes: dict, actor, note: str = "") -> CreditPolicy:
     """Record a proposed version (the active policy with ``changes``), inactive until another
     person approves it.  Validated now, and again when approved."""
-    _require_publisher(actor, _("propose"))
+    FOUR_EYES.require_checker(actor, _("propose"))
     with transaction.atomic():
         current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
         values = _values_with(current, changes)
@@ -184,17 +187,13 @@ def credit_policy_propose(*, changes: dict, actor, note: str = "") -> CreditPoli
         return new
 
 
-def _lock_proposal(policy_id) -> CreditPolicy:
-    return four_eyes.proposal_lock(CreditPolicy, policy_id, missing=_("Credit policy #%(id)s does not exist."), field="policy_id")
-
-
 @records_actor
 def credit_policy_approve(*, policy_id: int, actor, note: str = "") -> CreditPolicy:
     """Another person publishes a proposed version: it becomes the active policy."""
-    _require_publisher(actor, _("approve"))
+    FOUR_EYES.require_checker(actor, _("approve"))
     with transaction.atomic():
         current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
-        policy = _lock_proposal(policy_id)
+        policy = FOUR_EYES.lock(policy_id)
         four_eyes.proposal_check(policy, actor=actor, active=current)
         credit_policy_validate(policy)
         return four_eyes.proposal_publish(policy, actor=actor, active=current, note=note)
@@ -203,10 +202,7 @@ def credit_policy_approve(*, policy_id: int, actor, note: str = "") -> CreditPol
 @records_actor
 def credit_policy_reject(*, policy_id: int, actor, note: str) -> CreditPolicy:
     """A proposed version is turned down (or withdrawn by its maker), with a reason."""
-    _require_publisher(actor, _("reject"))
-    note = four_eyes.rejection_note(note)
-    with transaction.atomic():
-        return four_eyes.proposal_reject(_lock_proposal(policy_id), actor=actor, note=note)
+    return FOUR_EYES.reject(policy_id, actor=actor, note=note)
 
 
 def credit_policy_changes(policy: CreditPolicy) -> list[tuple[str, object, object]]:
