@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.formatting import format_date, format_money, format_rate
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
-from loans.admin.lending import PolicyDecisionForm, _error_text, _run_on_each, close_lines
+from loans.admin.four_eyes import VersionReviewAdmin
+from loans.admin.lending import _error_text, _run_on_each, close_lines
 from loans.errors import DomainError
 from loans.models import CreditLine
 
@@ -36,7 +37,6 @@ from .models import (
     PortfolioSegment,
     PortfolioSnapshot,
     PostLoanAction,
-    RuleVersionStatus,
     ScoringChunk,
     ScoringRun,
     Severity,
@@ -280,7 +280,7 @@ def _rule_value(name: str, value) -> str:
 
 
 @admin.register(WarningRule)
-class WarningRuleAdmin(GuardedModelAdmin):
+class WarningRuleAdmin(VersionReviewAdmin):
     """Saving never edits a version: it *proposes* a new one (maker recorded, inactive; the
     nightly rules keep using the active version).  Another person holding the right to publish
     warning rules reviews it (the changed settings beside the active ones) and approves it,
@@ -293,26 +293,17 @@ class WarningRuleAdmin(GuardedModelAdmin):
     list_select_related = ("created_by", "approved_by")
     readonly_fields = ("version", "is_active", "status", "maker", "created_at", "created_by", "based_on_version",
                        "approved_by", "approved_at", "rejected_by", "decided_at", "decision_note")
+    publish_permission = "monitoring.publish_warning_rule"
+    review_template = "admin/monitoring/warningrule/review.html"
+    approve_service, reject_service, id_argument = warning_rule_approve, warning_rule_reject, "rule_id"
 
-    @admin.display(description=_("review"))
-    def review_link(self, rule):
-        if rule.status != RuleVersionStatus.PROPOSED:
-            return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:monitoring_warningrule_review", args=[rule.pk]), _("Review"))
+    def changes(self, rule):
+        return [(_("Parameters") if name == "params" else WarningRule._meta.get_field(name).verbose_name,
+                 _rule_value(name, before), _rule_value(name, after))
+                for name, before, after in warning_rule_changes(rule)]
 
-    def has_add_permission(self, request):
-        return request.user.has_perm("monitoring.publish_warning_rule")
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.has_perm("monitoring.publish_warning_rule")
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        review = path("<int:rule_id>/review/", self.permission_view(self.review_view, "monitoring.publish_warning_rule"),
-                      name="monitoring_warningrule_review")
-        return [review, *super().get_urls()]
+    def review_title(self, rule):
+        return _("Warning rule %(rule)s") % {"rule": rule.version_name}
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -326,38 +317,6 @@ class WarningRuleAdmin(GuardedModelAdmin):
                        "before it applies; until then the nightly rules use the active version.") % {"code": new.code, "v": new.version},
             messages.SUCCESS,
         )
-
-    def response_add(self, request, obj, post_url_continue=None):
-        return redirect("admin:monitoring_warningrule_review", rule_id=obj.pk)
-
-    def response_change(self, request, obj):
-        return redirect("admin:monitoring_warningrule_review", rule_id=obj.pk)
-
-    def review_view(self, request, rule_id):
-        rule = get_object_or_404(WarningRule.objects.select_related("created_by", "approved_by", "rejected_by"), pk=rule_id)
-        form = PolicyDecisionForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            decide = warning_rule_approve if "do-approve" in request.POST else warning_rule_reject
-            try:
-                decided = decide(rule_id=rule.pk, actor=request.user, note=form.cleaned_data["note"])
-            except (DomainError, ValidationError) as exc:
-                self.message_user(request, _error_text(exc), messages.ERROR)
-            else:
-                if decided.is_active:
-                    self.message_user(request, _("%(rule)s is published and active.") % {"rule": f"{decided.code} v{decided.version}"},
-                                      messages.SUCCESS)
-                else:
-                    self.message_user(request, _("%(rule)s is rejected.") % {"rule": f"{decided.code} v{decided.version}"}, messages.WARNING)
-                return redirect("admin:monitoring_warningrule_review", rule_id=rule.pk)
-        context = {
-            **self.admin_site.each_context(request), "opts": self.opts, "rule": rule, "form": form,
-            "title": _("Warning rule %(rule)s") % {"rule": f"{rule.code} v{rule.version}"},
-            "changes": [(_("Parameters") if name == "params" else WarningRule._meta.get_field(name).verbose_name,
-                         _rule_value(name, before), _rule_value(name, after))
-                        for name, before, after in warning_rule_changes(rule)],
-            "can_decide": rule.status == RuleVersionStatus.PROPOSED, "own": rule.maker == f"user:{request.user.pk}",
-        }
-        return TemplateResponse(request, "admin/monitoring/warningrule/review.html", context)
 
 
 # --- Post-loan actions ---------------------------------------------------------------------

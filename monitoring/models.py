@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from config.history.records import History
+from loans.models.four_eyes import FourEyesVersion, VersionStatus, four_eyes_constraints
 
 
 class RunStatus(models.TextChoices):
@@ -241,13 +242,11 @@ class Alert(models.Model):
         return self.status in ALERT_LIVE_STATUSES
 
 
-class RuleVersionStatus(models.TextChoices):
-    PROPOSED = "proposed", _("Proposed")
-    PUBLISHED = "published", _("Published")
-    REJECTED = "rejected", _("Rejected")
+# The statuses of a version under four eyes (kept under the rules' name for their readers).
+RuleVersionStatus = VersionStatus
 
 
-class WarningRule(models.Model):
+class WarningRule(FourEyesVersion):
     """One version of a warning rule's settings: enabled, severity and parameters.  Versioned
     like the credit policy: a version is never edited once published; a change publishes a new
     version that becomes the active one (one active version per code), and every alert names
@@ -260,32 +259,10 @@ class WarningRule(models.Model):
 
     code = models.CharField(max_length=32)
     version = models.PositiveIntegerField()
-    is_active = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     severity = models.CharField(max_length=8, choices=Severity.choices)
     params = models.JSONField(default=dict, blank=True)
     effective_from = models.DateField(help_text=_("the first nightly run date this version applies to"))
-    note = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("proposed by"),
-    )
-    status = models.CharField(_("status"), max_length=12, choices=RuleVersionStatus.choices, default=RuleVersionStatus.PUBLISHED)
-    maker = models.CharField(_("maker"), max_length=64, help_text=_("who proposed this version: user:<id> or system:<what>"))
-    based_on_version = models.PositiveIntegerField(
-        _("based on version"), null=True, blank=True,
-        help_text=_("the active version when this one was proposed; approving is refused once another version was published"),
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by"),
-    )
-    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    rejected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("rejected by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.CharField(_("decision note"), max_length=500, blank=True, default="")
-
     # Who changed what and when (config/history), shown beside the ledger in the admin.
     history = History()
 
@@ -293,13 +270,7 @@ class WarningRule(models.Model):
         ordering = ["code", "-version"]
         permissions = [("publish_warning_rule", _("Can publish a new version of a warning rule"))]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=RuleVersionStatus.values), name="warning_rule_status_valid"),
-            models.CheckConstraint(condition=~Q(maker=""), name="warning_rule_maker_recorded"),
-            models.CheckConstraint(condition=Q(is_active=False) | Q(status=RuleVersionStatus.PUBLISHED), name="warning_rule_active_is_published"),
-            models.CheckConstraint(
-                condition=Q(approved_by__isnull=True) | Q(created_by__isnull=True) | ~Q(approved_by=F("created_by")),
-                name="warning_rule_approver_not_proposer",
-            ),
+            *four_eyes_constraints("warning_rule"),
             models.UniqueConstraint(fields=["code", "version"], name="warning_rule_unique_version"),
             models.UniqueConstraint(fields=["code"], condition=Q(is_active=True), name="warning_rule_one_active_per_code"),
             models.CheckConstraint(condition=Q(version__gte=1), name="warning_rule_version_positive"),
@@ -310,6 +281,10 @@ class WarningRule(models.Model):
         if self.status != RuleVersionStatus.PUBLISHED:
             return f"{self.code} v{self.version} ({self.get_status_display()})"
         return f"{self.code} v{self.version}{_(' (active)') if self.is_active else ''}"
+
+    @property
+    def version_name(self) -> str:
+        return f"{self.code} v{self.version}"
 
 
 # --- Post-loan actions ---------------------------------------------------------------------

@@ -78,9 +78,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.history.records import records_actor
-from loans.errors import DomainError, InvalidTransition, NotFound
+from loans.models import role_current_on_sql
+from loans.services import four_eyes
 from scoring.models import SCORE_DROP_INDEX_POINTS
 
 from .models import ALERT_LIVE_STATUSES, Alert, AlertStatus, RuleVersionStatus, Severity, WarningRule
@@ -251,7 +253,7 @@ class Context:
         """Current key roles: legal representative, actual controller, major shareholder."""
         d = self.date("as_of", self.as_of)
         pct = float(self.params.get("min_ownership_pct", 25))
-        return (f"{alias}.valid_from <= {d} AND ({alias}.valid_to IS NULL OR {alias}.valid_to >= {d}) AND "
+        return (f"{role_current_on_sql(alias, d)} AND "
                 f"({alias}.role IN ('{KEY_ROLES[0]}', '{KEY_ROLES[1]}') OR "
                 f"({alias}.role = 'shareholder' AND {alias}.ownership_pct >= {pct}))")
 
@@ -815,12 +817,11 @@ def _next_rule_version(code: str) -> int:
     return (WarningRule.objects.filter(code=code).aggregate(v=Max("version"))["v"] or 0) + 1
 
 
-def _require_rule_publisher(actor, what: str) -> None:
-    if getattr(actor, "pk", None) is None or not actor.is_active:
-        raise DomainError(_("Only a person can %(what)s a warning rule version.") % {"what": what}, field="actor", code="actor_required")
-    if not actor.has_perm(PUBLISH_RULE_PERMISSION):
-        raise DomainError(_("%(user)s may not %(what)s a warning rule version (needs the right to publish warning rules).")
-                          % {"user": actor.get_username(), "what": what}, field="actor", code="permission_denied")
+FOUR_EYES = four_eyes.FourEyes(
+    model=WarningRule, permission=PUBLISH_RULE_PERMISSION, thing=gettext_lazy("warning rule version"),
+    right=gettext_lazy("publish warning rules"), missing=gettext_lazy("Warning rule version #%(id)s does not exist."),
+    id_field="rule_id",
+)
 
 
 @records_actor
@@ -833,11 +834,7 @@ def warning_rule_publish(
     earlier ones stay as they were (the alerts they raised name them).  Refused, with nothing
     saved, when a parameter is out of range (the error names it), the severity is not one of
     the known ones, or ``effective_from`` is before the active version's."""
-    if getattr(actor, "pk", None) is not None:
-        raise DomainError(_("Maker-checker: a person proposes a warning rule version and another approves it."),
-                          field="actor", code="maker_checker")
-    if not maker or not maker.startswith("system:"):
-        raise ValidationError({"maker": _("The system publishes as system:<what>.")})
+    FOUR_EYES.refuse_person_publishing(actor, maker=maker)
     clean = _checked(code, severity, params, effective_from)
     with transaction.atomic():
         current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
@@ -861,7 +858,7 @@ def warning_rule_propose(
 ) -> WarningRule:
     """Record a proposed version of rule ``code`` (inactive; the nightly rules keep using the
     active one) until another person approves it.  Validated now, and again when approved."""
-    _require_rule_publisher(actor, _("propose"))
+    FOUR_EYES.require_checker(actor, _("propose"))
     clean = _checked(code, severity, params, effective_from)
     with transaction.atomic():
         current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
@@ -876,64 +873,24 @@ def warning_rule_propose(
         )
 
 
-def _lock_rule_proposal(rule_id) -> WarningRule:
-    try:
-        rule = WarningRule.objects.select_for_update().get(pk=rule_id)
-    except (WarningRule.DoesNotExist, ValueError, TypeError):
-        raise NotFound(_("Warning rule version #%(id)s does not exist.") % {"id": rule_id}, field="rule_id") from None
-    if rule.status != RuleVersionStatus.PROPOSED:
-        raise InvalidTransition(_("%(rule)s is %(status)s; only a proposed version is decided.")
-                                % {"rule": f"{rule.code} v{rule.version}", "status": rule.get_status_display()}, field="status")
-    return rule
-
-
 @records_actor
 def warning_rule_approve(*, rule_id: int, actor, note: str = "") -> WarningRule:
     """Another person publishes a proposed version: it becomes the rule's active version."""
-    _require_rule_publisher(actor, _("approve"))
+    FOUR_EYES.require_checker(actor, _("approve"))
     with transaction.atomic():
         code = WarningRule.objects.filter(pk=rule_id).values_list("code", flat=True).first()
         current = WarningRule.objects.select_for_update().filter(code=code, is_active=True).first()
-        rule = _lock_rule_proposal(rule_id)
-        name = f"{rule.code} v{rule.version}"
-        if not rule.maker:  # the constraint forbids it; never read an empty field as "nobody"
-            raise DomainError(_("%(rule)s has no recorded maker.") % {"rule": name}, field="maker", code="maker_missing")
-        if rule.maker == f"user:{actor.pk}":
-            raise DomainError(_("You proposed %(rule)s; someone else must approve it.") % {"rule": name},
-                              field="approved_by", code="maker_checker")
-        active_version = current.version if current is not None else None
-        if rule.based_on_version != active_version:
-            raise DomainError(
-                _("%(rule)s was proposed against v%(base)s, but v%(active)s has been published since; propose it again.")
-                % {"rule": name, "base": rule.based_on_version or "—", "active": active_version or "—"},
-                field="based_on_version", code="stale_proposal",
-            )
+        rule = FOUR_EYES.lock(rule_id)
+        four_eyes.proposal_check(rule, actor=actor, active=current)
         rule.params = _checked(rule.code, rule.severity, rule.params, rule.effective_from)
         _not_before_active(current, rule.effective_from)
-        now = timezone.now()
-        if current is not None:
-            current.is_active = False
-            current.save(update_fields=["is_active"])
-        rule.is_active, rule.status = True, RuleVersionStatus.PUBLISHED
-        rule.approved_by, rule.approved_at, rule.decided_at = actor, now, now
-        rule.decision_note = (note or "")[:500]
-        rule.save(update_fields=["is_active", "status", "params", "approved_by", "approved_at", "decided_at", "decision_note"])
-        return rule
+        return four_eyes.proposal_publish(rule, actor=actor, active=current, note=note, also=("params",))
 
 
 @records_actor
 def warning_rule_reject(*, rule_id: int, actor, note: str) -> WarningRule:
     """A proposed version is turned down (or withdrawn by its maker), with a reason."""
-    _require_rule_publisher(actor, _("reject"))
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": _("Say why the proposal is rejected.")})
-    with transaction.atomic():
-        rule = _lock_rule_proposal(rule_id)
-        rule.status, rule.rejected_by, rule.decided_at = RuleVersionStatus.REJECTED, actor, timezone.now()
-        rule.decision_note = note[:500]
-        rule.save(update_fields=["status", "rejected_by", "decided_at", "decision_note"])
-        return rule
+    return FOUR_EYES.reject(rule_id, actor=actor, note=note)
 
 
 def warning_rule_changes(rule: WarningRule) -> list[tuple[str, object, object]]:
@@ -941,6 +898,4 @@ def warning_rule_changes(rule: WarningRule) -> list[tuple[str, object, object]]:
     base = None
     if rule.based_on_version is not None:
         base = WarningRule.objects.filter(code=rule.code, version=rule.based_on_version).first()
-    if base is None:
-        return [(name, None, getattr(rule, name)) for name in VERSION_FIELDS]
-    return [(name, getattr(base, name), getattr(rule, name)) for name in VERSION_FIELDS if getattr(base, name) != getattr(rule, name)]
+    return four_eyes.proposal_changes(rule, base, VERSION_FIELDS)

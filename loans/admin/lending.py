@@ -31,7 +31,6 @@ from ..models import (
     LoanApplication,
     Repayment,
 )
-from ..models.underwriting import PolicyStatus
 from ..schedule import MAX_TERM_MONTHS
 from ..services import applications as app_services
 from ..services.lines import credit_line_close, credit_line_draw_down, credit_line_freeze, credit_line_unfreeze
@@ -45,14 +44,8 @@ from ..services.policy import (
     credit_policy_validate,
 )
 from ..services.repayments import loan_repayment_record
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "message_dict"):
-            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        return " ".join(exc.messages)
-    return str(exc)
+from .four_eyes import VersionReviewAdmin
+from .four_eyes import error_text as _error_text
 
 
 class ReadOnlyMixin:
@@ -247,15 +240,8 @@ def _policy_value(name: str, value) -> str:
     return str(value)
 
 
-class PolicyDecisionForm(forms.Form):
-    """The comment of a decision on a proposed version (credit policy, warning rule)."""
-
-    note = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=500,
-                           help_text=_("Required to reject; kept with the version."), required=False)
-
-
 @admin.register(CreditPolicy)
-class CreditPolicyAdmin(GuardedModelAdmin):
+class CreditPolicyAdmin(VersionReviewAdmin):
     """Saving never edits a version: it *proposes* a new one from the form's values (maker
     recorded, inactive).  Another person holding ``loans.publish_policy`` reviews it (the
     changed settings beside the active ones) and approves it, which publishes it, or rejects it."""
@@ -267,25 +253,13 @@ class CreditPolicyAdmin(GuardedModelAdmin):
     list_select_related = ["created_by", "approved_by"]
     readonly_fields = ["version", "is_active", "status", "maker", "created_at", "created_by", "based_on_version",
                        "approved_by", "approved_at", "rejected_by", "decided_at", "decision_note"]
+    publish_permission = "loans.publish_policy"
+    review_template = "admin/loans/creditpolicy/review.html"
+    approve_service, reject_service, id_argument = credit_policy_approve, credit_policy_reject, "policy_id"
 
-    @admin.display(description=_("review"))
-    def review_link(self, policy):
-        if policy.status != PolicyStatus.PROPOSED:
-            return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:loans_creditpolicy_review", args=[policy.pk]), _("Review"))
-
-    def has_add_permission(self, request):
-        return request.user.has_perm("loans.publish_policy")
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.has_perm("loans.publish_policy")
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        review = path("<int:policy_id>/review/", self.permission_view(self.review_view, "loans.publish_policy"), name="loans_creditpolicy_review")
-        return [review, *super().get_urls()]
+    def changes(self, policy):
+        return [(CreditPolicy._meta.get_field(name).verbose_name, _policy_value(name, before), _policy_value(name, after))
+                for name, before, after in credit_policy_changes(policy)]
 
     def save_model(self, request, obj, form, change):
         changes = {name: form.cleaned_data[name] for name in POLICY_FIELDS}
@@ -293,37 +267,6 @@ class CreditPolicyAdmin(GuardedModelAdmin):
         obj.pk, obj.version, obj.is_active, obj.status = new.pk, new.version, False, new.status
         self.message_user(request, _("Proposed credit policy v%(version)s. Another person with the right to publish policies must approve it before it applies.")
                           % {"version": new.version}, messages.SUCCESS)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        return redirect("admin:loans_creditpolicy_review", policy_id=obj.pk)
-
-    def response_change(self, request, obj):
-        return redirect("admin:loans_creditpolicy_review", policy_id=obj.pk)
-
-    def review_view(self, request, policy_id):
-        policy = get_object_or_404(CreditPolicy.objects.select_related("created_by", "approved_by", "rejected_by"), pk=policy_id)
-        form = PolicyDecisionForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            decide = credit_policy_approve if "do-approve" in request.POST else credit_policy_reject
-            try:
-                decided = decide(policy_id=policy.pk, actor=request.user, note=form.cleaned_data["note"])
-            except (DomainError, ValidationError) as exc:
-                self.message_user(request, _error_text(exc), messages.ERROR)
-            else:
-                if decided.is_active:
-                    self.message_user(request, _("Credit policy v%(version)s is published and active.") % {"version": decided.version}, messages.SUCCESS)
-                else:
-                    self.message_user(request, _("Credit policy v%(version)s is rejected.") % {"version": decided.version}, messages.WARNING)
-                return redirect("admin:loans_creditpolicy_review", policy_id=policy.pk)
-        own = policy.maker == f"user:{request.user.pk}"
-        context = {
-            **self.admin_site.each_context(request), "opts": self.opts, "policy": policy, "form": form,
-            "title": _("Credit policy v%(version)s") % {"version": policy.version},
-            "changes": [(CreditPolicy._meta.get_field(name).verbose_name, _policy_value(name, before), _policy_value(name, after))
-                        for name, before, after in credit_policy_changes(policy)],
-            "can_decide": policy.status == PolicyStatus.PROPOSED, "own": own,
-        }
-        return TemplateResponse(request, "admin/loans/creditpolicy/review.html", context)
 
 
 @admin.register(LedgerEntry)

@@ -17,12 +17,13 @@ KEYWORD = "Api-Key"
 
 _KEY_FIELDS = tuple(f.attname for f in PartnerAPIKey._meta.concrete_fields)
 _PARTNER_FIELDS = ("id", "name", "is_active")
+_KEY, _PARTNER = rawsql.column_names(PartnerAPIKey), rawsql.column_names(Partner)
 # Every partner request runs this: a precompiled statement (see loans/rawsql.py) for what
 # ``PartnerAPIKey.objects.get_from_key`` reads — the usable key with this prefix, and its partner.
 _KEY_SQL = (
     f"SELECT {rawsql.columns(PartnerAPIKey, _KEY_FIELDS, 'k')}, {rawsql.columns(Partner, _PARTNER_FIELDS, 'p')} "
-    f'FROM "{PartnerAPIKey._meta.db_table}" k JOIN "{Partner._meta.db_table}" p ON p."id" = k."partner_id" '
-    'WHERE k."prefix" = %s AND k."revoked" = %s'
+    f'FROM "{PartnerAPIKey._meta.db_table}" k JOIN "{Partner._meta.db_table}" p ON p.{_PARTNER["id"]} = k.{_KEY["partner"]} '
+    f"WHERE k.{_KEY['prefix']} = %s AND k.{_KEY['revoked']} = %s"
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import Prefetch
 
+from loans import rawsql
 from loans.models import Company, CreditLine, Decision, Loan, LoanApplication, RelatedParty
 
 from .models import WebhookDelivery, WebhookEndpoint
@@ -15,7 +16,8 @@ def companies_for(partner_id: int):
 
 
 # Precompiled (see loans/rawsql.py): every application POST checks its company this way.
-_HAS_COMPANY_SQL = f'SELECT 1 FROM "{Company._meta.db_table}" WHERE "id" = %s AND "partner_id" = %s'
+_COMPANY = rawsql.column_names(Company)
+_HAS_COMPANY_SQL = f'SELECT 1 FROM "{Company._meta.db_table}" WHERE {_COMPANY["id"]} = %s AND {_COMPANY["partner"]} = %s'
 
 
 def partner_has_company(partner_id: int, company_id: int) -> bool:

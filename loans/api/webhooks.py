@@ -43,10 +43,11 @@ def backoff_seconds(attempts: int) -> int:
 
 
 _ENDPOINT_FIELDS = tuple(f.attname for f in WebhookEndpoint._meta.concrete_fields)
+_ENDPOINT = rawsql.column_names(WebhookEndpoint)
 # Precompiled (see loans/rawsql.py): every application POST looks up its partner's endpoints.
 _ENDPOINTS_SQL = (
     f"SELECT {rawsql.columns(WebhookEndpoint, _ENDPOINT_FIELDS, 'e')} FROM \"{WebhookEndpoint._meta.db_table}\" e "
-    'WHERE e."partner_id" = %s AND e."is_active" = %s ORDER BY e."id" DESC'
+    f"WHERE e.{_ENDPOINT['partner']} = %s AND e.{_ENDPOINT['is_active']} = %s ORDER BY e.{_ENDPOINT['id']} DESC"
 )
 
 

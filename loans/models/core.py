@@ -224,12 +224,14 @@ def role_current_on(as_of, prefix: str = "") -> Q:
     )
 
 
-def role_current_on_sql(alias: str) -> str:
-    """:func:`role_current_on` for raw SQL over ``RelatedParty`` as ``alias``: two
-    placeholders, both the day (adapted, e.g. ``connection.ops.adapt_datefield_value``)."""
+def role_current_on_sql(alias: str, day: str = "%s") -> str:
+    """:func:`role_current_on` for raw SQL over ``RelatedParty`` as ``alias``.  ``day`` is the
+    day as SQL, written twice: by default a ``%s`` placeholder, so two parameters, both the day
+    (adapted, e.g. ``connection.ops.adapt_datefield_value``); a statement with named parameters
+    passes its own (``%(as_of)s``), or any date expression."""
     meta = RelatedParty._meta
     start, end = (f'{alias}."{meta.get_field(n).column}"' for n in ("valid_from", "valid_to"))
-    return f"{start} <= %s AND ({end} IS NULL OR {end} >= %s)"
+    return f"{start} <= {day} AND ({end} IS NULL OR {end} >= {day})"
 
 
 class RelatedPartyQuerySet(models.QuerySet):

@@ -19,6 +19,7 @@ from scoring.scale import LENDING_MIN_SCORE, MAX_SCORE
 
 from ..schedule import MAX_TERM_MONTHS
 from .core import Company, LoanApplication, MoneyField, RateField
+from .four_eyes import FourEyesVersion, VersionStatus, four_eyes_constraints
 
 # The policy a fresh install decides with (also written by migration 0003), and the
 # fields' defaults below.  Rates are
@@ -56,15 +57,16 @@ DEFAULT_POLICY = {
 }
 
 
-class PolicyStatus(models.TextChoices):
-    PROPOSED = "proposed", _("Proposed")
-    PUBLISHED = "published", _("Published")
-    REJECTED = "rejected", _("Rejected")
+# The statuses of a version under four eyes (kept under the policy's name for its readers).
+PolicyStatus = VersionStatus
 
 
-class CreditPolicy(models.Model):
+class CreditPolicy(FourEyesVersion):
+    """One version of the credit policy.  Maker-checker (``FourEyesVersion``): a person
+    proposes a version; another person holding loans.publish_policy approves it, and only
+    then is it published and active."""
+
     version = models.PositiveIntegerField(unique=True)
-    is_active = models.BooleanField(default=False)
     min_score = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["min_score"], help_text="Composite score needed to be eligible.")
     grey_band_low = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["grey_band_low"])
     grey_band_high = models.PositiveSmallIntegerField(default=DEFAULT_POLICY["grey_band_high"], help_text="Scores in [low, high] go to the credit committee.")
@@ -91,28 +93,6 @@ class CreditPolicy(models.Model):
     )
     tier_bands = models.JSONField(default=list, help_text='[{"tier": "A", "min_score": 750, "base_rate": "0.06", "multiplier": "1.5"}, …]')
     term_spreads = models.JSONField(default=list, help_text='[{"max_months": 12, "spread": "0"}, …] — first row whose max_months ≥ term.')
-    note = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    # Maker-checker: a person proposes a version (status "proposed", inactive); another person
-    # holding loans.publish_policy approves it, and only then is it published and active.
-    status = models.CharField(_("status"), max_length=12, choices=PolicyStatus.choices, default=PolicyStatus.PUBLISHED)
-    maker = models.CharField(_("maker"), max_length=64, help_text=_("who proposed this version: user:<id> or system:<what>"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("proposed by"),
-    )
-    based_on_version = models.PositiveIntegerField(
-        _("based on version"), null=True, blank=True,
-        help_text=_("the active version when this one was proposed; approving is refused once another version was published"),
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by"),
-    )
-    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    rejected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("rejected by"),
-    )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.CharField(_("decision note"), max_length=500, blank=True, default="")
     history = History()
 
     class Meta:
@@ -140,13 +120,7 @@ class CreditPolicy(models.Model):
                 condition=Q(committee_majority__gte=1) & Q(committee_majority__lte=F("committee_quorum")) & Q(committee_due_working_days__gte=1),
                 name="credit_policy_committee_rules",
             ),
-            models.CheckConstraint(condition=Q(status__in=PolicyStatus.values), name="credit_policy_status_valid"),
-            models.CheckConstraint(condition=~Q(maker=""), name="credit_policy_maker_recorded"),
-            models.CheckConstraint(condition=Q(is_active=False) | Q(status=PolicyStatus.PUBLISHED), name="credit_policy_active_is_published"),
-            models.CheckConstraint(
-                condition=Q(approved_by__isnull=True) | Q(created_by__isnull=True) | ~Q(approved_by=F("created_by")),
-                name="credit_policy_approver_not_proposer",
-            ),
+            *four_eyes_constraints("credit_policy"),
         ]
 
     def __str__(self) -> str:
@@ -154,6 +128,10 @@ class CreditPolicy(models.Model):
             return _("Credit policy v%(version)s (active)") % {"version": self.version}
         if self.status != PolicyStatus.PUBLISHED:
             return _("Credit policy v%(version)s (%(status)s)") % {"version": self.version, "status": self.get_status_display()}
+        return _("Credit policy v%(version)s") % {"version": self.version}
+
+    @property
+    def version_name(self) -> str:
         return _("Credit policy v%(version)s") % {"version": self.version}
 
 

@@ -82,7 +82,9 @@ log = logging.getLogger(__name__)
 # An arbitrary constant naming "the ledger" among PostgreSQL advisory locks.
 LEDGER_LOCK_KEY = 0x5E1ED6E5
 # Precompiled (see loans/rawsql.py): every automated decision runs it.
-_TAIL_SQL = f'SELECT "seq", "entry_hash" FROM "{LedgerEntry._meta.db_table}" ORDER BY "seq" DESC LIMIT 1'
+_LEDGER = rawsql.column_names(LedgerEntry)
+_TAIL_SQL = (f'SELECT {_LEDGER["seq"]}, {_LEDGER["entry_hash"]} FROM "{LedgerEntry._meta.db_table}" '
+             f'ORDER BY {_LEDGER["seq"]} DESC LIMIT 1')
 _FIELDS = ("seq", "prev_hash", "content_hash", "entry_hash", "kind", "subject_type", "subject_id", "payload")
 
 

@@ -25,14 +25,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.history.records import records_actor
 
-from ..errors import DomainError, InvalidTransition, NotFound
 from ..models import DEFAULT_POLICY, CreditPolicy
 from ..models.underwriting import PolicyStatus
 from ..pricing import PolicySnapshot
 from ..schedule import MAX_TERM_MONTHS
+from . import four_eyes
 
 POLICY_FIELDS = tuple(DEFAULT_POLICY)
 
@@ -145,23 +146,17 @@ def _next_version() -> int:
     return (CreditPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
 
 
-def _require_publisher(actor, what: str) -> None:
-    if getattr(actor, "pk", None) is None or not actor.is_active:
-        raise DomainError(_("Only a person can %(what)s a credit policy.") % {"what": what}, field="actor", code="actor_required")
-    if not actor.has_perm(PUBLISH_PERMISSION):
-        raise DomainError(_("%(user)s may not %(what)s a credit policy (needs the right to publish policies).")
-                          % {"user": actor.get_username(), "what": what}, field="actor", code="permission_denied")
+FOUR_EYES = four_eyes.FourEyes(
+    model=CreditPolicy, permission=PUBLISH_PERMISSION, thing=gettext_lazy("credit policy"), right=gettext_lazy("publish policies"),
+    missing=gettext_lazy("Credit policy #%(id)s does not exist."), id_field="policy_id",
+)
 
 
 @records_actor
 def credit_policy_publish(*, changes: dict, actor=None, note: str = "", maker: str = "system:publish") -> CreditPolicy:
     """The system publishes a new version in one step (the active policy with ``changes``
     applied; it becomes active).  A person never does: they propose, another approves."""
-    if getattr(actor, "pk", None) is not None:
-        raise DomainError(_("Maker-checker: a person proposes a credit policy and another approves it."),
-                          field="actor", code="maker_checker")
-    if not maker or not maker.startswith("system:"):
-        raise ValidationError({"maker": _("The system publishes as system:<what>.")})
+    FOUR_EYES.refuse_person_publishing(actor, maker=maker)
     with transaction.atomic():
         current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
         values = _values_with(current, changes)
@@ -178,7 +173,7 @@ def credit_policy_publish(*, changes: dict, actor=None, note: str = "", maker: s
 def credit_policy_propose(*, changes: dict, actor, note: str = "") -> CreditPolicy:
     """Record a proposed version (the active policy with ``changes``), inactive until another
     person approves it.  Validated now, and again when approved."""
-    _require_publisher(actor, _("propose"))
+    FOUR_EYES.require_checker(actor, _("propose"))
     with transaction.atomic():
         current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
         values = _values_with(current, changes)
@@ -192,65 +187,25 @@ def credit_policy_propose(*, changes: dict, actor, note: str = "") -> CreditPoli
         return new
 
 
-def _lock_proposal(policy_id) -> CreditPolicy:
-    try:
-        policy = CreditPolicy.objects.select_for_update().get(pk=policy_id)
-    except (CreditPolicy.DoesNotExist, ValueError, TypeError):
-        raise NotFound(_("Credit policy #%(id)s does not exist.") % {"id": policy_id}, field="policy_id") from None
-    if policy.status != PolicyStatus.PROPOSED:
-        raise InvalidTransition(_("Credit policy v%(version)s is %(status)s; only a proposed version is decided.")
-                                % {"version": policy.version, "status": policy.get_status_display()}, field="status")
-    return policy
-
-
 @records_actor
 def credit_policy_approve(*, policy_id: int, actor, note: str = "") -> CreditPolicy:
     """Another person publishes a proposed version: it becomes the active policy."""
-    _require_publisher(actor, _("approve"))
+    FOUR_EYES.require_checker(actor, _("approve"))
     with transaction.atomic():
         current = CreditPolicy.objects.select_for_update().filter(is_active=True).first() or credit_policy_active()
-        policy = _lock_proposal(policy_id)
-        if not policy.maker:  # the constraint forbids it; never read an empty field as "nobody"
-            raise DomainError(_("Credit policy v%(version)s has no recorded maker.") % {"version": policy.version},
-                              field="maker", code="maker_missing")
-        if policy.maker == f"user:{actor.pk}":
-            raise DomainError(_("You proposed credit policy v%(version)s; someone else must approve it.") % {"version": policy.version},
-                              field="approved_by", code="maker_checker")
-        if policy.based_on_version is not None and policy.based_on_version != current.version:
-            raise DomainError(
-                _("Credit policy v%(version)s was proposed against v%(base)s, but v%(active)s has been published since; propose it again.")
-                % {"version": policy.version, "base": policy.based_on_version, "active": current.version},
-                field="based_on_version", code="stale_proposal",
-            )
+        policy = FOUR_EYES.lock(policy_id)
+        four_eyes.proposal_check(policy, actor=actor, active=current)
         credit_policy_validate(policy)
-        now = timezone.now()
-        current.is_active = False
-        current.save(update_fields=["is_active"])
-        policy.is_active, policy.status = True, PolicyStatus.PUBLISHED
-        policy.approved_by, policy.approved_at, policy.decided_at = actor, now, now
-        policy.decision_note = (note or "")[:500]
-        policy.save(update_fields=["is_active", "status", "approved_by", "approved_at", "decided_at", "decision_note"])
-        return policy
+        return four_eyes.proposal_publish(policy, actor=actor, active=current, note=note)
 
 
 @records_actor
 def credit_policy_reject(*, policy_id: int, actor, note: str) -> CreditPolicy:
     """A proposed version is turned down (or withdrawn by its maker), with a reason."""
-    _require_publisher(actor, _("reject"))
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": _("Say why the proposal is rejected.")})
-    with transaction.atomic():
-        policy = _lock_proposal(policy_id)
-        policy.status, policy.rejected_by, policy.decided_at = PolicyStatus.REJECTED, actor, timezone.now()
-        policy.decision_note = note[:500]
-        policy.save(update_fields=["status", "rejected_by", "decided_at", "decision_note"])
-        return policy
+    return FOUR_EYES.reject(policy_id, actor=actor, note=note)
 
 
 def credit_policy_changes(policy: CreditPolicy) -> list[tuple[str, object, object]]:
     """(field, value in the version it was based on, value proposed) for every field that differs."""
     base = CreditPolicy.objects.filter(version=policy.based_on_version).first() if policy.based_on_version else None
-    if base is None:
-        return [(name, None, getattr(policy, name)) for name in POLICY_FIELDS]
-    return [(name, getattr(base, name), getattr(policy, name)) for name in POLICY_FIELDS if getattr(base, name) != getattr(policy, name)]
+    return four_eyes.proposal_changes(policy, base, POLICY_FIELDS)

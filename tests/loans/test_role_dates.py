@@ -30,10 +30,12 @@ def test_the_queryset_and_the_sql_agree_on_the_edge_days():
         ids[rp.pk] = name
     by_orm = {ids[pk] for pk in RelatedParty.objects.current_on(DAY).filter(company=company).values_list("pk", flat=True)}
     day = connection.ops.adapt_datefield_value(DAY)
+    table = RelatedParty._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(
-            f'SELECT rp."id" FROM "{RelatedParty._meta.db_table}" rp WHERE rp."company_id" = %s AND {role_current_on_sql("rp")}',
-            [company.pk, day, day],
-        )
+        cur.execute(f'SELECT rp."id" FROM "{table}" rp WHERE rp."company_id" = %s AND {role_current_on_sql("rp")}', [company.pk, day, day])
         by_sql = {ids[pk] for (pk,) in cur.fetchall()}
-    assert by_orm == by_sql == {"held", "begins today", "ends today"}
+        # the form the warning rules use: their statements take named parameters
+        cur.execute(f'SELECT rp."id" FROM "{table}" rp WHERE rp."company_id" = %(company)s AND {role_current_on_sql("rp", "%(as_of)s")}',
+                    {"company": company.pk, "as_of": day})
+        by_named_sql = {ids[pk] for (pk,) in cur.fetchall()}
+    assert by_orm == by_sql == by_named_sql == {"held", "begins today", "ends today"}
