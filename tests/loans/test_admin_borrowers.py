@@ -85,5 +85,6 @@ def test_company_form_rejects_a_bad_uscc_and_shareholdings_over_100(officer):
 
 def test_every_loans_model_admin_changelist_loads(officer):
     CompanyFactory()
-    for name in ("partner", "company", "person", "relatedparty", "loanproduct", "collateral", "guarantee"):
-        assert officer.get(reverse(f"admin:loans_{name}_changelist")).status_code == 200
+    for label in ("parties.partner", "parties.company", "parties.person", "parties.relatedparty",
+                  "loans.loanproduct", "loans.collateral", "loans.guarantee"):
+        assert officer.get(reverse(f"admin:{label.replace('.', '_')}_changelist")).status_code == 200
