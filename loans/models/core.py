@@ -42,7 +42,6 @@ def RateField(**kwargs):  # noqa: N802 - reads like a field class
     return models.DecimalField(max_digits=8, decimal_places=6, **kwargs)
 
 
-
 # --- Products -----------------------------------------------------------------------------
 
 
