@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core import checks
 
-from . import identity
+from .parties import identity
 
 
 @checks.register(checks.Tags.security)

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-EARLIEST_DATE = datetime.date(1900, 1, 1)
+from .parties.identity import EARLIEST_DATE  # the borrower files' bound
 
 
 def tolerance_days() -> int:

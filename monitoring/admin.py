@@ -125,7 +125,7 @@ class AlertActionForm(ActionForm):
     )
 
 
-_SUBJECT_ADMIN = {"company": "loans_company", "person": "loans_person", "line": "loans_creditline", "loan": "loans_loan"}
+_SUBJECT_ADMIN = {"company": "parties_company", "person": "parties_person", "line": "loans_creditline", "loan": "loans_loan"}
 
 
 @admin.register(Alert)

@@ -170,7 +170,7 @@ class Alert(models.Model):
     # The company at stake (the subject itself, the line's or loan's borrower, or the company a
     # person stands behind); None for a person's own watch-list alert and for system alerts.
     company = models.ForeignKey(
-        "loans.Company", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        "parties.Company", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
         related_name="alerts",
     )
     rule = models.CharField(max_length=32)
@@ -351,7 +351,7 @@ class PostLoanAction(models.Model):
 
     kind = models.CharField(max_length=20, choices=ActionKind.choices)
     status = models.CharField(max_length=20, choices=ActionStatus.choices, default=ActionStatus.PROPOSED)
-    company = models.ForeignKey("loans.Company", on_delete=models.PROTECT, related_name="post_loan_actions")
+    company = models.ForeignKey("parties.Company", on_delete=models.PROTECT, related_name="post_loan_actions")
     credit_line = models.ForeignKey(
         "loans.CreditLine", null=True, blank=True, on_delete=models.PROTECT, related_name="post_loan_actions"
     )

@@ -167,7 +167,7 @@ def latest_score(*, subject_kind: str, subject_id: int) -> SubjectScore | None:
 def _parties_and_latest_sql() -> str:
     """The company's current parties with each party's latest score, and the company's latest
     score (the row with a NULL person), in one statement; parties in (role, person, id) order."""
-    from loans.models import RelatedParty, role_current_on_sql
+    from loans.parties.models import RelatedParty, role_current_on_sql
 
     return (
         f"SELECT 0, rp.person_id, rp.role, rp.ownership_pct, rp.id, {_SCORE_COLS} "
@@ -185,7 +185,7 @@ def _parties_and_latest_sql() -> str:
 @functools.cache
 def _ownership_pct_converter():
     """SQLite returns a DecimalField as a number: the ORM's converter makes it a Decimal."""
-    from loans.models import RelatedParty
+    from loans.parties.models import RelatedParty
 
     field = RelatedParty._meta.get_field("ownership_pct")
     return connection.ops.get_decimalfield_converter(field)

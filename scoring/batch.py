@@ -146,7 +146,7 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
     if ids is not None:
         stats.candidates = len(set(ids))
     else:
-        from loans.models import Company, Person
+        from loans.parties.models import Company, Person
 
         subject_model = Person if kind == "person" else Company
         stats.candidates = subject_model.objects.filter(id__gte=id_from, id__lt=id_to).count()

@@ -56,7 +56,7 @@ class PersonCreditSnapshot(_SnapshotBase):
     """A person's features across the five dimensions at a date.  Append-only."""
 
     person = models.ForeignKey(
-        "loans.Person", on_delete=models.CASCADE, related_name="credit_snapshots", db_index=False
+        "parties.Person", on_delete=models.CASCADE, related_name="credit_snapshots", db_index=False
     )
     in_default = models.BooleanField(
         default=False, help_text="Currently in default: 90+ DPD or a written-off debt (a knock-out)."
@@ -80,7 +80,7 @@ class CompanyCreditSnapshot(_SnapshotBase):
     """A company's operating features at a date.  Append-only."""
 
     company = models.ForeignKey(
-        "loans.Company", on_delete=models.CASCADE, related_name="credit_snapshots", db_index=False
+        "parties.Company", on_delete=models.CASCADE, related_name="credit_snapshots", db_index=False
     )
     for _f in COMPANY_FEATURES:
         locals()[_f.name] = _feature_field(_f)

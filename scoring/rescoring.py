@@ -51,7 +51,7 @@ class RescoreResult:
 
 @functools.lru_cache(maxsize=64)
 def _dependents_sql(n_ids: int) -> str:
-    from loans.models import RelatedParty, role_current_on_sql
+    from loans.parties.models import RelatedParty, role_current_on_sql
 
     return (
         f"SELECT DISTINCT rp.company_id FROM {RelatedParty._meta.db_table} rp "

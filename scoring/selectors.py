@@ -187,7 +187,7 @@ def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, i
 
 @functools.lru_cache(maxsize=256)
 def _parties_sql(n_ids: int | None) -> str:
-    from loans.models import RelatedParty, role_current_on_sql
+    from loans.parties.models import RelatedParty, role_current_on_sql
 
     qn = connection.ops.quote_name
     company_sql = f"rp.company_id IN ({_placeholders(n_ids)})" if n_ids is not None else "rp.company_id >= %s AND rp.company_id < %s"

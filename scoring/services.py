@@ -52,7 +52,7 @@ def credit_data_as_of_check(as_of, *, not_before: datetime.date | None = None, f
 
 def _subject(subject_kind: str, subject_id: int) -> tuple[str, datetime.date]:
     """(natural key, earliest sensible date) of a company or person record."""
-    from loans.models import Company, Person
+    from loans.parties.models import Company, Person
 
     if subject_kind == SubjectKind.PERSON:
         found = Person.objects.filter(pk=subject_id).values_list("resident_id_hash", "birth_year").first()
@@ -67,7 +67,7 @@ def _subject(subject_kind: str, subject_id: int) -> tuple[str, datetime.date]:
 
 def _siblings(subject_kind: str, natural_key: str, subject_id: int) -> list[int]:
     """The other records of the same real company or person (other partners', the lender's)."""
-    from loans.models import Company, Person
+    from loans.parties.models import Company, Person
 
     if subject_kind == SubjectKind.PERSON:
         qs = Person.objects.filter(resident_id_hash=natural_key)

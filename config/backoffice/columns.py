@@ -158,7 +158,7 @@ def subject_label(kind: str, subject_id) -> str:
 def attach_subject_names(objects) -> None:
     """Give each row with ``subject_kind``/``subject_id`` a ``_subject`` (name, url): one
     query per kind for the whole page."""
-    from loans.models import Company, Person
+    from loans.parties.models import Company, Person
 
     rows = [o for o in objects if hasattr(o, "subject_kind") and hasattr(o, "subject_id")]
     wanted: dict[str, set] = {}
@@ -171,7 +171,7 @@ def attach_subject_names(objects) -> None:
             continue
         for pk, name in model.objects.filter(pk__in=ids).values_list("pk", label):
             try:
-                url = reverse(f"admin:loans_{model._meta.model_name}_change", args=[pk])
+                url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
             except NoReverseMatch:
                 url = None
             names[(kind, pk)] = (name, url)

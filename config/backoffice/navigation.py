@@ -29,9 +29,9 @@ NAVIGATION = [
     (_("Underwriting"), False, [
         ("loans.loanapplication", _("Applications"), "assignment"),
         ("loans.decision", _("Decisions"), "gavel"),
-        ("loans.company", _("Companies"), "apartment"),
-        ("loans.person", _("Persons"), "person"),
-        ("loans.relatedparty", _("Related parties"), "groups"),
+        ("parties.company", _("Companies"), "apartment"),
+        ("parties.person", _("Persons"), "person"),
+        ("parties.relatedparty", _("Related parties"), "groups"),
         ("loans.borrowergroup", _("Borrower groups"), "hub"),
         ("loans.collateral", _("Collateral"), "home_work"),
         ("loans.guarantee", _("Guarantees"), "verified_user"),
@@ -73,7 +73,7 @@ NAVIGATION = [
         ("monitoring.modelpromotion", _("Model promotions"), "upgrade"),
     ]),
     (_("Partners"), False, [
-        ("loans.partner", _("Partners"), "handshake"),
+        ("parties.partner", _("Partners"), "handshake"),
         ("partner_api.partnerapikey", _("Partner API keys"), "key"),
         ("partner_api.webhookendpoint", _("Webhook endpoints"), "webhook"),
         ("partner_api.webhookdelivery", _("Webhook deliveries"), "send"),

@@ -125,10 +125,10 @@ def urls() -> list:
 
     registry = admin.site._registry
     return [
-        path("loans/company/<int:pk>/overview/",
-             registry[Company].permission_view(company_view, "loans.view_company"), name="company"),
-        path("loans/person/<int:pk>/overview/",
-             registry[Person].permission_view(person_view, "loans.view_person"), name="person"),
+        path("parties/company/<int:pk>/overview/",
+             registry[Company].permission_view(company_view, "parties.view_company"), name="company"),
+        path("parties/person/<int:pk>/overview/",
+             registry[Person].permission_view(person_view, "parties.view_person"), name="person"),
         path("loans/loanapplication/<int:pk>/underwriting/",
              registry[LoanApplication].permission_view(application_view, "loans.view_loanapplication"), name="application"),
         path("scoring/scoremodel/monitoring/",

@@ -38,7 +38,7 @@ ROLE_LABELS = {
 
 # What everyone who works on credit reads.
 _READ_BOOK = [
-    "loans.view_company", "loans.view_person", "loans.view_relatedparty", "loans.view_loanproduct",
+    "parties.view_company", "parties.view_person", "parties.view_relatedparty", "loans.view_loanproduct",
     "loans.view_loanapplication", "loans.view_applicationevent", "loans.view_decision", "loans.view_creditpolicy",
     "loans.view_creditline", "loans.view_loan", "loans.view_installment", "loans.view_repayment",
     "loans.view_collateral", "loans.view_guarantee", "loans.view_borrowergroupmember",
@@ -49,8 +49,8 @@ _READ_BOOK = [
 ROLES: dict[str, list[str]] = {
     LOAN_OFFICER: [
         *_READ_BOOK,
-        "loans.add_company", "loans.change_company", "loans.add_person", "loans.change_person",
-        "loans.add_relatedparty", "loans.change_relatedparty",
+        "parties.add_company", "parties.change_company", "parties.add_person", "parties.change_person",
+        "parties.add_relatedparty", "parties.change_relatedparty",
         "loans.add_loanapplication", "loans.submit_application", "loans.accept_offer", "loans.book_application",
         "loans.withdraw_application",
         "loans.add_repayment", "loans.freeze_line",
@@ -86,7 +86,7 @@ ROLES: dict[str, list[str]] = {
         "auth.view_user", "auth.add_user", "auth.change_user",
         "auth.view_group", "auth.add_group", "auth.change_group", "auth.view_permission",
         "loans.view_loanproduct", "loans.add_loanproduct", "loans.change_loanproduct",
-        "loans.view_partner", "loans.add_partner", "loans.change_partner",
+        "parties.view_partner", "parties.add_partner", "parties.change_partner",
         "partner_api.view_partnerapikey", "partner_api.add_partnerapikey", "partner_api.change_partnerapikey",
         "partner_api.view_webhookendpoint", "partner_api.add_webhookendpoint", "partner_api.change_webhookendpoint",
         "partner_api.view_webhookdelivery", "partner_api.resend_webhook",

@@ -24,9 +24,9 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loans import identity
 from loans.choices import CompanyStatus, ProductKind, RepaymentMethod, Role
 from loans.models import Company, LoanProduct, Person, RelatedParty
+from loans.parties import identity
 
 from .bulk import copy_rows, next_ids, reset_sequence
 from .identities import REGION_CODES, make_resident_id, make_uscc

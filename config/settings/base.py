@@ -64,6 +64,7 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = [
     "config.backoffice",  # after the libraries: it re-registers their admins with guarded actions
+    "loans.parties",  # the borrower files: before loans, which builds on them
     "loans",
     "loans.api",
     "scoring",

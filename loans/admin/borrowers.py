@@ -24,9 +24,10 @@ from django.utils.translation import gettext_lazy as _
 from config.backoffice.paginator import EstimatedCountPaginator
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
-from .. import identity, value_dates
+from .. import value_dates
 from ..errors import DomainError
 from ..models import Collateral, Company, Guarantee, LoanProduct, Partner, Person, PersonalDataReveal, RelatedParty
+from ..parties import identity
 from ..services.borrowers import (
     borrower_blocklist_sync,
     ownership_checked,
@@ -211,7 +212,7 @@ class PersonAdmin(GuardedModelAdmin):
     def reveal_link(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:loans_person_reveal", args=[obj.pk]), _("Reveal, with a reason…"))
+        return format_html('<a href="{}">{}</a>', reverse("admin:parties_person_reveal", args=[obj.pk]), _("Reveal, with a reason…"))
 
     def get_queryset(self, request):
         # A correlated count, computed for the rows shown only (a join with GROUP BY made
@@ -235,22 +236,22 @@ class PersonAdmin(GuardedModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_urls(self):
-        lookup = path("lookup/", self.permission_view(self.lookup_view, "loans.view_person"), name="loans_person_lookup")
+        lookup = path("lookup/", self.permission_view(self.lookup_view, "parties.view_person"), name="parties_person_lookup")
         # Personal data duties (loans/admin/privacy.py): export and erasure on request.
         export = path(
             "<int:object_id>/export/",
-            self.permission_view(self.export_view, "loans.view_person", privacy_admin.EXPORT_PERMISSION),
-            name="loans_person_export",
+            self.permission_view(self.export_view, "parties.view_person", privacy_admin.EXPORT_PERMISSION),
+            name="parties_person_export",
         )
         erase = path(
             "<int:object_id>/erase/",
-            self.permission_view(self.erase_view, "loans.view_person", privacy_admin.ERASE_PERMISSION),
-            name="loans_person_erase",
+            self.permission_view(self.erase_view, "parties.view_person", privacy_admin.ERASE_PERMISSION),
+            name="parties_person_erase",
         )
         reveal = path(
             "<int:person_id>/reveal/",
-            self.permission_view(self.reveal_view, "loans.view_person", "loans.reveal_personal_data"),
-            name="loans_person_reveal",
+            self.permission_view(self.reveal_view, "parties.view_person", "parties.reveal_personal_data"),
+            name="parties_person_reveal",
         )
         return [lookup, export, erase, reveal, *super().get_urls()]
 
@@ -258,7 +259,7 @@ class PersonAdmin(GuardedModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields.append("credit_check_consents")
-        if obj is not None and request.user.has_perms(("loans.view_person",)) and (
+        if obj is not None and request.user.has_perms(("parties.view_person",)) and (
             request.user.has_perm(privacy_admin.EXPORT_PERMISSION) or request.user.has_perm(privacy_admin.ERASE_PERMISSION)
         ):
             fields.append("personal_data")
@@ -274,7 +275,7 @@ class PersonAdmin(GuardedModelAdmin):
     @admin.display(description=_("personal data"))
     def personal_data(self, obj):
         # Each page checks its own permission (export_person_data, erase_person_data).
-        links = (("admin:loans_person_export", _("Export (JSON)…")), ("admin:loans_person_erase", _("Erase on request…")))
+        links = (("admin:parties_person_export", _("Export (JSON)…")), ("admin:parties_person_erase", _("Erase on request…")))
         return format_html_join(" ", '<a class="button" href="{}">{}</a>', ((reverse(n, args=[obj.pk]), label) for n, label in links))
 
     def export_view(self, request, object_id):
@@ -308,7 +309,7 @@ class PersonAdmin(GuardedModelAdmin):
     def lookup_view(self, request):
         """Find a person by full resident ID (POST only) and redirect to the record, or to the
         list of the records (one per partner file) that carry it."""
-        changelist = reverse("admin:loans_person_changelist")
+        changelist = reverse("admin:parties_person_changelist")
         if request.method != "POST":
             return redirect(changelist)
         form = ResidentIdLookupForm(request.POST)
@@ -323,7 +324,7 @@ class PersonAdmin(GuardedModelAdmin):
             messages.warning(request, _("No person has this resident ID."))
             return redirect(changelist)
         if len(found) == 1:
-            return redirect(reverse("admin:loans_person_change", args=[found[0]]))
+            return redirect(reverse("admin:parties_person_change", args=[found[0]]))
         return redirect(f"{changelist}?{urlencode({'id__in': ','.join(map(str, found))})}")
 
 

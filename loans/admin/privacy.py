@@ -92,7 +92,7 @@ def _request_form(modeladmin, request, person, title, perform):
         else:
             if response is not None:
                 return response
-            return redirect(reverse("admin:loans_person_change", args=[person.pk]))
+            return redirect(reverse("admin:parties_person_change", args=[person.pk]))
     context = {**modeladmin.admin_site.each_context(request), "title": title, "form": form, "object": person, "opts": Person._meta}
     return TemplateResponse(request, "admin/loans/lending_form.html", context)
 

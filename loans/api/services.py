@@ -8,8 +8,8 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from loans import identity
 from loans.models import Company, CreditLine, Decision, LoanApplication, Person
+from loans.parties import identity
 from loans.services.applications import application_accept, application_apply, application_book
 from scoring.features import FeatureRangeError
 from scoring.services import PARTNER, SnapshotExists, credit_snapshot_record

@@ -25,9 +25,10 @@ from django.utils import timezone
 
 from config.history.records import update_with_history
 
-from .. import identity, value_dates
+from .. import value_dates
 from ..choices import CompanyStatus, Industry, Province, Role
 from ..models import Company, ConsentSource, Partner, Person, RelatedParty
+from ..parties import identity
 from .privacy import consent_record
 
 MAX_TOTAL_OWNERSHIP = Decimal("100")
@@ -322,7 +323,7 @@ def company_current_ownership(*, company: Company) -> Decimal:
 
 # --- personal data, revealed with a reason -------------------------------------------------------
 
-REVEAL_PERMISSION = "loans.reveal_personal_data"
+REVEAL_PERMISSION = "parties.reveal_personal_data"
 REVEAL_REASON_MIN = 10
 
 

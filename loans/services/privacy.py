@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from config.history.records import records_actor
 from scoring import api as scoring_api
 
-from .. import identity
 from ..errors import NotFound
 from ..models import (
     Company,
@@ -32,6 +31,7 @@ from ..models import (
     PersonDataRequest,
     RelatedParty,
 )
+from ..parties import identity
 
 log = logging.getLogger(__name__)
 

@@ -168,7 +168,7 @@ def test_decisions_need_the_view_permission(world, nobody, django_user_model, cl
 
 
 def _post_action(client, model, name, objs):
-    url = reverse(f"admin:loans_{model._meta.model_name}_changelist")
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     return client.post(url, {"action": name, "_selected_action": [o.pk for o in objs], "index": 0}, follow=True)
 
 

@@ -34,7 +34,7 @@ def test_field_labels_and_model_names_are_translated(admin_client, settings):
     from tests.factories import CompanyFactory
 
     company = CompanyFactory()
-    html = _text(admin_client.get(f"/admin/loans/company/{company.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9"))
+    html = _text(admin_client.get(f"/admin/parties/company/{company.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9"))
     for words in ("企业名称", "统一社会信用代码", "注册资本", "年营业收入", "关联方", "保存"):
         assert words in html, words
 

@@ -21,7 +21,7 @@ from scoring.models import Score
 pytestmark = pytest.mark.django_db
 
 LISTS = [
-    "admin:loans_company_changelist", "admin:loans_person_changelist", "admin:loans_loanapplication_changelist",
+    "admin:parties_company_changelist", "admin:parties_person_changelist", "admin:loans_loanapplication_changelist",
     "admin:loans_creditline_changelist", "admin:loans_loan_changelist", "admin:monitoring_alert_changelist",
     "admin:monitoring_postloanaction_changelist", "admin:scoring_score_changelist", "admin:scoring_latestscore_changelist",
 ]

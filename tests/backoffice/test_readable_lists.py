@@ -30,7 +30,7 @@ def test_application_list_shows_money_rates_score_with_tier_and_linked_company(w
     assert formatting.format_money(app.requested_amount) in html  # ¥300,000.00
     assert formatting.format_rate(app.annual_rate) in html and "%" in html
     assert f"{app.score} · {app.tier}" in html
-    assert f'href="/admin/loans/company/{app.company_id}/change/" title="{app.company}">{app.company.legal_name}</a>' in html
+    assert f'href="/admin/parties/company/{app.company_id}/change/" title="{app.company}">{app.company.legal_name}</a>' in html
     assert f'>{app.product.code}</a>' in html  # the product's code, not its whole description
     assert str(app.annual_rate) not in html  # never 0.150000
     # The columns an officer needs come first: status and score before the product.
@@ -48,7 +48,7 @@ def test_warning_list_names_its_subject_with_a_link(world, admin_client, django_
     company = world["line"].company
     with django_assert_max_num_queries(20):
         html = admin_client.get("/admin/monitoring/alert/").content.decode()
-    assert f'<a href="/admin/loans/company/{company.pk}/change/">{company.legal_name}</a>' in html
+    assert f'<a href="/admin/parties/company/{company.pk}/change/">{company.legal_name}</a>' in html
     assert warning.subject_kind == "company"
 
 

@@ -36,10 +36,10 @@ def test_every_declared_permission_exists():
 
 
 def test_an_unknown_permission_is_reported_not_ignored():
-    assert roles_sync(roles={"Scratch": ["loans.view_company", "monitoring.approve_nothing", "nope.x"]}) == [
+    assert roles_sync(roles={"Scratch": ["parties.view_company", "monitoring.approve_nothing", "nope.x"]}) == [
         "monitoring.approve_nothing", "nope.x",
     ]
-    assert perms_of("Scratch") == {"loans.view_company"}
+    assert perms_of("Scratch") == {"parties.view_company"}
 
 
 def test_the_migration_made_every_role_a_group_matching_its_declaration():
@@ -60,11 +60,11 @@ def test_sync_puts_a_group_back_to_its_declaration():
 
 def test_an_officer_cannot_publish_a_policy_or_decide_credit(django_user_model, client):
     officer = member(django_user_model, "officer1", LOAN_OFFICER)
-    assert officer.has_perms(["loans.add_loanapplication", "loans.submit_application", "loans.add_company"])
+    assert officer.has_perms(["loans.add_loanapplication", "loans.submit_application", "parties.add_company"])
     assert not officer.has_perm("loans.publish_policy")
     assert not officer.has_perm("loans.decide_referred_application")
     assert not officer.has_perm("monitoring.vote")
-    assert not officer.has_perm("loans.reveal_personal_data")
+    assert not officer.has_perm("parties.reveal_personal_data")
     client.force_login(officer)
     assert client.get(reverse("admin:loans_creditpolicy_add")).status_code == 403
 
@@ -89,22 +89,22 @@ def test_an_auditor_reads_everything_and_changes_nothing(django_user_model, clie
     held = perms_of(AUDITOR)
     assert held and all(name.split(".")[1].startswith("view_") for name in held)
     assert "loans.view_ledgerentry" in held and "monitoring.view_committeevote" in held
-    assert not auditor.has_perm("loans.reveal_personal_data")
+    assert not auditor.has_perm("parties.reveal_personal_data")
     client.force_login(auditor)
     from tests.factories import CompanyFactory
 
     company = CompanyFactory()
     before = database_state()
-    assert client.get(reverse("admin:loans_company_change", args=[company.pk])).status_code == 200
-    response = client.post(reverse("admin:loans_company_change", args=[company.pk]), {"legal_name": "Renamed"})
+    assert client.get(reverse("admin:parties_company_change", args=[company.pk])).status_code == 200
+    response = client.post(reverse("admin:parties_company_change", args=[company.pk]), {"legal_name": "Renamed"})
     assert response.status_code == 403
-    assert client.post(reverse("admin:loans_company_delete", args=[company.pk]), {"post": "yes"}).status_code == 403
+    assert client.post(reverse("admin:parties_company_delete", args=[company.pk]), {"post": "yes"}).status_code == 403
     assert database_state() == before
 
 
 def test_an_administrator_manages_users_products_partners_not_credit(django_user_model):
     admin_user = member(django_user_model, "admin1", ADMINISTRATOR)
-    assert admin_user.has_perms(["auth.add_user", "auth.change_group", "loans.add_loanproduct", "loans.add_partner"])
+    assert admin_user.has_perms(["auth.add_user", "auth.change_group", "loans.add_loanproduct", "parties.add_partner"])
     for perm in ("loans.submit_application", "loans.publish_policy", "monitoring.vote", "loans.view_loanapplication"):
         assert not admin_user.has_perm(perm), perm
 

@@ -15,8 +15,8 @@ ASSET = re.compile(r"""(?:src|href)="/static/([^"?#]+)""")
 PAGES = [
     "/admin/",
     "/admin/loans/loanapplication/",
-    "/admin/loans/company/",
-    "/admin/loans/company/add/",
+    "/admin/parties/company/",
+    "/admin/parties/company/add/",
     "/admin/loans/creditpolicy/add/",
     "/admin/django_celery_beat/periodictask/add/",
 ]
@@ -55,7 +55,7 @@ def test_guarded_admins_use_the_theme():
     from config.backoffice.permissions import GuardedModelAdmin, PermissionGuard
 
     assert issubclass(GuardedModelAdmin, UnfoldModelAdmin)
-    assert all(isinstance(ma, PermissionGuard) for m, ma in admin.site._registry.items() if m._meta.app_label in {"loans", "scoring", "monitoring", "ops"})
+    assert all(isinstance(ma, PermissionGuard) for m, ma in admin.site._registry.items() if m._meta.app_label in {"parties", "loans", "scoring", "monitoring", "ops"})
 
 
 def _sidebar_for(user):
@@ -91,14 +91,14 @@ def test_sidebar_groups_by_work_with_technical_tables_under_settings(admin_user)
 @pytest.mark.django_db
 def test_sidebar_skips_models_not_installed_and_files_undeclared_ones_under_other(admin_user, monkeypatch):
     monkeypatch.setattr(navigation, "NAVIGATION", [
-        ("Underwriting", False, [("nosuchapp.widget", "Widgets", "x"), ("loans.company", "Companies", "apartment")]),
+        ("Underwriting", False, [("nosuchapp.widget", "Widgets", "x"), ("parties.company", "Companies", "apartment")]),
         ("Committee", False, [("committee.committeecase", "Committee cases", "how_to_vote")]),
     ])
     groups = {str(g["title"]): g for g in _sidebar_for(admin_user)}
     assert [i["title"] for i in groups["Underwriting"]["items"]] == ["Companies"]
     assert "Committee" not in groups  # nothing of it installed: no empty group
     other = [i["link"] for i in groups["Other"]["items"]]
-    assert "/admin/loans/loanapplication/" in other and "/admin/loans/company/" not in other
+    assert "/admin/loans/loanapplication/" in other and "/admin/parties/company/" not in other
 
 
 @pytest.mark.django_db
@@ -108,7 +108,7 @@ def test_sidebar_shows_only_what_the_user_may_view(django_user_model):
     officer = django_user_model.objects.get(pk=officer.pk)
     groups = _sidebar_for(officer)
     assert [str(g["title"]) for g in groups] == ["Underwriting"]
-    assert [i["link"] for i in groups[0]["items"]] == ["/admin/loans/loanapplication/", "/admin/loans/company/"]
+    assert [i["link"] for i in groups[0]["items"]] == ["/admin/loans/loanapplication/", "/admin/parties/company/"]
 
 
 @pytest.mark.django_db

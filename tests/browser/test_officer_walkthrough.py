@@ -23,7 +23,7 @@ def test_officer_sees_dashboard_company_and_referred_application(world, officer_
 
     # when: the company with the booked line
     company = world["line"].company
-    page.goto(f"{live_server.url}/admin/loans/company/{company.pk}/overview/")
+    page.goto(f"{live_server.url}/admin/parties/company/{company.pk}/overview/")
     # then: its story, with the line, the loan and the alert
     assert company.legal_name in page.title()
     assert page.locator("#bo-lines tbody tr").count() == 1
@@ -69,7 +69,7 @@ def test_the_chinese_interface_renders(world, officer_user, live_server, browser
     assert "资产组合" in page.content() and "贷款余额" in page.locator("#bo-dashboard").inner_text()
     shoot(page, "dashboard-zh")
     company = world["line"].company
-    page.goto(f"{live_server.url}/admin/loans/company/{company.pk}/overview/")
+    page.goto(f"{live_server.url}/admin/parties/company/{company.pk}/overview/")
     assert "关联方" in page.locator("#bo-parties h2").inner_text()
     shoot(page, "company-zh")
 

@@ -117,8 +117,8 @@ def test_a_role_s_permissions_are_kept_in_its_history(admin_client_user, admin_u
 def test_the_history_views_need_the_view_permission(client, django_user_model):
     person = PersonFactory()
     record = person.history.get()
-    history_url = reverse("admin:loans_person_history", args=[person.pk])
-    version_url = reverse("admin:loans_person_simple_history", args=[person.pk, record.history_id])
+    history_url = reverse("admin:parties_person_history", args=[person.pk])
+    version_url = reverse("admin:parties_person_simple_history", args=[person.pk, record.history_id])
     # a staff member without the view permission is refused both
     nobody = django_user_model.objects.create_user("nobody", password="x", is_staff=True)
     client.force_login(nobody)

@@ -12,9 +12,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from config.demo.identities import make_resident_id, make_uscc
-from loans import identity
 from loans.choices import CreditLineStatus, Role
 from loans.models import BorrowerGroupMember, Company, CreditLine, Partner, Person, RelatedParty
+from loans.parties import identity
 from loans.services.borrowers import company_register, person_get_or_create, related_party_add
 from loans.services.groups import borrower_group_exposure, borrower_groups_rebuild
 from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
@@ -95,7 +95,7 @@ def test_the_admin_person_form_allows_one_record_per_file(client, django_user_mo
     client.force_login(django_user_model.objects.create_superuser("boss", "", "pw"))
     number = rid()
     person(number, None)
-    url = reverse("admin:loans_person_add")
+    url = reverse("admin:parties_person_add")
     taken = client.post(url, {"name": "重复", "resident_id": number, "phone": ""})
     assert taken.status_code == 200 and "already has a person with this resident ID" in taken.content.decode()
     assert client.post(url, {"name": "甲方的", "resident_id": number, "phone": "", "partner": a.pk}).status_code == 302
@@ -164,7 +164,7 @@ def test_the_admin_blocklist_reaches_every_record_of_the_person(client, django_u
     client.force_login(django_user_model.objects.create_superuser("boss", "", "pw"))
     number = rid()
     mine, theirs = person(number, a, "甲"), person(number, b, "乙")
-    r = client.post(reverse("admin:loans_person_change", args=[mine.pk]),
+    r = client.post(reverse("admin:parties_person_change", args=[mine.pk]),
                     {"name": "甲", "is_blocklisted": "on", "partner": a.pk, "resident_id": "", "phone": ""})
     assert r.status_code == 302
     theirs.refresh_from_db()

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from stdnum.cn import ric, uscc
 
 from config.demo.identities import REGION_CODES, make_resident_id, make_uscc
-from loans import identity
+from loans.parties import identity
 
 
 def test_generated_identities_pass_stdnum_validation():

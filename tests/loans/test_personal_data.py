@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from loans import identity
 from loans.models import CreditCheckConsent, Person, PersonDataRequest, RelatedParty
+from loans.parties import identity
 from loans.services.privacy import consent_given, consent_record, consent_withdraw, person_erase, person_export
 from scoring.models import PersonCreditSnapshot
 from tests.factories import CompanyFactory, PersonFactory, RelatedPartyFactory
@@ -64,8 +64,8 @@ def test_the_export_command_needs_the_permission_and_a_reason(prospect, dpo, dja
 
 
 def test_the_admin_export_and_erasure_pages_need_their_permissions(prospect, dpo, django_user_model, client):
-    export_url = reverse("admin:loans_person_export", args=[prospect.pk])
-    erase_url = reverse("admin:loans_person_erase", args=[prospect.pk])
+    export_url = reverse("admin:parties_person_export", args=[prospect.pk])
+    erase_url = reverse("admin:parties_person_erase", args=[prospect.pk])
     viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_person"))
     client.force_login(viewer)

@@ -11,8 +11,8 @@ from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from loans import identity
 from loans.models import Person
+from loans.parties import identity
 from loans.services.privacy import pii_rotate, pii_versions
 from tests.factories import PersonFactory
 

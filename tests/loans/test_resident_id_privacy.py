@@ -14,8 +14,8 @@ from django.urls import reverse
 from stdnum.iso7064 import mod_11_2
 
 from config.demo.identities import make_resident_id, make_uscc
-from loans import identity
 from loans.models import Partner, Person
+from loans.parties import identity
 from loans.services.borrowers import company_register, person_get_or_create
 from tests.api.conftest import client_for, issue_key
 
@@ -155,13 +155,13 @@ def test_what_is_shown_of_a_person_does_not_determine_the_resident_id(officer, r
     # given the people as the admin list, the admin page and the partner API show them
     partner, company, numbers = registered
     counties = _county_codes()
-    changelist = officer.get(reverse("admin:loans_person_changelist")).content.decode()
+    changelist = officer.get(reverse("admin:parties_person_changelist")).content.decode()
     api = client_for(issue_key(partner)).get(f"/api/v1/companies/{company.pk}/").json()
     shown_by_api = {p["name"]: p["id_number"] for p in api["related_parties"]}
     fewest = None
     for number in numbers:
         person = Person.objects.get(resident_id_hash=identity.lookup_hash(number))
-        page = officer.get(reverse("admin:loans_person_change", args=[person.pk])).content.decode()
+        page = officer.get(reverse("admin:parties_person_change", args=[person.pk])).content.decode()
         masked = person.resident_id_masked
         assert shown_by_api[person.name] == masked
         shown = _row_text(changelist, masked) + " " + _content_text(page)
@@ -181,7 +181,7 @@ def test_a_full_resident_id_is_looked_up_by_post_and_never_lands_in_a_url(office
     number = numbers[0]
     mine, _ = person_get_or_create(name="王五", resident_id=number)
     # when the officer looks the number up
-    response = officer.post(reverse("admin:loans_person_lookup"), {"resident_id": number})
+    response = officer.post(reverse("admin:parties_person_lookup"), {"resident_id": number})
     # then the answer is a redirect to a list of both records, by primary key, not by number
     assert response.status_code == 302
     assert number not in response["Location"] and number[6:14] not in response["Location"]
@@ -190,25 +190,25 @@ def test_a_full_resident_id_is_looked_up_by_post_and_never_lands_in_a_url(office
         Person.objects.filter(resident_id_hash=mine.resident_id_hash).values_list("pk", flat=True)
     )
     # a number held once goes straight to its record
-    response = officer.post(reverse("admin:loans_person_lookup"), {"resident_id": numbers[1]})
+    response = officer.post(reverse("admin:parties_person_lookup"), {"resident_id": numbers[1]})
     assert response["Location"] == reverse(
-        "admin:loans_person_change", args=[Person.objects.get(name="测试1").pk]
+        "admin:parties_person_change", args=[Person.objects.get(name="测试1").pk]
     )
 
 
 def test_the_get_search_box_does_not_search_by_resident_id(officer, registered):
     # given a person, and a full number typed into the search box (a GET: it is in the log)
     _, _, numbers = registered
-    response = officer.get(reverse("admin:loans_person_changelist"), {"q": numbers[0]})
+    response = officer.get(reverse("admin:parties_person_changelist"), {"q": numbers[0]})
     # then nothing is looked up by it, and the officer is told where to look instead
     assert list(response.context["cl"].result_list) == []
     assert "Find by resident ID" in response.content.decode()
     # nor by the autocomplete that related-party forms use
-    auto = officer.get("/admin/autocomplete/", {"term": numbers[0], "app_label": "loans", "model_name": "relatedparty",
+    auto = officer.get("/admin/autocomplete/", {"term": numbers[0], "app_label": "parties", "model_name": "relatedparty",
                                                 "field_name": "person"})
     assert auto.status_code == 200 and auto.json()["results"] == []
     # a name still searches
-    found = officer.get(reverse("admin:loans_person_changelist"), {"q": "测试2"})
+    found = officer.get(reverse("admin:parties_person_changelist"), {"q": "测试2"})
     assert [p.name for p in found.context["cl"].result_list] == ["测试2"]
 
 
@@ -218,9 +218,9 @@ def test_the_lookup_needs_a_permission_to_see_persons(client, django_user_model,
     client.force_login(user)
     _, _, numbers = registered
     # when / then
-    assert client.post(reverse("admin:loans_person_lookup"), {"resident_id": numbers[0]}).status_code == 403
+    assert client.post(reverse("admin:parties_person_lookup"), {"resident_id": numbers[0]}).status_code == 403
     user.user_permissions.add(Permission.objects.get(codename="view_person"))
-    assert client.post(reverse("admin:loans_person_lookup"), {"resident_id": numbers[0]}).status_code == 302
+    assert client.post(reverse("admin:parties_person_lookup"), {"resident_id": numbers[0]}).status_code == 302
 
 
 def test_no_api_read_takes_a_resident_id():

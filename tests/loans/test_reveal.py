@@ -55,9 +55,9 @@ def test_reveal_needs_the_permission_and_a_reason_and_is_logged(person, django_u
 def test_the_admin_shows_masked_values_and_reveals_only_on_request(person, django_user_model, client):
     auditor = user(django_user_model, "a1", AUDITOR)
     client.force_login(auditor)
-    page = client.get(reverse("admin:loans_person_change", args=[person.pk])).content.decode()
+    page = client.get(reverse("admin:parties_person_change", args=[person.pk])).content.decode()
     assert person.resident_id_masked in page and person.reveal_resident_id() not in page and PHONE not in page
-    reveal = reverse("admin:loans_person_reveal", args=[person.pk])
+    reveal = reverse("admin:parties_person_reveal", args=[person.pk])
     assert client.post(reveal, {"field": "phone", "reason": "just curious, sorry"}).status_code == 403
     revealer = user(django_user_model, "r1", LOAN_OFFICER, reveal=True)
     client.force_login(revealer)

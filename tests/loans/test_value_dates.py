@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.demo.identities import make_resident_id, make_uscc
-from loans import identity
 from loans.models import CreditLine, Repayment
+from loans.parties import identity
 from loans.services.applications import application_accept, application_book, application_create, application_submit
 from loans.services.lines import credit_line_draw_down
 from loans.services.repayments import loan_repayment_record
@@ -153,6 +153,6 @@ def test_the_admin_company_form_refuses_a_founding_date_before_1900(client, djan
     data = {"legal_name": "测试公司", "uscc": make_uscc(random.Random(2)), "industry": "F", "province": "31", "founded_on": "1899-12-31",
             "registered_capital": "1.00", "employees": "3", "annual_revenue": "1.00", "status": "active",
             "related_parties-TOTAL_FORMS": "0", "related_parties-INITIAL_FORMS": "0"}
-    response = client.post(reverse("admin:loans_company_add"), data)
+    response = client.post(reverse("admin:parties_company_add"), data)
     assert response.status_code == 200 and "1900-01-01" in response.content.decode()
     assert not Company.objects.exists()

@@ -118,7 +118,7 @@ def test_the_admin_lists_subjects_by_name_and_allows_no_add_or_delete(alert, cli
     assert page.status_code == 200
     body = page.content.decode()
     assert "宏达机械有限公司" in body and "李四" in body
-    assert f"/admin/loans/company/{alert.subject_id}/change/" in body
+    assert f"/admin/parties/company/{alert.subject_id}/change/" in body
     assert client.get("/admin/monitoring/alert/add/").status_code == 403
     assert client.get(f"/admin/monitoring/alert/{alert.pk}/delete/").status_code == 403
     assert client.get(f"/admin/monitoring/alert/{alert.pk}/change/").status_code == 200  # read-only view

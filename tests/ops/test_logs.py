@@ -19,8 +19,8 @@ from django.db import connection
 from django.utils import timezone
 
 from config.ops.logs import JsonFormatter, logging_config, redact
-from loans.identity import normalize_phone
 from loans.models import Person
+from loans.parties.identity import normalize_phone
 from loans.services.borrowers import person_get_or_create
 from loans.services.groups import borrower_groups_rebuild
 from tests.api.conftest import GOOD_COMPANY, GOOD_PERSON
@@ -112,16 +112,16 @@ def test_no_resident_id_phone_or_name_in_any_log_line(
     # back office: person pages and searches by resident ID, by name, by phone
     person = Person.objects.get(name=people[0]["name"])
     for path in (
-        "/admin/loans/person/",
-        f"/admin/loans/person/{person.pk}/change/",
-        f"/admin/loans/company/{company['id']}/change/",
-        "/admin/loans/relatedparty/",
+        "/admin/parties/person/",
+        f"/admin/parties/person/{person.pk}/change/",
+        f"/admin/parties/company/{company['id']}/change/",
+        "/admin/parties/relatedparty/",
     ):
         assert admin_client.get(path).status_code == 200, path
     for term in (people[0]["id_number"], people[1]["name"], people[0]["phone"]):
-        assert admin_client.get("/admin/loans/person/", {"q": term}).status_code == 200
+        assert admin_client.get("/admin/parties/person/", {"q": term}).status_code == 200
     assert (
-        admin_client.get("/admin/loans/relatedparty/", {"q": people[1]["name"]}).status_code == 200
+        admin_client.get("/admin/parties/relatedparty/", {"q": people[1]["name"]}).status_code == 200
     )
     # service calls
     person_get_or_create(
@@ -248,8 +248,8 @@ def test_plain_text_for_developers_by_setting():
         ("ids 23456789012 and 440305198503120", "ids 23456789012 and [redacted]"),
         ("took 0.015236937000054245 s", "took 0.015236937000054245 s"),  # a fraction, not an ID
         (
-            '"GET /admin/loans/person/?q=%E7%8E%8B%E8%8A%B3 HTTP/1.1" 200 5',
-            '"GET /admin/loans/person/?[redacted] HTTP/1.1" 200 5',
+            '"GET /admin/parties/person/?q=%E7%8E%8B%E8%8A%B3 HTTP/1.1" 200 5',
+            '"GET /admin/parties/person/?[redacted] HTTP/1.1" 200 5',
         ),
         (
             "DETAIL:  Key (name)=(王芳) already exists.",

@@ -119,8 +119,8 @@ EXTERNAL_URL = re.compile(r"""(?:src|href|action)=["']?(?:https?:)?//""", re.I)
     "path",
     [
         "/admin/",
-        "/admin/loans/person/",
-        "/admin/loans/company/add/",
+        "/admin/parties/person/",
+        "/admin/parties/company/add/",
         "/admin/loans/loanapplication/",
         "/admin/django_celery_beat/periodictask/",
         "/admin/django_celery_beat/periodictask/add/",

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from loans import identity
+from loans.parties import identity
 from loans.services.privacy import pii_rotate, pii_versions
 
 

@@ -179,9 +179,9 @@ class Command(BaseCommand):
         if app:
             pages.append(("underwriting view", reverse("backoffice:application", args=[app.pk])))
         pages += [
-            ("company list", reverse("admin:loans_company_changelist")),
-            ("company search", reverse("admin:loans_company_changelist") + "?q=Trading"),
-            ("person list", reverse("admin:loans_person_changelist")),
+            ("company list", reverse("admin:parties_company_changelist")),
+            ("company search", reverse("admin:parties_company_changelist") + "?q=Trading"),
+            ("person list", reverse("admin:parties_person_changelist")),
             ("application list", reverse("admin:loans_loanapplication_changelist")),
             ("credit line list", reverse("admin:loans_creditline_changelist")),
             ("loan list", reverse("admin:loans_loan_changelist")),
