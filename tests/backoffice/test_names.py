@@ -32,7 +32,7 @@ def test_no_admin_page_shows_a_nameless_object(world, admin_client):
     from django.urls import NoReverseMatch, reverse
 
     bad = []
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         opts = model._meta
         try:
             urls = [reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")]
