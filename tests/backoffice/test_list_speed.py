@@ -186,3 +186,15 @@ def test_column_labels_are_translated_once_per_list(world, admin_client):
     response = admin_client.get(reverse("admin:monitoring_alert_changelist"))
     headers = list(unfold_list.result_headers(response.context["cl"]))
     assert headers and not any(isinstance(h["text"], Promise) for h in headers)
+
+
+def test_the_alert_list_sorts_the_alerts_before_it_reads_their_companies(world, admin_client):
+    """Joined in the page's query, the company table was hashed whole (100,000 rows) before the
+    alerts could be sorted: the page's companies are read by id after the sort."""
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(reverse("admin:monitoring_alert_changelist"))
+    assert response.status_code == 200 and response.context["cl"].result_list
+    page = [q["sql"] for q in captured.captured_queries
+            if 'FROM "monitoring_alert"' in q["sql"] and "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]]
+    assert page and all('"loans_company"' not in sql for sql in page)
+    assert any('FROM "loans_company"' in q["sql"] and " IN (" in q["sql"] for q in captured.captured_queries)
