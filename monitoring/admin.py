@@ -187,7 +187,7 @@ class AlertAdmin(ReadOnlyModelAdmin):
                   wording.action_terms(a.kind, a.params)) for a in rows]
         if not links:
             return "—"
-        return format_html_join(format_html("<br>"), '<a href="{}">{}</a> {}', links)
+        return format_html_join(format_html("<br>"), '<a class="bo-link" href="{}">{}</a> {}', links)
 
     def _each(self, request, queryset, move, done: str):
         moved, failed = 0, []
@@ -468,7 +468,7 @@ class PostLoanActionAdmin(GuardedModelAdmin):
 
     @admin.display(description=_("terms"))
     def terms(self, action):
-        return wording.action_terms(action.kind, action.params) or "—"
+        return format_html('<span class="bo-terms">{}</span>', wording.action_terms(action.kind, action.params) or "—")
 
     @admin.display(description=_("what was done"))
     def result_words(self, action):
@@ -479,7 +479,7 @@ class PostLoanActionAdmin(GuardedModelAdmin):
         """The warning by its rule's name (the company is the row's own column)."""
         if action.alert_id is None:
             return "—"
-        return format_html('<a href="{}" title="{}">{}</a>', wording.admin_change_url(Alert, action.alert_id),
+        return format_html('<a class="bo-link" href="{}" title="{}">{}</a>', wording.admin_change_url(Alert, action.alert_id),
                            action.alert.get_severity_display(), wording.rule_label(action.alert.rule))
 
     @admin.display(description=_("warning"))

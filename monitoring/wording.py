@@ -62,7 +62,7 @@ def _page_url(name: str, pk) -> str | None:
 
 
 def _link(url: str | None, text) -> str:
-    return format_html('<a href="{}">{}</a>', url, text) if url else format_html("{}", text)
+    return format_html('<a class="bo-link" href="{}">{}</a>', url, text) if url else format_html("{}", text)
 
 
 # --- an alert's subject ------------------------------------------------------------------
@@ -188,14 +188,14 @@ def _named_links(model, ids, label_field, page=None, limit=10) -> str:
         url = _page_url(page, pk) if page else admin_change_url(model, pk)
         links.append((url, rows.get(pk) or f"{capfirst(model._meta.verbose_name)} #{pk}"))
     more = format_html(" … (+{})", len(ids) - limit) if len(ids) > limit else ""
-    return format_html("{}{}", format_html_join(", ", '<a href="{}">{}</a>', links), more)
+    return format_html("{}{}", format_html_join(", ", '<a class="bo-link" href="{}">{}</a>', links), more)
 
 
 def _numbered_links(model, ids, limit=10) -> str:
     noun = capfirst(model._meta.verbose_name)
     links = [(admin_change_url(model, pk), f"{noun} #{pk}") for pk in ids[:limit]]
     more = format_html(" … (+{})", len(ids) - limit) if len(ids) > limit else ""
-    return format_html("{}{}", format_html_join(", ", '<a href="{}">{}</a>', links), more)
+    return format_html("{}{}", format_html_join(", ", '<a class="bo-link" href="{}">{}</a>', links), more)
 
 
 def _yes_no(value) -> str:
