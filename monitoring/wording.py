@@ -94,7 +94,7 @@ def alert_subject(alert, *, person_name: str | None = None) -> tuple[str, str | 
 
 
 def alert_name(alert, **kwargs) -> str:
-    """"Score drop — Hengyuan Logistics": the rule's name and the subject's."""
+    """ "Score drop — Hengyuan Logistics": the rule's name and the subject's."""
     return f"{rule_label(alert.rule)} — {alert_subject(alert, **kwargs)[0]}"
 
 
@@ -273,8 +273,10 @@ def evidence_table(evidence) -> str:
     rows = evidence_rows(evidence)
     if not rows:
         return EMPTY
-    return format_html('<table class="bo-evidence">{}</table>',
-                       format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows))
+    return format_html(
+        '<table class="bo-evidence">{}</table>',
+        format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows),
+    )
 
 
 def alert_summary(alert) -> str:
@@ -313,10 +315,16 @@ def action_terms(kind: str, params: dict | None) -> str:
     if kind in (ActionKind.REDUCE_LIMIT, ActionKind.INCREASE_LIMIT) and new is not None:
         if before:
             cut = kind == ActionKind.REDUCE_LIMIT
-            text = _("Reduce the limit by %(pct)s %% — from %(before)s to %(after)s") if cut else \
-                _("Raise the limit by %(pct)s %% — from %(before)s to %(after)s")
-            return text % {"pct": _percent_of(abs(before - new), before), "before": format_money(before),
-                           "after": format_money(new)}
+            text = (
+                _("Reduce the limit by %(pct)s %% — from %(before)s to %(after)s")
+                if cut
+                else _("Raise the limit by %(pct)s %% — from %(before)s to %(after)s")
+            )
+            return text % {
+                "pct": _percent_of(abs(before - new), before),
+                "before": format_money(before),
+                "after": format_money(new),
+            }
         return _("New limit %(after)s") % {"after": format_money(new)}
     if kind == ActionKind.REDUCE_LIMIT and "percent" in p:
         return _("Reduce the limit by %(pct)s %%") % {"pct": p["percent"]}
@@ -325,12 +333,17 @@ def action_terms(kind: str, params: dict | None) -> str:
     if kind == ActionKind.UNFREEZE_LINE:
         return _("Unfreeze the line: drawdowns allowed again")
     if kind in (ActionKind.REQUIRE_COLLATERAL, ActionKind.ADD_GUARANTEE) and "amount_needed" in p:
-        text = _("Collateral worth %(amount)s, pledged by %(date)s") if kind == ActionKind.REQUIRE_COLLATERAL else \
-            _("A guarantee of %(amount)s, signed by %(date)s")
+        text = (
+            _("Collateral worth %(amount)s, pledged by %(date)s")
+            if kind == ActionKind.REQUIRE_COLLATERAL
+            else _("A guarantee of %(amount)s, signed by %(date)s")
+        )
         return text % {"amount": format_money(p["amount_needed"]), "date": format_date(p.get("due_date"))}
     if kind == ActionKind.RESTRUCTURE and "term_months" in p:
-        parts = [_("New schedule: %(n)s months at %(rate)s a year") % {
-            "n": p["term_months"], "rate": format_rate(p.get("annual_rate"))}]
+        parts = [
+            _("New schedule: %(n)s months at %(rate)s a year")
+            % {"n": p["term_months"], "rate": format_rate(p.get("annual_rate"))}
+        ]
         if p.get("interest_only_months"):
             parts.append(_("the first %(n)s months interest only") % {"n": p["interest_only_months"]})
         if p.get("outstanding_principal") not in (None, ""):
@@ -339,7 +352,9 @@ def action_terms(kind: str, params: dict | None) -> str:
             parts.append(_("watched for %(n)s months") % {"n": p["watch_months"]})
         return ", ".join(str(x) for x in parts)
     if kind == ActionKind.RECALL and p.get("outstanding_principal") not in (None, ""):
-        return _("Recall the loan: %(amount)s outstanding due at once") % {"amount": format_money(p["outstanding_principal"])}
+        return _("Recall the loan: %(amount)s outstanding due at once") % {
+            "amount": format_money(p["outstanding_principal"])
+        }
     if kind == ActionKind.WRITE_OFF and p.get("outstanding_principal") not in (None, ""):
         return _("Write off %(amount)s of principal") % {"amount": format_money(p["outstanding_principal"])}
     if p.get("outstanding_principal") not in (None, ""):
@@ -358,30 +373,43 @@ def result_text(action) -> str:
         return ""
     parts = []
     if "limit_after" in r:
-        parts.append(_("limit %(before)s → %(after)s") % {"before": format_money(r.get("limit_before")),
-                                                        "after": format_money(r["limit_after"])})
+        parts.append(
+            _("limit %(before)s → %(after)s")
+            % {"before": format_money(r.get("limit_before")), "after": format_money(r["limit_after"])}
+        )
     if action.kind == ActionKind.RESTRUCTURE and "maturity_date" in r:
-        parts.append(_("%(amount)s rescheduled (schedule v%(v)s), maturing %(date)s, watched until %(watch)s") % {
-            "amount": format_money(r.get("principal_rescheduled")), "v": r.get("schedule_version"),
-            "date": format_date(r["maturity_date"]), "watch": format_date(r.get("watch_until"))})
+        parts.append(
+            _("%(amount)s rescheduled (schedule v%(v)s), maturing %(date)s, watched until %(watch)s")
+            % {
+                "amount": format_money(r.get("principal_rescheduled")),
+                "v": r.get("schedule_version"),
+                "date": format_date(r["maturity_date"]),
+                "watch": format_date(r.get("watch_until")),
+            }
+        )
     if "due_on" in r:
         parts.append(_("due in full on %(date)s") % {"date": format_date(r["due_on"])})
     if "principal_written_off" in r:
         parts.append(_("%(amount)s written off") % {"amount": format_money(r["principal_written_off"])})
     if r.get("requested"):
-        parts.append(_("requested: %(amount)s by %(date)s") % {"amount": format_money(r.get("amount_needed")),
-                                                               "date": format_date(r.get("due_date"))})
+        parts.append(
+            _("requested: %(amount)s by %(date)s")
+            % {"amount": format_money(r.get("amount_needed")), "date": format_date(r.get("due_date"))}
+        )
     if "status_after" in r:
+
         def status(v):
             return str(CreditLineStatus(v).label) if v in CreditLineStatus.values else str(v)
 
-        parts.append(_("line %(before)s → %(after)s") % {"before": status(r.get("status_before")),
-                                                       "after": status(r["status_after"])})
+        parts.append(
+            _("line %(before)s → %(after)s")
+            % {"before": status(r.get("status_before")), "after": status(r["status_after"])}
+        )
     return "; ".join(str(x) for x in parts) or str(action.get_kind_display())
 
 
 def action_subject(action) -> str:
-    """"Hengyuan Logistics, credit line #151" (the company selected with the action)."""
+    """ "Hengyuan Logistics, credit line #151" (the company selected with the action)."""
     what = f"{_('loan')} #{action.loan_id}" if action.loan_id else f"{_('credit line')} #{action.credit_line_id}"
     company = action.company.legal_name if action.company_id else ""
     return _("%(company)s, %(what)s") % {"company": company, "what": what} if company else str(capfirst(what))

@@ -26,39 +26,63 @@ def line(make_line):  # noqa: F811
 
 
 def _alert(line, **kw):
-    return Alert.objects.create(subject_kind="company", subject_id=line.company_id, company_id=line.company_id,
-                                rule="score_drop", severity="high", first_seen_on=TODAY, last_seen_on=TODAY,
-                                old_score=700, new_score=590, evidence={"score_before": 700, "score_after": 590,
-                                                                        "drop": 110, "limit": "200000.00"}, **kw)
+    return Alert.objects.create(
+        subject_kind="company",
+        subject_id=line.company_id,
+        company_id=line.company_id,
+        rule="score_drop",
+        severity="high",
+        first_seen_on=TODAY,
+        last_seen_on=TODAY,
+        old_score=700,
+        new_score=590,
+        evidence={"score_before": 700, "score_after": 590, "drop": 110, "limit": "200000.00"},
+        **kw,
+    )
 
 
-@pytest.mark.parametrize(("language", "terms"), [
-    ("en", "Reduce the limit by 30 % — from ¥200,000.00 to ¥140,000.00"),
-    ("zh-hans", "额度压降 30 % — 由 ¥200,000.00 降至 ¥140,000.00"),
-])
+@pytest.mark.parametrize(
+    ("language", "terms"),
+    [
+        ("en", "Reduce the limit by 30 % — from ¥200,000.00 to ¥140,000.00"),
+        ("zh-hans", "额度压降 30 % — 由 ¥200,000.00 降至 ¥140,000.00"),
+    ],
+)
 def test_the_action_page_shows_its_terms_in_words(line, officer, risk, client, language, terms):  # noqa: F811
     # given: a 30 % cut proposed on a ¥200,000 line in answer to a warning
     alert = _alert(line)
-    action = post_loan_action_propose(kind="reduce_limit", credit_line_id=line.pk, params={"percent": 30}, actor=officer,
-                                      on=TODAY, alert_id=alert.pk)
+    action = post_loan_action_propose(
+        kind="reduce_limit", credit_line_id=line.pk, params={"percent": 30}, actor=officer, on=TODAY, alert_id=alert.pk
+    )
     client.force_login(risk)
     # when
-    html = client.get(reverse("admin:monitoring_postloanaction_change", args=[action.pk]),
-                      headers={"accept-language": language}).content.decode()
+    html = client.get(
+        reverse("admin:monitoring_postloanaction_change", args=[action.pk]), headers={"accept-language": language}
+    ).content.decode()
     # then: the terms in words, the warning by its rule's name and the company's, no JSON
     assert terms in html
     assert "new_limit" not in html and "limit_before" not in html
     assert ("Score drop" if language == "en" else "评分下降") in html and line.company.legal_name in html
     assert f"/admin/monitoring/alert/{alert.pk}/change/" in html
     # and the list and the risk manager's queue say the same (one helper)
-    assert terms in client.get(reverse("admin:monitoring_postloanaction_changelist"),
-                               headers={"accept-language": language}).content.decode()
-    assert terms in client.get(reverse("admin:monitoring_postloanaction_approvals"),
-                               headers={"accept-language": language}).content.decode()
+    assert (
+        terms
+        in client.get(
+            reverse("admin:monitoring_postloanaction_changelist"), headers={"accept-language": language}
+        ).content.decode()
+    )
+    assert (
+        terms
+        in client.get(
+            reverse("admin:monitoring_postloanaction_approvals"), headers={"accept-language": language}
+        ).content.decode()
+    )
 
 
 def test_an_executed_action_says_what_it_changed(line, officer, risk, client):  # noqa: F811
-    action = post_loan_action_propose(kind="reduce_limit", credit_line_id=line.pk, params={"percent": 30}, actor=officer, on=TODAY)
+    action = post_loan_action_propose(
+        kind="reduce_limit", credit_line_id=line.pk, params={"percent": 30}, actor=officer, on=TODAY
+    )
     post_loan_action_approve(action_id=action.pk, actor=risk, note="ok")
     post_loan_action_execute(action_id=action.pk, actor=risk, on=TODAY)
     client.force_login(risk)
@@ -67,15 +91,29 @@ def test_an_executed_action_says_what_it_changed(line, officer, risk, client):  
 
 
 def test_terms_of_every_kind_read_as_words():
-    assert action_terms("restructure", {"term_months": 24, "interest_only_months": 3, "annual_rate": "0.06",
-                                        "watch_months": 6, "outstanding_principal": "180000.00"}) == (
+    assert action_terms(
+        "restructure",
+        {
+            "term_months": 24,
+            "interest_only_months": 3,
+            "annual_rate": "0.06",
+            "watch_months": 6,
+            "outstanding_principal": "180000.00",
+        },
+    ) == (
         "New schedule: 24 months at 6.00% a year, the first 3 months interest only, on ¥180,000.00 outstanding, "
-        "watched for 6 months")
+        "watched for 6 months"
+    )
     assert action_terms("require_collateral", {"amount_needed": "50000", "due_date": "2026-06-30"}) == (
-        "Collateral worth ¥50,000.00, pledged by 2026-06-30")
+        "Collateral worth ¥50,000.00, pledged by 2026-06-30"
+    )
     assert action_terms("increase_limit", {"new_limit": "250000", "limit_before": "200000.00"}) == (
-        "Raise the limit by 25 % — from ¥200,000.00 to ¥250,000.00")
-    assert action_terms("recall", {"outstanding_principal": "1234.5"}) == "Recall the loan: ¥1,234.50 outstanding due at once"
+        "Raise the limit by 25 % — from ¥200,000.00 to ¥250,000.00"
+    )
+    assert (
+        action_terms("recall", {"outstanding_principal": "1234.5"})
+        == "Recall the loan: ¥1,234.50 outstanding due at once"
+    )
     assert action_terms("freeze_line", {}) == "Freeze the line: no new drawdowns"
 
 
@@ -101,6 +139,12 @@ def test_an_alert_is_named_by_its_rule_and_subject_everywhere(line, risk, client
 
 def test_a_person_alert_names_the_person(company):  # noqa: F811
     person = company.related_parties.get().person
-    alert = Alert.objects.create(subject_kind="person", subject_id=person.pk, rule="tier_downgrade", severity="info",
-                                 first_seen_on=TODAY, last_seen_on=TODAY)
+    alert = Alert.objects.create(
+        subject_kind="person",
+        subject_id=person.pk,
+        rule="tier_downgrade",
+        severity="info",
+        first_seen_on=TODAY,
+        last_seen_on=TODAY,
+    )
     assert str(alert).startswith(f"Tier downgrade — {person.name}")
