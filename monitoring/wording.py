@@ -72,7 +72,7 @@ def alert_subject(alert, *, person_name: str | None = None) -> tuple[str, str | 
     """(name, url) of what the alert is about.  The company is read through ``alert.company``
     (select it with the rows); a person's name is ``person_name`` or the row's ``person_name``
     annotation, else one query."""
-    from loans.models import CreditLine, Loan, Person
+    from loans.models import Company, CreditLine, Loan, Person
 
     kind, sid = alert.subject_kind, alert.subject_id
     company = alert.company if alert.company_id else None
@@ -80,12 +80,12 @@ def alert_subject(alert, *, person_name: str | None = None) -> tuple[str, str | 
         return str(capfirst(_("the system"))), None
     if kind == "company":
         name = company.legal_name if company is not None else _("Company #%(id)s") % {"id": sid}
-        return name, _page_url("backoffice:company", sid)
+        return name, admin_change_url(Company, sid)
     if kind == "person":
         name = person_name or getattr(alert, "person_name", None)
         if name is None:
             name = Person.objects.filter(pk=sid).values_list("name", flat=True).first()
-        return name or _("Person #%(id)s") % {"id": sid}, _page_url("backoffice:person", sid)
+        return name or _("Person #%(id)s") % {"id": sid}, admin_change_url(Person, sid)
     model, noun = (CreditLine, _("credit line")) if kind == "line" else (Loan, _("loan"))
     label = f"{noun} #{sid}"
     if company is not None:
@@ -230,9 +230,9 @@ def _evidence_value(key: str, value):
         except Exception:  # a malformed figure is shown as written, never a 500
             return str(value)
     if key == "persons":
-        return _named_links(Person, _ids(value), "name", "backoffice:person")
+        return _named_links(Person, _ids(value), "name")
     if key == "source_companies":
-        return _named_links(Company, _ids(value), "legal_name", "backoffice:company")
+        return _named_links(Company, _ids(value), "legal_name")
     if key == "source_loans":
         return _numbered_links(Loan, _ids(value))
     if key == "guarantees":
