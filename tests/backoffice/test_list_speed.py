@@ -2,6 +2,7 @@
 date-first (latest night by default, never the whole table, no exact count of a night)."""
 
 import datetime
+import re
 
 import pytest
 from django.contrib.admin import helpers
@@ -197,4 +198,4 @@ def test_the_alert_list_sorts_the_alerts_before_it_reads_their_companies(world, 
     page = [q["sql"] for q in captured.captured_queries
             if 'FROM "monitoring_alert"' in q["sql"] and "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]]
     assert page and all('"loans_company"' not in sql for sql in page)
-    assert any('FROM "loans_company" WHERE "loans_company"."id"' in q["sql"] for q in captured.captured_queries)
+    assert any(re.search(r'FROM "loans_company" WHERE \(?"loans_company"\."id"', q["sql"]) for q in captured.captured_queries)
