@@ -17,7 +17,7 @@ from django.contrib.admin.utils import quote
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext
 from django.utils.translation import gettext as _
 
 from config.backoffice.formatting import EMPTY, format_date, format_money, format_rate
@@ -350,7 +350,8 @@ def action_terms(kind: str, params: dict | None) -> str:
             parts.append(_("on %(amount)s outstanding") % {"amount": format_money(p["outstanding_principal"])})
         if p.get("watch_months"):
             parts.append(_("watched for %(n)s months") % {"n": p["watch_months"]})
-        return ", ".join(str(x) for x in parts)
+        # the separator is a word too: Chinese writes a full-width comma
+        return pgettext("list separator", ", ").join(str(x) for x in parts)
     if kind == ActionKind.RECALL and p.get("outstanding_principal") not in (None, ""):
         return _("Recall the loan: %(amount)s outstanding due at once") % {
             "amount": format_money(p["outstanding_principal"])
