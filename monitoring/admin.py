@@ -6,16 +6,16 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from config.backoffice.formatting import format_date, format_money, format_rate
+from config.backoffice.formatting import format_date, format_money
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 from loans.admin.four_eyes import VersionReviewAdmin
 from loans.admin.lending import _error_text, _run_on_each, close_lines
@@ -24,7 +24,7 @@ from loans.models import CreditLine
 
 from . import actions as action_services
 from . import alerts as alert_services
-from . import committee, policy_changes
+from . import committee, policy_changes, wording
 from .models import (
     ActionKind,
     ActionPolicy,
@@ -125,7 +125,18 @@ class AlertActionForm(ActionForm):
     )
 
 
-_SUBJECT_ADMIN = {"company": "parties_company", "person": "parties_person", "line": "loans_creditline", "loan": "loans_loan"}
+class RuleFilter(admin.SimpleListFilter):
+    """The rules by name (the codes stay in the URL)."""
+
+    title = _("rule")
+    parameter_name = "rule"
+
+    def lookups(self, request, model_admin):
+        return sorted(((code, wording.rule_label(code)) for code in wording.RULE_LABELS if code != "dpd"),
+                      key=lambda c: c[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(rule=self.value()) if self.value() else queryset
 
 
 @admin.register(Alert)
@@ -135,44 +146,48 @@ class AlertAdmin(ReadOnlyModelAdmin):
 
     action_form = AlertActionForm
     list_display = (
-        "last_seen_on", "rule", "severity", "subject", "status", "old_score", "new_score", "first_seen_on", "assigned_to",
+        "last_seen_on", "rule_name", "severity", "subject", "status", "old_score", "new_score", "first_seen_on", "assigned_to",
     )
-    list_filter = ("rule", "severity", "status", "subject_kind")
-    list_select_related = ("company", "assigned_to")
+    list_filter = (RuleFilter, "severity", "status", "subject_kind")
+    # The company is fetched for the page's rows after the sort (get_queryset): joined, the
+    # planner hashed the whole company table (100,000 rows) before it could sort the alerts.
+    list_select_related = ("assigned_to",)
     date_hierarchy = "last_seen_on"
     search_fields = ("=subject_id", "company__legal_name")
-    readonly_fields = [f.name for f in Alert._meta.fields] + ["subject", "evidence_pretty"]
+    fields = ("rule_name", "severity", "status", "subject", "company", "old_score", "new_score", "evidence_words", "detail",
+              "first_seen_on", "last_seen_on", "rule_version", "assigned_to", "acknowledged_by", "acknowledged_at",
+              "closed_by", "closed_at", "close_reason", "actions_taken", "created_at")
+    readonly_fields = fields
     actions = ["acknowledge", "resolve", "dismiss", "assign"]
 
     def get_queryset(self, request):
-        from loans.models import Person
+        from loans.models import Company, Person
 
         # A person subject's name in the same query (no query per row in the list).
         return super().get_queryset(request).annotate(
             person_name=Subquery(Person.objects.filter(pk=OuterRef("subject_id")).values("name")[:1])
-        )
+        ).prefetch_related(Prefetch("company", queryset=Company.objects.only("pk", "legal_name", "uscc")))
+
+    @admin.display(description=_("rule"), ordering="rule")
+    def rule_name(self, alert):
+        return wording.rule_label(alert.rule)
 
     @admin.display(description=_("subject"))
     def subject(self, alert):
-        kind = alert.subject_kind
-        if kind == "system":
-            return _("System")
-        if kind == "person":
-            label = getattr(alert, "person_name", None) or f"#{alert.subject_id}"
-        elif kind == "company":
-            label = alert.company.legal_name if alert.company_id and alert.company else f"#{alert.subject_id}"
-        else:
-            owner = alert.company.legal_name if alert.company_id and alert.company else ""
-            label = f"{_('Line') if kind == 'line' else _('Loan')} #{alert.subject_id}" + (f" — {owner}" if owner else "")
-        try:
-            url = reverse(f"admin:{_SUBJECT_ADMIN[kind]}_change", args=[alert.subject_id])
-        except (KeyError, NoReverseMatch):
-            return label
-        return format_html('<a href="{}">{}</a>', url, label)
+        return wording.alert_subject_link(alert)
 
     @admin.display(description=_("evidence"))
-    def evidence_pretty(self, alert):
-        return format_html("<pre>{}</pre>", json.dumps(alert.evidence, indent=2, ensure_ascii=False, default=str))
+    def evidence_words(self, alert):
+        return wording.evidence_table(alert.evidence)
+
+    @admin.display(description=_("actions"))
+    def actions_taken(self, alert):
+        rows = alert.actions.select_related("company").order_by("-id")[:20]
+        links = [(wording.admin_change_url(PostLoanAction, a.pk), f"{a.get_kind_display()} ({a.get_status_display()})",
+                  wording.action_terms(a.kind, a.params)) for a in rows]
+        if not links:
+            return "—"
+        return format_html_join(format_html("<br>"), '<a class="bo-link" href="{}">{}</a> {}', links)
 
     def _each(self, request, queryset, move, done: str):
         moved, failed = 0, []
@@ -181,7 +196,7 @@ class AlertAdmin(ReadOnlyModelAdmin):
                 move(alert_id)
                 moved += 1
             except (DomainError, ValidationError) as exc:
-                failed.append(f"#{alert_id}: {_error_text(exc)}")
+                failed.append(f"{Alert.objects.select_related('company').get(pk=alert_id)}: {_error_text(exc)}")
         if moved:
             self.message_user(request, _("%(n)s alert(s) %(done)s.") % {"n": moved, "done": done}, messages.SUCCESS)
         for text in failed:
@@ -372,37 +387,12 @@ class ActionDecisionForm(forms.Form):
                               error_messages={"required": _("Every decision needs a comment.")})
 
 
-def _result_text(action: PostLoanAction) -> str:
-    result = action.result or {}
-    if "limit_after" in result:
-        return _("limit %(before)s → %(after)s") % {"before": format_money(result["limit_before"]), "after": format_money(result["limit_after"])}
-    if "status_after" in result:
-        return _("line %(before)s → %(after)s") % {"before": result.get("status_before"), "after": result["status_after"]}
-    return action.get_kind_display()
-
-
 def _action_row(action: PostLoanAction) -> dict:
     """What a checker needs to decide an action without opening three pages."""
-    line, loan, alert, params = action.credit_line, action.loan, action.alert, action.params or {}
-    terms = []
-    if "new_limit" in params:
-        terms.append(_("new limit %(new)s (now %(old)s)") % {"new": format_money(params["new_limit"]),
-                                                              "old": format_money(params.get("limit_before"))})
-    if "amount_needed" in params:
-        terms.append(_("%(amount)s by %(date)s") % {"amount": format_money(params["amount_needed"]), "date": params.get("due_date")})
-    if "term_months" in params:
-        terms.append(_("%(n)s months at %(rate)s") % {"n": params["term_months"], "rate": format_rate(params.get("annual_rate"))})
-    if "outstanding_principal" in params and not terms:
-        terms.append(_("outstanding %(amount)s") % {"amount": format_money(params["outstanding_principal"])})
-    evidence = ""
-    if alert is not None:
-        evidence = f"{alert.rule} · {alert.get_severity_display()}"
-        if alert.old_score is not None and alert.new_score is not None:
-            evidence += f" · {alert.old_score} → {alert.new_score}"
-        if alert.detail:
-            evidence += f" · {alert.detail[:160]}"
+    line, loan, alert = action.credit_line, action.loan, action.alert
     return {
-        "action": action, "terms": "; ".join(str(t) for t in terms), "evidence": evidence,
+        "action": action, "terms": wording.action_terms(action.kind, action.params),
+        "evidence": wording.alert_summary(alert) if alert is not None else "",
         "line": line, "loan": loan, "limit": format_money(line.limit_amount) if line else "—",
         "drawn": format_money(line.drawn_principal) if line else "—",
         "outstanding": format_money(loan.outstanding_principal) if loan else "",
@@ -412,16 +402,20 @@ def _action_row(action: PostLoanAction) -> dict:
 
 @admin.register(PostLoanAction)
 class PostLoanActionAdmin(GuardedModelAdmin):
-    list_display = ("id", "kind", "status", "company_name", "credit_line_id", "loan_id", "proposer", "approved_by",
-                    "executed_at", "alert_id", "reason")
+    list_display = ("id", "kind", "status", "company_name", "credit_line_id", "loan_id", "terms", "proposer", "approved_by",
+                    "executed_at", "alert_rule", "reason")
     list_filter = ("status", "kind", "needs_committee")
     # the line and loan columns are links named after them: fetched with the rows, not per row
     list_select_related = ("company", "proposed_by", "approved_by", "credit_line__company", "loan", "alert")
     search_fields = ("=id", "company__legal_name", "=credit_line__id", "=loan__id")
     actions = [execute_actions, cancel_actions]
     form = ProposeActionForm
-    readonly_fields = [f.name for f in PostLoanAction._meta.fields if f.name not in ("kind", "credit_line", "loan", "params", "reason")]
     raw_id_fields = ("credit_line", "loan")
+    # the read-only page: terms, result and warning in words instead of their JSON and ids
+    DETAIL_FIELDS = ("kind", "status", "company", "credit_line", "loan", "terms", "reason", "alert_link", "needs_committee",
+                     "proposed_by", "proposed_at", "approved_by", "approved_at", "rejected_by", "decided_at",
+                     "decision_note", "executed_by", "executed_at", "result_words", "due_date", "amount_needed", "met_at",
+                     "met_by_collateral", "met_by_guarantee", "updated_at")
 
     @admin.display(description=_("company"), ordering="company__legal_name")
     def company_name(self, action):
@@ -431,15 +425,41 @@ class PostLoanActionAdmin(GuardedModelAdmin):
     def proposer(self, action):
         return action.proposed_by or _("system")
 
+    @admin.display(description=_("terms"))
+    def terms(self, action):
+        return format_html('<span class="bo-terms">{}</span>', wording.action_terms(action.kind, action.params) or "—")
+
+    @admin.display(description=_("what was done"))
+    def result_words(self, action):
+        return wording.result_text(action) if action.result else "—"
+
+    @admin.display(description=_("warning"), ordering="alert__rule")
+    def alert_rule(self, action):
+        """The warning by its rule's name (the company is the row's own column)."""
+        if action.alert_id is None:
+            return "—"
+        return format_html('<a class="bo-link" href="{}" title="{}">{}</a>', wording.admin_change_url(Alert, action.alert_id),
+                           action.alert.get_severity_display(), wording.rule_label(action.alert.rule))
+
+    @admin.display(description=_("warning"))
+    def alert_link(self, action):
+        return wording.alert_link(action.alert) if action.alert_id else "—"
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and obj.alert_id:  # the warning's name reads its company
+            obj.alert.company  # noqa: B018
+        return obj
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:  # the proposal form
             return ()
-        return [f.name for f in PostLoanAction._meta.fields]
+        return self.DETAIL_FIELDS
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["kind", "credit_line", "loan", "params", "reason"]
-        return [f.name for f in PostLoanAction._meta.fields]
+        return self.DETAIL_FIELDS
 
     def has_add_permission(self, request):
         return request.user.has_perm("monitoring.propose_action")
@@ -510,8 +530,8 @@ class PostLoanActionAdmin(GuardedModelAdmin):
             text = _("Action #%(id)s approved, but not executed: %(errors)s") if approved else _("Action #%(id)s not executed: %(errors)s")
             self.message_user(request, text % {"id": action_id, "errors": _error_text(exc)}, messages.ERROR)
             return back
-        self.message_user(request, _("Action #%(id)s approved and executed: %(what)s.") % {"id": action_id, "what": _result_text(action)}
-                          if approved else _("Action #%(id)s executed: %(what)s.") % {"id": action_id, "what": _result_text(action)},
+        self.message_user(request, _("Action #%(id)s approved and executed: %(what)s.") % {"id": action_id, "what": wording.result_text(action)}
+                          if approved else _("Action #%(id)s executed: %(what)s.") % {"id": action_id, "what": wording.result_text(action)},
                           messages.SUCCESS)
         return back
 

@@ -326,6 +326,8 @@ def dashboard() -> dict:
 
 def chart_data(data: dict) -> dict:
     """The charts' data, plain JSON (passed to the page with ``json_script``)."""
+    from .wording import rule_label
+
     dist: Distribution = data["distribution"]
     book: LoanBook = data["book"]
     alerts = data["alerts"]
@@ -375,7 +377,7 @@ def chart_data(data: dict) -> dict:
             "values": [float(book.by_bucket[b]) for b in Bucket.values],
         },
         "alerts": {
-            "labels": list(alerts),
+            "labels": [rule_label(r) for r in alerts],
             "series": [
                 {"label": str(label), "severity": sev, "values": [alerts[r][sev] for r in alerts]}
                 for sev, label in Severity.choices

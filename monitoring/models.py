@@ -235,7 +235,10 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} on {self.subject_kind} #{self.subject_id} ({self.get_status_display()}, {self.last_seen_on})"
+        # by name, as the admin's log and the pages that link it show it (monitoring.wording)
+        from .wording import alert_name
+
+        return f"{alert_name(self)} ({self.get_status_display()}, {self.last_seen_on})"
 
     @property
     def is_live(self) -> bool:
@@ -436,8 +439,9 @@ class PostLoanAction(models.Model):
         ]
 
     def __str__(self) -> str:
-        subject = f"loan #{self.loan_id}" if self.loan_id else f"line #{self.credit_line_id}"
-        return f"{self.get_kind_display()} on {subject} ({self.get_status_display()})"
+        from .wording import action_subject
+
+        return f"{self.get_kind_display()} — {action_subject(self)} ({self.get_status_display()})"
 
 
 class ActionPolicy(models.Model):

@@ -174,7 +174,14 @@ def _snapshots(model, fk: str, subject_id: int, features) -> dict:
 
 
 def _alerts(kind: str, subject_id: int) -> list:
-    return list(alert_model().objects.filter(subject_kind=kind, subject_id=subject_id).order_by("-last_seen_on", "-id")[:ROWS])
+    """The subject's alerts, each with its rule's name and its page (``rule_name``, ``url``)."""
+    from .wording import admin_change_url, rule_label
+
+    model = alert_model()
+    alerts = list(model.objects.filter(subject_kind=kind, subject_id=subject_id).order_by("-last_seen_on", "-id")[:ROWS])
+    for a in alerts:
+        a.rule_name, a.url = rule_label(a.rule), admin_change_url(model, a.pk)
+    return alerts
 
 
 def _latest_scores(kind: str, ids) -> dict[int, LatestScore]:

@@ -2,6 +2,7 @@
 date-first (latest night by default, never the whole table, no exact count of a night)."""
 
 import datetime
+import re
 
 import pytest
 from django.contrib.admin import helpers
@@ -156,3 +157,45 @@ def test_name_search_can_use_the_trigram_index(on_postgres, admin_client, model_
         cursor.execute("SET LOCAL enable_indexscan = off")  # tiny test tables: make the planner show its index
         plan = qs.order_by().explain()
     assert index in plan
+
+
+def test_a_list_row_costs_no_introspection_of_the_admin(world, admin_client, monkeypatch):
+    """The theme's row template asks for ``cl.model_admin.list_sections``: an admin without it
+    makes the template engine run dir() on the ModelAdmin, twice a row."""
+    import builtins
+
+    from django.contrib.admin import ModelAdmin
+    from django.template import base as template_base
+
+    introspected = []
+
+    def counting_dir(obj):
+        if isinstance(obj, ModelAdmin):
+            introspected.append(type(obj).__name__)
+        return builtins.dir(obj)
+
+    monkeypatch.setattr(template_base, "dir", counting_dir, raising=False)
+    for name in LISTS:
+        assert admin_client.get(reverse(name)).status_code == 200
+    assert introspected == []
+
+
+def test_column_labels_are_translated_once_per_list(world, admin_client):
+    """Each cell carries its column's label; a lazy label would be translated again per cell."""
+    from django.utils.functional import Promise
+
+    response = admin_client.get(reverse("admin:monitoring_alert_changelist"))
+    headers = list(unfold_list.result_headers(response.context["cl"]))
+    assert headers and not any(isinstance(h["text"], Promise) for h in headers)
+
+
+def test_the_alert_list_sorts_the_alerts_before_it_reads_their_companies(world, admin_client):
+    """Joined in the page's query, the company table was hashed whole (100,000 rows) before the
+    alerts could be sorted: the page's companies are read by id after the sort."""
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(reverse("admin:monitoring_alert_changelist"))
+    assert response.status_code == 200 and response.context["cl"].result_list
+    page = [q["sql"] for q in captured.captured_queries
+            if 'FROM "monitoring_alert"' in q["sql"] and "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]]
+    assert page and all('"loans_company"' not in sql for sql in page)
+    assert any(re.search(r'FROM "loans_company" WHERE \(?"loans_company"\."id"', q["sql"]) for q in captured.captured_queries)

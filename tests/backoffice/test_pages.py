@@ -47,7 +47,7 @@ def test_dashboard_is_the_admin_home(world, as_officer, django_assert_max_num_qu
     html = response.content.decode()
     assert 'id="bo-dashboard"' in html and "chart.umd.min.js" in html
     charts = json.loads(response.context["dashboard_charts"] and json.dumps(response.context["dashboard_charts"]))
-    assert charts["alerts"]["labels"] == ["score_drop"]
+    assert charts["alerts"]["labels"] == ["Score drop"]  # the rule by name
     book = response.context["dashboard"]["book"]
     world["loan"].refresh_from_db()
     assert book.loans == 1 and book.outstanding == world["loan"].outstanding_principal

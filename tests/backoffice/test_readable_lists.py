@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.urls import reverse
 
 from config.backoffice import columns, formatting
 from loans.models import LoanApplication
@@ -48,7 +49,8 @@ def test_warning_list_names_its_subject_with_a_link(world, admin_client, django_
     company = world["line"].company
     with django_assert_max_num_queries(20):
         html = admin_client.get("/admin/monitoring/alert/").content.decode()
-    assert f'<a href="/admin/parties/company/{company.pk}/change/">{company.legal_name}</a>' in html
+    url = reverse(f"admin:{company._meta.app_label}_{company._meta.model_name}_change", args=[company.pk])
+    assert f'href="{url}">{company.legal_name}</a>' in html
     assert warning.subject_kind == "company"
 
 

@@ -33,7 +33,9 @@ from loans.errors import DomainError
 from loans.models import Company, CreditLine, LoanApplication, LoanProduct, RelatedParty
 from loans.services.applications import application_accept, application_book, application_create, application_submit
 from loans.services.lines import credit_line_draw_down
+from monitoring.actions import post_loan_action_propose
 from monitoring.dashboard import alert_model
+from monitoring.models import PostLoanAction
 from scoring.models import Score
 
 BENCH_USER = "bench-pages"
@@ -47,10 +49,11 @@ class Command(BaseCommand):
         parser.add_argument("--score-days", type=int, default=5, help="nights of score history to add before the latest")
         parser.add_argument("--applications", type=int, default=200)
         parser.add_argument("--alerts", type=int, default=3000)
+        parser.add_argument("--actions", type=int, default=100, help="post-loan actions proposed by the system")
         parser.add_argument("--repeat", type=int, default=7)
         parser.add_argument("--seed", type=int, default=42)
 
-    def handle(self, *args, companies, score_days, applications, alerts, repeat, seed, **options):
+    def handle(self, *args, companies, score_days, applications, alerts, actions, repeat, seed, **options):
         started = time.perf_counter()
         rng = random.Random(seed)
         if Company.objects.count() < companies:
@@ -62,6 +65,7 @@ class Command(BaseCommand):
                 cur.execute("ANALYZE")
         self._applications(as_of, applications, rng)
         self._alerts(as_of, alerts, rng)
+        self._actions(as_of, actions)
         self.stdout.write(
             f"seeded in {time.perf_counter() - started:.1f} s: companies {Company.objects.count():,}  "
             f"scores {self._estimate(Score._meta.db_table):,}  applications {LoanApplication.objects.count():,}  "
@@ -152,6 +156,24 @@ class Command(BaseCommand):
                               rule=rule, severity=severity, old_score=700, new_score=640))
         model.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
 
+    def _actions(self, as_of, target: int) -> None:
+        """Limit cuts proposed by the system on the booked lines, each answering a warning on
+        its company (the queue and the action pages read the warning too)."""
+        model = alert_model()
+        have = PostLoanAction.objects.count()
+        lines = CreditLine.objects.filter(status="active").exclude(post_loan_actions__isnull=False).order_by("pk")
+        for line in lines[: max(0, target - have)]:
+            alert = model.objects.filter(subject_kind="company", subject_id=line.company_id, rule="score_drop").first()
+            if alert is None:
+                alert = model.objects.create(subject_kind="company", subject_id=line.company_id, company_id=line.company_id,
+                                             rule="score_drop", severity="high", first_seen_on=as_of, last_seen_on=as_of,
+                                             old_score=700, new_score=590, evidence={"score_before": 700, "score_after": 590})
+            try:
+                post_loan_action_propose(kind="reduce_limit", credit_line_id=line.pk, params={"percent": 30},
+                                         alert_id=alert.pk, actor=None, on=as_of)
+            except DomainError as exc:
+                self.stdout.write(f"line #{line.pk}: {exc}")
+
     def _user(self):
         user, created = get_user_model().objects.get_or_create(
             username=BENCH_USER, defaults={"is_staff": True, "is_superuser": True})
@@ -178,6 +200,12 @@ class Command(BaseCommand):
             pages.append(("person page", reverse("backoffice:person", args=[person_id])))
         if app:
             pages.append(("underwriting view", reverse("backoffice:application", args=[app.pk])))
+        alert = alert_model().objects.order_by("-pk").values_list("pk", flat=True).first()
+        if alert:
+            pages.append(("alert page", reverse("admin:monitoring_alert_change", args=[alert])))
+        action = PostLoanAction.objects.order_by("-pk").values_list("pk", flat=True).first()
+        if action:
+            pages.append(("post-loan action page", reverse("admin:monitoring_postloanaction_change", args=[action])))
         pages += [
             ("company list", reverse("admin:parties_company_changelist")),
             ("company search", reverse("admin:parties_company_changelist") + "?q=Trading"),
@@ -186,6 +214,8 @@ class Command(BaseCommand):
             ("credit line list", reverse("admin:loans_creditline_changelist")),
             ("loan list", reverse("admin:loans_loan_changelist")),
             ("alert list", reverse("admin:monitoring_alert_changelist")),
+            ("post-loan action list", reverse("admin:monitoring_postloanaction_changelist")),
+            ("actions waiting (queue)", reverse("admin:monitoring_postloanaction_approvals")),
             ("score list (latest night)", reverse("admin:scoring_score_changelist")),
             ("latest score list", reverse("admin:scoring_latestscore_changelist")),
         ]
