@@ -15,6 +15,7 @@ person's is flagged for its approver.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from loans.choices import CreditLineStatus, LoanStatus
 from loans.errors import DomainError
 from loans.models import CreditLine, Loan
+from loans.rawsql import column_names
 
 from .actions import needs_committee, validate_terms
 from .models import (
@@ -115,28 +117,31 @@ def propose_actions(as_of: datetime.date) -> dict:
 WITHDRAWN_NOTE_PREFIX = "withdrawn by the system: "
 
 
+@functools.cache
 def _settle_sql(vendor: str) -> str:
+    """Built once per vendor; table and column names from the models' metadata."""
     from .rules import CLEARED_REASON
 
     table, alerts = PostLoanAction._meta.db_table, Alert._meta.db_table
+    ac, al = column_names(PostLoanAction), column_names(Alert)
     # the date in the alert's "condition cleared on YYYY-MM-DD"
     start = CLEARED_REASON.index("{date}") + 1
-    cleared_on = f"substr(a.close_reason, {start}, 10)"
+    cleared_on = f"substr(a.{al['close_reason']}, {start}, 10)"
     if vendor == "postgresql":
         cleared_on = f"CAST({cleared_on} AS DATE)"
     waiting = ", ".join(f"'{s}'" for s in WITHDRAWABLE_ACTION_STATUSES)
-    by_system = f"{table}.proposed_by_id IS NULL"
+    by_system = f"{table}.{ac['proposed_by']} IS NULL"
     return (
         f"UPDATE {table} SET "
-        f"status = CASE WHEN {by_system} THEN '{ActionStatus.WITHDRAWN.value}' ELSE {table}.status END, "
-        f"decided_at = CASE WHEN {by_system} THEN %(now)s ELSE {table}.decided_at END, "
-        f"decision_note = CASE WHEN {by_system} THEN substr(%(prefix)s || a.close_reason, 1, 500) "
-        f"ELSE {table}.decision_note END, "
-        f"alert_cleared_on = {cleared_on}, updated_at = %(now)s "
-        f"FROM {alerts} a WHERE a.id = {table}.alert_id AND {table}.status IN ({waiting}) "
-        f"AND {table}.alert_cleared_on IS NULL AND a.status = '{AlertStatus.RESOLVED.value}' "
-        f"AND a.closed_by_id IS NULL AND a.close_reason LIKE %(cleared)s "
-        f"RETURNING {table}.id, {table}.status"
+        f"{ac['status']} = CASE WHEN {by_system} THEN '{ActionStatus.WITHDRAWN.value}' ELSE {table}.{ac['status']} END, "
+        f"{ac['decided_at']} = CASE WHEN {by_system} THEN %(now)s ELSE {table}.{ac['decided_at']} END, "
+        f"{ac['decision_note']} = CASE WHEN {by_system} THEN substr(%(prefix)s || a.{al['close_reason']}, 1, 500) "
+        f"ELSE {table}.{ac['decision_note']} END, "
+        f"{ac['alert_cleared_on']} = {cleared_on}, {ac['updated_at']} = %(now)s "
+        f"FROM {alerts} a WHERE a.{al['id']} = {table}.{ac['alert']} AND {table}.{ac['status']} IN ({waiting}) "
+        f"AND {table}.{ac['alert_cleared_on']} IS NULL AND a.{al['status']} = '{AlertStatus.RESOLVED.value}' "
+        f"AND a.{al['closed_by']} IS NULL AND a.{al['close_reason']} LIKE %(cleared)s "
+        f"RETURNING {table}.{ac['id']}, {table}.{ac['status']}"
     )
 
 
@@ -170,6 +175,24 @@ def actions_settle_for_cleared_alerts(*, as_of: datetime.date) -> dict:
     return counts
 
 
+@functools.cache
+def _committee_cases_withdraw_sql() -> str:
+    """Built once; table and column names from the models' metadata."""
+    from .models import CaseStatus, CommitteeCase
+
+    table, actions = CommitteeCase._meta.db_table, PostLoanAction._meta.db_table
+    cc, ac = column_names(CommitteeCase), column_names(PostLoanAction)
+    return (
+        f"UPDATE {table} SET {cc['status']} = '{CaseStatus.WITHDRAWN.value}', {cc['closed_at']} = %s, "
+        f"{cc['outcome_reason']} = (SELECT p.{ac['decision_note']} FROM {actions} p "
+        f"WHERE p.{ac['id']} = {table}.{cc['subject_id']}) "
+        f"WHERE {cc['kind']} = 'post_loan_action' AND {cc['status']} = '{CaseStatus.OPEN.value}' "
+        f"AND {cc['subject_id']} IN (SELECT p.{ac['id']} FROM {actions} p WHERE p.{ac['status']} = "
+        f"'{ActionStatus.WITHDRAWN.value}') "
+        f"RETURNING {cc['id']}, {cc['subject_id']}, {cc['outcome_reason']}"
+    )
+
+
 def _committee_cases_withdraw(now) -> int:
     """Close, as withdrawn, every open committee case of a withdrawn action (one UPDATE; each
     close goes into the ledger like any other close of a case)."""
@@ -179,16 +202,8 @@ def _committee_cases_withdraw(now) -> int:
 
     from .models import CaseStatus, CommitteeCase
 
-    table, actions = CommitteeCase._meta.db_table, PostLoanAction._meta.db_table
-    sql = (
-        f"UPDATE {table} SET status = '{CaseStatus.WITHDRAWN.value}', closed_at = %s, "
-        f"outcome_reason = (SELECT p.decision_note FROM {actions} p WHERE p.id = {table}.subject_id) "
-        f"WHERE kind = 'post_loan_action' AND status = '{CaseStatus.OPEN.value}' "
-        f"AND subject_id IN (SELECT p.id FROM {actions} p WHERE p.status = '{ActionStatus.WITHDRAWN.value}') "
-        f"RETURNING id, subject_id, outcome_reason"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now)])
+        cursor.execute(_committee_cases_withdraw_sql(), [connection.ops.adapt_datetimefield_value(now)])
         closed = sorted(cursor.fetchall())
     for case_id, action_id, reason in closed:
         ledger_append(

@@ -70,9 +70,11 @@ its problem is gone); a later hit opens a new alert.
 from __future__ import annotations
 
 import datetime
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -81,15 +83,26 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.history.records import records_actor
-from loans.models import role_current_on_sql
+from loans.models import Collateral, CreditLine, Guarantee, Loan, RelatedParty, role_current_on_sql
 from loans.services import four_eyes
-from scoring.models import SCORE_DROP_INDEX_POINTS
+from scoring.models import SCORE_DROP_INDEX_POINTS, CompanyCreditSnapshot, Score
 
 from .models import ALERT_LIVE_STATUSES, Alert, AlertStatus, RuleVersionStatus, Severity, WarningRule
 
 EXPOSURE_TABLE = "rule_exposure"
 KEY_ROLES = ("legal_representative", "actual_controller")
 NO_SCORES = "CAST(NULL AS SMALLINT), CAST(NULL AS SMALLINT)"  # typed: PostgreSQL reads a bare NULL as text
+
+
+@functools.cache
+def _tables() -> SimpleNamespace:
+    """The tables the rules read, named from the models' metadata (not typed in), so that a
+    renamed table cannot leave a rule reading a table that no longer exists; looked up once."""
+    return SimpleNamespace(
+        score=Score._meta.db_table, company_snapshot=CompanyCreditSnapshot._meta.db_table,
+        party=RelatedParty._meta.db_table, loan=Loan._meta.db_table, line=CreditLine._meta.db_table,
+        guarantee=Guarantee._meta.db_table, collateral=Collateral._meta.db_table,
+    )
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -285,18 +298,19 @@ def score_drop(c: Context) -> str:
     ``score_drop_candidates_idx`` (its predicate, a drop of 50, is repeated literally so that
     PostgreSQL uses it whenever ``points`` ≥ 50; below 50 the day's scores are scanned).  With
     ``days`` > 1, exposed companies are also compared with their best score of the window."""
+    tb = _tables()
     points, days, high = c.params["points"], c.params["days"], c.params["high_points"]
     d = c.date("as_of", c.as_of)
     index_floor = f"s.previous_score >= s.score + {SCORE_DROP_INDEX_POINTS} AND " if points >= SCORE_DROP_INDEX_POINTS else ""
     cand = (f"SELECT s.subject_kind, s.subject_id, s.score, s.previous_score AS ref, s.id AS score_id "
-            f"FROM scoring_score s WHERE s.as_of = {d} AND {index_floor}s.previous_score >= s.score + {points}")
+            f"FROM {tb.score} s WHERE s.as_of = {d} AND {index_floor}s.previous_score >= s.score + {points}")
     if days > 1:
         since = c.date("window_from", c.as_of - datetime.timedelta(days=days))
         cand += (
             f" UNION ALL SELECT s.subject_kind, s.subject_id, s.score, "
-            f"(SELECT MAX(h.score) FROM scoring_score h WHERE h.subject_kind = 'company' AND h.subject_id = s.subject_id "
+            f"(SELECT MAX(h.score) FROM {tb.score} h WHERE h.subject_kind = 'company' AND h.subject_id = s.subject_id "
             f"AND h.as_of >= {since} AND h.as_of < {d}), s.id "
-            f"FROM {EXPOSURE_TABLE} x JOIN scoring_score s ON s.subject_kind = 'company' AND s.subject_id = x.company_id "
+            f"FROM {EXPOSURE_TABLE} x JOIN {tb.score} s ON s.subject_kind = 'company' AND s.subject_id = x.company_id "
             f"AND s.as_of = {d}"
         )
     grouped = (f"SELECT subject_kind, subject_id, MIN(score) AS score, MAX(ref) AS ref, MIN(score_id) AS score_id "
@@ -309,7 +323,7 @@ def score_drop(c: Context) -> str:
     return (
         f"SELECT g.subject_kind, g.subject_id, CASE WHEN g.subject_kind = 'company' THEN g.subject_id END, "
         f"{severity}, g.ref, g.score, {evidence} FROM ({grouped}) g "
-        f"JOIN scoring_score sc ON sc.id = g.score_id AND sc.as_of = {d} "
+        f"JOIN {tb.score} sc ON sc.id = g.score_id AND sc.as_of = {d} "
         f"LEFT JOIN {EXPOSURE_TABLE} e ON g.subject_kind = 'company' AND e.company_id = g.subject_id"
     )
 
@@ -339,6 +353,7 @@ def _day_company_scores(c: Context) -> str:
 
 @register("tier_downgrade")
 def tier_downgrade(c: Context) -> str:
+    tb = _tables()
     bands = sorted(_policy().tier_bands, key=lambda b: -int(b["min_score"]))
     now, before = _tier_rank(bands, "g.score"), _tier_rank(bands, "g.ref")
     evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"),
@@ -346,7 +361,7 @@ def tier_downgrade(c: Context) -> str:
                      ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
     return (
         f"SELECT 'company', g.company_id, g.company_id, {c.sev()}, g.ref, g.score, {evidence} "
-        f"FROM ({_day_company_scores(c)}) g JOIN scoring_score sc ON sc.id = g.score_id AND sc.as_of = {c.date('as_of', c.as_of)} "
+        f"FROM ({_day_company_scores(c)}) g JOIN {tb.score} sc ON sc.id = g.score_id AND sc.as_of = {c.date('as_of', c.as_of)} "
         f"JOIN {EXPOSURE_TABLE} e ON e.company_id = g.company_id "
         f"WHERE g.ref IS NOT NULL AND {now} - {before} >= {int(c.params['steps'])}"
     )
@@ -359,12 +374,13 @@ def _minimum(c: Context) -> int:
 
 @register("below_minimum")
 def below_minimum(c: Context) -> str:
+    tb = _tables()
     minimum = _minimum(c)
     evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"), ("min_score", str(minimum)),
                      ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
     return (
         f"SELECT 'company', g.company_id, g.company_id, {c.sev()}, g.ref, g.score, {evidence} "
-        f"FROM ({_day_company_scores(c)}) g JOIN scoring_score sc ON sc.id = g.score_id AND sc.as_of = {c.date('as_of', c.as_of)} "
+        f"FROM ({_day_company_scores(c)}) g JOIN {tb.score} sc ON sc.id = g.score_id AND sc.as_of = {c.date('as_of', c.as_of)} "
         f"JOIN {EXPOSURE_TABLE} e ON e.company_id = g.company_id WHERE g.score < {minimum}"
     )
 
@@ -372,6 +388,7 @@ def below_minimum(c: Context) -> str:
 @register("related_party_deterioration")
 def related_party_deterioration(c: Context) -> str:
     """Driven from the exposed companies: their key persons' scores of the day (unique index)."""
+    tb = _tables()
     d = c.date("as_of", c.as_of)
     points = c.params["points"]
     hit = f"(s.previous_score >= s.score + {points} OR s.in_default)"
@@ -385,39 +402,41 @@ def related_party_deterioration(c: Context) -> str:
         ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")),
     )
     if c.pg:  # each exposed company's key persons, each person's day score probed by index
-        scores = ("CROSS JOIN LATERAL (SELECT s.score, s.previous_score, s.in_default FROM scoring_score s "
+        scores = (f"CROSS JOIN LATERAL (SELECT s.score, s.previous_score, s.in_default FROM {tb.score} s "
                   "WHERE s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = e.day) s")
     else:
-        scores = f"JOIN scoring_score s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d}"
+        scores = f"JOIN {tb.score} s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d}"
     return (
         f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
-        f"FROM {EXPOSURE_TABLE} e JOIN loans_relatedparty r ON r.company_id = e.company_id AND {c.key_roles('r')} "
+        f"FROM {EXPOSURE_TABLE} e JOIN {tb.party} r ON r.company_id = e.company_id AND {c.key_roles('r')} "
         f"{scores} WHERE {hit} GROUP BY e.company_id"
     )
 
 
 @register("dpd_over")
 def dpd_over(c: Context) -> str:
+    tb = _tables()
     days, high = c.params["days"], c.params["high_days"]
     evidence = c.obj(("dpd", "l.days_past_due"), ("bucket", "l.bucket"), ("classification", "l.classification"),
                      ("outstanding", c.money("l.outstanding_principal")), ("penalty", c.money("l.penalty_accrued")))
     return (
         f"SELECT 'loan', l.id, l.company_id, CASE WHEN l.days_past_due > {high} THEN '{Severity.HIGH.value}' "
-        f"ELSE {c.sev()} END, {NO_SCORES}, {evidence} FROM loans_loan l "
+        f"ELSE {c.sev()} END, {NO_SCORES}, {evidence} FROM {tb.loan} l "
         f"WHERE l.status = 'active' AND l.days_past_due > {days}"
     )
 
 
 @register("default_contagion")
 def default_contagion(c: Context) -> str:
+    tb = _tables()
     evidence = c.obj(("source_loans", c.agg("b.id")), ("source_companies", c.agg("b.company_id")),
                      ("persons", c.agg("src.person_id")),
                      ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")))
     return (
         f"SELECT 'company', t.company_id, t.company_id, {c.watch_or_sev('MAX(e.company_id) IS NOT NULL')}, {NO_SCORES}, "
-        f"{evidence} FROM loans_loan b "
-        f"JOIN loans_relatedparty src ON src.company_id = b.company_id AND {c.key_roles('src')} "
-        f"JOIN loans_relatedparty t ON t.person_id = src.person_id AND t.company_id <> b.company_id AND {c.key_roles('t')} "
+        f"{evidence} FROM {tb.loan} b "
+        f"JOIN {tb.party} src ON src.company_id = b.company_id AND {c.key_roles('src')} "
+        f"JOIN {tb.party} t ON t.person_id = src.person_id AND t.company_id <> b.company_id AND {c.key_roles('t')} "
         f"LEFT JOIN {EXPOSURE_TABLE} e ON e.company_id = t.company_id "
         f"WHERE (b.status = 'active' AND b.bucket = 'm3_plus') OR b.status = 'written_off' "
         f"GROUP BY t.company_id"
@@ -426,13 +445,14 @@ def default_contagion(c: Context) -> str:
 
 @register("line_expiry")
 def line_expiry(c: Context) -> str:
+    tb = _tables()
     d = c.date("as_of", c.as_of)
     until = c.date("expiry_until", c.as_of + datetime.timedelta(days=c.params["days"]))
     evidence = c.obj(("expires_on", c.text("l.expires_on")), ("days_left", c.days_between("l.expires_on", d)),
                      ("line_status", "l.status"), ("limit", c.money("l.limit_amount")),
                      ("drawn", c.money("l.drawn_principal")))
     return (
-        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_creditline l "
+        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM {tb.line} l "
         f"WHERE l.status IN ('active', 'frozen') AND l.expires_on >= {d} AND l.expires_on <= {until}"
     )
 
@@ -442,7 +462,7 @@ def company_red_flags(c: Context) -> str:
     """The latest operating data on or before the day against the snapshot before it."""
     d = c.date("as_of", c.as_of)
     p = c.params
-    snap = "scoring_companycreditsnapshot"
+    snap = _tables().company_snapshot
     lawsuits = "(cur.lawsuits_24m - COALESCE(prev.lawsuits_24m, cur.lawsuits_24m))"
     penalties = "(cur.admin_penalties_24m - COALESCE(prev.admin_penalties_24m, cur.admin_penalties_24m))"
     revenue = f"cur.revenue_trend <= {-float(p['revenue_drop_pct']) / 100}"
@@ -487,6 +507,7 @@ def company_red_flags(c: Context) -> str:
 
 @register("guarantor_deterioration")
 def guarantor_deterioration(c: Context) -> str:
+    tb = _tables()
     d = c.date("as_of", c.as_of)
     borrower = "COALESCE(gl.company_id, gn.company_id)"
     evidence = c.obj(
@@ -496,10 +517,10 @@ def guarantor_deterioration(c: Context) -> str:
         ("guaranteed", c.money("SUM(g.amount)")),
     )
     return (
-        f"SELECT 'company', {borrower}, {borrower}, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_guarantee g "
-        f"LEFT JOIN loans_creditline gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
-        f"LEFT JOIN loans_loan gn ON gn.id = g.loan_id AND gn.status = 'active' "
-        f"JOIN scoring_score s ON s.as_of = {d} "
+        f"SELECT 'company', {borrower}, {borrower}, {c.sev()}, {NO_SCORES}, {evidence} FROM {tb.guarantee} g "
+        f"LEFT JOIN {tb.line} gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
+        f"LEFT JOIN {tb.loan} gn ON gn.id = g.loan_id AND gn.status = 'active' "
+        f"JOIN {tb.score} s ON s.as_of = {d} "
         f"AND s.subject_kind = CASE WHEN g.guarantor_person_id IS NULL THEN 'company' ELSE 'person' END "
         f"AND s.subject_id = COALESCE(g.guarantor_person_id, g.guarantor_company_id) "
         f"WHERE g.status = 'pledged' AND {borrower} IS NOT NULL "
@@ -509,11 +530,12 @@ def guarantor_deterioration(c: Context) -> str:
 
 @register("collateral_coverage")
 def collateral_coverage(c: Context) -> str:
+    tb = _tables()
     ratio = float(c.params["min_ratio"])
     covered = (
         "SELECT COALESCE(k.credit_line_id, kl.credit_line_id) AS line_id, "
         "SUM(k.appraised_value * (100 - k.haircut_pct) / 100) AS lending_value, MAX(k.valued_on) AS valued_on "
-        "FROM loans_collateral k LEFT JOIN loans_loan kl ON kl.id = k.loan_id "
+        f"FROM {tb.collateral} k LEFT JOIN {tb.loan} kl ON kl.id = k.loan_id "
         "WHERE k.status = 'pledged' GROUP BY COALESCE(k.credit_line_id, kl.credit_line_id)"
     )
     evidence = c.obj(("lending_value", c.money("cv.lending_value")), ("drawn", c.money("l.drawn_principal")),
@@ -522,7 +544,7 @@ def collateral_coverage(c: Context) -> str:
                       else "ROUND(cv.lending_value / l.drawn_principal, 4)"),
                      ("valued_on", c.text("cv.valued_on")), ("min_ratio", str(ratio)))
     return (
-        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM loans_creditline l "
+        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM {tb.line} l "
         f"JOIN ({covered}) cv ON cv.line_id = l.id "
         f"WHERE l.status IN ('active', 'frozen') AND l.drawn_principal > 0 AND cv.lending_value < l.drawn_principal * {ratio}"
     )
@@ -540,7 +562,7 @@ def collateral_coverage(c: Context) -> str:
 
 def _day_score(c: Context, cond: str = "") -> str:
     # ``p.day``: the date as a column of the statement (see ``_resolve_cleared``)
-    return ("SELECT 1 FROM scoring_score s WHERE s.subject_kind = a.subject_kind AND s.subject_id = a.subject_id "
+    return (f"SELECT 1 FROM {_tables().score} s WHERE s.subject_kind = a.subject_kind AND s.subject_id = a.subject_id "
             "AND s.as_of = p.day" + (f" AND ({cond})" if cond else ""))
 
 
@@ -570,26 +592,29 @@ def _parties_recovered(c: Context, parties: str) -> str:
     """``parties``: a FROM/WHERE yielding ``subject_kind``/``subject_id`` pairs as ``q.kind``,
     ``q.id`` for the alert's company.  Some were scored on the day, none is in default, and each
     is at least ``points`` above the lowest score the alert saw."""
+    tb = _tables()
     floor = f"{c.evidence_int('a', 'lowest_score')} + {int(c.params['points'])}"
-    scored = (f"SELECT 1 FROM {parties} JOIN scoring_score s ON s.subject_kind = q.kind AND s.subject_id = q.id "
+    scored = (f"SELECT 1 FROM {parties} JOIN {tb.score} s ON s.subject_kind = q.kind AND s.subject_id = q.id "
               f"AND s.as_of = p.day")
     return f"EXISTS ({scored}) AND NOT EXISTS ({scored} WHERE s.in_default OR s.score < {floor})"
 
 
 @clears("related_party_deterioration")
 def related_party_cleared(c: Context) -> str:
-    parties = (f"(SELECT 'person' AS kind, r.person_id AS id FROM loans_relatedparty r "
+    tb = _tables()
+    parties = (f"(SELECT 'person' AS kind, r.person_id AS id FROM {tb.party} r "
                f"WHERE r.company_id = a.subject_id AND {c.key_roles('r')}) q")
     return _parties_recovered(c, parties)
 
 
 @clears("guarantor_deterioration")
 def guarantor_cleared(c: Context) -> str:
+    tb = _tables()
     parties = (
         "(SELECT CASE WHEN g.guarantor_person_id IS NULL THEN 'company' ELSE 'person' END AS kind, "
-        "COALESCE(g.guarantor_person_id, g.guarantor_company_id) AS id FROM loans_guarantee g "
-        "LEFT JOIN loans_creditline gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
-        "LEFT JOIN loans_loan gn ON gn.id = g.loan_id AND gn.status = 'active' "
+        f"COALESCE(g.guarantor_person_id, g.guarantor_company_id) AS id FROM {tb.guarantee} g "
+        f"LEFT JOIN {tb.line} gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
+        f"LEFT JOIN {tb.loan} gn ON gn.id = g.loan_id AND gn.status = 'active' "
         "WHERE g.status = 'pledged' AND COALESCE(gl.company_id, gn.company_id) = a.subject_id) q"
     )
     return _parties_recovered(c, parties)
@@ -617,16 +642,17 @@ def exposure_build(as_of: datetime.date | None = None) -> None:
     the day's scores of the exposed companies by index instead of scanning the day.  On
     PostgreSQL the probe is a LATERAL subquery (the planner cannot pick the day's scan, whose
     freshly written rows its statistics do not know yet)."""
+    tb = _tables()
     day = connection.ops.adapt_datefield_value(as_of) if as_of else None
-    probe = ("FROM scoring_score s WHERE s.subject_kind = 'company' AND s.subject_id = x.company_id "
+    probe = (f"FROM {tb.score} s WHERE s.subject_kind = 'company' AND s.subject_id = x.company_id "
              "AND s.as_of = %s")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {EXPOSURE_TABLE}")
         exposed = (
             "SELECT company_id, SUM(line_limit) AS line_limit, SUM(outstanding) AS outstanding, MAX(dpd) AS max_dpd FROM ("
-            "SELECT company_id, limit_amount AS line_limit, 0 AS outstanding, 0 AS dpd FROM loans_creditline "
+            f"SELECT company_id, limit_amount AS line_limit, 0 AS outstanding, 0 AS dpd FROM {tb.line} "
             "WHERE status IN ('active', 'frozen') UNION ALL "
-            "SELECT company_id, 0, outstanding_principal, days_past_due FROM loans_loan WHERE status = 'active'"
+            f"SELECT company_id, 0, outstanding_principal, days_past_due FROM {tb.loan} WHERE status = 'active'"
             ") x GROUP BY company_id"
         )
         if day is None:

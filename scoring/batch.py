@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from . import selectors
 from .composite import DEFAULT_CAP, PARTIES_LOW_POINTS, composite_batch
-from .models import Score
+from .models import LatestScore, Score
 from .reasons import COMPOSITE_REASONS
 from .scorer import N_REASONS, score_batch, tiers_for_scores
 
@@ -349,18 +349,20 @@ def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids, written=No
 # pointer's ``scored_through`` (the latest date any score of the subject bears) moves forward
 # whether the pointer does or not: a chunk's read learns from it whether a score of its date can
 # exist (``selectors.latest_snapshots``).
+# Table names from the models' metadata, not typed in (the models are loaded: imported above).
+_SCORES, _LATEST = Score._meta.db_table, LatestScore._meta.db_table
 _NEWER = (
-    "(scoring_latestscore.data_as_of, scoring_latestscore.as_of, scoring_latestscore.score_id) "
+    f"({_LATEST}.data_as_of, {_LATEST}.as_of, {_LATEST}.score_id) "
     "< (excluded.data_as_of, excluded.as_of, excluded.score_id)"
 )
 _POINTER_UPSERT = (
     "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET "
     + ", ".join(
-        f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE scoring_latestscore.{c} END"
+        f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE {_LATEST}.{c} END"
         for c in ("score_id", "as_of", "data_as_of", "score", "tier", "in_default")
     )
-    + ", scored_through = CASE WHEN scoring_latestscore.scored_through < excluded.as_of THEN excluded.as_of "
-    "ELSE scoring_latestscore.scored_through END "
+    + f", scored_through = CASE WHEN {_LATEST}.scored_through < excluded.as_of THEN excluded.as_of "
+    f"ELSE {_LATEST}.scored_through END "
 )
 
 
@@ -371,14 +373,14 @@ _POINTER_UPSERT = (
 # model on the same date, a subject never scored) one backward probe of the subject's history
 # up to the score's date answers, so the cost follows the chunk, never the history.
 _PG_WRITE = (
-    "WITH ins AS (INSERT INTO scoring_score ({cols}, previous_score) "
+    f"WITH ins AS (INSERT INTO {_SCORES} ({{cols}}, previous_score) "
     "SELECT {t_cols}, COALESCE(t.known_previous, "
-    "(SELECT p.score FROM scoring_score p WHERE p.subject_kind = t.subject_kind AND p.subject_id = t.subject_id"
+    f"(SELECT p.score FROM {_SCORES} p WHERE p.subject_kind = t.subject_kind AND p.subject_id = t.subject_id"
     "  AND p.as_of <= t.as_of ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
     "FROM {source} "
     "{on_conflict}"
     "RETURNING {returning}), "
-    "moved AS (INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, "
+    f"moved AS (INSERT INTO {_LATEST} (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, "
     "score, tier, in_default) SELECT subject_kind, subject_id, id, as_of, data_as_of, as_of, score, tier, in_default "
     "FROM ins "
     + _POINTER_UPSERT
@@ -559,10 +561,10 @@ def _move_latest(kind, as_of, model_id, id_from, id_to, ids) -> None:
         subject_sql = "s.subject_id >= %s AND s.subject_id < %s"
         subject_params = [id_from, id_to]
     sql = (
-        "INSERT INTO scoring_latestscore (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, score, "
+        f"INSERT INTO {_LATEST} (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, score, "
         "tier, in_default) SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.data_as_of, s.as_of, s.score, s.tier, "
         "s.in_default "
-        f"FROM scoring_score s WHERE s.subject_kind = %s AND s.as_of = %s AND s.model_id = %s AND {subject_sql} "
+        f"FROM {_SCORES} s WHERE s.subject_kind = %s AND s.as_of = %s AND s.model_id = %s AND {subject_sql} "
         + _POINTER_UPSERT
     )
     with connection.cursor() as cursor:

@@ -30,9 +30,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .models import LatestScore, MonthlyScoreSummary, Score
+
 PARENT = "scoring_score"
 DEFAULT_PARTITION = "scoring_score_default"
 LEGACY_PARTITION = "scoring_score_legacy"
+# The pointer table, named from the model's metadata (the partition names above are the
+# physical names the partitioning migration created, not a model's).
+_LATEST = LatestScore._meta.db_table
 # How long the partition jobs wait for their lock on the score table (the nightly run holds a
 # lock that conflicts): give up and try again at the next run rather than queue behind it and
 # block every reader meanwhile.
@@ -304,12 +309,12 @@ def retention_plan(*, months: int | None = None, today: datetime.date | None = N
                         plan.kept.append((p, add_months(p.upper, months) if p.upper else None))
             for p in plan.expired:
                 plan.pointers_to_delete += _count(
-                    cursor, "SELECT count(*) FROM scoring_latestscore WHERE as_of < %s"
+                    cursor, f"SELECT count(*) FROM {_LATEST} WHERE as_of < %s"
                     + (" AND as_of >= %s" if p.lower else ""), [p.upper] + ([p.lower] if p.lower else []),
                 )
             if plan.rows_to_delete:
                 plan.pointers_to_delete += _count(
-                    cursor, f"SELECT count(*) FROM scoring_latestscore l WHERE l.as_of < %s AND EXISTS (SELECT 1 FROM "
+                    cursor, f"SELECT count(*) FROM {_LATEST} l WHERE l.as_of < %s AND EXISTS (SELECT 1 FROM "
                     f"{DEFAULT_PARTITION} s WHERE s.id = l.score_id AND s.as_of = l.as_of)", [cutoff],
                 )
         else:
@@ -318,7 +323,7 @@ def retention_plan(*, months: int | None = None, today: datetime.date | None = N
                 summarise |= set(_months_between(first, cutoff))
                 plan.rows_to_delete = _count(cursor, f"SELECT count(*) FROM {PARENT} WHERE as_of < %s", [_day(cutoff)])
                 plan.pointers_to_delete = _count(
-                    cursor, "SELECT count(*) FROM scoring_latestscore WHERE as_of < %s", [_day(cutoff)]
+                    cursor, f"SELECT count(*) FROM {_LATEST} WHERE as_of < %s", [_day(cutoff)]
                 )
     plan.summarise = sorted(summarise)
     return plan
@@ -353,14 +358,14 @@ def _months_between(first: datetime.date, before: datetime.date) -> list[datetim
 # between summarising and removing gives the same figures) before the month's rows go.  "Last"
 # is the last score of the month: the latest date, then the latest revision.
 _SUMMARISE = (
-    "INSERT INTO scoring_monthlyscoresummary (subject_kind, subject_id, month, model_id, model_version, scores, "
+    f"INSERT INTO {MonthlyScoreSummary._meta.db_table} (subject_kind, subject_id, month, model_id, model_version, scores, "
     "first_as_of, last_as_of, last_score, last_tier, min_score, max_score, mean_score, created_at) "
     "SELECT subject_kind, subject_id, %s, model_id, MAX(model_version), COUNT(*), MIN(as_of), MAX(as_of), "
     "MAX(CASE WHEN rn = 1 THEN score END), MAX(CASE WHEN rn = 1 THEN tier END), MIN(score), MAX(score), "
     "AVG(CAST(score AS double precision)), %s "
     "FROM (SELECT subject_kind, subject_id, model_id, model_version, as_of, score, tier, ROW_NUMBER() OVER ("
     "  PARTITION BY subject_kind, subject_id, model_id ORDER BY as_of DESC, revision DESC, id DESC) AS rn "
-    "  FROM scoring_score WHERE as_of >= %s AND as_of < %s) m "
+    f"  FROM {Score._meta.db_table} WHERE as_of >= %s AND as_of < %s) m "
     "WHERE true GROUP BY subject_kind, subject_id, model_id "
     "ON CONFLICT (subject_kind, subject_id, month, model_id) DO UPDATE SET "
     + ", ".join(
@@ -410,7 +415,7 @@ def retention_apply(plan: RetentionPlan, *, drop: bool | None = None) -> Retenti
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             # the pointers first: they name rows of this partition, which no trigger sees go
             cursor.execute(
-                "DELETE FROM scoring_latestscore WHERE as_of < %s" + (" AND as_of >= %s" if p.lower else ""),
+                f"DELETE FROM {_LATEST} WHERE as_of < %s" + (" AND as_of >= %s" if p.lower else ""),
                 [p.upper] + ([p.lower] if p.lower else []),
             )
             result.pointers_deleted += cursor.rowcount
@@ -424,7 +429,7 @@ def retention_apply(plan: RetentionPlan, *, drop: bool | None = None) -> Retenti
             if plan.partitioned:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                 cursor.execute(
-                    "SELECT count(*) FROM scoring_latestscore l WHERE l.as_of < %s AND EXISTS (SELECT 1 FROM "
+                    f"SELECT count(*) FROM {_LATEST} l WHERE l.as_of < %s AND EXISTS (SELECT 1 FROM "
                     f"{DEFAULT_PARTITION} s WHERE s.id = l.score_id AND s.as_of = l.as_of)", [plan.cutoff],
                 )
                 result.pointers_deleted += cursor.fetchone()[0]
@@ -433,7 +438,7 @@ def retention_apply(plan: RetentionPlan, *, drop: bool | None = None) -> Retenti
                     f"DELETE FROM {PARENT} WHERE as_of < %s AND tableoid = %s::regclass", [plan.cutoff, DEFAULT_PARTITION]
                 )
             else:
-                cursor.execute("SELECT count(*) FROM scoring_latestscore WHERE as_of < %s", [_day(plan.cutoff)])
+                cursor.execute(f"SELECT count(*) FROM {_LATEST} WHERE as_of < %s", [_day(plan.cutoff)])
                 result.pointers_deleted += cursor.fetchone()[0]
                 cursor.execute(f"DELETE FROM {PARENT} WHERE as_of < %s", [_day(plan.cutoff)])
             result.rows_deleted = cursor.rowcount

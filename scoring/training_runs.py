@@ -16,7 +16,7 @@ from django.db import connection
 
 from . import services
 from .features import FeatureRangeError, feature_names, validate_columns
-from .models import ScoreModel
+from .models import CompanyCreditSnapshot, CreditOutcome, PersonCreditSnapshot, ScoreModel
 from .training import (
     TrainingError,
     binary_target,
@@ -33,15 +33,15 @@ DEFAULT_MAX_ROWS = 50_000
 def load_subject_history(subject_kind: str, *, max_rows: int = DEFAULT_MAX_ROWS, seed: int = 0):
     """Outcomes joined with the subject's latest snapshot on or before the observation date."""
     if subject_kind == "person":
-        table, fk = "scoring_personcreditsnapshot", "person_id"
+        table, fk = PersonCreditSnapshot._meta.db_table, "person_id"
     elif subject_kind == "company":
-        table, fk = "scoring_companycreditsnapshot", "company_id"
+        table, fk = CompanyCreditSnapshot._meta.db_table, "company_id"
     else:
         raise TrainingError(f"unknown subject kind {subject_kind!r}: person or company")
     names = feature_names(subject_kind)
     cols = ", ".join(f"s.{n}" for n in names)
     sql = (
-        f"SELECT o.defaulted_12m, o.true_pd, {cols} FROM scoring_creditoutcome o "
+        f"SELECT o.defaulted_12m, o.true_pd, {cols} FROM {CreditOutcome._meta.db_table} o "
         f"JOIN {table} s ON s.{fk} = o.subject_id AND s.as_of = ("
         f"  SELECT MAX(s2.as_of) FROM {table} s2 WHERE s2.{fk} = o.subject_id AND s2.as_of <= o.observed_at)"
         " WHERE o.subject_kind = %s"
