@@ -68,7 +68,7 @@ def test_the_blocklist_set_in_the_admin_is_kept_in_the_history_of_every_file_of_
     theirs = PersonFactory(partner=b, name="乙", resident_id=mine.reveal_resident_id())
     # when an administrator blocklists A's record in the admin
     response = client.post(
-        reverse("admin:loans_person_change", args=[mine.pk]),
+        reverse("admin:parties_person_change", args=[mine.pk]),
         {"name": "甲", "is_blocklisted": "on", "partner": a.pk, "resident_id": "", "phone": ""},
     )
     assert response.status_code == 302

@@ -123,7 +123,7 @@ def test_an_alert_is_named_by_its_rule_and_subject_everywhere(line, risk, client
     assert str(alert).startswith(f"Score drop — {name}") and "#" not in str(alert)
     # the list: the rule by name, the subject by name linked to the company's page
     listing = admin_client.get(reverse("admin:monitoring_alert_changelist")).content.decode()
-    assert "Score drop" in listing and reverse("admin:loans_company_change", args=[line.company_id]) in listing
+    assert "Score drop" in listing and reverse("admin:parties_company_change", args=[line.company_id]) in listing
     # the detail: evidence in words, no JSON
     detail = admin_client.get(reverse("admin:monitoring_alert_change", args=[alert.pk])).content.decode()
     assert "Points lost" in detail and "¥200,000.00" in detail and '"score_before"' not in detail

@@ -87,8 +87,8 @@ def test_the_list_starts_on_the_latest_month_with_subjects_by_name(client, djang
     assert {row.month for row in response.context["cl"].result_list} == {OCTOBER}
     assert response.context["cl"].result_count == 6
     # the subjects by name, linked to their pages; the figures formatted
-    assert f'href="{reverse("admin:loans_company_change", args=[firms[0].pk])}"' in page and "月度测试公司0" in page
-    assert f'href="{reverse("admin:loans_person_change", args=[persons[0].pk])}"' in page and "王0" in page
+    assert f'href="{reverse("admin:parties_company_change", args=[firms[0].pk])}"' in page and "月度测试公司0" in page
+    assert f'href="{reverse("admin:parties_person_change", args=[persons[0].pk])}"' in page and "王0" in page
     assert "712 · B" in page and "701.3" in page and "2026-10" in page
     # another month, a kind and a tier are filters
     response = client.get(URL, {"month": SEPTEMBER.isoformat(), "subject_kind": "person", "last_tier": "E"})
