@@ -28,7 +28,7 @@ def test_officer_sees_dashboard_company_and_referred_application(world, officer_
     assert company.legal_name in page.title()
     assert page.locator("#bo-lines tbody tr").count() == 1
     assert page.locator("#bo-loans tbody tr").count() == 1
-    assert "score_drop" in page.locator("#bo-alerts").inner_text()
+    assert "Score drop" in page.locator("#bo-alerts").inner_text()  # the rule by its name, not its code
     shoot(page, "2-company")
 
     # when: the referred application
