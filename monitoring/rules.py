@@ -84,6 +84,7 @@ from django.utils.translation import gettext_lazy
 
 from config.history.records import records_actor
 from loans.models import Collateral, CreditLine, Guarantee, Loan, RelatedParty, role_current_on_sql
+from loans.rawsql import column_names
 from loans.services import four_eyes
 from scoring.models import SCORE_DROP_INDEX_POINTS, CompanyCreditSnapshot, Score
 
@@ -252,9 +253,10 @@ class Context:
 
     def evidence_int(self, alias: str, key: str) -> str:
         """An integer held in an alert's evidence."""
+        a = column_names(Alert)
         if self.pg:
-            return f"CAST({alias}.evidence ->> '{key}' AS INTEGER)"
-        return f"CAST(json_extract({alias}.evidence, '$.{key}') AS INTEGER)"
+            return f"CAST({alias}.{a['evidence']} ->> '{key}' AS INTEGER)"
+        return f"CAST(json_extract({alias}.{a['evidence']}, '$.{key}') AS INTEGER)"
 
     def sev(self) -> str:
         return f"'{self.severity}'"
@@ -266,9 +268,10 @@ class Context:
         """Current key roles: legal representative, actual controller, major shareholder."""
         d = self.date("as_of", self.as_of)
         pct = float(self.params.get("min_ownership_pct", 25))
+        rp = column_names(RelatedParty)
         return (f"{role_current_on_sql(alias, d)} AND "
-                f"({alias}.role IN ('{KEY_ROLES[0]}', '{KEY_ROLES[1]}') OR "
-                f"({alias}.role = 'shareholder' AND {alias}.ownership_pct >= {pct}))")
+                f"({alias}.{rp['role']} IN ('{KEY_ROLES[0]}', '{KEY_ROLES[1]}') OR "
+                f"({alias}.{rp['role']} = 'shareholder' AND {alias}.{rp['ownership_pct']} >= {pct}))")
 
 
 def register(code: str):
@@ -298,20 +301,22 @@ def score_drop(c: Context) -> str:
     ``score_drop_candidates_idx`` (its predicate, a drop of 50, is repeated literally so that
     PostgreSQL uses it whenever ``points`` ≥ 50; below 50 the day's scores are scanned).  With
     ``days`` > 1, exposed companies are also compared with their best score of the window."""
-    tb = _tables()
+    tb, s = _tables(), column_names(Score)
     points, days, high = c.params["points"], c.params["days"], c.params["high_points"]
     d = c.date("as_of", c.as_of)
-    index_floor = f"s.previous_score >= s.score + {SCORE_DROP_INDEX_POINTS} AND " if points >= SCORE_DROP_INDEX_POINTS else ""
-    cand = (f"SELECT s.subject_kind, s.subject_id, s.score, s.previous_score AS ref, s.id AS score_id "
-            f"FROM {tb.score} s WHERE s.as_of = {d} AND {index_floor}s.previous_score >= s.score + {points}")
+    index_floor = (f"s.{s['previous_score']} >= s.{s['score']} + {SCORE_DROP_INDEX_POINTS} AND "
+                   if points >= SCORE_DROP_INDEX_POINTS else "")
+    cand = (f"SELECT s.{s['subject_kind']}, s.{s['subject_id']}, s.{s['score']}, s.{s['previous_score']} AS ref, "
+            f"s.{s['id']} AS score_id FROM {tb.score} s WHERE s.{s['as_of']} = {d} "
+            f"AND {index_floor}s.{s['previous_score']} >= s.{s['score']} + {points}")
     if days > 1:
         since = c.date("window_from", c.as_of - datetime.timedelta(days=days))
         cand += (
-            f" UNION ALL SELECT s.subject_kind, s.subject_id, s.score, "
-            f"(SELECT MAX(h.score) FROM {tb.score} h WHERE h.subject_kind = 'company' AND h.subject_id = s.subject_id "
-            f"AND h.as_of >= {since} AND h.as_of < {d}), s.id "
-            f"FROM {EXPOSURE_TABLE} x JOIN {tb.score} s ON s.subject_kind = 'company' AND s.subject_id = x.company_id "
-            f"AND s.as_of = {d}"
+            f" UNION ALL SELECT s.{s['subject_kind']}, s.{s['subject_id']}, s.{s['score']}, "
+            f"(SELECT MAX(h.{s['score']}) FROM {tb.score} h WHERE h.{s['subject_kind']} = 'company' "
+            f"AND h.{s['subject_id']} = s.{s['subject_id']} AND h.{s['as_of']} >= {since} AND h.{s['as_of']} < {d}), "
+            f"s.{s['id']} FROM {EXPOSURE_TABLE} x JOIN {tb.score} s ON s.{s['subject_kind']} = 'company' "
+            f"AND s.{s['subject_id']} = x.company_id AND s.{s['as_of']} = {d}"
         )
     grouped = (f"SELECT subject_kind, subject_id, MIN(score) AS score, MAX(ref) AS ref, MIN(score_id) AS score_id "
                f"FROM ({cand}) cand WHERE ref >= score + {points} GROUP BY subject_kind, subject_id")
@@ -319,11 +324,11 @@ def score_drop(c: Context) -> str:
     severity = (f"CASE WHEN NOT {exposed} THEN '{Severity.INFO.value}' "
                 f"WHEN g.ref - g.score >= {high} THEN '{Severity.HIGH.value}' ELSE {c.sev()} END")
     evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"), ("drop", "g.ref - g.score"),
-                     ("days", str(days)), ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
+                     ("days", str(days)), ("reason_codes", c.json(f"sc.{s['reason_codes']}")), *c.exposure())
     return (
         f"SELECT g.subject_kind, g.subject_id, CASE WHEN g.subject_kind = 'company' THEN g.subject_id END, "
         f"{severity}, g.ref, g.score, {evidence} FROM ({grouped}) g "
-        f"JOIN {tb.score} sc ON sc.id = g.score_id AND sc.as_of = {d} "
+        f"JOIN {tb.score} sc ON sc.{s['id']} = g.score_id AND sc.{s['as_of']} = {d} "
         f"LEFT JOIN {EXPOSURE_TABLE} e ON g.subject_kind = 'company' AND e.company_id = g.subject_id"
     )
 
@@ -353,15 +358,16 @@ def _day_company_scores(c: Context) -> str:
 
 @register("tier_downgrade")
 def tier_downgrade(c: Context) -> str:
-    tb = _tables()
+    tb, s = _tables(), column_names(Score)
     bands = sorted(_policy().tier_bands, key=lambda b: -int(b["min_score"]))
     now, before = _tier_rank(bands, "g.score"), _tier_rank(bands, "g.ref")
     evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"),
                      ("tier_before", _tier_name(bands, "g.ref")), ("tier_after", _tier_name(bands, "g.score")),
-                     ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
+                     ("reason_codes", c.json(f"sc.{s['reason_codes']}")), *c.exposure())
     return (
         f"SELECT 'company', g.company_id, g.company_id, {c.sev()}, g.ref, g.score, {evidence} "
-        f"FROM ({_day_company_scores(c)}) g JOIN {tb.score} sc ON sc.id = g.score_id AND sc.as_of = {c.date('as_of', c.as_of)} "
+        f"FROM ({_day_company_scores(c)}) g JOIN {tb.score} sc ON sc.{s['id']} = g.score_id "
+        f"AND sc.{s['as_of']} = {c.date('as_of', c.as_of)} "
         f"JOIN {EXPOSURE_TABLE} e ON e.company_id = g.company_id "
         f"WHERE g.ref IS NOT NULL AND {now} - {before} >= {int(c.params['steps'])}"
     )
@@ -374,13 +380,14 @@ def _minimum(c: Context) -> int:
 
 @register("below_minimum")
 def below_minimum(c: Context) -> str:
-    tb = _tables()
+    tb, s = _tables(), column_names(Score)
     minimum = _minimum(c)
     evidence = c.obj(("score_before", "g.ref"), ("score_after", "g.score"), ("min_score", str(minimum)),
-                     ("reason_codes", c.json("sc.reason_codes")), *c.exposure())
+                     ("reason_codes", c.json(f"sc.{s['reason_codes']}")), *c.exposure())
     return (
         f"SELECT 'company', g.company_id, g.company_id, {c.sev()}, g.ref, g.score, {evidence} "
-        f"FROM ({_day_company_scores(c)}) g JOIN {tb.score} sc ON sc.id = g.score_id AND sc.as_of = {c.date('as_of', c.as_of)} "
+        f"FROM ({_day_company_scores(c)}) g JOIN {tb.score} sc ON sc.{s['id']} = g.score_id "
+        f"AND sc.{s['as_of']} = {c.date('as_of', c.as_of)} "
         f"JOIN {EXPOSURE_TABLE} e ON e.company_id = g.company_id WHERE g.score < {minimum}"
     )
 
@@ -388,72 +395,78 @@ def below_minimum(c: Context) -> str:
 @register("related_party_deterioration")
 def related_party_deterioration(c: Context) -> str:
     """Driven from the exposed companies: their key persons' scores of the day (unique index)."""
-    tb = _tables()
+    tb, s, rp = _tables(), column_names(Score), column_names(RelatedParty)
     d = c.date("as_of", c.as_of)
     points = c.params["points"]
-    hit = f"(s.previous_score >= s.score + {points} OR s.in_default)"
-    defaulted = "MAX(CASE WHEN s.in_default THEN 1 ELSE 0 END)"
+    hit = f"(s.{s['previous_score']} >= s.{s['score']} + {points} OR s.{s['in_default']})"
+    defaulted = f"MAX(CASE WHEN s.{s['in_default']} THEN 1 ELSE 0 END)"
     evidence = c.obj(
-        ("persons", c.agg("r.person_id")),
+        ("persons", c.agg(f"r.{rp['person_id']}")),
         ("person_default", f"{defaulted} = 1"),
-        ("worst_drop", "MAX(s.previous_score - s.score)"),
-        ("lowest_score", "MIN(s.score)"),
+        ("worst_drop", f"MAX(s.{s['previous_score']} - s.{s['score']})"),
+        ("lowest_score", f"MIN(s.{s['score']})"),
         ("reason", f"CASE WHEN {defaulted} = 1 THEN 'related_party_default' ELSE 'related_party_score_drop' END"),
         ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")),
     )
     if c.pg:  # each exposed company's key persons, each person's day score probed by index
-        scores = (f"CROSS JOIN LATERAL (SELECT s.score, s.previous_score, s.in_default FROM {tb.score} s "
-                  "WHERE s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = e.day) s")
+        scores = (f"CROSS JOIN LATERAL (SELECT s.{s['score']}, s.{s['previous_score']}, s.{s['in_default']} "
+                  f"FROM {tb.score} s WHERE s.{s['subject_kind']} = 'person' AND s.{s['subject_id']} = r.{rp['person_id']} "
+                  f"AND s.{s['as_of']} = e.day) s")
     else:
-        scores = f"JOIN {tb.score} s ON s.subject_kind = 'person' AND s.subject_id = r.person_id AND s.as_of = {d}"
+        scores = (f"JOIN {tb.score} s ON s.{s['subject_kind']} = 'person' AND s.{s['subject_id']} = r.{rp['person_id']} "
+                  f"AND s.{s['as_of']} = {d}")
     return (
         f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
-        f"FROM {EXPOSURE_TABLE} e JOIN {tb.party} r ON r.company_id = e.company_id AND {c.key_roles('r')} "
+        f"FROM {EXPOSURE_TABLE} e JOIN {tb.party} r ON r.{rp['company_id']} = e.company_id AND {c.key_roles('r')} "
         f"{scores} WHERE {hit} GROUP BY e.company_id"
     )
 
 
 @register("dpd_over")
 def dpd_over(c: Context) -> str:
-    tb = _tables()
+    tb, ln = _tables(), column_names(Loan)
     days, high = c.params["days"], c.params["high_days"]
-    evidence = c.obj(("dpd", "l.days_past_due"), ("bucket", "l.bucket"), ("classification", "l.classification"),
-                     ("outstanding", c.money("l.outstanding_principal")), ("penalty", c.money("l.penalty_accrued")))
+    evidence = c.obj(("dpd", f"l.{ln['days_past_due']}"), ("bucket", f"l.{ln['bucket']}"),
+                     ("classification", f"l.{ln['classification']}"),
+                     ("outstanding", c.money(f"l.{ln['outstanding_principal']}")),
+                     ("penalty", c.money(f"l.{ln['penalty_accrued']}")))
     return (
-        f"SELECT 'loan', l.id, l.company_id, CASE WHEN l.days_past_due > {high} THEN '{Severity.HIGH.value}' "
-        f"ELSE {c.sev()} END, {NO_SCORES}, {evidence} FROM {tb.loan} l "
-        f"WHERE l.status = 'active' AND l.days_past_due > {days}"
+        f"SELECT 'loan', l.{ln['id']}, l.{ln['company_id']}, CASE WHEN l.{ln['days_past_due']} > {high} "
+        f"THEN '{Severity.HIGH.value}' ELSE {c.sev()} END, {NO_SCORES}, {evidence} FROM {tb.loan} l "
+        f"WHERE l.{ln['status']} = 'active' AND l.{ln['days_past_due']} > {days}"
     )
 
 
 @register("default_contagion")
 def default_contagion(c: Context) -> str:
-    tb = _tables()
-    evidence = c.obj(("source_loans", c.agg("b.id")), ("source_companies", c.agg("b.company_id")),
-                     ("persons", c.agg("src.person_id")),
+    tb, ln, rp = _tables(), column_names(Loan), column_names(RelatedParty)
+    evidence = c.obj(("source_loans", c.agg(f"b.{ln['id']}")), ("source_companies", c.agg(f"b.{ln['company_id']}")),
+                     ("persons", c.agg(f"src.{rp['person_id']}")),
                      ("limit", c.money("MAX(e.line_limit)")), ("outstanding", c.money("MAX(e.outstanding)")))
     return (
-        f"SELECT 'company', t.company_id, t.company_id, {c.watch_or_sev('MAX(e.company_id) IS NOT NULL')}, {NO_SCORES}, "
-        f"{evidence} FROM {tb.loan} b "
-        f"JOIN {tb.party} src ON src.company_id = b.company_id AND {c.key_roles('src')} "
-        f"JOIN {tb.party} t ON t.person_id = src.person_id AND t.company_id <> b.company_id AND {c.key_roles('t')} "
-        f"LEFT JOIN {EXPOSURE_TABLE} e ON e.company_id = t.company_id "
-        f"WHERE (b.status = 'active' AND b.bucket = 'm3_plus') OR b.status = 'written_off' "
-        f"GROUP BY t.company_id"
+        f"SELECT 'company', t.{rp['company_id']}, t.{rp['company_id']}, "
+        f"{c.watch_or_sev('MAX(e.company_id) IS NOT NULL')}, {NO_SCORES}, {evidence} FROM {tb.loan} b "
+        f"JOIN {tb.party} src ON src.{rp['company_id']} = b.{ln['company_id']} AND {c.key_roles('src')} "
+        f"JOIN {tb.party} t ON t.{rp['person_id']} = src.{rp['person_id']} "
+        f"AND t.{rp['company_id']} <> b.{ln['company_id']} AND {c.key_roles('t')} "
+        f"LEFT JOIN {EXPOSURE_TABLE} e ON e.company_id = t.{rp['company_id']} "
+        f"WHERE (b.{ln['status']} = 'active' AND b.{ln['bucket']} = 'm3_plus') OR b.{ln['status']} = 'written_off' "
+        f"GROUP BY t.{rp['company_id']}"
     )
 
 
 @register("line_expiry")
 def line_expiry(c: Context) -> str:
-    tb = _tables()
+    tb, cl = _tables(), column_names(CreditLine)
     d = c.date("as_of", c.as_of)
     until = c.date("expiry_until", c.as_of + datetime.timedelta(days=c.params["days"]))
-    evidence = c.obj(("expires_on", c.text("l.expires_on")), ("days_left", c.days_between("l.expires_on", d)),
-                     ("line_status", "l.status"), ("limit", c.money("l.limit_amount")),
-                     ("drawn", c.money("l.drawn_principal")))
+    expires = f"l.{cl['expires_on']}"
+    evidence = c.obj(("expires_on", c.text(expires)), ("days_left", c.days_between(expires, d)),
+                     ("line_status", f"l.{cl['status']}"), ("limit", c.money(f"l.{cl['limit_amount']}")),
+                     ("drawn", c.money(f"l.{cl['drawn_principal']}")))
     return (
-        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM {tb.line} l "
-        f"WHERE l.status IN ('active', 'frozen') AND l.expires_on >= {d} AND l.expires_on <= {until}"
+        f"SELECT 'line', l.{cl['id']}, l.{cl['company_id']}, {c.sev()}, {NO_SCORES}, {evidence} FROM {tb.line} l "
+        f"WHERE l.{cl['status']} IN ('active', 'frozen') AND {expires} >= {d} AND {expires} <= {until}"
     )
 
 
@@ -462,16 +475,18 @@ def company_red_flags(c: Context) -> str:
     """The latest operating data on or before the day against the snapshot before it."""
     d = c.date("as_of", c.as_of)
     p = c.params
-    snap = _tables().company_snapshot
-    lawsuits = "(cur.lawsuits_24m - COALESCE(prev.lawsuits_24m, cur.lawsuits_24m))"
-    penalties = "(cur.admin_penalties_24m - COALESCE(prev.admin_penalties_24m, cur.admin_penalties_24m))"
-    revenue = f"cur.revenue_trend <= {-float(p['revenue_drop_pct']) / 100}"
-    overdue = f"cur.overdue_payables_ratio >= {float(p['overdue_payables_ratio'])}"
+    snap, cs = _tables().company_snapshot, column_names(CompanyCreditSnapshot)
+    lawsuits = f"(cur.{cs['lawsuits_24m']} - COALESCE(prev.{cs['lawsuits_24m']}, cur.{cs['lawsuits_24m']}))"
+    penalties = (f"(cur.{cs['admin_penalties_24m']} - "
+                 f"COALESCE(prev.{cs['admin_penalties_24m']}, cur.{cs['admin_penalties_24m']}))")
+    revenue = f"cur.{cs['revenue_trend']} <= {-float(p['revenue_drop_pct']) / 100}"
+    overdue = f"cur.{cs['overdue_payables_ratio']} >= {float(p['overdue_payables_ratio'])}"
     flags = [f"{lawsuits} >= {p['new_lawsuits']}", f"{penalties} >= {p['new_penalties']}", revenue, overdue]
     evidence = c.obj(
-        ("data_as_of", c.text("cur.as_of")), ("compared_with", c.text("prev.as_of")),
+        ("data_as_of", c.text(f"cur.{cs['as_of']}")), ("compared_with", c.text(f"prev.{cs['as_of']}")),
         ("new_lawsuits", lawsuits), ("new_penalties", penalties),
-        ("revenue_trend", "cur.revenue_trend"), ("overdue_payables_ratio", "cur.overdue_payables_ratio"),
+        ("revenue_trend", f"cur.{cs['revenue_trend']}"),
+        ("overdue_payables_ratio", f"cur.{cs['overdue_payables_ratio']}"),
         ("flags", c.obj(("lawsuits", f"CASE WHEN {flags[0]} THEN 1 ELSE 0 END"),
                         ("penalties", f"CASE WHEN {flags[1]} THEN 1 ELSE 0 END"),
                         ("revenue_down", f"CASE WHEN {flags[2]} THEN 1 ELSE 0 END"),
@@ -485,68 +500,74 @@ def company_red_flags(c: Context) -> str:
         return (
             f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
             f"FROM {EXPOSURE_TABLE} e "
-            f"CROSS JOIN LATERAL (SELECT * FROM {snap} s1 WHERE s1.company_id = e.company_id AND s1.as_of <= {d} "
-            f"ORDER BY s1.as_of DESC LIMIT 1) cur "
-            f"LEFT JOIN LATERAL (SELECT * FROM {snap} s2 WHERE s2.company_id = e.company_id AND s2.as_of < cur.as_of "
-            f"ORDER BY s2.as_of DESC LIMIT 1) prev ON true "
+            f"CROSS JOIN LATERAL (SELECT * FROM {snap} s1 WHERE s1.{cs['company_id']} = e.company_id "
+            f"AND s1.{cs['as_of']} <= {d} ORDER BY s1.{cs['as_of']} DESC LIMIT 1) cur "
+            f"LEFT JOIN LATERAL (SELECT * FROM {snap} s2 WHERE s2.{cs['company_id']} = e.company_id "
+            f"AND s2.{cs['as_of']} < cur.{cs['as_of']} ORDER BY s2.{cs['as_of']} DESC LIMIT 1) prev ON true "
             f"WHERE {' OR '.join(f'({f})' for f in flags)}"
         )
     # The dates of the two snapshots first (two index probes per exposed company), then the rows.
     dated = (
-        f"SELECT x.*, (SELECT MAX(s2.as_of) FROM {snap} s2 WHERE s2.company_id = x.company_id AND s2.as_of < x.cur_on) "
-        f"AS prev_on FROM (SELECT e.*, (SELECT MAX(s1.as_of) FROM {snap} s1 WHERE s1.company_id = e.company_id "
-        f"AND s1.as_of <= {d}) AS cur_on FROM {EXPOSURE_TABLE} e{c.fence()}) x{c.fence()}"
+        f"SELECT x.*, (SELECT MAX(s2.{cs['as_of']}) FROM {snap} s2 WHERE s2.{cs['company_id']} = x.company_id "
+        f"AND s2.{cs['as_of']} < x.cur_on) AS prev_on FROM (SELECT e.*, (SELECT MAX(s1.{cs['as_of']}) FROM {snap} s1 "
+        f"WHERE s1.{cs['company_id']} = e.company_id AND s1.{cs['as_of']} <= {d}) AS cur_on "
+        f"FROM {EXPOSURE_TABLE} e{c.fence()}) x{c.fence()}"
     )
     return (
         f"SELECT 'company', e.company_id, e.company_id, {c.sev()}, {NO_SCORES}, {evidence} "
-        f"FROM ({dated}) e JOIN {snap} cur ON cur.company_id = e.company_id AND cur.as_of = e.cur_on "
-        f"LEFT JOIN {snap} prev ON prev.company_id = e.company_id AND prev.as_of = e.prev_on "
+        f"FROM ({dated}) e JOIN {snap} cur ON cur.{cs['company_id']} = e.company_id AND cur.{cs['as_of']} = e.cur_on "
+        f"LEFT JOIN {snap} prev ON prev.{cs['company_id']} = e.company_id AND prev.{cs['as_of']} = e.prev_on "
         f"WHERE {' OR '.join(f'({f})' for f in flags)}"
     )
 
 
 @register("guarantor_deterioration")
 def guarantor_deterioration(c: Context) -> str:
-    tb = _tables()
+    tb, s, gu = _tables(), column_names(Score), column_names(Guarantee)
+    cl, ln = column_names(CreditLine), column_names(Loan)
     d = c.date("as_of", c.as_of)
-    borrower = "COALESCE(gl.company_id, gn.company_id)"
+    borrower = f"COALESCE(gl.{cl['company_id']}, gn.{ln['company_id']})"
     evidence = c.obj(
-        ("guarantees", c.agg("g.id")),
-        ("guarantor_default", "MAX(CASE WHEN s.in_default THEN 1 ELSE 0 END) = 1"),
-        ("worst_drop", "MAX(s.previous_score - s.score)"), ("lowest_score", "MIN(s.score)"),
-        ("guaranteed", c.money("SUM(g.amount)")),
+        ("guarantees", c.agg(f"g.{gu['id']}")),
+        ("guarantor_default", f"MAX(CASE WHEN s.{s['in_default']} THEN 1 ELSE 0 END) = 1"),
+        ("worst_drop", f"MAX(s.{s['previous_score']} - s.{s['score']})"), ("lowest_score", f"MIN(s.{s['score']})"),
+        ("guaranteed", c.money(f"SUM(g.{gu['amount']})")),
     )
     return (
         f"SELECT 'company', {borrower}, {borrower}, {c.sev()}, {NO_SCORES}, {evidence} FROM {tb.guarantee} g "
-        f"LEFT JOIN {tb.line} gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
-        f"LEFT JOIN {tb.loan} gn ON gn.id = g.loan_id AND gn.status = 'active' "
-        f"JOIN {tb.score} s ON s.as_of = {d} "
-        f"AND s.subject_kind = CASE WHEN g.guarantor_person_id IS NULL THEN 'company' ELSE 'person' END "
-        f"AND s.subject_id = COALESCE(g.guarantor_person_id, g.guarantor_company_id) "
-        f"WHERE g.status = 'pledged' AND {borrower} IS NOT NULL "
-        f"AND (s.previous_score >= s.score + {c.params['points']} OR s.in_default) GROUP BY {borrower}"
+        f"LEFT JOIN {tb.line} gl ON gl.{cl['id']} = g.{gu['credit_line_id']} AND gl.{cl['status']} IN ('active', 'frozen') "
+        f"LEFT JOIN {tb.loan} gn ON gn.{ln['id']} = g.{gu['loan_id']} AND gn.{ln['status']} = 'active' "
+        f"JOIN {tb.score} s ON s.{s['as_of']} = {d} "
+        f"AND s.{s['subject_kind']} = CASE WHEN g.{gu['guarantor_person_id']} IS NULL THEN 'company' ELSE 'person' END "
+        f"AND s.{s['subject_id']} = COALESCE(g.{gu['guarantor_person_id']}, g.{gu['guarantor_company_id']}) "
+        f"WHERE g.{gu['status']} = 'pledged' AND {borrower} IS NOT NULL "
+        f"AND (s.{s['previous_score']} >= s.{s['score']} + {c.params['points']} OR s.{s['in_default']}) "
+        f"GROUP BY {borrower}"
     )
 
 
 @register("collateral_coverage")
 def collateral_coverage(c: Context) -> str:
-    tb = _tables()
+    tb, co, ln, cl = _tables(), column_names(Collateral), column_names(Loan), column_names(CreditLine)
     ratio = float(c.params["min_ratio"])
+    line_of = f"COALESCE(k.{co['credit_line_id']}, kl.{ln['credit_line_id']})"
     covered = (
-        "SELECT COALESCE(k.credit_line_id, kl.credit_line_id) AS line_id, "
-        "SUM(k.appraised_value * (100 - k.haircut_pct) / 100) AS lending_value, MAX(k.valued_on) AS valued_on "
-        f"FROM {tb.collateral} k LEFT JOIN {tb.loan} kl ON kl.id = k.loan_id "
-        "WHERE k.status = 'pledged' GROUP BY COALESCE(k.credit_line_id, kl.credit_line_id)"
+        f"SELECT {line_of} AS line_id, "
+        f"SUM(k.{co['appraised_value']} * (100 - k.{co['haircut_pct']}) / 100) AS lending_value, "
+        f"MAX(k.{co['valued_on']}) AS valued_on "
+        f"FROM {tb.collateral} k LEFT JOIN {tb.loan} kl ON kl.{ln['id']} = k.{co['loan_id']} "
+        f"WHERE k.{co['status']} = 'pledged' GROUP BY {line_of}"
     )
-    evidence = c.obj(("lending_value", c.money("cv.lending_value")), ("drawn", c.money("l.drawn_principal")),
-                     ("required", c.money(f"l.drawn_principal * {ratio}")),
-                     ("coverage", "ROUND(CAST(cv.lending_value / l.drawn_principal AS NUMERIC), 4)" if c.pg
-                      else "ROUND(cv.lending_value / l.drawn_principal, 4)"),
+    drawn = f"l.{cl['drawn_principal']}"
+    evidence = c.obj(("lending_value", c.money("cv.lending_value")), ("drawn", c.money(drawn)),
+                     ("required", c.money(f"{drawn} * {ratio}")),
+                     ("coverage", f"ROUND(CAST(cv.lending_value / {drawn} AS NUMERIC), 4)" if c.pg
+                      else f"ROUND(cv.lending_value / {drawn}, 4)"),
                      ("valued_on", c.text("cv.valued_on")), ("min_ratio", str(ratio)))
     return (
-        f"SELECT 'line', l.id, l.company_id, {c.sev()}, {NO_SCORES}, {evidence} FROM {tb.line} l "
-        f"JOIN ({covered}) cv ON cv.line_id = l.id "
-        f"WHERE l.status IN ('active', 'frozen') AND l.drawn_principal > 0 AND cv.lending_value < l.drawn_principal * {ratio}"
+        f"SELECT 'line', l.{cl['id']}, l.{cl['company_id']}, {c.sev()}, {NO_SCORES}, {evidence} FROM {tb.line} l "
+        f"JOIN ({covered}) cv ON cv.line_id = l.{cl['id']} "
+        f"WHERE l.{cl['status']} IN ('active', 'frozen') AND {drawn} > 0 AND cv.lending_value < {drawn} * {ratio}"
     )
 
 
@@ -562,14 +583,16 @@ def collateral_coverage(c: Context) -> str:
 
 def _day_score(c: Context, cond: str = "") -> str:
     # ``p.day``: the date as a column of the statement (see ``_resolve_cleared``)
-    return (f"SELECT 1 FROM {_tables().score} s WHERE s.subject_kind = a.subject_kind AND s.subject_id = a.subject_id "
-            "AND s.as_of = p.day" + (f" AND ({cond})" if cond else ""))
+    s, a = column_names(Score), column_names(Alert)
+    return (f"SELECT 1 FROM {_tables().score} s WHERE s.{s['subject_kind']} = a.{a['subject_kind']} "
+            f"AND s.{s['subject_id']} = a.{a['subject_id']} AND s.{s['as_of']} = p.day" + (f" AND ({cond})" if cond else ""))
 
 
 @clears("score_drop")
 def score_drop_cleared(c: Context) -> str:
     """Scored on the day and no longer ``points`` below the score before the drop."""
-    still_down = f"s.score + {int(c.params['points'])} <= a.old_score"
+    s, a = column_names(Score), column_names(Alert)
+    still_down = f"s.{s['score']} + {int(c.params['points'])} <= a.{a['old_score']}"
     return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, still_down)})"
 
 
@@ -578,44 +601,48 @@ def tier_downgrade_cleared(c: Context) -> str:
     """Scored on the day and back within ``steps`` tiers of the tier before the downgrade."""
     bands = sorted(_policy().tier_bands, key=lambda b: -int(b["min_score"]))
     steps = int(c.params["steps"])
-    still_down = f"{_tier_rank(bands, 's.score')} - {_tier_rank(bands, 'a.old_score')} >= {steps}"
+    now, before = f"s.{column_names(Score)['score']}", f"a.{column_names(Alert)['old_score']}"
+    still_down = f"{_tier_rank(bands, now)} - {_tier_rank(bands, before)} >= {steps}"
     return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, still_down)})"
 
 
 @clears("below_minimum")
 def below_minimum_cleared(c: Context) -> str:
     """Scored on the day at or above the minimum (exposed or not)."""
-    return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, f's.score < {_minimum(c)}')})"
+    below = f"s.{column_names(Score)['score']} < {_minimum(c)}"
+    return f"EXISTS ({_day_score(c)}) AND NOT EXISTS ({_day_score(c, below)})"
 
 
 def _parties_recovered(c: Context, parties: str) -> str:
     """``parties``: a FROM/WHERE yielding ``subject_kind``/``subject_id`` pairs as ``q.kind``,
     ``q.id`` for the alert's company.  Some were scored on the day, none is in default, and each
     is at least ``points`` above the lowest score the alert saw."""
-    tb = _tables()
+    tb, s = _tables(), column_names(Score)
     floor = f"{c.evidence_int('a', 'lowest_score')} + {int(c.params['points'])}"
-    scored = (f"SELECT 1 FROM {parties} JOIN {tb.score} s ON s.subject_kind = q.kind AND s.subject_id = q.id "
-              f"AND s.as_of = p.day")
-    return f"EXISTS ({scored}) AND NOT EXISTS ({scored} WHERE s.in_default OR s.score < {floor})"
+    scored = (f"SELECT 1 FROM {parties} JOIN {tb.score} s ON s.{s['subject_kind']} = q.kind "
+              f"AND s.{s['subject_id']} = q.id AND s.{s['as_of']} = p.day")
+    return f"EXISTS ({scored}) AND NOT EXISTS ({scored} WHERE s.{s['in_default']} OR s.{s['score']} < {floor})"
 
 
 @clears("related_party_deterioration")
 def related_party_cleared(c: Context) -> str:
-    tb = _tables()
-    parties = (f"(SELECT 'person' AS kind, r.person_id AS id FROM {tb.party} r "
-               f"WHERE r.company_id = a.subject_id AND {c.key_roles('r')}) q")
+    tb, rp, a = _tables(), column_names(RelatedParty), column_names(Alert)
+    parties = (f"(SELECT 'person' AS kind, r.{rp['person_id']} AS id FROM {tb.party} r "
+               f"WHERE r.{rp['company_id']} = a.{a['subject_id']} AND {c.key_roles('r')}) q")
     return _parties_recovered(c, parties)
 
 
 @clears("guarantor_deterioration")
 def guarantor_cleared(c: Context) -> str:
-    tb = _tables()
+    tb, gu, cl, ln, a = (_tables(), column_names(Guarantee), column_names(CreditLine), column_names(Loan),
+                         column_names(Alert))
     parties = (
-        "(SELECT CASE WHEN g.guarantor_person_id IS NULL THEN 'company' ELSE 'person' END AS kind, "
-        f"COALESCE(g.guarantor_person_id, g.guarantor_company_id) AS id FROM {tb.guarantee} g "
-        f"LEFT JOIN {tb.line} gl ON gl.id = g.credit_line_id AND gl.status IN ('active', 'frozen') "
-        f"LEFT JOIN {tb.loan} gn ON gn.id = g.loan_id AND gn.status = 'active' "
-        "WHERE g.status = 'pledged' AND COALESCE(gl.company_id, gn.company_id) = a.subject_id) q"
+        f"(SELECT CASE WHEN g.{gu['guarantor_person_id']} IS NULL THEN 'company' ELSE 'person' END AS kind, "
+        f"COALESCE(g.{gu['guarantor_person_id']}, g.{gu['guarantor_company_id']}) AS id FROM {tb.guarantee} g "
+        f"LEFT JOIN {tb.line} gl ON gl.{cl['id']} = g.{gu['credit_line_id']} AND gl.{cl['status']} IN ('active', 'frozen') "
+        f"LEFT JOIN {tb.loan} gn ON gn.{ln['id']} = g.{gu['loan_id']} AND gn.{ln['status']} = 'active' "
+        f"WHERE g.{gu['status']} = 'pledged' AND COALESCE(gl.{cl['company_id']}, gn.{ln['company_id']}) "
+        f"= a.{a['subject_id']}) q"
     )
     return _parties_recovered(c, parties)
 
@@ -623,7 +650,7 @@ def guarantor_cleared(c: Context) -> str:
 @clears("company_red_flags")
 def company_red_flags_cleared(c: Context) -> str:
     """Evaluated on the day (the company still has exposure) and no flag raised."""
-    return f"EXISTS (SELECT 1 FROM {EXPOSURE_TABLE} x WHERE x.company_id = a.subject_id)"
+    return f"EXISTS (SELECT 1 FROM {EXPOSURE_TABLE} x WHERE x.company_id = a.{column_names(Alert)['subject_id']})"
 
 
 for _code in ("dpd_over", "default_contagion", "line_expiry", "collateral_coverage"):
@@ -642,17 +669,18 @@ def exposure_build(as_of: datetime.date | None = None) -> None:
     the day's scores of the exposed companies by index instead of scanning the day.  On
     PostgreSQL the probe is a LATERAL subquery (the planner cannot pick the day's scan, whose
     freshly written rows its statistics do not know yet)."""
-    tb = _tables()
+    tb, s, cl, ln = _tables(), column_names(Score), column_names(CreditLine), column_names(Loan)
     day = connection.ops.adapt_datefield_value(as_of) if as_of else None
-    probe = (f"FROM {tb.score} s WHERE s.subject_kind = 'company' AND s.subject_id = x.company_id "
-             "AND s.as_of = %s")
+    probe = (f"FROM {tb.score} s WHERE s.{s['subject_kind']} = 'company' AND s.{s['subject_id']} = x.company_id "
+             f"AND s.{s['as_of']} = %s")
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {EXPOSURE_TABLE}")
         exposed = (
             "SELECT company_id, SUM(line_limit) AS line_limit, SUM(outstanding) AS outstanding, MAX(dpd) AS max_dpd FROM ("
-            f"SELECT company_id, limit_amount AS line_limit, 0 AS outstanding, 0 AS dpd FROM {tb.line} "
-            "WHERE status IN ('active', 'frozen') UNION ALL "
-            f"SELECT company_id, 0, outstanding_principal, days_past_due FROM {tb.loan} WHERE status = 'active'"
+            f"SELECT {cl['company_id']}, {cl['limit_amount']} AS line_limit, 0 AS outstanding, 0 AS dpd FROM {tb.line} "
+            f"WHERE {cl['status']} IN ('active', 'frozen') UNION ALL "
+            f"SELECT {ln['company_id']}, 0, {ln['outstanding_principal']}, {ln['days_past_due']} FROM {tb.loan} "
+            f"WHERE {ln['status']} = 'active'"
             ") x GROUP BY company_id"
         )
         if day is None:
@@ -667,14 +695,16 @@ def exposure_build(as_of: datetime.date | None = None) -> None:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, p.day, d.score, d.ref, d.score_id "
                 f"FROM ({exposed}) x CROSS JOIN (SELECT CAST(%s AS DATE) AS day OFFSET 0) p "
-                f"CROSS JOIN LATERAL (SELECT MIN(s.score) AS score, MAX(s.previous_score) AS ref, MIN(s.id) AS score_id "
+                f"CROSS JOIN LATERAL (SELECT MIN(s.{s['score']}) AS score, MAX(s.{s['previous_score']}) AS ref, "
+                f"MIN(s.{s['id']}) AS score_id "
                 f"{probe.replace('%s', 'p.day')}) d",
                 [day],
             )
         else:
             cursor.execute(
-                f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, (SELECT MIN(s.score) {probe}) AS score, "
-                f"(SELECT MAX(s.previous_score) {probe}) AS ref, (SELECT MIN(s.id) {probe}) AS score_id FROM ({exposed}) x",
+                f"CREATE TEMPORARY TABLE {EXPOSURE_TABLE} AS SELECT x.*, (SELECT MIN(s.{s['score']}) {probe}) AS score, "
+                f"(SELECT MAX(s.{s['previous_score']}) {probe}) AS ref, (SELECT MIN(s.{s['id']}) {probe}) AS score_id "
+                f"FROM ({exposed}) x",
                 [day, day, day],
             )
         cursor.execute(f"CREATE UNIQUE INDEX {EXPOSURE_TABLE}_company ON {EXPOSURE_TABLE} (company_id)")
@@ -706,21 +736,23 @@ def rule_versions(as_of: datetime.date) -> dict[str, WarningRule]:
 
 
 def _upsert(c: Context, select: str) -> int:
-    table = Alert._meta.db_table
+    table, a = Alert._meta.db_table, column_names(Alert)
     live = ", ".join(f"'{s}'" for s in ALERT_LIVE_STATUSES)
     d = c.date("as_of", c.as_of)
     c.sql_params["now"] = connection.ops.adapt_datetimefield_value(timezone.now())
     version = "NULL" if c.version is None else str(int(c.version))
+    inserted = ", ".join(a[n] for n in ("subject_kind", "subject_id", "company_id", "severity", "old_score", "new_score",
+                                        "evidence", "rule", "rule_version", "first_seen_on", "last_seen_on", "status",
+                                        "created_at"))
+    refreshed = ", ".join(f"{a[n]} = excluded.{a[n]}" for n in ("last_seen_on", "severity", "old_score", "new_score",
+                                                                "evidence", "company_id", "rule_version"))
     sql = (
-        f"INSERT INTO {table} (subject_kind, subject_id, company_id, severity, old_score, new_score, evidence, "
-        f"rule, rule_version, first_seen_on, last_seen_on, status, created_at) "
+        f"INSERT INTO {table} ({inserted}) "
         f"SELECT h.*, '{c.code}', {version}, {d}, {d}, '{AlertStatus.OPEN.value}', %(now)s "
         f"FROM ({select}) h WHERE true "
-        f"ON CONFLICT (subject_kind, subject_id, rule) WHERE status IN ({live}) DO UPDATE SET "
-        f"last_seen_on = excluded.last_seen_on, severity = excluded.severity, old_score = excluded.old_score, "
-        f"new_score = excluded.new_score, evidence = excluded.evidence, company_id = excluded.company_id, "
-        f"rule_version = excluded.rule_version "
-        f"WHERE {table}.last_seen_on <= excluded.last_seen_on"
+        f"ON CONFLICT ({a['subject_kind']}, {a['subject_id']}, {a['rule']}) WHERE {a['status']} IN ({live}) DO UPDATE SET "
+        f"{refreshed} "
+        f"WHERE {table}.{a['last_seen_on']} <= excluded.{a['last_seen_on']}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, c.sql_params)
@@ -736,7 +768,7 @@ def _resolve_cleared(c: Context) -> int:
     spec = RULES[c.code]
     if spec.clear is None:
         return 0
-    table = Alert._meta.db_table
+    table, a = Alert._meta.db_table, column_names(Alert)
     live = ", ".join(f"'{s}'" for s in ALERT_LIVE_STATUSES)
     d = c.date("as_of", c.as_of)
     c.sql_params["now"] = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -745,9 +777,10 @@ def _resolve_cleared(c: Context) -> int:
     # date makes PostgreSQL pick the date index, whose fresh rows it believes to be none.
     day = f"(SELECT CAST({d} AS DATE) AS day OFFSET 0)" if c.pg else f"(SELECT {d} AS day)"
     sql = (
-        f"UPDATE {table} SET status = '{AlertStatus.RESOLVED.value}', closed_at = %(now)s, closed_by_id = NULL, "
-        f"close_reason = %(cleared)s WHERE id IN (SELECT a.id FROM {table} a CROSS JOIN {day} p WHERE a.rule = '{c.code}' "
-        f"AND a.status IN ({live}) AND a.last_seen_on < {d} AND ({spec.clear(c)}))"
+        f"UPDATE {table} SET {a['status']} = '{AlertStatus.RESOLVED.value}', {a['closed_at']} = %(now)s, "
+        f"{a['closed_by_id']} = NULL, {a['close_reason']} = %(cleared)s WHERE {a['id']} IN (SELECT a.{a['id']} "
+        f"FROM {table} a CROSS JOIN {day} p WHERE a.{a['rule']} = '{c.code}' AND a.{a['status']} IN ({live}) "
+        f"AND a.{a['last_seen_on']} < {d} AND ({spec.clear(c)}))"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, c.sql_params)

@@ -35,6 +35,8 @@ import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from loans.rawsql import column_names
+
 from . import selectors
 from .composite import DEFAULT_CAP, PARTIES_LOW_POINTS, composite_batch
 from .models import LatestScore, Score
@@ -350,20 +352,27 @@ def _write_scores_and_move_latest(chunk: _Chunk, id_from, id_to, ids, written=No
 # whether the pointer does or not: a chunk's read learns from it whether a score of its date can
 # exist (``selectors.latest_snapshots``).
 # Table names from the models' metadata, not typed in (the models are loaded: imported above).
+# Column names likewise (``_S``: a score's, ``_L``: a pointer's); the columns of the load
+# table, the VALUES list and ``_score_load`` (``t.``), are the statements' own names.
 _SCORES, _LATEST = Score._meta.db_table, LatestScore._meta.db_table
+_S, _L = column_names(Score), column_names(LatestScore)
 _NEWER = (
-    f"({_LATEST}.data_as_of, {_LATEST}.as_of, {_LATEST}.score_id) "
-    "< (excluded.data_as_of, excluded.as_of, excluded.score_id)"
+    f"({_LATEST}.{_L['data_as_of']}, {_LATEST}.{_L['as_of']}, {_LATEST}.{_L['score_id']}) "
+    f"< (excluded.{_L['data_as_of']}, excluded.{_L['as_of']}, excluded.{_L['score_id']})"
 )
 _POINTER_UPSERT = (
-    "ON CONFLICT (subject_kind, subject_id) DO UPDATE SET "
+    f"ON CONFLICT ({_L['subject_kind']}, {_L['subject_id']}) DO UPDATE SET "
     + ", ".join(
-        f"{c} = CASE WHEN {_NEWER} THEN excluded.{c} ELSE {_LATEST}.{c} END"
+        f"{_L[c]} = CASE WHEN {_NEWER} THEN excluded.{_L[c]} ELSE {_LATEST}.{_L[c]} END"
         for c in ("score_id", "as_of", "data_as_of", "score", "tier", "in_default")
     )
-    + f", scored_through = CASE WHEN {_LATEST}.scored_through < excluded.as_of THEN excluded.as_of "
-    f"ELSE {_LATEST}.scored_through END "
+    + f", {_L['scored_through']} = CASE WHEN {_LATEST}.{_L['scored_through']} < excluded.{_L['as_of']} "
+    f"THEN excluded.{_L['as_of']} ELSE {_LATEST}.{_L['scored_through']} END "
 )
+# The pointer's columns as its writers fill them (from a score's of the same names)
+_POINTER_COLUMNS = ("subject_kind", "subject_id", "score_id", "as_of", "data_as_of", "scored_through", "score",
+                    "tier", "in_default")
+_POINTER_FROM = ("subject_kind", "subject_id", "id", "as_of", "data_as_of", "as_of", "score", "tier", "in_default")
 
 
 # One statement: the scores inserted, each with its subject's previous score, and the
@@ -373,26 +382,30 @@ _POINTER_UPSERT = (
 # model on the same date, a subject never scored) one backward probe of the subject's history
 # up to the score's date answers, so the cost follows the chunk, never the history.
 _PG_WRITE = (
-    f"WITH ins AS (INSERT INTO {_SCORES} ({{cols}}, previous_score) "
+    f"WITH ins AS (INSERT INTO {_SCORES} ({{cols}}, {_S['previous_score']}) "
     "SELECT {t_cols}, COALESCE(t.known_previous, "
-    f"(SELECT p.score FROM {_SCORES} p WHERE p.subject_kind = t.subject_kind AND p.subject_id = t.subject_id"
-    "  AND p.as_of <= t.as_of ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
+    f"(SELECT p.{_S['score']} FROM {_SCORES} p WHERE p.{_S['subject_kind']} = t.subject_kind "
+    f"AND p.{_S['subject_id']} = t.subject_id"
+    f"  AND p.{_S['as_of']} <= t.as_of ORDER BY p.{_S['as_of']} DESC, p.{_S['id']} DESC LIMIT 1)) "
     "FROM {source} "
     "{on_conflict}"
     "RETURNING {returning}), "
-    f"moved AS (INSERT INTO {_LATEST} (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, "
-    "score, tier, in_default) SELECT subject_kind, subject_id, id, as_of, data_as_of, as_of, score, tier, in_default "
+    f"moved AS (INSERT INTO {_LATEST} ({', '.join(_L[c] for c in _POINTER_COLUMNS)}) "
+    f"SELECT {', '.join(_S[c] for c in _POINTER_FROM)} "
     "FROM ins "
     + _POINTER_UPSERT
-    + "RETURNING score_id) "
+    + f"RETURNING {_L['score_id']}) "
     "{final}"
 )
 # A subject already scored for the date by the model is left alone (a concurrent writer got
 # there first); the nightly chunk's first attempt goes without (see ``_pg_copy``).
-_SKIP_SCORED = "ON CONFLICT (subject_kind, subject_id, as_of, model_id, revision) DO NOTHING "
+_SKIP_SCORED = (f"ON CONFLICT ({_S['subject_kind']}, {_S['subject_id']}, {_S['as_of']}, {_S['model_id']}, "
+                f"{_S['revision']}) DO NOTHING ")
 _SCORE_UNIQUE = "score_unique_subject_date_model_revision"
 _PG_RETURN_COUNT = dict(
-    returning="id, subject_kind, subject_id, as_of, data_as_of, score, tier, in_default", final="SELECT count(*) FROM ins"
+    returning=", ".join(_S[c] for c in ("id", "subject_kind", "subject_id", "as_of", "data_as_of", "score", "tier",
+                                         "in_default")),
+    final="SELECT count(*) FROM ins",
 )
 
 # The columns of a written row that on-demand scoring reads back (``api``), in this order.
@@ -401,10 +414,10 @@ WRITTEN_COLUMNS = (
     "in_default", "reason_codes", "components", "revision", "data_as_of",
 )
 _PG_RETURN_ROWS = dict(
-    returning=", ".join(WRITTEN_COLUMNS),
+    returning=", ".join(_S[c] for c in WRITTEN_COLUMNS),
     final=(
-        "SELECT " + ", ".join(f"i.{c}" for c in WRITTEN_COLUMNS)
-        + ", EXISTS (SELECT 1 FROM moved m WHERE m.score_id = i.id) FROM ins i"
+        "SELECT " + ", ".join(f"i.{_S[c]}" for c in WRITTEN_COLUMNS)
+        + f", EXISTS (SELECT 1 FROM moved m WHERE m.{_L['score_id']} = i.{_S['id']}) FROM ins i"
     ),
 )
 # PostgreSQL types of the written columns: the few-row VALUES list is typed (a VALUES list in
@@ -423,7 +436,7 @@ _LOAD_COLUMNS = (*_COLUMNS, "known_previous")
 @functools.lru_cache(maxsize=64)
 def _pg_insert_sql(n_rows: int, returning: bool) -> str:
     row_sql = "(" + ", ".join(f"%s::{_PG_TYPES[c]}" for c in _LOAD_COLUMNS) + ")"
-    cols = ", ".join(_COLUMNS)
+    cols = ", ".join(_S[c] for c in _COLUMNS)
     source = "(VALUES " + ", ".join([row_sql] * n_rows) + ") AS t (" + ", ".join(_LOAD_COLUMNS) + ")"
     return _PG_WRITE.format(
         cols=cols, t_cols=_T_COLS, source=source, on_conflict=_SKIP_SCORED,
@@ -463,7 +476,7 @@ _CREATE_LOAD_TABLE = (
 @functools.lru_cache(maxsize=2)
 def _pg_copy_write_sql(skip_scored: bool) -> str:
     return _PG_WRITE.format(
-        cols=", ".join(_COLUMNS), t_cols=_T_COLS, source="_score_load t",
+        cols=", ".join(_S[c] for c in _COLUMNS), t_cols=_T_COLS, source="_score_load t",
         on_conflict=_SKIP_SCORED if skip_scored else "", **_PG_RETURN_COUNT,
     )
 
@@ -542,10 +555,11 @@ def _insert_rows(chunk: _Chunk) -> int:
     # history (``WHERE true``: SQLite needs it to tell an INSERT ... SELECT's ON CONFLICT from a
     # join's ON).
     sql = (
-        f"INSERT INTO {Score._meta.db_table} ({', '.join(_COLUMNS)}, previous_score) "
-        f"SELECT {', '.join(['%s'] * len(_COLUMNS))}, COALESCE(%s, (SELECT p.score FROM {Score._meta.db_table} p "
-        "WHERE p.subject_kind = %s AND p.subject_id = %s AND p.as_of <= %s ORDER BY p.as_of DESC, p.id DESC LIMIT 1)) "
-        "WHERE true ON CONFLICT (subject_kind, subject_id, as_of, model_id, revision) DO NOTHING"
+        f"INSERT INTO {Score._meta.db_table} ({', '.join(_S[c] for c in _COLUMNS)}, {_S['previous_score']}) "
+        f"SELECT {', '.join(['%s'] * len(_COLUMNS))}, COALESCE(%s, (SELECT p.{_S['score']} FROM {Score._meta.db_table} p "
+        f"WHERE p.{_S['subject_kind']} = %s AND p.{_S['subject_id']} = %s AND p.{_S['as_of']} <= %s "
+        f"ORDER BY p.{_S['as_of']} DESC, p.{_S['id']} DESC LIMIT 1)) "
+        f"WHERE true {_SKIP_SCORED.rstrip()}"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -555,16 +569,16 @@ def _insert_rows(chunk: _Chunk) -> int:
 def _move_latest(kind, as_of, model_id, id_from, id_to, ids) -> None:
     """Point each subject of the chunk at its newest score, in one statement, never backwards."""
     if ids is not None:
-        subject_sql = "s.subject_id IN (" + ", ".join(["%s"] * len(ids)) + ")"
+        subject_sql = f"s.{_S['subject_id']} IN (" + ", ".join(["%s"] * len(ids)) + ")"
         subject_params = list(ids)
     else:
-        subject_sql = "s.subject_id >= %s AND s.subject_id < %s"
+        subject_sql = f"s.{_S['subject_id']} >= %s AND s.{_S['subject_id']} < %s"
         subject_params = [id_from, id_to]
     sql = (
-        f"INSERT INTO {_LATEST} (subject_kind, subject_id, score_id, as_of, data_as_of, scored_through, score, "
-        "tier, in_default) SELECT s.subject_kind, s.subject_id, s.id, s.as_of, s.data_as_of, s.as_of, s.score, s.tier, "
-        "s.in_default "
-        f"FROM {_SCORES} s WHERE s.subject_kind = %s AND s.as_of = %s AND s.model_id = %s AND {subject_sql} "
+        f"INSERT INTO {_LATEST} ({', '.join(_L[c] for c in _POINTER_COLUMNS)}) "
+        f"SELECT {', '.join(f's.{_S[c]}' for c in _POINTER_FROM)} "
+        f"FROM {_SCORES} s WHERE s.{_S['subject_kind']} = %s AND s.{_S['as_of']} = %s AND s.{_S['model_id']} = %s "
+        f"AND {subject_sql} "
         + _POINTER_UPSERT
     )
     with connection.cursor() as cursor:

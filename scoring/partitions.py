@@ -30,6 +30,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from loans.rawsql import column_names
+
 from .models import LatestScore, MonthlyScoreSummary, Score
 
 PARENT = "scoring_score"
@@ -38,6 +40,9 @@ LEGACY_PARTITION = "scoring_score_legacy"
 # The pointer table, named from the model's metadata (the partition names above are the
 # physical names the partitioning migration created, not a model's).
 _LATEST = LatestScore._meta.db_table
+# Column names likewise: a score's (the partitions have the parent's columns), a pointer's, a
+# monthly summary's.
+_S, _L, _M = column_names(Score), column_names(LatestScore), column_names(MonthlyScoreSummary)
 # How long the partition jobs wait for their lock on the score table (the nightly run holds a
 # lock that conflicts): give up and try again at the next run rather than queue behind it and
 # block every reader meanwhile.
@@ -298,7 +303,9 @@ def retention_plan(*, months: int | None = None, today: datetime.date | None = N
                     first = _min_date(cursor, p.name, cutoff)
                     if first is not None:
                         summarise |= set(_months_between(first, cutoff))
-                        plan.rows_to_delete = _count(cursor, f"SELECT count(*) FROM {p.name} WHERE as_of < %s", [cutoff])
+                        plan.rows_to_delete = _count(
+                            cursor, f"SELECT count(*) FROM {p.name} WHERE {_S['as_of']} < %s", [cutoff]
+                        )
                 elif p.upper is not None and p.upper <= cutoff:
                     plan.expired.append(p)
                     first = _min_date(cursor, p.name, p.upper)
@@ -309,21 +316,23 @@ def retention_plan(*, months: int | None = None, today: datetime.date | None = N
                         plan.kept.append((p, add_months(p.upper, months) if p.upper else None))
             for p in plan.expired:
                 plan.pointers_to_delete += _count(
-                    cursor, f"SELECT count(*) FROM {_LATEST} WHERE as_of < %s"
-                    + (" AND as_of >= %s" if p.lower else ""), [p.upper] + ([p.lower] if p.lower else []),
+                    cursor, f"SELECT count(*) FROM {_LATEST} WHERE {_L['as_of']} < %s"
+                    + (f" AND {_L['as_of']} >= %s" if p.lower else ""), [p.upper] + ([p.lower] if p.lower else []),
                 )
             if plan.rows_to_delete:
                 plan.pointers_to_delete += _count(
-                    cursor, f"SELECT count(*) FROM {_LATEST} l WHERE l.as_of < %s AND EXISTS (SELECT 1 FROM "
-                    f"{DEFAULT_PARTITION} s WHERE s.id = l.score_id AND s.as_of = l.as_of)", [cutoff],
+                    cursor, f"SELECT count(*) FROM {_LATEST} l WHERE l.{_L['as_of']} < %s AND EXISTS (SELECT 1 FROM "
+                    f"{DEFAULT_PARTITION} s WHERE s.{_S['id']} = l.{_L['score_id']} AND s.{_S['as_of']} = l.{_L['as_of']})", [cutoff],
                 )
         else:
             first = _min_date(cursor, PARENT, cutoff)
             if first is not None:
                 summarise |= set(_months_between(first, cutoff))
-                plan.rows_to_delete = _count(cursor, f"SELECT count(*) FROM {PARENT} WHERE as_of < %s", [_day(cutoff)])
+                plan.rows_to_delete = _count(
+                    cursor, f"SELECT count(*) FROM {PARENT} WHERE {_S['as_of']} < %s", [_day(cutoff)]
+                )
                 plan.pointers_to_delete = _count(
-                    cursor, f"SELECT count(*) FROM {_LATEST} WHERE as_of < %s", [_day(cutoff)]
+                    cursor, f"SELECT count(*) FROM {_LATEST} WHERE {_L['as_of']} < %s", [_day(cutoff)]
                 )
     plan.summarise = sorted(summarise)
     return plan
@@ -334,7 +343,7 @@ def _day(value: datetime.date):
 
 
 def _min_date(cursor, table: str, before: datetime.date) -> datetime.date | None:
-    cursor.execute(f"SELECT MIN(as_of) FROM {table} WHERE as_of < %s", [_day(before)])
+    cursor.execute(f"SELECT MIN({_S['as_of']}) FROM {table} WHERE {_S['as_of']} < %s", [_day(before)])
     value = cursor.fetchone()[0]
     if isinstance(value, str):  # SQLite
         value = datetime.date.fromisoformat(value)
@@ -357,19 +366,25 @@ def _months_between(first: datetime.date, before: datetime.date) -> list[datetim
 # The month's aggregate per subject and model, written (or rewritten: a rerun after a failure
 # between summarising and removing gives the same figures) before the month's rows go.  "Last"
 # is the last score of the month: the latest date, then the latest revision.
+# (the subquery ``m`` keeps the score's column names, so the outer SELECT reads them by those)
 _SUMMARISE = (
-    f"INSERT INTO {MonthlyScoreSummary._meta.db_table} (subject_kind, subject_id, month, model_id, model_version, scores, "
-    "first_as_of, last_as_of, last_score, last_tier, min_score, max_score, mean_score, created_at) "
-    "SELECT subject_kind, subject_id, %s, model_id, MAX(model_version), COUNT(*), MIN(as_of), MAX(as_of), "
-    "MAX(CASE WHEN rn = 1 THEN score END), MAX(CASE WHEN rn = 1 THEN tier END), MIN(score), MAX(score), "
-    "AVG(CAST(score AS double precision)), %s "
-    "FROM (SELECT subject_kind, subject_id, model_id, model_version, as_of, score, tier, ROW_NUMBER() OVER ("
-    "  PARTITION BY subject_kind, subject_id, model_id ORDER BY as_of DESC, revision DESC, id DESC) AS rn "
-    f"  FROM {Score._meta.db_table} WHERE as_of >= %s AND as_of < %s) m "
-    "WHERE true GROUP BY subject_kind, subject_id, model_id "
-    "ON CONFLICT (subject_kind, subject_id, month, model_id) DO UPDATE SET "
+    f"INSERT INTO {MonthlyScoreSummary._meta.db_table} ("
+    + ", ".join(_M[c] for c in ("subject_kind", "subject_id", "month", "model_id", "model_version", "scores",
+                                "first_as_of", "last_as_of", "last_score", "last_tier", "min_score", "max_score",
+                                "mean_score", "created_at"))
+    + f") SELECT {_S['subject_kind']}, {_S['subject_id']}, %s, {_S['model_id']}, MAX({_S['model_version']}), COUNT(*), "
+    f"MIN({_S['as_of']}), MAX({_S['as_of']}), "
+    f"MAX(CASE WHEN rn = 1 THEN {_S['score']} END), MAX(CASE WHEN rn = 1 THEN {_S['tier']} END), MIN({_S['score']}), "
+    f"MAX({_S['score']}), AVG(CAST({_S['score']} AS double precision)), %s "
+    f"FROM (SELECT {', '.join(_S[c] for c in ('subject_kind', 'subject_id', 'model_id', 'model_version', 'as_of', 'score', 'tier'))}, "
+    f"ROW_NUMBER() OVER ("
+    f"  PARTITION BY {_S['subject_kind']}, {_S['subject_id']}, {_S['model_id']} "
+    f"ORDER BY {_S['as_of']} DESC, {_S['revision']} DESC, {_S['id']} DESC) AS rn "
+    f"  FROM {Score._meta.db_table} WHERE {_S['as_of']} >= %s AND {_S['as_of']} < %s) m "
+    f"WHERE true GROUP BY {_S['subject_kind']}, {_S['subject_id']}, {_S['model_id']} "
+    f"ON CONFLICT ({_M['subject_kind']}, {_M['subject_id']}, {_M['month']}, {_M['model_id']}) DO UPDATE SET "
     + ", ".join(
-        f"{c} = excluded.{c}"
+        f"{_M[c]} = excluded.{_M[c]}"
         for c in ("model_version", "scores", "first_as_of", "last_as_of", "last_score", "last_tier", "min_score",
                   "max_score", "mean_score", "created_at")
     )
@@ -415,7 +430,7 @@ def retention_apply(plan: RetentionPlan, *, drop: bool | None = None) -> Retenti
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             # the pointers first: they name rows of this partition, which no trigger sees go
             cursor.execute(
-                f"DELETE FROM {_LATEST} WHERE as_of < %s" + (" AND as_of >= %s" if p.lower else ""),
+                f"DELETE FROM {_LATEST} WHERE {_L['as_of']} < %s" + (f" AND {_L['as_of']} >= %s" if p.lower else ""),
                 [p.upper] + ([p.lower] if p.lower else []),
             )
             result.pointers_deleted += cursor.rowcount
@@ -429,17 +444,18 @@ def retention_apply(plan: RetentionPlan, *, drop: bool | None = None) -> Retenti
             if plan.partitioned:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                 cursor.execute(
-                    f"SELECT count(*) FROM {_LATEST} l WHERE l.as_of < %s AND EXISTS (SELECT 1 FROM "
-                    f"{DEFAULT_PARTITION} s WHERE s.id = l.score_id AND s.as_of = l.as_of)", [plan.cutoff],
+                    f"SELECT count(*) FROM {_LATEST} l WHERE l.{_L['as_of']} < %s AND EXISTS (SELECT 1 FROM "
+                    f"{DEFAULT_PARTITION} s WHERE s.{_S['id']} = l.{_L['score_id']} AND s.{_S['as_of']} = l.{_L['as_of']})", [plan.cutoff],
                 )
                 result.pointers_deleted += cursor.fetchone()[0]
                 # through the parent, so the delete trigger removes the pointers
                 cursor.execute(
-                    f"DELETE FROM {PARENT} WHERE as_of < %s AND tableoid = %s::regclass", [plan.cutoff, DEFAULT_PARTITION]
+                    f"DELETE FROM {PARENT} WHERE {_S['as_of']} < %s AND tableoid = %s::regclass",
+                    [plan.cutoff, DEFAULT_PARTITION],
                 )
             else:
-                cursor.execute(f"SELECT count(*) FROM {_LATEST} WHERE as_of < %s", [_day(plan.cutoff)])
+                cursor.execute(f"SELECT count(*) FROM {_LATEST} WHERE {_L['as_of']} < %s", [_day(plan.cutoff)])
                 result.pointers_deleted += cursor.fetchone()[0]
-                cursor.execute(f"DELETE FROM {PARENT} WHERE as_of < %s", [_day(plan.cutoff)])
+                cursor.execute(f"DELETE FROM {PARENT} WHERE {_S['as_of']} < %s", [_day(plan.cutoff)])
             result.rows_deleted = cursor.rowcount
     return result
