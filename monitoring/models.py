@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from config.backoffice.formatting import format_money
 from config.history.records import History
 from loans.models.four_eyes import FourEyesVersion, VersionStatus, four_eyes_constraints
 
@@ -697,7 +698,7 @@ class PortfolioSnapshot(models.Model):
 
     def __str__(self) -> str:
         return str(_("portfolio on %(as_of)s: %(n)s loans, %(p)s outstanding") % {
-            "as_of": self.as_of, "n": self.loans_count, "p": self.loans_outstanding_principal})
+            "as_of": self.as_of, "n": self.loans_count, "p": format_money(self.loans_outstanding_principal)})
 
 
 class SegmentDimension(models.TextChoices):
@@ -734,7 +735,7 @@ class PortfolioSegment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.snapshot.as_of} {self.dimension}={self.key or '-'}: {self.outstanding_principal}"
+        return f"{self.snapshot.as_of} {self.dimension}={self.key or '-'}: {format_money(self.outstanding_principal)}"
 
 
 class LoanPosition(models.Model):
