@@ -594,10 +594,14 @@ class ActionPolicyAdmin(GuardedModelAdmin):
     which another person with the right to change the policy approves or rejects."""
 
     form = ActionPolicyForm
-    list_display = ("rule", "severity", "action_kind", "terms", "is_active", "updated_by", "updated_at")
+    list_display = ("rule_name", "severity", "action_kind", "terms", "is_active", "updated_by", "updated_at")
     list_filter = ("is_active", "severity", "action_kind")
     list_select_related = ("updated_by",)
     fields = ("rule", "severity", "action_kind", "params", "is_active")
+
+    @admin.display(description=_("rule"), ordering="rule")
+    def rule_name(self, policy):
+        return wording.rule_label(policy.rule)
 
     @admin.display(description=_("terms"))
     def terms(self, policy):
@@ -629,18 +633,26 @@ class PolicyChangeActionForm(ActionForm):
     note = forms.CharField(label=_("Comment"), required=False, max_length=500, help_text=_("Required to reject."))
 
 
+_POLICY_CHANGE_WORDED = {"rule": "rule_name", "params": "terms"}
+
+
 @admin.register(ActionPolicyChange)
 class ActionPolicyChangeAdmin(ReadOnlyModelAdmin):
     """Proposed changes to the action policy, approved (applied) or rejected with a comment by
     someone other than the proposer."""
 
     action_form = PolicyChangeActionForm
-    list_display = ("proposed_at", "policy", "rule", "severity", "action_kind", "terms", "is_active", "status", "proposed_by",
+    list_display = ("proposed_at", "policy", "rule_name", "severity", "action_kind", "terms", "is_active", "status", "proposed_by",
                     "decided_by", "decided_at", "decision_note")
     list_filter = ("status", "rule", "severity")
     list_select_related = ("policy", "proposed_by", "decided_by")
-    readonly_fields = [f.name for f in ActionPolicyChange._meta.fields]
+    # The rule by name and the terms in words on the page too (not the code and the JSON).
+    fields = readonly_fields = [_POLICY_CHANGE_WORDED.get(f.name, f.name) for f in ActionPolicyChange._meta.fields]
     actions = ["approve", "reject"]
+
+    @admin.display(description=_("rule"), ordering="rule")
+    def rule_name(self, change):
+        return wording.rule_label(change.rule)
 
     @admin.display(description=_("terms"))
     def terms(self, change):

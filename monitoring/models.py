@@ -469,7 +469,9 @@ class ActionPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} / {self.severity} → {self.action_kind}"
+        from .wording import rule_label
+
+        return f"{rule_label(self.rule)} / {self.get_severity_display()} → {self.get_action_kind_display()}"
 
     def clean(self):
         from .actions import policy_params_check
@@ -530,8 +532,11 @@ class ActionPolicyChange(models.Model):
         ]
 
     def __str__(self) -> str:
+        from .wording import rule_label
+
         return _("Change #%(id)s to %(rule)s / %(severity)s (%(status)s)") % {
-            "id": self.pk, "rule": self.rule, "severity": self.severity, "status": self.get_status_display()}
+            "id": self.pk, "rule": rule_label(self.rule), "severity": self.get_severity_display(),
+            "status": self.get_status_display()}
 
 
 

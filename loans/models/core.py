@@ -141,7 +141,7 @@ class LoanApplication(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return f"Application #{self.pk} — {self.company.legal_name}"
+        return gettext("Application #%(id)s — %(company)s") % {"id": self.pk, "company": self.company.legal_name}
 
 
 def maker_of(*, actor=None, partner_id: int | None = None, system: str = "") -> str:

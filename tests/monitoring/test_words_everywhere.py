@@ -30,6 +30,14 @@ def test_a_loan_is_named_with_its_principal_formatted(language, name):
         assert str(Loan(pk=7, principal=Decimal("60000.00"))) == name
 
 
+def test_an_application_is_named_in_the_reader_s_language():
+    from loans.models import Company, LoanApplication
+
+    app = LoanApplication(pk=3, company=Company(legal_name="Hengyuan", uscc="X"))
+    with translation.override("zh-hans"):
+        assert str(app) == "申请 #3 — Hengyuan"
+
+
 def test_a_repayment_and_a_guarantee_name_their_amount_formatted():
     paid = Repayment(amount=Decimal("1234567.5"), received_on=datetime.date(2026, 12, 2), external_ref="BANK-1")
     assert str(paid) == "¥1,234,567.50 on 2026-12-02 (BANK-1)"
@@ -82,6 +90,12 @@ def test_the_policy_lists_show_terms_in_words_not_json(admin_client):
     changes = admin_client.get(reverse("admin:monitoring_actionpolicychange_changelist")).content.decode()
     assert "Collateral worth 25 % of the drawn balance, within 10 days" in changes
     assert "percent_of_drawn" not in changes
+    # the rule by its name, the row it changes by name (not "score_drop / high → reduce_limit")
+    assert "Score drop" in listing and "Score drop / High → Reduce limit" in changes and "reduce_limit" not in changes
+    # and the change's own page: the terms in words, not the JSON
+    change = ActionPolicyChange.objects.get()
+    detail = admin_client.get(reverse("admin:monitoring_actionpolicychange_change", args=[change.pk])).content.decode()
+    assert "Collateral worth 25 % of the drawn balance, within 10 days" in detail and "percent_of_drawn" not in detail
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
@@ -104,6 +118,12 @@ def test_a_read_only_moment_on_a_row_s_page_is_in_shanghai_time(admin_client, la
     assert "2026-12-02 20:50" in html
     assert "p.m." not in html and "Dec. 2" not in html and "12月2日" not in html
     assert ("proposed at" if language == "en" else "提议时间") in html.lower()
+    # and the list's first column (the row's link) too
+    listing = admin_client.get(
+        reverse("admin:monitoring_actionpolicychange_changelist"), headers={"accept-language": language}
+    ).content.decode()
+    link = reverse("admin:monitoring_actionpolicychange_change", args=[change.pk])
+    assert f'href="{link}' in listing and "2026-12-02 20:50" in listing and "p.m." not in listing
 
 
 def test_an_editable_admin_keeps_its_form_and_shows_read_only_moments_readably(admin_client):
