@@ -106,21 +106,28 @@ class ReadableColumnsMixin:
 
 
 class ReadableDetailMixin:
-    """A row's page shows its read-only moments as the lists do: ``2026-12-02 20:50`` in
-    Asia/Shanghai (``formatting.format_datetime``), not Django's "Dec. 2, 2026, 8:50 p.m.".
+    """A row's page shows its read-only values as the lists do: moments ``2026-12-02 20:50``
+    in Asia/Shanghai, dates ``2026-12-02``, money ``¥100,000.00``, rates ``9.00%`` (not
+    Django's "Dec. 2, 2026, 8:50 p.m.", "2026年3月2日", "100000.00", "0.090000").
 
-    Django renders a read-only model field through its own date format; a read-only entry that
-    is a display function is rendered as the function says.  So each read-only
-    ``DateTimeField`` is swapped, on the row's page only, for the list's column function
+    Django renders a read-only model field through its own formats; a read-only entry that is
+    a display function is rendered as the function says.  So each such read-only field is
+    swapped, on the row's page only, for the list's column function
     (``columns.readable_column``: same label, same formatting), and named read-only so the
-    form leaves it out.  Editable moments stay form fields."""
+    form leaves it out.  Editable fields stay form fields."""
 
     def _readable_moment(self, name):
         from . import columns
 
-        if not isinstance(name, str) or not isinstance(columns._field(self.model, name), models.DateTimeField):
+        if not isinstance(name, str):
             return None
-        return columns.readable_column(self.model, name)
+        field = columns._field(self.model, name)
+        # Moments, dates, money, rates and PDs as the lists show them; a related object Unfold
+        # already names and links.
+        if field is None or isinstance(field, models.ForeignKey):
+            return None
+        column = columns.readable_column(self.model, name)
+        return None if column == name else column
 
     def get_readonly_fields(self, request, obj=None):
         names = list(super().get_readonly_fields(request, obj))
