@@ -1,5 +1,4 @@
 import csv
-import json
 
 from django import forms
 from django.contrib import admin, messages
@@ -387,6 +386,13 @@ class ActionDecisionForm(forms.Form):
                               error_messages={"required": _("Every decision needs a comment.")})
 
 
+def _action_named(action_id) -> str:
+    """The action a queue message is about, by what it does and to whom (its number only when
+    it is gone)."""
+    action = PostLoanAction.objects.select_related("company").filter(pk=action_id).first()
+    return wording.action_name(action) if action else _("Action #%(id)s") % {"id": action_id}
+
+
 def _action_row(action: PostLoanAction) -> dict:
     """What a checker needs to decide an action without opening three pages."""
     line, loan, alert = action.credit_line, action.loan, action.alert
@@ -500,21 +506,23 @@ class PostLoanActionAdmin(GuardedModelAdmin):
         form = ActionDecisionForm(request.POST)
         if not form.is_valid():
             errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-            self.message_user(request, _("Action #%(id)s not decided: %(errors)s") % {"id": action_id, "errors": errors}, messages.ERROR)
+            self.message_user(request, _("%(action)s not decided: %(errors)s") % {"action": _action_named(action_id), "errors": errors},
+                              messages.ERROR)
             return back
         note = form.cleaned_data["comment"]
         try:
             if "do-reject" in request.POST:
                 action_services.post_loan_action_reject(action_id=action_id, actor=request.user, note=note)
-                self.message_user(request, _("Action #%(id)s rejected.") % {"id": action_id}, messages.SUCCESS)
+                self.message_user(request, _("%(action)s: rejected.") % {"action": _action_named(action_id)}, messages.SUCCESS)
                 return back
             action_services.post_loan_action_approve(action_id=action_id, actor=request.user, note=note)
         except (DomainError, ValidationError) as exc:
-            self.message_user(request, _("Action #%(id)s not decided: %(errors)s") % {"id": action_id, "errors": _error_text(exc)}, messages.ERROR)
+            self.message_user(request, _("%(action)s not decided: %(errors)s") % {"action": _action_named(action_id), "errors": _error_text(exc)},
+                              messages.ERROR)
             return back
         if request.user.has_perm("monitoring.execute_action"):
             return self._execute(request, action_id, back, approved=True)
-        self.message_user(request, _("Action #%(id)s approved; it waits to be executed.") % {"id": action_id}, messages.SUCCESS)
+        self.message_user(request, _("%(action)s: approved; it waits to be executed.") % {"action": _action_named(action_id)}, messages.SUCCESS)
         return back
 
     def execute_view(self, request, action_id):
@@ -527,12 +535,11 @@ class PostLoanActionAdmin(GuardedModelAdmin):
         try:
             action = action_services.post_loan_action_execute(action_id=action_id, actor=request.user)
         except (DomainError, ValidationError) as exc:
-            text = _("Action #%(id)s approved, but not executed: %(errors)s") if approved else _("Action #%(id)s not executed: %(errors)s")
-            self.message_user(request, text % {"id": action_id, "errors": _error_text(exc)}, messages.ERROR)
+            text = _("%(action)s: approved, but not executed: %(errors)s") if approved else _("%(action)s not executed: %(errors)s")
+            self.message_user(request, text % {"action": _action_named(action_id), "errors": _error_text(exc)}, messages.ERROR)
             return back
-        self.message_user(request, _("Action #%(id)s approved and executed: %(what)s.") % {"id": action_id, "what": wording.result_text(action)}
-                          if approved else _("Action #%(id)s executed: %(what)s.") % {"id": action_id, "what": wording.result_text(action)},
-                          messages.SUCCESS)
+        text = _("%(action)s: approved and executed: %(what)s.") if approved else _("%(action)s: executed: %(what)s.")
+        self.message_user(request, text % {"action": wording.action_name(action), "what": wording.result_text(action)}, messages.SUCCESS)
         return back
 
     def save_model(self, request, obj, form, change):
@@ -587,14 +594,18 @@ class ActionPolicyAdmin(GuardedModelAdmin):
     which another person with the right to change the policy approves or rejects."""
 
     form = ActionPolicyForm
-    list_display = ("rule", "severity", "action_kind", "terms", "is_active", "updated_by", "updated_at")
+    list_display = ("rule_name", "severity", "action_kind", "terms", "is_active", "updated_by", "updated_at")
     list_filter = ("is_active", "severity", "action_kind")
     list_select_related = ("updated_by",)
     fields = ("rule", "severity", "action_kind", "params", "is_active")
 
+    @admin.display(description=_("rule"), ordering="rule")
+    def rule_name(self, policy):
+        return wording.rule_label(policy.rule)
+
     @admin.display(description=_("terms"))
     def terms(self, policy):
-        return json.dumps(policy.params, ensure_ascii=False)
+        return wording.policy_terms(policy.action_kind, policy.params) or "—"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -622,22 +633,30 @@ class PolicyChangeActionForm(ActionForm):
     note = forms.CharField(label=_("Comment"), required=False, max_length=500, help_text=_("Required to reject."))
 
 
+_POLICY_CHANGE_WORDED = {"rule": "rule_name", "params": "terms"}
+
+
 @admin.register(ActionPolicyChange)
 class ActionPolicyChangeAdmin(ReadOnlyModelAdmin):
     """Proposed changes to the action policy, approved (applied) or rejected with a comment by
     someone other than the proposer."""
 
     action_form = PolicyChangeActionForm
-    list_display = ("proposed_at", "policy", "rule", "severity", "action_kind", "terms", "is_active", "status", "proposed_by",
+    list_display = ("proposed_at", "policy", "rule_name", "severity", "action_kind", "terms", "is_active", "status", "proposed_by",
                     "decided_by", "decided_at", "decision_note")
     list_filter = ("status", "rule", "severity")
     list_select_related = ("policy", "proposed_by", "decided_by")
-    readonly_fields = [f.name for f in ActionPolicyChange._meta.fields]
+    # The rule by name and the terms in words on the page too (not the code and the JSON).
+    fields = readonly_fields = [_POLICY_CHANGE_WORDED.get(f.name, f.name) for f in ActionPolicyChange._meta.fields]
     actions = ["approve", "reject"]
+
+    @admin.display(description=_("rule"), ordering="rule")
+    def rule_name(self, change):
+        return wording.rule_label(change.rule)
 
     @admin.display(description=_("terms"))
     def terms(self, change):
-        return json.dumps(change.params, ensure_ascii=False)
+        return wording.policy_terms(change.action_kind, change.params) or "—"
 
     def has_decide_policy_change_permission(self, request, obj=None):
         return request.user.has_perm(policy_changes.CHANGE_PERMISSION)

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from config.backoffice.formatting import format_money
 from config.history.records import History
 from loans.models.four_eyes import FourEyesVersion, VersionStatus, four_eyes_constraints
 
@@ -468,7 +469,9 @@ class ActionPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} / {self.severity} → {self.action_kind}"
+        from .wording import rule_label
+
+        return f"{rule_label(self.rule)} / {self.get_severity_display()} → {self.get_action_kind_display()}"
 
     def clean(self):
         from .actions import policy_params_check
@@ -529,8 +532,11 @@ class ActionPolicyChange(models.Model):
         ]
 
     def __str__(self) -> str:
+        from .wording import rule_label
+
         return _("Change #%(id)s to %(rule)s / %(severity)s (%(status)s)") % {
-            "id": self.pk, "rule": self.rule, "severity": self.severity, "status": self.get_status_display()}
+            "id": self.pk, "rule": rule_label(self.rule), "severity": self.get_severity_display(),
+            "status": self.get_status_display()}
 
 
 
@@ -697,7 +703,7 @@ class PortfolioSnapshot(models.Model):
 
     def __str__(self) -> str:
         return str(_("portfolio on %(as_of)s: %(n)s loans, %(p)s outstanding") % {
-            "as_of": self.as_of, "n": self.loans_count, "p": self.loans_outstanding_principal})
+            "as_of": self.as_of, "n": self.loans_count, "p": format_money(self.loans_outstanding_principal)})
 
 
 class SegmentDimension(models.TextChoices):
@@ -734,7 +740,7 @@ class PortfolioSegment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.snapshot.as_of} {self.dimension}={self.key or '-'}: {self.outstanding_principal}"
+        return f"{self.snapshot.as_of} {self.dimension}={self.key or '-'}: {format_money(self.outstanding_principal)}"
 
 
 class LoanPosition(models.Model):

@@ -38,6 +38,7 @@ from scoring.models import CompanyCreditSnapshot, LatestScore, MonthlyScoreSumma
 from scoring.reasons import texts_for
 
 from .dashboard import alert_model
+from .models import CommitteeCase, PostLoanAction
 
 HISTORY_DAYS = 180  # score history drawn on a page
 ROWS = 50  # rows of a list on a page
@@ -217,14 +218,42 @@ def borrower_group(company_id: int) -> Group | None:
     )
 
 
-def _ledger(subjects: list[tuple[str, list[int]]]) -> list[LedgerEntry]:
+@dataclass(frozen=True)
+class LedgerRow:
+    """A ledger entry as the company page lists it: its subject by name, linked to its page."""
+
+    seq: int
+    kind: str
+    created_at: object
+    subject: str
+    url: str | None
+
+
+def _ledger(objects: list) -> list[LedgerRow]:
+    """The entries about ``objects`` (the lines, loans, applications, actions and cases the page
+    read anyway), newest first, each subject named by its own ``__str__`` and linked to its
+    admin page (the URL reversed from the model's ``_meta``): never "loans.creditline #1"."""
+    from .wording import admin_change_url
+
+    by_ref = {(o._meta.label_lower, str(o.pk)): o for o in objects}
+    ids: dict[str, list[str]] = {}
+    for subject_type, pk in by_ref:
+        ids.setdefault(subject_type, []).append(pk)
     q = Q()
-    for subject_type, ids in subjects:
-        if ids:
-            q |= Q(subject_type=subject_type, subject_id__in=[str(i) for i in ids])
+    for subject_type, pks in ids.items():
+        q |= Q(subject_type=subject_type, subject_id__in=pks)
     if not q:
         return []
-    return list(LedgerEntry.objects.filter(q).only("seq", "kind", "subject_type", "subject_id", "created_at").order_by("-seq")[:ROWS])
+    entries = LedgerEntry.objects.filter(q).only("seq", "kind", "subject_type", "subject_id", "created_at").order_by("-seq")[:ROWS]
+    rows = []
+    for e in entries:
+        obj = by_ref.get((e.subject_type, e.subject_id))
+        rows.append(LedgerRow(
+            seq=e.seq, kind=e.kind, created_at=e.created_at,
+            subject=str(obj) if obj is not None else f"{e.subject_type} #{e.subject_id}",
+            url=admin_change_url(type(obj), obj.pk) if obj is not None else None,
+        ))
+    return rows
 
 
 def _named_parties(score: ScoreView | None, parties: list) -> ScoreView | None:
@@ -248,10 +277,15 @@ def company_page(company_id: int) -> dict:
         .order_by("valid_to", "role", "person__name")[:ROWS]
     )
     party_scores = _latest_scores("person", {p.person_id for p in parties})
-    lines = list(CreditLine.objects.filter(company_id=company_id).select_related("product").order_by("-id")[:ROWS])
+    lines = list(CreditLine.objects.filter(company_id=company_id).select_related("product", "company").order_by("-id")[:ROWS])
     loans = list(Loan.objects.filter(company_id=company_id).order_by("-id")[:ROWS])
-    applications = list(LoanApplication.objects.filter(company_id=company_id).select_related("product").order_by("-id")[:ROWS])
+    applications = list(LoanApplication.objects.filter(company_id=company_id).select_related("product", "company").order_by("-id")[:ROWS])
     open_lines = [ln for ln in lines if ln.status != CreditLineStatus.CLOSED]
+    # The actions and committee cases about the company, for the ledger's subjects by name.
+    actions = list(PostLoanAction.objects.filter(company_id=company_id).select_related("company").order_by("-id")[:ROWS])
+    cases = list(CommitteeCase.objects.filter(
+        Q(application_id__in=[a.pk for a in applications]) | Q(kind="post_loan_action", subject_id__in=[a.pk for a in actions])
+    ).order_by("-id")[:ROWS])
     return {
         "company": company,
         "score": _named_parties(_latest_score("company", company_id), parties),
@@ -264,11 +298,7 @@ def company_page(company_id: int) -> dict:
         "loans": loans,
         "applications": applications,
         "alerts": _alerts("company", company_id),
-        "ledger": _ledger([
-            ("loans.loanapplication", [a.pk for a in applications]),
-            ("loans.creditline", [ln.pk for ln in lines]),
-            ("loans.loan", [ln.pk for ln in loans]),
-        ]),
+        "ledger": _ledger([*applications, *lines, *loans, *actions, *cases]),
         "totals": {
             "limits": sum((ln.limit_amount for ln in open_lines), ZERO),
             "drawn": sum((ln.drawn_principal for ln in open_lines), ZERO),

@@ -363,6 +363,65 @@ def action_terms(kind: str, params: dict | None) -> str:
     return ""
 
 
+def policy_terms(kind: str, params: dict | None) -> str:
+    """An action policy's recommended terms in words: "Cut the limit by 30 %", "20 % of the
+    drawn balance, within 30 days".  A policy's terms are shares and day counts
+    (``actions.policy_params_check``); they become amounts and dates only against a line, and
+    then :func:`action_terms` reads them.  A key this does not know is shown as it is."""
+    from .models import SECURITY_KINDS, ActionKind
+
+    p = dict(params or {})
+    parts = []
+    if "percent" in p:
+        parts.append(_("cut the limit by %(pct)s %%") % {"pct": _number(p.pop("percent"))})
+    if "new_limit" in p:
+        parts.append(_("new limit %(amount)s") % {"amount": format_money(p.pop("new_limit"))})
+    if "percent_of_drawn" in p:
+        what = (
+            _("collateral")
+            if kind == ActionKind.REQUIRE_COLLATERAL
+            else _("a guarantee")
+            if kind in SECURITY_KINDS
+            else None
+        )
+        pct = _number(p.pop("percent_of_drawn"))
+        parts.append(
+            _("%(what)s worth %(pct)s %% of the drawn balance") % {"what": what, "pct": pct}
+            if what
+            else _("%(pct)s %% of the drawn balance") % {"pct": pct}
+        )
+    if "amount_needed" in p:
+        parts.append(_("worth %(amount)s") % {"amount": format_money(p.pop("amount_needed"))})
+    if "due_in_days" in p:
+        parts.append(_("within %(n)s days") % {"n": p.pop("due_in_days")})
+    if "due_date" in p:
+        parts.append(_("by %(date)s") % {"date": format_date(p.pop("due_date"))})
+    if "term_months" in p:
+        parts.append(_("over %(n)s months") % {"n": p.pop("term_months")})
+    if p.get("annual_rate") not in (None, ""):
+        parts.append(_("at %(rate)s a year") % {"rate": format_rate(p.pop("annual_rate"))})
+    if p.get("interest_only_months"):
+        parts.append(_("the first %(n)s months interest only") % {"n": p.pop("interest_only_months")})
+    if p.get("watch_months"):
+        parts.append(_("watched for %(n)s months") % {"n": p.pop("watch_months")})
+    parts += [f"{k}: {v}" for k, v in p.items() if v not in (None, "", 0)]
+    if not parts:
+        return ""
+    text = pgettext("list separator", ", ").join(str(x) for x in parts)
+    return str(capfirst(text))
+
+
+def _number(value) -> str:
+    d = _dec(value)
+    return str(value) if d is None else f"{d.normalize():f}"
+
+
+def action_name(action) -> str:
+    """An action by what it does and to whom, without its status (the messages that name it
+    say what became of it): "Reduce limit — Hengyuan Logistics, credit line #151"."""
+    return f"{action.get_kind_display()} — {action_subject(action)}"
+
+
 def result_text(action) -> str:
     """What an executed action changed, in words."""
     from loans.choices import CreditLineStatus

@@ -12,8 +12,8 @@
 * ``subject_kind`` + ``subject_id`` (scores, warnings, alerts…) → the company's or person's
   name, linked (:func:`attach_subject_names` looks the names up once per page).
 
-Every column keeps sorting by its field.  The first column is left as Django renders it: it is
-the link to the row itself.
+Every column keeps sorting by its field.  The first column is left as Django renders it (it is
+the link to the row itself), unless it is a date or a moment: those are formatted and still link.
 """
 
 from __future__ import annotations
@@ -147,7 +147,10 @@ def readable_list_display(model, list_display, keep=()):
         if has_subject and name == "subject_kind" and i > 0:
             out.append(SUBJECT_COLUMN)
             continue
-        out.append(readable_column(model, name, first=(i == 0 or name in keep)))
+        # The first column stays as Django renders it (the row's link) unless it is a moment:
+        # Django would write "Dec. 2, 2026, 9:56 p.m."; the function's column is linked as well.
+        first = name in keep or (i == 0 and not isinstance(_field(model, name) if isinstance(name, str) else None, models.DateField))
+        out.append(readable_column(model, name, first=first))
     return out
 
 

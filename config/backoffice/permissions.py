@@ -22,6 +22,7 @@ from __future__ import annotations
 from functools import partial, update_wrapper
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 
@@ -104,6 +105,64 @@ class ReadableColumnsMixin:
     subject_column.admin_order_field = "subject_id"
 
 
+class ReadableDetailMixin:
+    """A row's page shows its read-only values as the lists do: moments ``2026-12-02 20:50``
+    in Asia/Shanghai, dates ``2026-12-02``, money ``¥100,000.00``, rates ``9.00%`` (not
+    Django's "Dec. 2, 2026, 8:50 p.m.", "2026年3月2日", "100000.00", "0.090000").
+
+    Django renders a read-only model field through its own formats; a read-only entry that is
+    a display function is rendered as the function says.  So each such read-only field is
+    swapped, on the row's page only, for the list's column function
+    (``columns.readable_column``: same label, same formatting), and named read-only so the
+    form leaves it out.  Editable fields stay form fields."""
+
+    def _readable_moment(self, name):
+        from . import columns
+
+        if not isinstance(name, str):
+            return None
+        field = columns._field(self.model, name)
+        # Moments, dates, money, rates and PDs as the lists show them; a related object Unfold
+        # already names and links.
+        if field is None or isinstance(field, models.ForeignKey):
+            return None
+        column = columns.readable_column(self.model, name)
+        return None if column == name else column
+
+    def get_readonly_fields(self, request, obj=None):
+        names = list(super().get_readonly_fields(request, obj))
+        moments = [m for m in map(self._readable_moment, names) if m is not None]
+        return [*names, *moments]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        # Without the change permission Django shows every field read-only.
+        everything = not self.has_change_permission(request, obj)
+        readonly = set(super().get_readonly_fields(request, obj))
+        seen = set()
+
+        def swap(name):
+            if isinstance(name, list | tuple):
+                return type(name)(swap(n) for n in name)
+            if everything or name in readonly:
+                return self._readable_moment(name) or name
+            return name
+
+        result = []
+        for title, options in fieldsets:
+            fields = []
+            for name in map(swap, options.get("fields", ())):
+                if isinstance(name, list | tuple):
+                    fields.append(name)
+                elif name not in seen:  # the default fields list both the field and its swap
+                    seen.add(name)
+                    fields.append(name)
+            result.append((title, {**options, "fields": fields}))
+        return result
+
+
 class ExportCsvMixin:
     """The CSV export action on admins whose model declares ``export_csv`` (see ``export``);
     Django's and the guard's permission filters then apply to it as to any action."""
@@ -117,8 +176,15 @@ class ExportCsvMixin:
         return actions
 
 
-class GuardedModelAdmin(PermissionGuard, ExportCsvMixin, ReadableColumnsMixin, FastActionCheckboxMixin, HistoryAdmin,
-                        UnfoldModelAdmin):
+class GuardedModelAdmin(
+    PermissionGuard,
+    ExportCsvMixin,
+    ReadableColumnsMixin,
+    ReadableDetailMixin,
+    FastActionCheckboxMixin,
+    HistoryAdmin,
+    UnfoldModelAdmin,
+):
     """The base of every ModelAdmin in the back office, in the theme's look (django-unfold).  Its
     "History" view shows the change history of a model that has one (``config.history``),
     Django's action log otherwise.  Lists show 50 rows a page (a page of 100 in the theme took

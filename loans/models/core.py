@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.history.records import History
@@ -43,6 +44,14 @@ def RateField(**kwargs):  # noqa: N802 - reads like a field class
 
 
 # --- Products -----------------------------------------------------------------------------
+
+
+def _money(amount) -> str:
+    """An amount as people read it in a name ("¥60,000.00": the symbol reads the same in
+    every language); imported late, the back office's formatting imports ``loans``."""
+    from config.backoffice.formatting import format_money
+
+    return format_money(amount)
 
 
 class LoanProduct(TimeStamped):
@@ -132,7 +141,7 @@ class LoanApplication(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return f"Application #{self.pk} — {self.company.legal_name}"
+        return gettext("Application #%(id)s — %(company)s") % {"id": self.pk, "company": self.company.legal_name}
 
 
 def maker_of(*, actor=None, partner_id: int | None = None, system: str = "") -> str:
@@ -206,7 +215,7 @@ class CreditLine(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return f"Line #{self.pk} — {self.company.legal_name}"
+        return gettext("Credit line #%(id)s — %(company)s") % {"id": self.pk, "company": self.company.legal_name}
 
     @property
     def available_amount(self) -> Decimal:
@@ -278,7 +287,7 @@ class Loan(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return f"Loan #{self.pk} — {self.principal} CNY"
+        return gettext("Loan #%(id)s — %(principal)s") % {"id": self.pk, "principal": _money(self.principal)}
 
 
 class Installment(models.Model):
@@ -364,7 +373,8 @@ class Repayment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} CNY on {self.received_on} ({self.external_ref})"
+        return gettext("%(amount)s on %(date)s (%(ref)s)") % {
+            "amount": _money(self.amount), "date": self.received_on, "ref": self.external_ref}
 
 
 # --- Security -----------------------------------------------------------------------------
@@ -421,7 +431,7 @@ class Guarantee(TimeStamped):
 
     def __str__(self) -> str:
         who = self.guarantor_person or self.guarantor_company
-        return f"Guarantee by {who} for {self.amount} CNY"
+        return gettext("Guarantee by %(who)s for %(amount)s") % {"who": who, "amount": _money(self.amount)}
 
 
 class PersonalDataReveal(models.Model):

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from loans.choices import ApplicationStatus as S
 from loans.models import LoanApplication
@@ -20,8 +21,9 @@ from .conftest import staff
 pytestmark = pytest.mark.django_db
 
 # Pinned: the page costs at most this many queries whatever the size of the book (session, user and
-# the admin's own reads included).  A subject's page: one more for its monthly score summaries.
-MAX_QUERIES = {"dashboard": 17, "company": 21, "person": 16, "application": 13}
+# the admin's own reads included).  A subject's page: one more for its monthly score summaries;
+# the company's: two more for its actions and committee cases (the ledger names them).
+MAX_QUERIES = {"dashboard": 17, "company": 23, "person": 16, "application": 13}
 
 
 @pytest.fixture
@@ -179,6 +181,13 @@ def test_company_page_tells_the_story(world, as_officer, django_assert_max_num_q
     assert [a.rule for a in page["alerts"]] == ["score_drop"]
     assert page["parties"][0][0].role == "legal_representative"
     assert page["ledger"], "the application, line and loan have ledger entries"
+    # every subject by name, linked to its page: never "loans.creditline #1"
+    assert all(e.url and "loans." not in e.subject and e.subject == e.subject.strip() for e in page["ledger"]), page["ledger"]
+    loan = world["loan"]
+    assert str(loan) in {e.subject for e in page["ledger"]}
+    loan_url = reverse("admin:loans_loan_change", args=[loan.pk])
+    assert f'href="{loan_url}">{escape(str(loan))}</a>' in html
+    assert "loans.creditline #" not in html and "loans.loan #" not in html
     assert line.company.legal_name in html and "¥" in html
 
 
