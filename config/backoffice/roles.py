@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DEFAULT_DB_ALIAS
 from django.utils.translation import gettext_lazy as _
 
 from config.history.records import acting_as
@@ -154,7 +155,20 @@ def sync_after_migrate(sender, *, verbosity=1, **kwargs) -> None:
     with_models = [config for config in global_apps.get_app_configs() if config.models_module is not None]
     if with_models and sender is not with_models[-1]:
         return
+    if not _fully_migrated(kwargs.get("using") or DEFAULT_DB_ALIAS):
+        # A partial migrate (``migrate loans 0014``) leaves tables as they were at that point
+        # (e.g. contenttypes' old name column): the current models cannot write to them.  The
+        # roles follow at the migrate that completes the schema.
+        return
     create_all_permissions(verbosity=0)
     missing = roles_sync()
     if missing and verbosity:
         print(f"  Roles: no such permission: {', '.join(missing)}")  # noqa: T201
+
+
+def _fully_migrated(using: str) -> bool:
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[using])
+    return not executor.migration_plan(executor.loader.graph.leaf_nodes())
