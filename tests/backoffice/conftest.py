@@ -119,6 +119,14 @@ def world(db, django_user_model):
     from monitoring.models import ModelPromotion
 
     ModelPromotion.objects.create(model=ScoreModel.objects.filter(subject_kind="company").first(), proposed_by=maker)
+    from scoring.models import MonthlyScoreSummary
+
+    company_model = ScoreModel.objects.filter(subject_kind="company").first()
+    MonthlyScoreSummary.objects.create(
+        subject_kind="company", subject_id=line.company.pk, month=TODAY.replace(day=1), model=company_model,
+        model_version=company_model.version, scores=1, first_as_of=TODAY, last_as_of=TODAY, last_score=700,
+        last_tier="B", min_score=700, max_score=700, mean_score=700.0, created_at=timezone.now(),
+    )
 
     Group.objects.create(name="Auditors")
     IntervalSchedule.objects.create(every=10, period="minutes")
