@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
+from config.sqlnames import column_names  # noqa: F401  (re-exported: loans' statements use it from here)
+
 
 def columns(model: type[models.Model], names: Sequence[str], alias: str) -> str:
     """``alias."col", …`` for the fields ``names`` (attribute names) of ``model``."""
@@ -22,14 +24,6 @@ def columns(model: type[models.Model], names: Sequence[str], alias: str) -> str:
     return ", ".join(f'{alias}."{meta.get_field(n).column}"' for n in names)
 
 
-@functools.cache
-def column_names(model: type[models.Model]) -> dict[str, str]:
-    """``{field name: '"column"'}`` of ``model``'s concrete fields (a foreign key under its name
-    and its attname), for statements written with the model's metadata, not typed-in names."""
-    out = {}
-    for f in model._meta.concrete_fields:
-        out[f.name] = out[f.attname] = f'"{f.column}"'
-    return out
 
 
 @functools.cache

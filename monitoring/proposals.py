@@ -22,10 +22,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Subquery
 
+from config.sqlnames import column_names
 from loans.choices import CreditLineStatus, LoanStatus
 from loans.errors import DomainError
 from loans.models import CreditLine, Loan
-from loans.rawsql import column_names
 
 from .actions import needs_committee, validate_terms
 from .models import (

@@ -19,9 +19,9 @@ from django.db import connection, transaction
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
+from config.sqlnames import column_names
 from loans.choices import CreditLineStatus, Role
 from loans.models import DEFAULT_POLICY, CreditLine, CreditPolicy, RelatedParty, role_current_on_sql
-from loans.rawsql import column_names
 from loans.services.groups import MAJORITY_PCT
 from loans.services.policy import credit_policy_active
 from scoring.models import LatestScore

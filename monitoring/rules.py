@@ -83,8 +83,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.history.records import records_actor
+from config.sqlnames import column_names
 from loans.models import Collateral, CreditLine, Guarantee, Loan, RelatedParty, role_current_on_sql
-from loans.rawsql import column_names
 from loans.services import four_eyes
 from scoring.models import SCORE_DROP_INDEX_POINTS, CompanyCreditSnapshot, Score
 

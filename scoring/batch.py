@@ -35,7 +35,7 @@ import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from loans.rawsql import column_names
+from config.sqlnames import column_names
 
 from . import selectors
 from .composite import DEFAULT_CAP, PARTIES_LOW_POINTS, composite_batch

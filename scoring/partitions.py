@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loans.rawsql import column_names
+from config.sqlnames import column_names
 
 from .models import LatestScore, MonthlyScoreSummary, Score
 

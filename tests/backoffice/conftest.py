@@ -123,7 +123,8 @@ def world(db, django_user_model):
 
     company_model = ScoreModel.objects.filter(subject_kind="company").first()
     MonthlyScoreSummary.objects.create(
-        subject_kind="company", subject_id=line.company.pk, month=TODAY.replace(day=1), model=company_model,
+        # a company of its own: the company pages' tests count the line's company's months
+        subject_kind="company", subject_id=line.company.pk + 10_000, month=TODAY.replace(day=1), model=company_model,
         model_version=company_model.version, scores=1, first_as_of=TODAY, last_as_of=TODAY, last_score=700,
         last_tier="B", min_score=700, max_score=700, mean_score=700.0, created_at=timezone.now(),
     )
