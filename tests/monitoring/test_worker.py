@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -153,8 +154,22 @@ def test_a_worker_killed_mid_chunk_loses_nothing_and_a_plain_rerun_takes_over_on
         if time.monotonic() > deadline:
             pytest.fail("the dead worker's lease never lapsed")
         time.sleep(0.2)
+    # The rerun starts before the fresh worker: a worker started first would take the dead
+    # worker's still-queued chunks and renew the lease (the run goes on, correctly), and the
+    # plain rerun would then be refused as "already running" (seen on a loaded machine).
+    lapsed_at = ScoringRun.objects.get(as_of=RUN_AS_OF).heartbeat_at
+    outcome = []
+    rerun = threading.Thread(target=lambda: outcome.append(
+        manage("rescore", "--as-of", RUN_AS_OF.isoformat(), "--wait", "--timeout", "60")))
+    rerun.start()
+    deadline = time.monotonic() + 60
+    while ScoringRun.objects.get(as_of=RUN_AS_OF).heartbeat_at == lapsed_at and rerun.is_alive():
+        if time.monotonic() > deadline:
+            pytest.fail("the plain rerun never took the run over")
+        time.sleep(0.2)
     start_worker("w2")
-    resumed = manage("rescore", "--as-of", RUN_AS_OF.isoformat(), "--wait", "--timeout", "60")
+    rerun.join(120)
+    (resumed,) = outcome
     # then: exactly one score per subject, the chunks done before the kill kept their scores
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     run.refresh_from_db()
