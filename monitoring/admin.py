@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.formatting import format_date, format_money
@@ -186,7 +187,7 @@ class AlertAdmin(ReadOnlyModelAdmin):
                   wording.action_terms(a.kind, a.params)) for a in rows]
         if not links:
             return "—"
-        return format_html_join(format_html("<br>"), '<a class="bo-link" href="{}">{}</a> {}', links)
+        return format_html_join(mark_safe("<br>"), '<a class="bo-link" href="{}">{}</a> {}', links)
 
     def _each(self, request, queryset, move, done: str):
         moved, failed = 0, []
