@@ -14,12 +14,17 @@ The date is today, or the day after the latest credit data when the database hol
 today or later (a database seeded today: a second snapshot of a day is refused).  Also printed:
 ``p95_ms``, the CPU time of this process per event (``cpu_ms_mean``: Python and NumPy; the rest
 of the wall time is the database and waiting for a core), and with ``--statements`` the time of
-each SQL statement of the rescoring (p50/p99 per statement, by its first words).
+each SQL statement of the rescoring (p50/p99 per statement, by its first words); ``--profile FILE``
+writes a cProfile of the timed part (its overhead inflates the timings of that run).  The
+figures are also split between events that froze a line (a company fell below the minimum or a
+key person defaulted: the protective freeze, a full post-loan action with its history, ledger
+entry and webhooks, runs in the same request) and events that did not.
 """
 
 from __future__ import annotations
 
 import collections
+import cProfile
 import datetime
 import gc
 import random
@@ -44,8 +49,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--commit", action="store_true", help="keep the data and scores written")
         parser.add_argument("--statements", action="store_true", help="time each SQL statement of the rescoring")
+        parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed rescoring to FILE (pstats)")
 
-    def handle(self, *args, runs, seed, commit, statements=False, **options):
+    def handle(self, *args, runs, seed, commit, statements=False, profile=None, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_event_rescore measures PostgreSQL: set DATABASE_URL=postgres://...")
         from config.demo import starter
@@ -75,10 +81,12 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         picked = rng.sample(candidates, runs)
         timings, cpu, companies, written = [], [], [], 0
+        froze: list[bool] = []  # whether the event froze a line (a protective action, with its records)
         per_statement: dict[str, list[float]] = collections.defaultdict(list)
         timer = _StatementTimer(per_statement)
         gc_clock = _GcClock()
         gc.callbacks.append(gc_clock)
+        profiler = cProfile.Profile() if profile else None
         try:
             with transaction.atomic():
                 for i, cid in enumerate(picked):
@@ -96,13 +104,19 @@ class Command(BaseCommand):
                             pass
                     services.credit_snapshot_record(subject_kind="company", subject_id=cid, as_of=today,
                                                     features=starter.GOOD_COMPANY, rescore=False)
+                    actions_before = _last_action_id()
                     timer.on, gc_clock.on = statements, True
                     started, cpu_started = time.perf_counter(), time.process_time()
                     with connection.execute_wrapper(timer):
+                        if profiler is not None:
+                            profiler.enable()
                         result = api.rescore_subjects(person_ids=parties, company_ids=[cid], as_of=today)
+                        if profiler is not None:
+                            profiler.disable()
                     timings.append((time.perf_counter() - started) * 1000)
                     gc_clock.on = False
                     cpu.append((time.process_time() - cpu_started) * 1000)
+                    froze.append(_last_action_id() != actions_before)
                     companies.append(len(result.companies_inline) + len(result.companies_queued))
                     written += result.persons_written + result.companies_written
                 if not commit:
@@ -111,6 +125,11 @@ class Command(BaseCommand):
             pass
         finally:
             gc.callbacks.remove(gc_clock)
+        if profiler is not None:
+            profiler.dump_stats(profile)
+            self.stdout.write(f"profile written to {profile} (python -m pstats {profile})")
+        plain = sorted(t for t, f in zip(timings, froze) if not f)
+        freezing = sorted(t for t, f in zip(timings, froze) if f)
         timings.sort()
         p = lambda q: _pct(timings, q)  # noqa: E731
         self.stdout.write(f"runs: {runs}  scores_written: {written}  companies_per_event_mean: "
@@ -119,11 +138,21 @@ class Command(BaseCommand):
         self.stdout.write(f"as_of: {today}")
         self.stdout.write(f"p50_ms: {p(0.50):.1f}  p95_ms: {p(0.95):.1f}  p99_ms: {p(0.99):.1f}  max_ms: {timings[-1]:.1f}  "
                           f"cpu_ms_mean: {statistics.mean(cpu):.2f}")
+        for label, part in (("without a freeze", plain), ("with a protective freeze", freezing)):
+            if part:
+                self.stdout.write(f"  {len(part)} events {label}: p50_ms {_pct(part, 0.5):.1f}  p95_ms {_pct(part, 0.95):.1f}  "
+                                  f"p99_ms {_pct(part, 0.99):.1f}  max_ms {part[-1]:.1f}")
         self.stdout.write(f"gc_in_rescoring: {len(gc_clock.pauses)} collections, longest {max(gc_clock.pauses, default=0):.1f} ms")
         for label, times in sorted(per_statement.items(), key=lambda kv: -sum(kv[1])):
             times.sort()
             self.stdout.write(f"  {len(times) / runs:4.1f}/event  p50 {_pct(times, 0.5):6.2f}  p99 {_pct(times, 0.99):6.2f}  "
                               f"max {times[-1]:6.2f} ms  {label}")
+
+
+def _last_action_id():
+    from monitoring.models import PostLoanAction
+
+    return PostLoanAction.objects.order_by("-pk").values_list("pk", flat=True).first()
 
 
 def _pct(ordered: list[float], q: float) -> float:
@@ -156,5 +185,5 @@ class _StatementTimer:
         try:
             return execute(sql, params, many, context)
         finally:
-            label = re.sub(r"\s+", " ", sql)[:70]
+            label = re.sub(r'SAVEPOINT "[^"]*"', "SAVEPOINT", re.sub(r"\s+", " ", sql))[:70]
             self.into[label].append((time.perf_counter() - started) * 1000)
