@@ -392,11 +392,13 @@ def _effect(action: PostLoanAction, line: CreditLine, loan: Loan | None, terms: 
         after = line_services.credit_line_increase_limit(credit_line_id=line.pk, new_limit=terms["new_limit"], actor=actor)
         return {"limit_before": str(line.limit_amount), "limit_after": str(after.limit_amount), "line_changed": True}
     if kind == ActionKind.FREEZE_LINE:
-        line_services.credit_line_freeze(credit_line_id=line.pk, actor=actor)
-        return {"status_before": line.status, "status_after": CreditLineStatus.FROZEN, "line_changed": True}
+        before = line.status
+        line_services.credit_line_freeze(credit_line_id=line.pk, actor=actor, locked=line)
+        return {"status_before": before, "status_after": CreditLineStatus.FROZEN, "line_changed": True}
     if kind == ActionKind.UNFREEZE_LINE:
-        line_services.credit_line_unfreeze(credit_line_id=line.pk, actor=actor)
-        return {"status_before": line.status, "status_after": CreditLineStatus.ACTIVE, "line_changed": True}
+        before = line.status
+        line_services.credit_line_unfreeze(credit_line_id=line.pk, actor=actor, locked=line)
+        return {"status_before": before, "status_after": CreditLineStatus.ACTIVE, "line_changed": True}
     if kind in SECURITY_KINDS:
         return {"requested": True, "amount_needed": terms["amount_needed"], "due_date": terms["due_date"], "line_changed": False}
     if kind == ActionKind.RESTRUCTURE:
@@ -433,8 +435,6 @@ def history_reason(action: PostLoanAction, actor) -> str:
 def post_loan_action_execute(*, action_id: int, actor=None, on: datetime.date | None = None) -> PostLoanAction:
     """Carry out an approved action (``actor`` None: the system).  One transaction: the effect,
     the ledger entries, the webhooks (sent after commit)."""
-    from loans.api.webhooks import webhook_emit
-
     on = on or timezone.localdate()
     with transaction.atomic():
         action = _lock_action(action_id)
@@ -445,26 +445,35 @@ def post_loan_action_execute(*, action_id: int, actor=None, on: datetime.date | 
         # may have been drawn or changed since the proposal.
         line, loan = _subjects(action.kind, action.credit_line_id, action.loan_id, lock=True)
         terms = validate_terms(kind=action.kind, line=line, loan=loan, params=action.params, on=on)
-        terms = {**action.params, **terms}
-        try:
-            with transaction.atomic(), acting_as(actor, reason=history_reason(action, actor)):
-                result = _effect(action, line, loan, terms, actor, on)
-        except IntegrityError as exc:  # pragma: no cover - the checks above make this a backstop
-            raise DomainError(str(exc), code="constraint") from exc
-        action.status, action.executed_at = ActionStatus.EXECUTED, timezone.now()
-        action.executed_by = actor if getattr(actor, "pk", None) else None
-        action.result = result
-        action.save(update_fields=["status", "executed_at", "executed_by", "result", "updated_at"])
-        partner_id = loan.partner_id if loan is not None else line.partner_id
-        webhook_emit(partner_id=partner_id, event_type="post_loan_action.executed", payload=action_payload(action))
-        ledger_append(
-            kind=LedgerKind.POST_LOAN_ACTION_EXECUTED, subject=action,
-            payload={"action_id": action.pk, "kind": action.kind, "company_id": action.company_id,
-                     "credit_line_id": action.credit_line_id, "loan_id": action.loan_id, "params": action.params,
-                     "result": result, "proposed_by": action.proposed_by_id, "approved_by": action.approved_by_id,
-                     "executed_by": action.executed_by_id, "alert_id": action.alert_id},
-        )
-        return action
+        return _carry_out(action, line, loan, {**action.params, **terms}, actor, on)
+
+
+def _carry_out(action: PostLoanAction, line: CreditLine, loan: Loan | None, terms: dict, actor, on: datetime.date) -> PostLoanAction:
+    """The execution proper, inside the caller's transaction with the line (and loan) locked:
+    the effect, the action marked executed, its webhook and ledger entry."""
+    from loans.api.webhooks import webhook_emit
+
+    try:
+        # No savepoint of its own: a failure here fails the caller's whole transaction (the
+        # execution is all or nothing), and on the protective freeze's path each statement counts.
+        with transaction.atomic(savepoint=False), acting_as(actor, reason=history_reason(action, actor)):
+            result = _effect(action, line, loan, terms, actor, on)
+    except IntegrityError as exc:  # pragma: no cover - the checks above make this a backstop
+        raise DomainError(str(exc), code="constraint") from exc
+    action.status, action.executed_at = ActionStatus.EXECUTED, timezone.now()
+    action.executed_by = actor if getattr(actor, "pk", None) else None
+    action.result = result
+    action.save(update_fields=["status", "executed_at", "executed_by", "result", "updated_at"])
+    partner_id = loan.partner_id if loan is not None else line.partner_id
+    webhook_emit(partner_id=partner_id, event_type="post_loan_action.executed", payload=action_payload(action))
+    ledger_append(
+        kind=LedgerKind.POST_LOAN_ACTION_EXECUTED, subject=action,
+        payload={"action_id": action.pk, "kind": action.kind, "company_id": action.company_id,
+                 "credit_line_id": action.credit_line_id, "loan_id": action.loan_id, "params": action.params,
+                 "result": result, "proposed_by": action.proposed_by_id, "approved_by": action.approved_by_id,
+                 "executed_by": action.executed_by_id, "alert_id": action.alert_id},
+    )
+    return action
 
 
 def action_payload(action: PostLoanAction) -> dict:
@@ -482,11 +491,25 @@ def post_loan_action_system_execute(
     *, kind: str, credit_line_id: int, reason: str, on: datetime.date | None = None, alert_id: int | None = None
 ) -> PostLoanAction:
     """A protective action the system takes at once (a freeze): recorded as proposed and
-    executed by the system (no person approves a protective freeze)."""
+    executed by the system (no person approves a protective freeze).
+
+    The line is locked first and the action is written already approved, then carried out as
+    any execution is (``_carry_out``): the same checks, effect, records and webhooks as a
+    proposal approved and executed, without proposing, approving and re-reading the action in
+    between (this runs in the request of event-driven rescoring: 23 statements became 17)."""
+    on = on or timezone.localdate()
     with transaction.atomic():
-        action = post_loan_action_propose(kind=kind, credit_line_id=credit_line_id, reason=reason, alert_id=alert_id, on=on)
-        PostLoanAction.objects.filter(pk=action.pk).update(status=ActionStatus.APPROVED, approved_at=timezone.now())
-        return post_loan_action_execute(action_id=action.pk, on=on)
+        line, loan = _subjects(kind, credit_line_id, None, lock=True)
+        terms = validate_terms(kind=kind, line=line, loan=loan, params={}, on=on)
+        if needs_committee(kind, terms):  # pragma: no cover - the system only freezes
+            raise DomainError(_("A %(kind)s needs the credit committee; the system cannot take it alone.") % {"kind": kind},
+                              field="kind", code="needs_committee")
+        action = PostLoanAction(
+            kind=kind, company_id=line.company_id, credit_line=line, loan=loan, params=terms, reason=(reason or "")[:500],
+            alert_id=alert_id, needs_committee=False, status=ActionStatus.APPROVED, approved_at=timezone.now(),
+        )
+        action.save()
+        return _carry_out(action, line, loan, terms, None, on)
 
 
 # --- collateral / guarantee met ------------------------------------------------------------

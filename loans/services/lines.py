@@ -168,9 +168,13 @@ def _ledger_line(line: CreditLine, kind: str, change: str, before, after, actor)
 _CHANGE_NAME = {CreditLineStatus.FROZEN: "frozen", CreditLineStatus.ACTIVE: "unfrozen", CreditLineStatus.CLOSED: "closed"}
 
 
-def _line_set_status(*, credit_line_id: int, to_status: str, actor=None) -> CreditLine:
-    with transaction.atomic():
-        line = _lock_line(credit_line_id)
+def _line_set_status(*, credit_line_id: int, to_status: str, actor=None, locked: CreditLine | None = None) -> CreditLine:
+    """``locked``: the line as the caller's transaction already locked it (a post-loan action's
+    execution), saving the second lock and savepoint on the protective freeze's path."""
+    if locked is not None and locked.pk != credit_line_id:
+        raise ValueError(f"locked line #{locked.pk} is not credit line #{credit_line_id}")
+    with transaction.atomic(savepoint=locked is None):
+        line = locked if locked is not None else _lock_line(credit_line_id)
         before = line.status
         if to_status not in LINE_TRANSITIONS[line.status]:
             raise InvalidTransition(f"Credit line #{line.pk} cannot go from {line.status} to {to_status}.", field="status")
@@ -184,13 +188,13 @@ def _line_set_status(*, credit_line_id: int, to_status: str, actor=None) -> Cred
 
 
 @records_actor
-def credit_line_freeze(*, credit_line_id: int, actor=None) -> CreditLine:
-    return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.FROZEN, actor=actor)
+def credit_line_freeze(*, credit_line_id: int, actor=None, locked: CreditLine | None = None) -> CreditLine:
+    return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.FROZEN, actor=actor, locked=locked)
 
 
 @records_actor
-def credit_line_unfreeze(*, credit_line_id: int, actor=None) -> CreditLine:
-    return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.ACTIVE, actor=actor)
+def credit_line_unfreeze(*, credit_line_id: int, actor=None, locked: CreditLine | None = None) -> CreditLine:
+    return _line_set_status(credit_line_id=credit_line_id, to_status=CreditLineStatus.ACTIVE, actor=actor, locked=locked)
 
 
 @records_actor

@@ -62,6 +62,40 @@ def test_a_score_below_the_minimum_freezes_the_line_by_the_system_at_once(line):
     assert PostLoanAction.objects.count() == 1
 
 
+def test_the_system_s_freeze_is_one_short_transaction_with_every_record(line, django_assert_num_queries):
+    # The protective freeze runs in the request that wrote the score (event-driven rescoring):
+    # written already approved and carried out with the line locked once, no savepoint around
+    # its effect.  Before: proposed, approved, re-read, the line locked twice (23 statements).
+    from django.db import connection
+
+    from monitoring.actions import post_loan_action_system_execute
+
+    history_before = line.history.count()
+    # savepoint, line lock, action insert, line update, line history, ledger (lock, tail, insert)
+    # for the line, action update, ledger for the action, release (SQLite: no advisory lock)
+    with django_assert_num_queries(13 if connection.vendor == "postgresql" else 11):
+        action = post_loan_action_system_execute(kind="freeze_line", credit_line_id=line.pk, reason="a test", on=TODAY)
+    line.refresh_from_db()
+    action.refresh_from_db()
+    assert line.status == CreditLineStatus.FROZEN
+    assert (action.status, action.proposed_by, action.approved_by, action.executed_by) == (ActionStatus.EXECUTED, None, None, None)
+    assert action.approved_at is not None and action.executed_at is not None
+    assert action.result == {"status_before": "active", "status_after": "frozen", "line_changed": True}
+    assert line.history.count() == history_before + 1
+    assert line.history.first().history_change_reason == f"post-loan action #{action.pk} (freeze_line) by the system: a test"
+    assert list(LedgerEntry.objects.order_by("-seq").values_list("kind", flat=True)[:2]) == [
+        "post_loan_action.executed", "credit_line.status_changed"]
+
+
+def test_a_frozen_line_is_not_frozen_again_by_the_system(line):
+    from monitoring.actions import post_loan_action_system_execute
+
+    post_loan_action_system_execute(kind="freeze_line", credit_line_id=line.pk, reason="first", on=TODAY)
+    with pytest.raises(DomainError):
+        post_loan_action_system_execute(kind="freeze_line", credit_line_id=line.pk, reason="again", on=TODAY)
+    assert PostLoanAction.objects.count() == 1  # the refused one left nothing behind
+
+
 def test_a_key_person_in_default_freezes_the_line(line):
     rep = line.company.related_parties.get()
     scored("company", line.company_id, 700)
