@@ -129,22 +129,51 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
     already scored for the date from the same snapshot too (as the next revision).  After
     company scores are written, ``signals.company_scores_written`` is sent."""
     stats = stats if stats is not None else RunStats()
-    stats.subject_kind = kind
     if written is not None:
         written.clear()
-    if ids is not None and not ids:
+    chunk = _prepare_chunk(kind, as_of=as_of, id_from=id_from, id_to=id_to, ids=ids, champion=champion, stats=stats,
+                           force=force)
+    if chunk is None:
         if written is not None:
             written["rows"], written["attempted"] = [], 0
         return 0
+    count = _write_scores_and_move_latest(chunk, id_from, id_to, ids, written)
+    stats.written = count
+    _announce(chunk, count)
+    return count
+
+
+def _announce(chunk: _Chunk, count: int) -> None:
+    if chunk.kind == "company" and count:
+        from .signals import company_scores_written
+
+        company_scores_written.send(sender=Score, company_ids=chunk.subject_ids.tolist(), as_of=chunk.as_of)
+
+
+def _prepare_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champion=None, stats: RunStats,
+                   force=False, snapshots=None, parties=None) -> _Chunk | None:
+    """Read (unless given) and score one chunk; None when there is nothing to write.
+    ``force``: True, or the ids of the subjects to rescore even from the same snapshot.
+    ``snapshots`` (columns, rows of ``selectors.latest_snapshots`` read with the champion's id)
+    and, for companies, ``parties`` (``selectors.parties_rows``): already read by the caller,
+    rows of other subjects ignored (the event pipeline)."""
+    stats.subject_kind = kind
+    if ids is not None and not ids:
+        return None
     if champion is None:
         model_id, version, compiled = selectors.champion(kind)
     else:
         model_id, version = champion.model_id, champion.version
         compiled = selectors.champion_compiled(kind, champion)
 
-    cols, rows = selectors.latest_snapshots(
-        kind, as_of=as_of, id_from=id_from, id_to=id_to, ids=ids, scored_by_model=model_id
-    )
+    if snapshots is None:
+        cols, rows = selectors.latest_snapshots(
+            kind, as_of=as_of, id_from=id_from, id_to=id_to, ids=ids, scored_by_model=model_id
+        )
+    else:
+        cols, rows = snapshots
+        wanted = set(ids)
+        rows = [r for r in rows if r[0] in wanted]
     if ids is not None:
         stats.candidates = len(set(ids))
     else:
@@ -154,9 +183,7 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
         stats.candidates = subject_model.objects.filter(id__gte=id_from, id__lt=id_to).count()
     stats.no_snapshot = max(stats.candidates - len(rows), 0)
     if not rows:
-        if written is not None:
-            written["rows"], written["attempted"] = [], 0
-        return 0
+        return None
 
     # None -> NaN; the last three columns: the snapshot's date (days since 1970-01-01), the
     # day's latest revision (packed: revision * 2 + 1 if from this snapshot), the previous
@@ -164,14 +191,17 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
     data = np.array(rows, dtype=float)
     existing = data[:, -2]
     has_revision = ~np.isnan(existing)
-    same_data = np.zeros(len(data), dtype=bool) if force else has_revision & (np.fmod(existing, 2) == 1)
+    if force is True:
+        same_data = np.zeros(len(data), dtype=bool)
+    else:
+        same_data = has_revision & (np.fmod(existing, 2) == 1)
+        if force:  # these subjects are rescored whatever their snapshot
+            same_data &= ~np.isin(data[:, 0].astype(np.int64), np.fromiter(force, dtype=np.int64))
     stats.already_scored = int(same_data.sum())
     if stats.already_scored:
         data = data[~same_data]
     if not len(data):
-        if written is not None:
-            written["rows"], written["attempted"] = [], 0
-        return 0
+        return None
     subject_ids = data[:, 0].astype(np.int64)
     first_feature = 2 if kind == "person" else 1
     in_default = data[:, 1] > 0 if kind == "person" else np.zeros(len(data), dtype=bool)
@@ -188,12 +218,12 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
 
     if kind == "company":
         scores, pds, tiers, codes, lost, components = _composites(
-            compiled, as_of, subject_ids, scores, pds, tiers, codes, lost, id_from, id_to, ids
+            compiled, as_of, subject_ids, scores, pds, tiers, codes, lost, id_from, id_to, ids, parties
         )
 
     existing = data[:, -2]
     revisions = np.where(np.isnan(existing), 1, np.floor_divide(np.nan_to_num(existing), 2) + 1).astype(np.int64)
-    chunk = _Chunk(
+    return _Chunk(
         kind=kind, as_of=as_of, model_id=model_id, version=version, now=timezone.now(),
         subject_ids=subject_ids, scores=scores, pds=pds, tiers=tiers, in_default=in_default,
         revisions=revisions, data_days=data[:, -3].astype(np.int64),
@@ -202,19 +232,84 @@ def _score_chunk(kind: str, *, as_of, id_from=None, id_to=None, ids=None, champi
         reason_codes=_reason_codes_json(codes, lost),
         components=components,
     )
-    count = _write_scores_and_move_latest(chunk, id_from, id_to, ids, written)
-    stats.written = count
-    if kind == "company" and count:
-        from .signals import company_scores_written
-
-        company_scores_written.send(sender=Score, company_ids=subject_ids.tolist(), as_of=as_of)
-    return count
 
 
-def _composites(compiled, as_of, company_ids, own_scores, pds, tiers, codes, lost, id_from, id_to, ids):
+# --- event-driven rescoring on PostgreSQL: fewer round trips ------------------------------
+
+
+def score_event(*, person_ids: Sequence[int], direct: Sequence[int], dependents: Sequence[int], inline: int, as_of,
+                champions: dict, person_snapshots=None) -> tuple[int, list[int], int]:
+    """Event-driven rescoring on PostgreSQL (``rescoring.rescore``): the persons, then the
+    companies ``direct`` (their own new data) and, when a person's score was written, the
+    ``dependents`` (at most ``inline`` of them; more go to a worker, so none here) rescored
+    whatever their own snapshot.  The same statements and results as ``score_persons`` then
+    ``score_companies``, in fewer round trips: the persons' write and the companies' two reads
+    (snapshots, parties with their latest scores, which see the persons' new scores: a
+    pipeline's statements run in order) go in one, then the companies' write.  With the
+    champions' read (the persons' snapshots beside it: ``person_snapshots``, as
+    ``selectors.latest_snapshots`` returns them, None to read them here) and the protective
+    check, four round trips for an event instead of seven.
+    Returns (persons written, companies scored in this process, companies written)."""
+    direct, dependents = list(direct), list(dependents)
+    person_stats, company_stats = RunStats(), RunStats()
+    person_chunk = None
+    if person_ids:
+        person_chunk = _prepare_chunk("person", as_of=as_of, ids=list(person_ids), champion=champions["person"],
+                                      stats=person_stats, snapshots=person_snapshots)
+    inline_dependents = dependents if len(dependents) <= inline else []
+    to_read = sorted(set(direct) | set(inline_dependents))
+    statements = []
+    if person_chunk is not None:
+        statements.append(_pg_insert_statement(person_chunk, returning=False))
+    if to_read:
+        company_model = champions["company"].model_id
+        cols, sql, params = selectors.latest_snapshots_statement("company", as_of=as_of, ids=to_read,
+                                                                 scored_by_model=company_model)
+        statements += [(sql, params), selectors.parties_statement(as_of=as_of, ids=to_read)]
+    results = pipelined(statements)
+    persons_written = results.pop(0)[0][0] if person_chunk is not None else 0
+    if persons_written:
+        own = [c for c in direct if c not in set(dependents)]
+        companies, forced = own + inline_dependents, set(inline_dependents)
+    else:
+        companies, forced = direct, set()
+    if not companies:
+        return persons_written, [], 0
+    snapshot_rows, party_rows = results
+    company_chunk = _prepare_chunk(
+        "company", as_of=as_of, ids=companies, champion=champions["company"], stats=company_stats, force=forced,
+        snapshots=(cols, snapshot_rows), parties=selectors.parties_rows(party_rows),
+    )
+    written = 0
+    if company_chunk is not None:
+        written = _pg_insert(company_chunk)
+        _announce(company_chunk, written)
+    return persons_written, companies, written
+
+
+def pipelined(statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """Run the statements in order in one round trip (psycopg's pipeline mode: sent together,
+    answered together; each sees what the ones before it wrote) and return each one's rows."""
+    if not statements:
+        return []
+    connection.ensure_connection()
+    cursors = [connection.cursor() for _ in statements]
+    try:
+        with connection.connection.pipeline():
+            for cursor, (sql, params) in zip(cursors, statements):
+                cursor.execute(sql, params)
+        return [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def _composites(compiled, as_of, company_ids, own_scores, pds, tiers, codes, lost, id_from, id_to, ids, parties=None):
     """Combine each company's own score with its current related parties' latest scores
-    (``composite.composite_batch``: the composite formula over the whole chunk at once)."""
-    parties = selectors.parties_of_companies_with_latest_scores(as_of=as_of, id_from=id_from, id_to=id_to, ids=ids)
+    (``composite.composite_batch``: the composite formula over the whole chunk at once);
+    ``parties``: already read by the caller."""
+    if parties is None:
+        parties = selectors.parties_of_companies_with_latest_scores(as_of=as_of, id_from=id_from, id_to=id_to, ids=ids)
     position = {cid: i for i, cid in enumerate(company_ids.tolist())}
     parties = [p for p in parties if p[0] in position]  # companies without credit data drop out
     n = len(company_ids)
@@ -448,6 +543,13 @@ def _pg_insert(chunk: _Chunk, returning: bool = False):
     """A few rows (on-demand scoring): one multi-row INSERT that also moves the pointers.
     Returns the number written, or with ``returning`` the rows written (``WRITTEN_COLUMNS`` and
     whether the subject's pointer moved to the row)."""
+    sql, params = _pg_insert_statement(chunk, returning)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if returning else cursor.fetchone()[0]
+
+
+def _pg_insert_statement(chunk: _Chunk, returning: bool) -> tuple[str, list]:
     params = []
     head = (chunk.kind,)
     for sid, score, pd, tier, dflt, dims, reasons, comps, rev, data_day, prev in zip(*chunk.columns()):
@@ -456,9 +558,7 @@ def _pg_insert(chunk: _Chunk, returning: bool = False):
             (sid, chunk.as_of, chunk.model_id, chunk.version, score, pd, tier, dflt, dims, reasons, comps, chunk.now,
              rev, data_day, prev)
         )
-    with connection.cursor() as cursor:
-        cursor.execute(_pg_insert_sql(len(chunk), returning), params)
-        return cursor.fetchall() if returning else cursor.fetchone()[0]
+    return _pg_insert_sql(len(chunk), returning), params
 
 
 def _copy_escape(text: str) -> str:

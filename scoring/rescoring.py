@@ -81,19 +81,36 @@ def _champions_and_dependents_sql(n_ids: int) -> str:
     )
 
 
+# The person champion's id as last read by this process: event-driven rescoring sends the
+# persons' snapshot read (which needs that id) beside the champions' read, and uses its rows
+# only when the champions' read confirms the id (else it reads them again: a promotion, or the
+# process's first event).
+_person_champion_seen: list[int | None] = [None]
+
+
 def _champions_and_dependents(person_ids: list[int], as_of: datetime.date):
-    """The champions and the companies depending on ``person_ids`` at ``as_of`` (None: not
-    read).  On PostgreSQL one statement reads both: on a loaded machine each round trip of the
-    request waits for a core, and the dependents' read does not depend on the persons' scores
-    (it is used only when one of them was written)."""
+    """The champions, the companies depending on ``person_ids`` at ``as_of`` (None: not read)
+    and the persons' latest snapshots as ``batch`` reads them (None: not read).  On PostgreSQL
+    one round trip: the champions and dependents in one statement (the dependents' read does
+    not depend on the persons' scores; it is used only when one of them was written) and the
+    snapshots in a second statement of the same pipeline, for the champion's id this process
+    saw last — kept only if the champions' read confirms it.  On a loaded machine each round
+    trip of the request waits for a core."""
     if connection.vendor != "postgresql" or not person_ids:
-        return selectors.champions(), None
+        return selectors.champions(), None, None
     day = connection.ops.adapt_datefield_value(as_of)
-    with connection.cursor() as cursor:
-        cursor.execute(_champions_and_dependents_sql(len(person_ids)), [*selectors.CHAMPIONS_PARAMS, *person_ids, day, day])
-        rows = cursor.fetchall()
+    statements = [(_champions_and_dependents_sql(len(person_ids)), [*selectors.CHAMPIONS_PARAMS, *person_ids, day, day])]
+    guess = _person_champion_seen[0]
+    if guess is not None:
+        cols, sql, params = selectors.latest_snapshots_statement("person", as_of=as_of, ids=person_ids, scored_by_model=guess)
+        statements.append((sql, params))
+    results = batch.pipelined(statements)
+    rows = results[0]
     champions = {kind: selectors.Champion(mid, ver, created) for kind, mid, ver, created in rows if kind != "dep"}
-    return champions, sorted(mid for kind, mid, _v, _c in rows if kind == "dep")
+    person = champions.get("person")
+    _person_champion_seen[0] = person.model_id if person is not None else None
+    snapshots = (cols, results[1]) if guess is not None and person is not None and person.model_id == guess else None
+    return champions, sorted(mid for kind, mid, _v, _c in rows if kind == "dep"), snapshots
 
 
 def rescore(*, person_ids: Iterable[int] = (), company_ids: Iterable[int] = (), as_of: datetime.date | None = None,
@@ -108,10 +125,13 @@ def rescore(*, person_ids: Iterable[int] = (), company_ids: Iterable[int] = (), 
     result = RescoreResult(as_of=as_of)
     person_ids = sorted(set(person_ids))
     direct = sorted(set(company_ids))
-    champions, dependents_read = _champions_and_dependents(person_ids, as_of)  # once for both kinds
+    champions, dependents_read, person_snapshots = _champions_and_dependents(person_ids, as_of)  # once for both kinds
     for kind in ("person", "company"):
         if kind not in champions:
             raise ScoringUnavailable(f"no champion {kind} scorecard: train one and promote it")
+    if connection.vendor == "postgresql" and max(len(person_ids), len(direct) + inline) < batch.COPY_THRESHOLD:
+        # an event (a company and its people): the same work in fewer round trips
+        return _rescore_pipelined(result, person_ids, direct, dependents_read or [], inline, champions, person_snapshots)
     if person_ids:
         result.persons_written = batch.score_persons(person_ids=person_ids, as_of=as_of, champion=champions["person"])
     dependents = []
@@ -138,6 +158,24 @@ def rescore(*, person_ids: Iterable[int] = (), company_ids: Iterable[int] = (), 
                 part = dependents[start:start + TASK_BATCH]
                 rescore_companies.delay(part, as_of.isoformat())
             result.companies_queued = dependents
+    return result
+
+
+def _rescore_pipelined(result: RescoreResult, person_ids, direct, dependents, inline, champions,
+                       person_snapshots) -> RescoreResult:
+    """``rescore`` on PostgreSQL for an event: ``batch.score_event`` (the same statements, fewer
+    round trips); dependents beyond ``inline`` go to a worker as in ``rescore``."""
+    result.persons_written, result.companies_inline, result.companies_written = batch.score_event(
+        person_ids=person_ids, direct=direct, dependents=dependents, inline=inline, as_of=result.as_of,
+        champions=champions, person_snapshots=person_snapshots,
+    )
+    if result.persons_written and len(dependents) > inline:
+        from .tasks import rescore_companies
+
+        for start in range(0, len(dependents), TASK_BATCH):
+            part = dependents[start:start + TASK_BATCH]
+            rescore_companies.delay(part, result.as_of.isoformat())
+        result.companies_queued = dependents
     return result
 
 

@@ -170,19 +170,26 @@ def latest_snapshots(subject_kind: str, *, as_of: datetime.date, id_from=None, i
         if not ids:
             cols, _ = _snapshots_sql(subject_kind, connection.vendor, 1, False)
             return list(cols), []
-        bounds = ids
-    else:
-        bounds = [id_from, id_to]
+    cols, sql, params = latest_snapshots_statement(subject_kind, as_of=as_of, id_from=id_from, id_to=id_to, ids=ids,
+                                                   scored_by_model=scored_by_model)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cols, cursor.fetchall()
+
+
+def latest_snapshots_statement(subject_kind: str, *, as_of: datetime.date, id_from=None, id_to=None, ids=None,
+                               scored_by_model: int | None = None) -> tuple[list[str], str, list]:
+    """(columns, SQL, parameters) of :func:`latest_snapshots` (``ids`` not empty), for a caller
+    that sends it with other statements in one round trip (``batch``'s event pipeline)."""
+    bounds = list(ids) if ids is not None else [id_from, id_to]
     cols, sql = _snapshots_sql(
-        subject_kind, connection.vendor, None if ids is None else len(ids), scored_by_model is not None
+        subject_kind, connection.vendor, None if ids is None else len(bounds), scored_by_model is not None
     )
     day = connection.ops.adapt_datefield_value(as_of)
     params = [day, *bounds]
     if scored_by_model is not None:
         params = [day, subject_kind, day, scored_by_model, day, *params, subject_kind, *bounds]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cols), cursor.fetchall()
+    return list(cols), sql, params
 
 
 @functools.lru_cache(maxsize=256)
@@ -221,13 +228,22 @@ def parties_of_companies_with_latest_scores(*, as_of: datetime.date, id_from=Non
         ids = list(ids)
         if not ids:
             return []
-        bounds = ids
-    else:
-        bounds = [id_from, id_to]
-    day = connection.ops.adapt_datefield_value(as_of)
+    sql, params = parties_statement(as_of=as_of, id_from=id_from, id_to=id_to, ids=ids)
     with connection.cursor() as cursor:
-        cursor.execute(_parties_sql(None if ids is None else len(ids)), ["person", day, "person", day, *bounds, day, day])
-        rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        return parties_rows(cursor.fetchall())
+
+
+def parties_statement(*, as_of: datetime.date, id_from=None, id_to=None, ids=None) -> tuple[str, list]:
+    """(SQL, parameters) of :func:`parties_of_companies_with_latest_scores` (``ids`` not
+    empty); its rows are read with :func:`parties_rows`."""
+    bounds = list(ids) if ids is not None else [id_from, id_to]
+    day = connection.ops.adapt_datefield_value(as_of)
+    return _parties_sql(None if ids is None else len(bounds)), ["person", day, "person", day, *bounds, day, day]
+
+
+def parties_rows(rows) -> list[tuple]:
+    """Unpack the packed score of :func:`parties_statement`'s rows."""
     return [
         (cid, pid, role, pct, None if packed is None else packed // 2, None if packed is None else bool(packed % 2))
         for cid, pid, role, pct, packed in rows

@@ -153,33 +153,86 @@ def test_recording_credit_data_rescores_once_the_transaction_commits(champions, 
     assert (latest.revision, latest.data_as_of) == (2, today)
 
 
-def test_event_driven_rescoring_of_a_company_with_its_parties_costs_a_fixed_number_of_queries(
-    champions, django_assert_num_queries
-):
-    # given: a company and its two key people, scored; new data dated today for all three
-    from django.db import connection
-
+def _company_with_two_key_people(as_of=AS_OF):
+    """A company and its two key people, scored the day before ``as_of``; new data dated
+    ``as_of`` for all three (not yet rescored)."""
     company = CompanyFactory()
     people = [PersonFactory(), PersonFactory()]
-    snapshot("company", company.id, GOOD_COMPANY, as_of=AS_OF - 30 * DAY)
+    snapshot("company", company.id, GOOD_COMPANY, as_of=as_of - 30 * DAY)
     for person, role in zip(people, ("legal_representative", "actual_controller")):
-        snapshot("person", person.id, GOOD_PERSON, as_of=AS_OF - 30 * DAY)
+        snapshot("person", person.id, GOOD_PERSON, as_of=as_of - 30 * DAY)
         RelatedPartyFactory(company=company, person=person, role=role)
-    batch.score_persons(person_ids=[p.id for p in people], as_of=AS_OF - DAY)
-    batch.score_companies(company_ids=[company.id], as_of=AS_OF - DAY)
+    batch.score_persons(person_ids=[p.id for p in people], as_of=as_of - DAY)
+    batch.score_companies(company_ids=[company.id], as_of=as_of - DAY)
     for person in people:
-        services_snapshot = snapshot("person", person.id, BAD_PERSON, as_of=AS_OF)
-        assert services_snapshot.as_of == AS_OF
-    snapshot("company", company.id, GOOD_COMPANY, as_of=AS_OF)
+        assert snapshot("person", person.id, BAD_PERSON, as_of=as_of).as_of == as_of
+    snapshot("company", company.id, GOOD_COMPANY, as_of=as_of)
+    return company, people
+
+
+def test_event_driven_rescoring_of_a_company_with_its_parties_costs_a_fixed_number_of_queries(
+    champions, django_assert_num_queries, monkeypatch
+):
+    # given: a company and its two key people with new data dated today, and an earlier event
+    # in this process (it saw the person champion)
+    from django.db import connection
+
+    first, first_people = _company_with_two_key_people()
+    api.rescore_subjects(person_ids=[p.id for p in first_people], company_ids=[first.id], as_of=AS_OF)
+    company, people = _company_with_two_key_people()
     # when: the people, then the companies behind them, are rescored (what the partner API's
     # new credit data sets off)
     # then: the champions with the people's dependent companies (one statement on PostgreSQL);
     # people: snapshots, one INSERT moving the pointers; company: snapshot, parties with their
     # latest scores, one INSERT likewise; the protective check.  (Elsewhere the dependents
     # are a statement of their own and the INSERT and the pointer move are two.)
+    # On PostgreSQL in four round trips: the champions' read with the people's snapshots; the
+    # people's INSERT with the company's two reads; the company's INSERT; the protective check.
     expected = 7 if connection.vendor == "postgresql" else 10
-    with django_assert_num_queries(expected):
+    trips = _RoundTrips(monkeypatch)
+    with django_assert_num_queries(expected), connection.execute_wrapper(trips):
         result = api.rescore_subjects(person_ids=[p.id for p in people], company_ids=[company.id], as_of=AS_OF)
+    assert trips.count == (4 if connection.vendor == "postgresql" else 10)
     assert (result.persons_written, result.companies_written, result.companies_inline) == (2, 1, [company.id])
     latest = _latest("company", company.id)
     assert (latest.as_of, latest.data_as_of) == (AS_OF, AS_OF)
+
+
+def test_a_new_person_champion_scores_the_next_event(champions):
+    # given: an event rescored under the first champion, then a new person champion promoted
+    first, first_people = _company_with_two_key_people()
+    api.rescore_subjects(person_ids=[p.id for p in first_people], company_ids=[first.id], as_of=AS_OF)
+    newer = champion("person")
+    company, people = _company_with_two_key_people(as_of=AS_OF + DAY)
+    # when: the next event is rescored
+    result = api.rescore_subjects(person_ids=[p.id for p in people], company_ids=[company.id], as_of=AS_OF + DAY)
+    # then: the people are scored by the new champion, from today's data, and the company with them
+    assert result.persons_written == 2 and result.companies_written == 1
+    for person in people:
+        latest = _latest("person", person.id)
+        assert (latest.model_id, latest.data_as_of, latest.revision) == (newer.id, AS_OF + DAY, 1)
+    parties = _latest("company", company.id).components["parties"]
+    assert {(p["person_id"], p["score"]) for p in parties} == {(p.id, _latest("person", p.id).score) for p in people}
+
+
+class _RoundTrips:
+    """Counts round trips: an execute wrapper counts the statements sent outside a pipeline, and
+    ``batch.pipelined`` (wrapped) counts one for each run of statements it sends together."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        original = batch.pipelined
+
+        def pipelined(statements):
+            self.count += bool(statements)
+            return original(statements)
+
+        monkeypatch.setattr(batch, "pipelined", pipelined)
+
+    def __call__(self, execute, sql, params, many, context):
+        from django.db import connection
+
+        pgconn = getattr(connection.connection, "pgconn", None)
+        if pgconn is None or not pgconn.pipeline_status:
+            self.count += 1
+        return execute(sql, params, many, context)
