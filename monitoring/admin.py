@@ -74,8 +74,14 @@ class ScoringRunAdmin(GuardedModelAdmin):
     )
     list_filter = ("status", "phase", "mode")
     date_hierarchy = "as_of"
+    # after the raw counts, what the night settled for its warnings that cleared, in words
     readonly_fields = [f.name for f in ScoringRun._meta.fields]
+    readonly_fields.insert(readonly_fields.index("counts") + 1, "cleared_warnings")
     inlines = [FailedChunkInline]
+
+    @admin.display(description=_("after warnings cleared"))
+    def cleared_warnings(self, run):
+        return wording.cleared_warning_text(run.counts) or "—"
 
     @admin.display(description="chunks")
     def progress(self, run):
