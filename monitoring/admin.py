@@ -74,9 +74,9 @@ class ScoringRunAdmin(GuardedModelAdmin):
     )
     list_filter = ("status", "phase", "mode")
     date_hierarchy = "as_of"
-    # after the raw counts, what the night settled for its warnings that cleared, in words
+    # before the raw counts, what the night settled for its warnings that cleared, in words
     readonly_fields = [f.name for f in ScoringRun._meta.fields]
-    readonly_fields.insert(readonly_fields.index("counts") + 1, "cleared_warnings")
+    readonly_fields.insert(readonly_fields.index("counts"), "cleared_warnings")
     inlines = [FailedChunkInline]
 
     @admin.display(description=_("after warnings cleared"))

@@ -249,3 +249,48 @@ def test_the_night_records_what_it_settled_for_the_warnings_that_cleared(book, p
     assert "people&#x27;s proposals flagged for their approver: 1" in en
     zh = admin_client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
     assert "预警解除后" in zh and "系统提议撤回:1" in zh and "贷审会案件以撤回结案:1" in zh and "人员提议标记待审批人决定:1" in zh
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_committee_sees_that_the_warning_behind_a_persons_proposal_cleared(book, people, client, language,
+                                                                                django_user_model):
+    from config.backoffice.roles import COMMITTEE_MEMBER
+
+    # given: a person's large cut for a warning, waiting for the committee, and one for a warning
+    # that does not clear
+    cleared, still = companies = [book.company(), book.company()]
+    alerts = _below_minimum_then_recovered(book, companies, recovered=[cleared])
+    cases = {}
+    for c in companies:
+        action = post_loan_action_propose(
+            kind="reduce_limit", credit_line_id=c.line.pk, params={"percent": "60"}, alert_id=alerts[c.pk].pk,
+            actor=people["officer"], on=D1,
+        )
+        cases[c.pk] = CommitteeCase.objects.get(kind="post_loan_action", subject_id=action.pk)
+    member = user_in(django_user_model, "member1", COMMITTEE_MEMBER)
+    client.force_login(member)
+    case_url = reverse("admin:monitoring_committeecase_case", args=[cases[cleared.pk].pk])
+    headers = {"accept-language": language}
+    said = ("Warning cleared on", "decide whether this action is still needed") if language == "en" else (
+        "预警已于", "请判断此措施是否仍有必要")
+    assert said[0] not in client.get(case_url, headers=headers).content.decode()  # nothing cleared yet
+
+    # when: the warning behind one clears on day 2
+    _day_two(book, companies, recovered=[cleared])
+
+    # then: its case page says so, with the day, and that the members decide whether it is still needed
+    assert CommitteeCase.objects.get(pk=cases[cleared.pk].pk).status == CaseStatus.OPEN
+    page = client.get(case_url, headers=headers).content.decode()
+    notice = page[page.index('id="bo-warning-cleared"'):]
+    notice = notice[:notice.index("</div></div>")]
+    day = D2.isoformat()
+    assert said[0] in notice and day in notice and said[1] in notice
+    assert 'name="do-vote"' in page  # the member can still vote
+    # the other case's page says nothing of the kind
+    other = client.get(reverse("admin:monitoring_committeecase_case", args=[cases[still.pk].pk]), headers=headers)
+    assert said[0] not in other.content.decode()
+    # and the member's queue marks the case whose warning cleared, and only that one
+    queue = client.get(reverse("admin:monitoring_committeecase_queue"), headers=headers).content.decode()
+    assert queue.count(said[0]) == 1
+    row = queue[queue.index(f"/{cases[cleared.pk].pk}/case/"):]
+    assert said[0] in row[:row.index("</tr>")]
