@@ -25,6 +25,16 @@ pytestmark = pytest.mark.django_db
 D1, D2 = DAY, DAY + datetime.timedelta(days=1)
 
 
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A page asked for in Chinese activates Chinese in this thread (the locale middleware): the
+    tests after this one must not inherit it."""
+    from django.utils import translation
+
+    with translation.override(translation.get_language()):
+        yield
+
+
 @pytest.fixture
 def book():
     return Book()
