@@ -303,7 +303,8 @@ def post_loan_action_propose(
 
 def _lock_action(action_id: int) -> PostLoanAction:
     """The action, locked, with its company joined (not locked): a refusal names the action in
-    words (:func:`_named`) without another query, also in the nightly protective freezes."""
+    words (:func:`_named`) without another query.  (The system's protective freeze does not come
+    here: it writes its action already approved, ``post_loan_action_system_execute``.)"""
     try:
         return PostLoanAction.objects.select_for_update(of=("self",)).select_related("company").get(pk=action_id)
     except PostLoanAction.DoesNotExist:
