@@ -302,10 +302,20 @@ def post_loan_action_propose(
 
 
 def _lock_action(action_id: int) -> PostLoanAction:
+    """The action, locked, with its company joined (not locked): a refusal names the action in
+    words (:func:`_named`) without another query.  (The system's protective freeze does not come
+    here: it writes its action already approved, ``post_loan_action_system_execute``.)"""
     try:
-        return PostLoanAction.objects.select_for_update().get(pk=action_id)
+        return PostLoanAction.objects.select_for_update(of=("self",)).select_related("company").get(pk=action_id)
     except PostLoanAction.DoesNotExist:
         raise NotFound(_("Post-loan action #%(id)s does not exist.") % {"id": action_id}, field="action_id") from None
+
+
+def _named(action: PostLoanAction) -> str:
+    """The action as the pages name it: "Freeze line — Hengyuan Logistics, credit line #151"."""
+    from .wording import action_name
+
+    return action_name(action)
 
 
 def _require_person(actor, what: str) -> None:
@@ -319,12 +329,13 @@ def post_loan_action_approve(*, action_id: int, actor, note: str = "") -> PostLo
     with transaction.atomic():
         action = _lock_action(action_id)
         if action.status == ActionStatus.PENDING_COMMITTEE:
-            raise InvalidTransition(_("Action #%(id)s waits for the credit committee's decision.") % {"id": action.pk}, field="status")
+            raise InvalidTransition(_("%(action)s waits for the credit committee's decision.") % {"action": _named(action)},
+                                    field="status")
         if action.status != ActionStatus.PROPOSED:
-            raise InvalidTransition(_("Action #%(id)s is already %(status)s; it is decided once.")
-                                    % {"id": action.pk, "status": action.get_status_display()}, field="status")
+            raise InvalidTransition(_("%(action)s is already %(status)s; it is decided once.")
+                                    % {"action": _named(action), "status": action.get_status_display()}, field="status")
         if action.proposed_by_id == actor.pk:
-            raise DomainError(_("You proposed action #%(id)s; someone else must approve it.") % {"id": action.pk},
+            raise DomainError(_("%(action)s: you proposed it; someone else must approve it.") % {"action": _named(action)},
                               field="approved_by", code="maker_checker")
         action.status, action.approved_by, action.approved_at = ActionStatus.APPROVED, actor, timezone.now()
         action.decided_at, action.decision_note = action.approved_at, (note or "")[:500]
@@ -337,8 +348,8 @@ def post_loan_action_reject(*, action_id: int, actor, note: str = "") -> PostLoa
     with transaction.atomic():
         action = _lock_action(action_id)
         if action.status != ActionStatus.PROPOSED:
-            raise InvalidTransition(_("Action #%(id)s is %(status)s; only a proposed action can be rejected here.")
-                                    % {"id": action.pk, "status": action.get_status_display()}, field="status")
+            raise InvalidTransition(_("%(action)s is %(status)s; only a proposed action can be rejected here.")
+                                    % {"action": _named(action), "status": action.get_status_display()}, field="status")
         action.status, action.rejected_by, action.decided_at = ActionStatus.REJECTED, actor, timezone.now()
         action.decision_note = (note or "")[:500]
         action.save(update_fields=["status", "rejected_by", "decided_at", "decision_note", "updated_at"])
@@ -350,8 +361,8 @@ def post_loan_action_cancel(*, action_id: int, actor, note: str = "") -> PostLoa
     with transaction.atomic():
         action = _lock_action(action_id)
         if action.status not in (ActionStatus.PROPOSED, ActionStatus.PENDING_COMMITTEE, ActionStatus.APPROVED):
-            raise InvalidTransition(_("Action #%(id)s is %(status)s; it cannot be cancelled.")
-                                    % {"id": action.pk, "status": action.get_status_display()}, field="status")
+            raise InvalidTransition(_("%(action)s is %(status)s; it cannot be cancelled.")
+                                    % {"action": _named(action), "status": action.get_status_display()}, field="status")
         action.status, action.decided_at, action.decision_note = ActionStatus.CANCELLED, timezone.now(), (note or "")[:500]
         action.save(update_fields=["status", "decided_at", "decision_note", "updated_at"])
         return action
@@ -364,12 +375,12 @@ def post_loan_action_committee_decide(*, action_id: int, approved: bool, actor, 
     with transaction.atomic():
         action = _lock_action(action_id)
         if action.status != ActionStatus.PENDING_COMMITTEE:
-            raise InvalidTransition(_("Action #%(id)s is %(status)s; the committee decides only pending actions.")
-                                    % {"id": action.pk, "status": action.get_status_display()}, field="status")
+            raise InvalidTransition(_("%(action)s is %(status)s; the committee decides only pending actions.")
+                                    % {"action": _named(action), "status": action.get_status_display()}, field="status")
         now = timezone.now()
         if approved:
             if action.proposed_by_id == actor.pk:
-                raise DomainError(_("The proposer of action #%(id)s cannot record the committee's approval.") % {"id": action.pk},
+                raise DomainError(_("%(action)s: its proposer cannot record the committee's approval.") % {"action": _named(action)},
                                   field="approved_by", code="maker_checker")
             action.status, action.approved_by, action.approved_at = ActionStatus.APPROVED, actor, now
         else:
@@ -439,8 +450,8 @@ def post_loan_action_execute(*, action_id: int, actor=None, on: datetime.date | 
     with transaction.atomic():
         action = _lock_action(action_id)
         if action.status != ActionStatus.APPROVED:
-            raise InvalidTransition(_("Action #%(id)s is %(status)s; only an approved action can be executed.")
-                                    % {"id": action.pk, "status": action.get_status_display()}, field="status")
+            raise InvalidTransition(_("%(action)s is %(status)s; only an approved action can be executed.")
+                                    % {"action": _named(action), "status": action.get_status_display()}, field="status")
         # Lock order of the loan book: line, then loan.  The terms are checked again: the line
         # may have been drawn or changed since the proposal.
         line, loan = _subjects(action.kind, action.credit_line_id, action.loan_id, lock=True)
@@ -521,11 +532,11 @@ def post_loan_action_meet(*, action_id: int, collateral_id: int | None = None, g
     with transaction.atomic():
         action = _lock_action(action_id)
         if action.kind not in SECURITY_KINDS:
-            raise DomainError(_("Action #%(id)s is a %(kind)s; only collateral and guarantee requests are met by a pledge.")
-                              % {"id": action.pk, "kind": action.kind}, field="action_id", code="not_a_request")
+            raise DomainError(_("%(action)s is not a collateral or guarantee request; only those are met by a pledge.")
+                              % {"action": _named(action)}, field="action_id", code="not_a_request")
         if action.status != ActionStatus.EXECUTED:
-            raise InvalidTransition(_("Action #%(id)s is %(status)s; only a request that was sent can be met.")
-                                    % {"id": action.pk, "status": action.get_status_display()}, field="status")
+            raise InvalidTransition(_("%(action)s is %(status)s; only a request that was sent can be met.")
+                                    % {"action": _named(action), "status": action.get_status_display()}, field="status")
         if action.kind == ActionKind.REQUIRE_COLLATERAL:
             if collateral_id is None:
                 raise ValidationError({"collateral_id": _("Name the collateral pledged.")})
@@ -571,8 +582,8 @@ def post_loan_action_pledge(*, action_id: int, partner_id: int | None = None, co
         if partner_id is not None and not Company.objects.filter(pk=action.company_id, partner_id=partner_id).exists():
             raise NotFound(_("Post-loan action #%(id)s does not exist.") % {"id": action_id}, field="action_id")
         if action.kind not in SECURITY_KINDS or action.status != ActionStatus.EXECUTED:
-            raise InvalidTransition(_("Action #%(id)s (%(kind)s, %(status)s) is not an open collateral or guarantee request.")
-                                    % {"id": action.pk, "kind": action.kind, "status": action.get_status_display()}, field="status")
+            raise InvalidTransition(_("%(action)s (%(status)s) is not an open collateral or guarantee request.")
+                                    % {"action": _named(action), "status": action.get_status_display()}, field="status")
         secures = {"credit_line_id": action.credit_line_id, "loan_id": action.loan_id}
         if action.kind == ActionKind.REQUIRE_COLLATERAL:
             if not collateral:

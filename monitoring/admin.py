@@ -74,8 +74,14 @@ class ScoringRunAdmin(GuardedModelAdmin):
     )
     list_filter = ("status", "phase", "mode")
     date_hierarchy = "as_of"
+    # before the raw counts, what the night settled for its warnings that cleared, in words
     readonly_fields = [f.name for f in ScoringRun._meta.fields]
+    readonly_fields.insert(readonly_fields.index("counts"), "cleared_warnings")
     inlines = [FailedChunkInline]
+
+    @admin.display(description=_("after warnings cleared"))
+    def cleared_warnings(self, run):
+        return wording.cleared_warning_text(run.counts) or "—"
 
     @admin.display(description="chunks")
     def progress(self, run):
@@ -394,6 +400,14 @@ def _action_named(action_id) -> str:
     return wording.action_name(action) if action else _("Action #%(id)s") % {"id": action_id}
 
 
+def _refusal(action_id, exc, *, named: str, plain: str) -> str:
+    """A service's refusal in a queue message, the action named once: the refusals of
+    ``monitoring.actions`` name it themselves ("Freeze line — …: you proposed it; …"), a term
+    that no longer holds (a ``ValidationError`` of the terms) does not."""
+    errors, name = _error_text(exc), _action_named(action_id)
+    return plain % {"errors": errors} if name in errors else named % {"action": name, "errors": errors}
+
+
 def _action_row(action: PostLoanAction) -> dict:
     """What a checker needs to decide an action without opening three pages."""
     line, loan, alert = action.credit_line, action.loan, action.alert
@@ -518,8 +532,8 @@ class PostLoanActionAdmin(GuardedModelAdmin):
                 return back
             action_services.post_loan_action_approve(action_id=action_id, actor=request.user, note=note)
         except (DomainError, ValidationError) as exc:
-            self.message_user(request, _("%(action)s not decided: %(errors)s") % {"action": _action_named(action_id), "errors": _error_text(exc)},
-                              messages.ERROR)
+            text = _refusal(action_id, exc, named=_("%(action)s not decided: %(errors)s"), plain=_("Not decided: %(errors)s"))
+            self.message_user(request, text, messages.ERROR)
             return back
         if request.user.has_perm("monitoring.execute_action"):
             return self._execute(request, action_id, back, approved=True)
@@ -536,8 +550,13 @@ class PostLoanActionAdmin(GuardedModelAdmin):
         try:
             action = action_services.post_loan_action_execute(action_id=action_id, actor=request.user)
         except (DomainError, ValidationError) as exc:
-            text = _("%(action)s: approved, but not executed: %(errors)s") if approved else _("%(action)s not executed: %(errors)s")
-            self.message_user(request, text % {"action": _action_named(action_id), "errors": _error_text(exc)}, messages.ERROR)
+            if approved:
+                text = _refusal(action_id, exc, named=_("%(action)s: approved, but not executed: %(errors)s"),
+                                plain=_("Approved, but not executed: %(errors)s"))
+            else:
+                text = _refusal(action_id, exc, named=_("%(action)s not executed: %(errors)s"),
+                                plain=_("Not executed: %(errors)s"))
+            self.message_user(request, text, messages.ERROR)
             return back
         text = _("%(action)s: approved and executed: %(what)s.") if approved else _("%(action)s: executed: %(what)s.")
         self.message_user(request, text % {"action": wording.action_name(action), "what": wording.result_text(action)}, messages.SUCCESS)

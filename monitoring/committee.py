@@ -320,16 +320,19 @@ def committee_queue(user) -> dict:
 
 def committee_case_titles(cases) -> list:
     """Give each case a ``display_title`` in the reader's language (the stored title is in the
-    language of whoever opened the case): one query per kind of case, however many cases."""
+    language of whoever opened the case): one query per kind of case, however many cases.
+    Each case also gets ``alert_cleared_on``: for an escalated action, the day the warning
+    behind it cleared by itself since (read now, not when the case opened), else None."""
     from .models import PostLoanAction
 
     cases = list(cases)
     apps = {a.pk: a for a in LoanApplication.objects.filter(pk__in=[c.subject_id for c in cases if c.kind == "application"])
             .select_related("company").only("pk", "company__legal_name")}
     actions = {a.pk: a for a in PostLoanAction.objects.filter(pk__in=[c.subject_id for c in cases if c.kind == "post_loan_action"])
-               .select_related("company").only("pk", "kind", "company__legal_name")}
+               .select_related("company").only("pk", "kind", "alert_cleared_on", "company__legal_name")}
     for case in cases:
         app, action = apps.get(case.subject_id), actions.get(case.subject_id)
+        case.alert_cleared_on = action.alert_cleared_on if case.kind == "post_loan_action" and action is not None else None
         if case.kind == "application" and app is not None:
             case.display_title = _("Referred application #%(id)s — %(company)s") % {"id": app.pk, "company": app.company.legal_name}
         elif case.kind == "post_loan_action" and action is not None:

@@ -812,10 +812,20 @@ def rule_evaluate(*, code: str, as_of: datetime.date, stored: WarningRule | None
     return RuleResult(new=new, seen=seen, seconds=time.perf_counter() - started, version=version, resolved=resolved)
 
 
-def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = None) -> dict[str, RuleResult]:
+class RuleResults(dict):
+    """{rule code: RuleResult} of one evaluation, and in ``settled`` what was settled for the
+    warnings it resolved as cleared (``proposals.actions_settle_for_cleared_alerts``' counts:
+    actions_withdrawn, actions_flagged, committee_cases_withdrawn), so the night records them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.settled: dict = {}
+
+
+def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = None) -> RuleResults:
     """Every enabled rule (or ``only`` these) for ``as_of``, in one transaction."""
     stored = rule_versions(as_of)
-    results: dict[str, RuleResult] = {}
+    results = RuleResults()
     with transaction.atomic():
         # (on an error the transaction rolls back, the temporary table with it)
         jit_off_for_transaction()
@@ -831,7 +841,7 @@ def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = No
         from .proposals import actions_settle_for_cleared_alerts
 
         # what still waits for a warning resolved above, settled in the same transaction
-        actions_settle_for_cleared_alerts(as_of=as_of)
+        results.settled = actions_settle_for_cleared_alerts(as_of=as_of)
     return results
 
 

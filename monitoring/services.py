@@ -442,6 +442,9 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
                 "alert_hits_by_rule": {code: r.seen for code, r in results.items()},  # opened or refreshed
                 "rule_seconds": {code: round(r.seconds, 3) for code, r in results.items()},
                 "rule_versions": {code: r.version for code, r in results.items()},
+                # what waited for the warnings that cleared: actions_withdrawn, actions_flagged,
+                # committee_cases_withdrawn (``proposals.actions_settle_for_cleared_alerts``)
+                **results.settled,
             }
             if analyzed:
                 counts["score_statistics_refreshed"] = analyzed

@@ -473,3 +473,26 @@ def action_subject(action) -> str:
     what = f"{_('loan')} #{action.loan_id}" if action.loan_id else f"{_('credit line')} #{action.credit_line_id}"
     company = action.company.legal_name if action.company_id else ""
     return _("%(company)s, %(what)s") % {"company": company, "what": what} if company else str(capfirst(what))
+
+
+# --- what a night settled for the warnings that cleared -------------------------------------
+
+# The run's counts from ``proposals.actions_settle_for_cleared_alerts``, in the order they are told.
+CLEARED_WARNING_COUNTS = {
+    "actions_withdrawn": gettext_lazy("system proposals withdrawn"),
+    "committee_cases_withdrawn": gettext_lazy("committee cases closed as withdrawn"),
+    "actions_flagged": gettext_lazy("people's proposals flagged for their approver"),
+}
+
+
+def cleared_warning_counts(counts) -> list[tuple[str, int]]:
+    """[(label, number)] of what the night settled for its warnings that cleared by themselves;
+    empty for a run that did not record them (one from before they were recorded, or one not
+    yet past its rules)."""
+    counts = counts if isinstance(counts, dict) else {}
+    return [(str(label), counts[key]) for key, label in CLEARED_WARNING_COUNTS.items() if key in counts]
+
+
+def cleared_warning_text(counts) -> str:
+    """ "system proposals withdrawn: 2 · committee cases closed as withdrawn: 1 · …", or ""."""
+    return " · ".join(_("%(label)s: %(n)s") % {"label": label, "n": n} for label, n in cleared_warning_counts(counts))

@@ -82,6 +82,11 @@ def test_my_own_proposal_cannot_be_approved_from_the_queue_even_by_a_forged_post
     r = client.post(reverse("admin:monitoring_postloanaction_decide", args=[action.pk]), {"comment": "mine", "do-approve": "1"}, follow=True)
     assert PostLoanAction.objects.get(pk=action.pk).status == ActionStatus.PROPOSED
     assert "someone else must approve" in r.content.decode()
+    # the refusal names the action, by what it does and to whom, once
+    from monitoring.wording import action_name
+
+    name = action_name(PostLoanAction.objects.select_related("company").get(pk=action.pk))
+    assert [str(m) for m in r.context["messages"]] == [f"Not decided: {name}: you proposed it; someone else must approve it."]
 
 
 def test_a_committee_member_has_no_such_queue(django_user_model, client):

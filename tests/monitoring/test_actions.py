@@ -309,3 +309,40 @@ def test_the_ledger_tells_the_story_of_a_line(line, officer, checker):  # noqa: 
     # then each is an entry, in order
     kinds = list(LedgerEntry.objects.filter(seq__gt=seq).order_by("seq").values_list("kind", flat=True))
     assert kinds == ["drawdown", "repayment", "credit_line.limit_changed", "post_loan_action.executed"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_refusal_names_the_action_in_words_without_another_query(line, officer, checker, language):  # noqa: F811
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import translation
+
+    from monitoring.actions import post_loan_action_cancel
+
+    # given: a freeze proposed by the officer, and one already rejected
+    action = post_loan_action_propose(kind="freeze_line", credit_line_id=line.pk, actor=officer, on=TODAY)
+    rejected = post_loan_action_propose(kind="freeze_line", credit_line_id=line.pk, actor=officer, on=TODAY)
+    post_loan_action_reject(action_id=rejected.pk, actor=checker, note="not needed")
+    with translation.override(language):
+        name = f"{'冻结额度' if language == 'zh-hans' else 'Freeze line'} — {line.company.legal_name}"
+        where = f"{'授信额度' if language == 'zh-hans' else 'credit line'} #{line.pk}"
+        # when: the maker approves their own, and someone executes or cancels the rejected one
+        with pytest.raises(DomainError) as own, CaptureQueriesContext(connection) as reads:
+            post_loan_action_approve(action_id=action.pk, actor=officer)
+        with pytest.raises(InvalidTransition) as unapproved:
+            post_loan_action_execute(action_id=rejected.pk, actor=checker)
+        with pytest.raises(InvalidTransition) as final:
+            post_loan_action_cancel(action_id=rejected.pk, actor=checker)
+    # then: each refusal names the action by what it does, to whom, and on which line
+    for exc in (own, unapproved, final):
+        text = str(exc.value)
+        assert name in text and where in text and "Action #" not in text and "措施 #" not in text, text
+    if language == "zh-hans":
+        assert str(own.value).endswith(":由你提议;必须由他人批准。")
+        assert "状态为 已拒绝;只有已批准的措施可以执行。" in str(unapproved.value)
+    else:
+        assert str(own.value).endswith(": you proposed it; someone else must approve it.")
+        assert "is Rejected; only an approved action can be executed." in str(unapproved.value)
+    # and the lock read the company with the action: one SELECT, however the refusal is worded
+    selects = [q["sql"] for q in reads.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1, selects

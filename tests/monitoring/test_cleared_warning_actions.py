@@ -25,6 +25,16 @@ pytestmark = pytest.mark.django_db
 D1, D2 = DAY, DAY + datetime.timedelta(days=1)
 
 
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A page asked for in Chinese activates Chinese in this thread (the locale middleware): the
+    tests after this one must not inherit it."""
+    from django.utils import translation
+
+    with translation.override(translation.get_language()):
+        yield
+
+
 @pytest.fixture
 def book():
     return Book()
@@ -204,3 +214,93 @@ def test_only_undecided_actions_may_be_withdrawn():
         ActionStatus.PROPOSED,
         ActionStatus.PENDING_COMMITTEE,
     }
+
+
+def test_the_night_records_what_it_settled_for_the_warnings_that_cleared(book, people, admin_client):
+    from django.utils import timezone
+
+    from monitoring.management.commands.rescore import summary
+    from monitoring.models import Phase, RunStatus, ScoringRun
+    from monitoring.services import scoring_run_continue
+
+    # given: two warnings of day 1; the system proposed a large cut for one (a committee case)
+    # and a person proposed a cut for the other
+    system, person = companies = [book.company(), book.company()]
+    alerts = _below_minimum_then_recovered(book, companies, recovered=companies)
+    escalated = post_loan_action_propose(
+        kind="reduce_limit", credit_line_id=system.line.pk, params={"percent": "60"}, alert_id=alerts[system.pk].pk, on=D1
+    )
+    flagged = post_loan_action_propose(
+        kind="reduce_limit", credit_line_id=person.line.pk, params={"percent": "20"}, alert_id=alerts[person.pk].pk,
+        actor=people["officer"], on=D1,
+    )
+    for c in companies:
+        book.score("company", c.pk, 650, 540, day=D2)
+
+    # when: the night of day 2 runs its rules, in which both warnings clear
+    run = ScoringRun.objects.create(as_of=D2, status=RunStatus.RUNNING, phase=Phase.ALERTS,
+                                    started_at=timezone.now(), phase_started_at=timezone.now())
+    run = scoring_run_continue(run_id=run.pk)
+
+    # then: the run's counts say what was settled
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert PostLoanAction.objects.get(pk=escalated.pk).status == ActionStatus.WITHDRAWN
+    assert PostLoanAction.objects.get(pk=flagged.pk).alert_cleared_on == D2
+    assert run.counts["alerts_resolved_by_rule"]["below_minimum"] == 2
+    assert (run.counts["actions_withdrawn"], run.counts["committee_cases_withdrawn"], run.counts["actions_flagged"]) == (
+        1, 1, 1)
+    # the rescore command's summary prints them
+    assert ("after warnings cleared: system proposals withdrawn: 1 · committee cases closed as withdrawn: 1 · "
+            "people's proposals flagged for their approver: 1") in summary(run)
+    # and the run's admin page shows them, in both languages
+    url = reverse("admin:monitoring_scoringrun_change", args=[run.pk])
+    en = admin_client.get(url, headers={"accept-language": "en"}).content.decode()
+    assert "After warnings cleared" in en and "system proposals withdrawn: 1" in en
+    assert "people&#x27;s proposals flagged for their approver: 1" in en
+    zh = admin_client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "预警解除后" in zh and "系统提议撤回:1" in zh and "贷审会案件以撤回结案:1" in zh and "人员提议标记待审批人决定:1" in zh
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_committee_sees_that_the_warning_behind_a_persons_proposal_cleared(book, people, client, language,
+                                                                                django_user_model):
+    from config.backoffice.roles import COMMITTEE_MEMBER
+
+    # given: a person's large cut for a warning, waiting for the committee, and one for a warning
+    # that does not clear
+    cleared, still = companies = [book.company(), book.company()]
+    alerts = _below_minimum_then_recovered(book, companies, recovered=[cleared])
+    cases = {}
+    for c in companies:
+        action = post_loan_action_propose(
+            kind="reduce_limit", credit_line_id=c.line.pk, params={"percent": "60"}, alert_id=alerts[c.pk].pk,
+            actor=people["officer"], on=D1,
+        )
+        cases[c.pk] = CommitteeCase.objects.get(kind="post_loan_action", subject_id=action.pk)
+    member = user_in(django_user_model, "member1", COMMITTEE_MEMBER)
+    client.force_login(member)
+    case_url = reverse("admin:monitoring_committeecase_case", args=[cases[cleared.pk].pk])
+    headers = {"accept-language": language}
+    said = ("Warning cleared on", "decide whether this action is still needed") if language == "en" else (
+        "预警已于", "请判断此措施是否仍有必要")
+    assert said[0] not in client.get(case_url, headers=headers).content.decode()  # nothing cleared yet
+
+    # when: the warning behind one clears on day 2
+    _day_two(book, companies, recovered=[cleared])
+
+    # then: its case page says so, with the day, and that the members decide whether it is still needed
+    assert CommitteeCase.objects.get(pk=cases[cleared.pk].pk).status == CaseStatus.OPEN
+    page = client.get(case_url, headers=headers).content.decode()
+    notice = page[page.index('id="bo-warning-cleared"'):]
+    notice = notice[:notice.index("</div></div>")]
+    day = D2.isoformat()
+    assert said[0] in notice and day in notice and said[1] in notice
+    assert 'name="do-vote"' in page  # the member can still vote
+    # the other case's page says nothing of the kind
+    other = client.get(reverse("admin:monitoring_committeecase_case", args=[cases[still.pk].pk]), headers=headers)
+    assert said[0] not in other.content.decode()
+    # and the member's queue marks the case whose warning cleared, and only that one
+    queue = client.get(reverse("admin:monitoring_committeecase_queue"), headers=headers).content.decode()
+    assert queue.count(said[0]) == 1
+    row = queue[queue.index(f"/{cases[cleared.pk].pk}/case/"):]
+    assert said[0] in row[:row.index("</tr>")]

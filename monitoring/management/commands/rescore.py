@@ -3,8 +3,9 @@ import time
 
 from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
-from monitoring import services
+from monitoring import services, wording
 from monitoring.models import RunStatus, ScoringRun
 
 
@@ -16,6 +17,9 @@ def summary(run: ScoringRun) -> str:
         f"persons {c.get('persons', 0)}  companies {c.get('companies', 0)}  alerts {c.get('alerts', 0)}"
         f"  loans_serviced {c.get('loans_serviced', 0)}",
     ]
+    cleared = wording.cleared_warning_text(c)
+    if cleared:
+        parts.append(_("after warnings cleared: %(counts)s") % {"counts": cleared})
     no_data = c.get("persons_no_data", 0) + c.get("companies_no_data", 0)
     if no_data:
         parts.append(f"subjects without credit data on or before the date (not scored): {no_data}")
