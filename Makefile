@@ -26,7 +26,8 @@ migrate: messages
 	$(PY) manage.py migrate --noinput
 
 ## make run: install, migrate, seed demo data when the database is empty (a portfolio booked
-## DEMO_DAYS ago, then each day since simulated and rescored, two applications referred to
+## DEMO_DAYS + 1 days ago, then each day since up to yesterday simulated and rescored, a quarter
+## of it the demo partner's, two applications referred to
 ## the committee), print the logins (the superuser, then one user per role: username password
 ## role), serve on http://127.0.0.1:$(PORT)/ (make run PORT=8010 to serve elsewhere).
 run: migrate

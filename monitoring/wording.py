@@ -210,10 +210,20 @@ def _ratio(value) -> str:
 
 
 def _reasons(codes) -> str:
+    """Reason codes in the reader's language, with the points each lost.  The rules copy a
+    score's codes as the scorer writes them ([{code, points_lost}]); a bare code reads too."""
     from scoring.reasons import texts_for
 
     chinese = (get_language() or "").startswith("zh")
-    return "; ".join(texts_for(str(c))[1 if chinese else 0] for c in (codes or [])) or EMPTY
+    words = []
+    for c in codes or []:
+        code, lost = (c.get("code"), c.get("points_lost")) if isinstance(c, dict) else (c, None)
+        text = texts_for(str(code))[1 if chinese else 0]
+        try:
+            words.append(f"{text} (−{float(lost):.1f})" if lost is not None else text)
+        except (TypeError, ValueError):  # a malformed figure: the text alone, never a 500
+            words.append(text)
+    return "; ".join(words) or EMPTY
 
 
 def _evidence_value(key: str, value):

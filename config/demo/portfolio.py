@@ -2,6 +2,10 @@
 its life (``seed_demo`` and ``simulate_day``).  Demo code only: nothing of the web process
 imports it.
 
+* ``demo_partner_file``: a share of the demo companies, with the people behind them, moves
+  into the file of the demo partner "Demo Channel", so that the living demo reaches a partner
+  too (its lines' and loans' post-loan actions by API, ``credit_line.changed`` and
+  ``post_loan_action.executed`` by webhook once it registers an endpoint).
 * ``book_demo_portfolio``: applications, credit lines and drawdowns for a share of the demo
   companies, through the services (apply → accept → book → draw down), dated a few weeks back
   so that installments fall due during the simulated days.
@@ -19,6 +23,7 @@ from decimal import Decimal
 
 import numpy as np
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from loans.errors import DomainError
 from loans.money import money
@@ -28,6 +33,8 @@ PAYER_SHARES = ((LATE, 0.10), (NEVER, 0.05))  # the rest pay on time
 LATE_DAYS = 7
 BOOK_SHARE = 0.15
 BOOK_MAX = 400
+DEMO_PARTNER = "Demo Channel"
+PARTNER_SHARE = 0.25
 
 
 def payer_behaviours(loan_ids, seed: int) -> list[str]:
@@ -45,17 +52,46 @@ def payer_behaviours(loan_ids, seed: int) -> list[str]:
     return out
 
 
+def demo_partner_file(*, seed: int, share: float = PARTNER_SHARE):
+    """Move a share of the lender's demo companies into the file of the partner
+    ``DEMO_PARTNER`` (created if missing), with their people.  Only companies whose people
+    hold roles in no other company move, so that a company and its persons stay in one file
+    (a borrower group stays whole, in the lender's file).  Two UPDATEs whatever the size;
+    once the partner has companies it does nothing.  Returns the partner."""
+    from django.db import transaction
+    from django.db.models import Count
+
+    from loans.models import Company, Partner, Person, RelatedParty
+
+    with transaction.atomic():
+        partner, _ = Partner.objects.get_or_create(name=DEMO_PARTNER)
+        if partner.companies.exists():
+            return partner  # moved already: a second call moves no one else
+        shared = (RelatedParty.objects.values("person_id").annotate(n=Count("company_id", distinct=True))
+                  .filter(n__gt=1).values("person_id"))
+        ids = sorted(Company.objects.filter(partner__isnull=True).exclude(related_parties__person_id__in=shared)
+                     .values_list("id", flat=True))
+        total = Company.objects.filter(partner__isnull=True).count()
+        picked = sorted(random.Random(seed * 13 + 5).sample(ids, min(len(ids), int(total * share))))
+        Person.objects.filter(roles__company_id__in=picked).update(partner=partner)
+        Company.objects.filter(pk__in=picked).update(partner=partner)
+    return partner
+
+
 def book_demo_portfolio(*, seed: int, as_of: datetime.date, share: float = BOOK_SHARE, limit: int = BOOK_MAX,
                         stdout=None) -> dict:
     """Apply, accept, book and draw down for a share of the demo companies (through the
-    services, the system as actor), each opened 20 to 45 days before ``as_of``."""
+    services, the system as actor), each opened 20 to 45 days before ``as_of``.  The demo
+    partner's companies apply through it, so their lines and loans are the partner's."""
     from loans.models import Company
     from loans.services.applications import application_accept, application_apply, application_book
     from loans.services.lines import credit_line_draw_down
     from scoring import api as scoring_api
 
     rng = random.Random(seed * 7 + 3)
-    ids = sorted(Company.objects.filter(partner__isnull=True).values_list("id", flat=True))
+    files = dict(Company.objects.filter(Q(partner__isnull=True) | Q(partner__name=DEMO_PARTNER))
+                 .values_list("id", "partner_id"))
+    ids = sorted(files)
     picked = sorted(rng.sample(ids, min(len(ids), max(1, int(len(ids) * share)), limit)))
     counts = {"applied": 0, "approved": 0, "booked": 0, "loans": 0, "refused": 0}
     for cid in picked:
@@ -64,7 +100,7 @@ def book_demo_portfolio(*, seed: int, as_of: datetime.date, share: float = BOOK_
         counts["applied"] += 1
         try:
             decision = application_apply(company_id=cid, requested_amount=amount, term_months=12,
-                                         product_code="sme-revolving", as_of=opened)
+                                         product_code="sme-revolving", partner_id=files[cid], as_of=opened)
             if decision.outcome != "approve":
                 continue
             counts["approved"] += 1

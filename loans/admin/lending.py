@@ -348,9 +348,11 @@ class CreditLineAdmin(GuardedModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="available")
+    @admin.display(description=_("available"))
     def available(self, obj):
-        return obj.available_amount
+        from config.backoffice.formatting import format_money
+
+        return format_money(obj.available_amount)  # as the limit and the drawn balance above it read
 
     # A drawdown opens a loan on the line.
     DRAW_DOWN_PERMISSIONS = ("loans.view_creditline", "loans.add_loan")

@@ -150,3 +150,18 @@ def test_line_actions_freeze_unfreeze_and_report_a_refused_move(admin_client_, m
     assert f"Credit line #{line.pk}: " in body and "only a frozen line can be unfrozen" in body
     line.refresh_from_db()
     assert line.status == "active"
+
+
+def test_the_line_page_names_the_available_amount_in_the_readers_language_as_money(admin_client_, make_line):
+    # given a line of 500,000 with 120,000 drawn
+    from loans.services.lines import credit_line_draw_down
+
+    line = make_line(amount="500000")
+    credit_line_draw_down(credit_line_id=line.pk, amount="120000", term_months=3)
+    url = reverse("admin:loans_creditline_change", args=[line.pk])
+    # when read in Chinese and in English (English last: a request leaves its language active in this thread)
+    zh = admin_client_.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    en = admin_client_.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # then the available amount is money, labelled in each language
+    assert "¥380,000.00" in en and ">Available<" in en.replace(":", "")
+    assert "¥380,000.00" in zh and "可用额度" in zh and ">Available<" not in zh

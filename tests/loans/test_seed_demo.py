@@ -63,3 +63,22 @@ def test_seed_demo_loads_everything(capsys):
     assert ric.is_valid(person.reveal_resident_id())
     assert person.resident_id_masked == person.reveal_resident_id()[:2] + "*" * 12 + person.reveal_resident_id()[-4:]
     assert person.birth_year == int(person.reveal_resident_id()[6:10])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_living_demo_ends_yesterday_so_its_next_day_can_be_simulated_and_rescored(capsys):
+    # given: make run's seed, with one simulated day
+    from django.utils import timezone
+
+    from monitoring.models import RunStatus, ScoringRun
+
+    today = timezone.localdate()
+    call_command("seed_demo", companies=400, seed=7, simulate_days=1)
+    # then: the simulated day is yesterday, and the seed says which day comes next
+    assert list(ScoringRun.objects.values_list("as_of", flat=True)) == [today - datetime.timedelta(days=1)]
+    assert f"next day: manage.py simulate_day --as-of {today}" in capsys.readouterr().out
+    # when: the newcomer's next day, simulate_day then rescore
+    call_command("simulate_day", as_of=today, seed=7)
+    call_command("rescore", as_of=today, sync=True)
+    # then: the nightly run for it succeeded
+    assert ScoringRun.objects.get(as_of=today).status == RunStatus.SUCCEEDED

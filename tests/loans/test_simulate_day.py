@@ -6,6 +6,8 @@ import datetime
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import F
 from django.utils import timezone
 
 from config.demo import starter
@@ -19,7 +21,15 @@ from config.demo.credit import (
     _write,
     company_cohorts,
 )
-from config.demo.portfolio import LATE, NEVER, ON_TIME, book_demo_portfolio, payer_behaviours
+from config.demo.portfolio import (
+    DEMO_PARTNER,
+    LATE,
+    NEVER,
+    ON_TIME,
+    book_demo_portfolio,
+    demo_partner_file,
+    payer_behaviours,
+)
 from loans.models import Installment, Loan, RelatedParty, Repayment
 from scoring.features import COMPANY_FEATURES, PERSON_FEATURES
 from scoring.models import CompanyCreditSnapshot, PersonCreditSnapshot
@@ -146,3 +156,38 @@ def test_seed_demo_books_loans_through_the_services_and_days_bring_repayments(de
     before = Repayment.objects.count()
     call_command("simulate_day", as_of=start, seed=SEED)
     assert Repayment.objects.count() == before
+
+
+def test_part_of_the_demo_portfolio_is_the_demo_partners_so_its_events_reach_a_partner(demo):
+    # given: the demo population with a share moved into the demo partner's file
+    from loans.models import Company, CreditLine, Partner
+
+    starter.promote_starter_champions()
+    partner = demo_partner_file(seed=SEED)
+    # then: whole files moved, a company and its people in one file
+    assert partner.name == DEMO_PARTNER and partner.companies.count() >= 60
+    assert not RelatedParty.objects.exclude(person__partner_id=F("company__partner_id")).exclude(
+        person__partner__isnull=True, company__partner__isnull=True).exists()
+    assert Company.objects.filter(partner__isnull=True).exists()
+    # when: the portfolio is booked
+    book_demo_portfolio(seed=SEED, as_of=demo[0], share=0.3)
+    # then: the partner's companies' lines and loans are the partner's (events go to it), the others the lender's
+    ours = CreditLine.objects.filter(company__partner=partner)
+    assert ours.exists() and not ours.exclude(partner=partner).exists()
+    assert Loan.objects.filter(partner=partner).exists()
+    assert not CreditLine.objects.filter(company__partner__isnull=True).exclude(partner__isnull=True).exists()
+    # and a second call moves no one else
+    moved = partner.companies.count()
+    again = demo_partner_file(seed=SEED)
+    assert again.pk == partner.pk and again.companies.count() == moved
+    assert Partner.objects.filter(name=DEMO_PARTNER).count() == 1
+
+
+def test_a_day_the_nightly_run_would_refuse_is_not_simulated(demo):
+    # given: tomorrow, which the value dates' tolerance accepts but the nightly run refuses
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    # when / then: refused, naming the date, and nothing appended
+    with pytest.raises(CommandError, match=f"--as-of {tomorrow} is in the future"):
+        call_command("simulate_day", as_of=tomorrow, seed=SEED)
+    assert not CompanyCreditSnapshot.objects.filter(as_of=tomorrow).exists()
+    assert not PersonCreditSnapshot.objects.filter(as_of=tomorrow).exists()

@@ -148,3 +148,22 @@ def test_a_person_alert_names_the_person(company):  # noqa: F811
         last_seen_on=TODAY,
     )
     assert str(alert).startswith(f"Tier downgrade — {person.name}")
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Declining revenue (−40.9)"), ("zh-hans", "营业收入下滑 (−40.9)")])
+def test_an_alerts_reason_codes_read_as_words_with_the_points_lost(line, admin_client, language, words):
+    # given: a score alert whose evidence holds the reason codes as the rules copy them from the score
+    from scoring.reasons import texts_for
+
+    alert = _alert(line)
+    alert.evidence = {**alert.evidence, "reason_codes": [{"code": "C04", "points_lost": 40.9}, {"code": "R02", "points_lost": 15.9}]}
+    alert.save()
+    # when the alert is read
+    detail = admin_client.get(reverse("admin:monitoring_alert_change", args=[alert.pk]), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en")  # leave the thread in English
+    # then: each code in words with its points, never the stored structure
+    zh = language != "en"
+    assert texts_for("C04")[1 if zh else 0] in detail and texts_for("R02")[1 if zh else 0] in detail
+    assert "(−40.9)" in detail and "(−15.9)" in detail
+    assert "{&#x27;code&#x27;" not in detail and "'code'" not in detail and "points_lost" not in detail
+    assert words in detail

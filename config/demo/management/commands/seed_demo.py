@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when companies already exist.")
         parser.add_argument("--no-scoring", action="store_true", help="Only borrowers: no credit data, models or scores.")
         parser.add_argument("--simulate-days", type=int, default=0,
-                            help="Seed N days back (unless --as-of) and simulate each day since, rescoring it: a living portfolio.")
+                            help="Seed N+1 days back (unless --as-of) and simulate each day since up to yesterday, rescoring it: "
+                                 "a living portfolio whose next day, today, simulate_day and rescore accept.")
         parser.add_argument("--no-portfolio", action="store_true",
                             help="No applications, lines and loans (booked by default for part of the population).")
 
@@ -30,7 +31,9 @@ class Command(BaseCommand):
             return
         if simulate_days < 0:
             raise CommandError("--simulate-days must be 0 or more")
-        as_of = as_of or timezone.localdate() - datetime.timedelta(days=simulate_days)
+        # The simulated days end yesterday, so the newcomer's next day is today: the nightly run
+        # refuses a date after today, and a demo that had simulated today could not go on until tomorrow.
+        as_of = as_of or timezone.localdate() - datetime.timedelta(days=simulate_days + 1 if simulate_days else 0)
         started = time.perf_counter()
         borrowers.ensure_products()
         pop = borrowers.generate(companies=companies, seed=seed, as_of=as_of)
@@ -53,9 +56,13 @@ class Command(BaseCommand):
 
         seed_scoring_demo(seed=seed, as_of=as_of, stdout=self.stdout)
         if not no_portfolio:
-            # applications, lines and loans for part of the population, through the services
-            from config.demo.portfolio import book_demo_portfolio
+            # applications, lines and loans for part of the population, through the services;
+            # a share of it is the demo partner's, so the partner API and webhooks see the demo too
+            from config.demo.portfolio import book_demo_portfolio, demo_partner_file
 
+            partner = demo_partner_file(seed=seed)
+            self.stdout.write(f"partner {partner.name!r}: {partner.companies.count()} companies "
+                              f"(a key: manage.py create_partner --name {partner.name!r} --existing)")
             book_demo_portfolio(seed=seed, as_of=as_of, stdout=self.stdout)
         if simulate_days:
             from django.core.management import call_command
@@ -63,4 +70,7 @@ class Command(BaseCommand):
             for n in range(1, simulate_days + 1):
                 call_command("simulate_day", as_of=as_of + datetime.timedelta(days=n), seed=seed, rescore=True,
                              stdout=self.stdout)
+            after = as_of + datetime.timedelta(days=simulate_days + 1)
+            self.stdout.write(f"next day: manage.py simulate_day --as-of {after} --seed {seed}, "
+                              f"then manage.py rescore --as-of {after}")
         self.stdout.write(f"total_s: {time.perf_counter() - started:.2f}")

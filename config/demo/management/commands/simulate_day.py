@@ -14,8 +14,7 @@ import datetime
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-
-from loans import value_dates
+from django.utils import timezone
 
 
 class Command(BaseCommand):
@@ -30,9 +29,12 @@ class Command(BaseCommand):
         from config.demo.credit import simulate_credit_day
         from config.demo.portfolio import simulate_repayments
 
-        latest = value_dates.latest_value_date()
-        if as_of > latest:
-            raise CommandError(f"--as-of {as_of} is in the future; the latest accepted today is {latest}.")
+        # Today at the latest, not the value dates' tolerance (tomorrow): the nightly run refuses a
+        # date after today, so a day simulated ahead would sit there unscored, its data dated ahead.
+        today = timezone.localdate()
+        if as_of > today:
+            raise CommandError(f"--as-of {as_of} is in the future; the latest day to simulate today is {today} "
+                               "(the nightly run scores no later day).")
         credit = simulate_credit_day(seed=seed, as_of=as_of)
         if credit["skipped"]:
             self.stdout.write(f"credit data for {as_of}: already simulated, nothing appended")
