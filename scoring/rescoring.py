@@ -13,6 +13,11 @@ One company (or a few, up to ``SCORING_INLINE_RESCORE_COMPANIES``) is rescored i
 a person behind more companies has their companies rescored on a Celery worker
 (``scoring.tasks.rescore_companies``, in batches).  Writing company scores sends
 ``signals.company_scores_written`` (from ``batch``).
+
+On PostgreSQL an event's statements travel in four round trips (``batch.score_event``, psycopg's
+pipeline mode): the champions' and dependents' read with the persons' snapshots, the persons'
+write with the companies' reads, the companies' write, the protective check (a receiver of the
+signal).  Elsewhere, and for a rescoring too large to be an event, they go one by one.
 """
 
 from __future__ import annotations
