@@ -163,6 +163,16 @@ class ReadableDetailMixin:
         return result
 
 
+class ReadableInlineMixin(ReadableDetailMixin):
+    """A read-only inline's rows on the parent's page read as the lists do: ``2026-12-02``,
+    ``¥100,000.00``, ``9.00%`` (not "Dec. 2, 2026", "100000.00").  An inline builds its rows
+    from its fieldsets and read-only fields just as a row's page does, so the detail swap
+    applies to each row unchanged (``obj`` is the parent; every inline row is read-only when
+    the inline may not change).  The swap reads the row's own fields: no query is added."""
+
+    empty_value_display = "—"  # as the formatted columns show it (formatting.EMPTY)
+
+
 class ExportCsvMixin:
     """The CSV export action on admins whose model declares ``export_csv`` (see ``export``);
     Django's and the guard's permission filters then apply to it as to any action."""
@@ -188,9 +198,11 @@ class GuardedModelAdmin(
     """The base of every ModelAdmin in the back office, in the theme's look (django-unfold).  Its
     "History" view shows the change history of a model that has one (``config.history``),
     Django's action log otherwise.  Lists show 50 rows a page (a page of 100 in the theme took
-    longer to render than its queries took to run)."""
+    longer to render than its queries took to run).  An empty value reads "—" as in the
+    formatted columns (not Django's "-")."""
 
     list_per_page = 50
+    empty_value_display = "—"
 
 
 class ReadOnlyModelAdmin(GuardedModelAdmin):

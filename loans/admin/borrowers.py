@@ -95,6 +95,10 @@ class RelatedPartyInline(admin.TabularInline):
     autocomplete_fields = ["person"]
     fields = ["person", "role", "ownership_pct", "valid_from", "valid_to"]
 
+    def get_queryset(self, request):
+        # Each row's title names the person and the company: read with the rows, not once a row.
+        return super().get_queryset(request).select_related("person", "company")
+
 
 @admin.register(Partner)
 class PartnerAdmin(GuardedModelAdmin):

@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
+from config.backoffice.formatting import format_money
+from config.backoffice.permissions import GuardedModelAdmin, ReadableInlineMixin, ReadOnlyModelAdmin
 from config.backoffice.rows import TERM_SPREAD_COLUMNS, TIER_BAND_COLUMNS, RowsField
 from config.history.views import latest_changes_view
 
@@ -31,6 +32,7 @@ from ..models import (
     LoanApplication,
     Repayment,
 )
+from ..models.core import status_label
 from ..schedule import MAX_TERM_MONTHS
 from ..services import applications as app_services
 from ..services.lines import credit_line_close, credit_line_draw_down, credit_line_freeze, credit_line_unfreeze
@@ -62,16 +64,26 @@ class ReadOnlyMixin:
 # --- applications ---------------------------------------------------------------------------
 
 
-class ApplicationEventInline(ReadOnlyMixin, admin.TabularInline):
+class ApplicationEventInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = ApplicationEvent
-    fields = ["at", "from_status", "to_status", "actor", "note"]
+    fields = ["at", "from_status_label", "to_status_label", "actor", "note"]
     readonly_fields = fields
     extra = 0
 
+    # The statuses are stored as codes (no choices on the event): shown in words.
+    @admin.display(description=_("from status"), ordering="from_status")
+    def from_status_label(self, obj):
+        return status_label(obj.from_status) if obj.from_status else "—"
 
-class DecisionInline(ReadOnlyMixin, admin.TabularInline):
+    @admin.display(description=_("to status"), ordering="to_status")
+    def to_status_label(self, obj):
+        return status_label(obj.to_status)
+
+
+class DecisionInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = Decision
-    fields = ["created_at", "kind", "outcome", "score", "tier", "approved_limit", "annual_rate", "policy_version", "decided_by", "ledger_seq"]
+    # the score column names its tier ("610 · D"), as the lists do
+    fields = ["created_at", "kind", "outcome", "score", "approved_limit", "annual_rate", "policy_version", "decided_by", "ledger_seq"]
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -145,16 +157,20 @@ class LoanApplicationAdmin(GuardedModelAdmin):
     inlines = [DecisionInline, ApplicationEventInline]
     date_hierarchy = "created_at"
 
+    # After creation everything is read-only (changes go through the actions), and shown as
+    # the lists show it (ReadableDetailMixin swaps these names on the row's page).
+    readonly_fields = ["company", "product", "partner", "requested_amount", "term_months", "purpose", "status", "approved_limit",
+                       "annual_rate", "tier", "score", "submitted_at", "decided_at", "created_by"]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["company", "product", "partner", "requested_amount", "term_months", "purpose", "status", "approved_limit",
-                "annual_rate", "tier", "score", "submitted_at", "decided_at", "created_by"]
+        return super().get_readonly_fields(request, obj)
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["company", "product", "partner", "requested_amount", "term_months", "purpose"]
-        return self.get_readonly_fields(request, obj)
+        return list(self.readonly_fields)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -348,9 +364,9 @@ class CreditLineAdmin(GuardedModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="available")
+    @admin.display(description=_("available"))
     def available(self, obj):
-        return obj.available_amount
+        return format_money(obj.available_amount)
 
     # A drawdown opens a loan on the line.
     DRAW_DOWN_PERMISSIONS = ("loans.view_creditline", "loans.add_loan")
@@ -382,14 +398,14 @@ class CreditLineAdmin(GuardedModelAdmin):
         return _form_view(self, request, line, DrawdownForm, f"Draw down on credit line #{line.pk} (available {line.available_amount})", perform)
 
 
-class InstallmentInline(ReadOnlyMixin, admin.TabularInline):
+class InstallmentInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = Installment
     fields = ["schedule_version", "number", "due_date", "principal_due", "interest_due", "penalty_due", "principal_paid", "interest_paid", "penalty_paid", "paid_on", "superseded_on"]
     readonly_fields = fields
     extra = 0
 
 
-class RepaymentInline(ReadOnlyMixin, admin.TabularInline):
+class RepaymentInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = Repayment
     fields = ["received_on", "external_ref", "amount", "penalty_part", "interest_part", "principal_part"]
     readonly_fields = fields

@@ -181,7 +181,8 @@ class Decision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Decision #{self.pk}: {self.outcome} (policy v{self.policy_version})"
+        return _("Decision #%(id)s: %(outcome)s (policy v%(version)s)") % {
+            "id": self.pk, "outcome": self.get_outcome_display(), "version": self.policy_version}
 
 
 class BorrowerGroupMember(models.Model):

@@ -1,0 +1,122 @@
+"""The rows shown inside a row's page read as the lists do, in English and in Chinese: a loan's
+installments and repayments, an application's decisions and events, a line's available amount,
+a company's related parties; and no inline row costs a query of its own."""
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from config.backoffice import formatting
+from config.backoffice.permissions import ReadableInlineMixin
+from loans.models import Decision
+
+pytestmark = pytest.mark.django_db
+
+EN, ZH = "en", "zh-hans"
+
+
+def _get(client, url, language) -> str:
+    response = client.get(url, headers={"accept-language": language})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _bare(html: str, text: str) -> bool:
+    """``text`` shown as a cell's whole content (Django's own formats leave such cells)."""
+    return re.search(rf">\s*{re.escape(text)}\s*<", html) is not None
+
+
+@pytest.mark.parametrize("language", [EN, ZH])
+def test_a_loan_s_installments_and_repayments_read_like_the_lists(world, admin_client, language):
+    loan = world["loan"]
+    first = loan.installments.order_by("number").first()
+    repayment = loan.repayments.get()
+    # when
+    html = _get(admin_client, reverse("admin:loans_loan_change", args=[loan.pk]), language)
+    # then: dates as 2026-04-02, money as ¥33,084.58, never Django's "April 2, 2026" or "33084.58"
+    due = first.due_date.isoformat()
+    assert _bare(html, due)
+    assert _bare(html, formatting.format_money(first.principal_due))
+    assert _bare(html, formatting.format_money(repayment.interest_part))
+    for raw in (str(first.principal_due), str(first.interest_due), str(repayment.amount)):
+        assert not _bare(html, raw), raw
+    assert f"{first.due_date.year}年{first.due_date.month}月{first.due_date.day}日" not in html
+    assert first.due_date.strftime("%b. %-d, %Y") not in html and first.due_date.strftime("%B %-d, %Y") not in html
+    # the installment's name in the reader's language
+    title = f"#{first.number} due {due}" if language == EN else f"第 {first.number} 期，{due} 到期"
+    assert title in html
+    if language == ZH:
+        assert " due " not in html
+
+
+@pytest.mark.parametrize("language", [EN, ZH])
+def test_an_application_s_decisions_and_events_read_like_the_lists(world, admin_client, language):
+    application = world["referred"]
+    decision = Decision.objects.get(application=application)
+    html = _get(admin_client, reverse("admin:loans_loanapplication_change", args=[application.pk]), language)
+    # the decision's rate and limit as the lists show them, its score with its tier
+    assert _bare(html, formatting.format_rate(decision.annual_rate))
+    assert _bare(html, formatting.format_money(decision.approved_limit))
+    assert _bare(html, formatting.format_score(decision.score, decision.tier))
+    assert not _bare(html, str(decision.annual_rate)) and not _bare(html, str(decision.approved_limit))
+    # the application's own read-only fields too (they are set per request, not declared)
+    assert _bare(html, formatting.format_money(application.requested_amount))
+    assert _bare(html, formatting.format_datetime(application.submitted_at)) and "年12月" not in html
+    # the statuses of its events and the names of its rows in words
+    if language == EN:
+        assert _bare(html, "Submitted") and f"Decision #{decision.pk}: Refer to committee" in html
+        assert f"Application #{application.pk}: Draft → Submitted" in html
+    else:
+        assert _bare(html, "已提交") and f"决策 #{decision.pk}：" in html
+        assert f"申请 #{application.pk}：草稿 → 已提交" in html
+        assert "Decision #" not in html and "application #" not in html
+    assert not _bare(html, "draft")  # (an event's note is free text: "submitted" may stay)
+
+
+def test_a_line_s_page_shows_what_is_available_as_money(world, admin_client):
+    line = world["line"]
+    html = _get(admin_client, reverse("admin:loans_creditline_change", args=[line.pk]), ZH)
+    assert _bare(html, formatting.format_money(line.available_amount)) and "可用额度" in html
+    assert not _bare(html, str(line.available_amount))
+
+
+def test_a_related_party_is_named_in_the_reader_s_language(world, admin_client):
+    company = world["line"].company
+    html = _get(admin_client, reverse("admin:parties_company_change", args=[company.pk]), ZH)
+    assert f"{company.legal_name} 的法定代表人" in html and " of " + company.legal_name not in html
+
+
+def test_every_read_only_inline_reads_like_the_lists():
+    inlines = {inline for model_admin in admin.site._registry.values() for inline in model_admin.inlines
+               if inline.__module__.split(".")[0] in ("loans", "monitoring", "scoring", "config")}  # the project's own
+    read_only = [i for i in inlines if i.fields and set(i.fields) <= set(i.readonly_fields)]
+    assert read_only, "the loan's installments, the application's decisions, ..."
+    assert [i.__name__ for i in read_only if not issubclass(i, ReadableInlineMixin)] == []
+
+
+def test_an_inline_row_costs_no_query_of_its_own(world, admin_client):
+    from loans.services.lines import credit_line_draw_down
+    from monitoring.models import Alert
+
+    from .conftest import TODAY
+
+    # given: a loan of 3 installments and one of 12 on the same line (its blocking alert gone)
+    Alert.objects.all().delete()
+    short = world["loan"]
+    long = credit_line_draw_down(credit_line_id=world["line"].pk, amount="60000", term_months=12, disbursed_on=TODAY,
+                                 actor=world["maker"])
+    assert (short.installments.count(), long.installments.count()) == (3, 12)
+
+    def queries(loan) -> int:
+        url = reverse("admin:loans_loan_change", args=[loan.pk])
+        admin_client.get(url)  # warm the caches (content types)
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    # then: the same queries whatever the number of rows (one fewer: the short loan's repayment)
+    assert queries(long) <= queries(short)
