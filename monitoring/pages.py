@@ -16,7 +16,7 @@ from django.db.models import Count, Q, Subquery, Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from loans.choices import CreditLineStatus, Role
+from loans.choices import CreditLineStatus, Role, ledger_kind_label
 from loans.models import (
     ApplicationEvent,
     BorrowerGroupMember,
@@ -224,6 +224,7 @@ class LedgerRow:
 
     seq: int
     kind: str
+    kind_label: str
     created_at: object
     subject: str
     url: str | None
@@ -249,7 +250,7 @@ def _ledger(objects: list) -> list[LedgerRow]:
     for e in entries:
         obj = by_ref.get((e.subject_type, e.subject_id))
         rows.append(LedgerRow(
-            seq=e.seq, kind=e.kind, created_at=e.created_at,
+            seq=e.seq, kind=e.kind, kind_label=ledger_kind_label(e.kind), created_at=e.created_at,
             subject=str(obj) if obj is not None else f"{e.subject_type} #{e.subject_id}",
             url=admin_change_url(type(obj), obj.pk) if obj is not None else None,
         ))

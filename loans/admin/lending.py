@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +20,7 @@ from config.backoffice.permissions import GuardedModelAdmin, ReadableInlineMixin
 from config.backoffice.rows import TERM_SPREAD_COLUMNS, TIER_BAND_COLUMNS, RowsField
 from config.history.views import latest_changes_view
 
+from ..choices import LEDGER_KIND_LABELS, ledger_kind_label
 from ..errors import DomainError
 from ..models import (
     ApplicationEvent,
@@ -285,11 +286,47 @@ class CreditPolicyAdmin(VersionReviewAdmin):
                           % {"version": new.version}, messages.SUCCESS)
 
 
+class LedgerKindFilter(admin.SimpleListFilter):
+    """The kinds of entry in words, from the named kinds (no scan of the ledger for its
+    distinct kinds)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, label) for kind, label in LEDGER_KIND_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+def ledger_subject_link(entry: LedgerEntry):
+    """A ledger entry's subject by kind and number, linked to its page ("Loan #1"), from the
+    entry's own columns (no query)."""
+    model = entry.subject_model
+    if model is None:
+        return entry.subject_label
+    try:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[entry.subject_id])
+    except NoReverseMatch:  # a model without an admin page
+        return entry.subject_label
+    return format_html('<a href="{}">{}</a>', url, entry.subject_label)
+
+
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyModelAdmin):
-    list_display = ["seq", "kind", "subject_type", "subject_id", "entry_hash", "created_at"]
-    list_filter = ["kind"]
+    list_display = ["seq", "kind_label", "subject", "entry_hash", "created_at"]
+    list_filter = [LedgerKindFilter]
     search_fields = ["=seq", "=subject_id", "=entry_hash"]
+    fields = readonly_fields = ["seq", "kind_label", "subject", "created_at", "payload", "prev_hash", "content_hash", "entry_hash"]
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj):
+        return ledger_kind_label(obj.kind)
+
+    @admin.display(description=_("subject"), ordering="subject_type")
+    def subject(self, obj):
+        return ledger_subject_link(obj)
 
     def get_urls(self):
         # Beside the ledger: the latest changes to the tracked records (config/history); each

@@ -1,6 +1,7 @@
 """The rows shown inside a row's page read as the lists do, in English and in Chinese: a loan's
-installments and repayments, an application's decisions and events, a line's available amount,
-a company's related parties; and no inline row costs a query of its own."""
+installments and repayments, an application's decisions and events, the ledger's kinds (on its
+list, its entries' pages and the company page), a company's credit data; and no inline row
+costs a query of its own."""
 
 import re
 
@@ -12,7 +13,9 @@ from django.urls import reverse
 
 from config.backoffice import formatting
 from config.backoffice.permissions import ReadableInlineMixin
-from loans.models import Decision
+from loans.choices import LEDGER_KIND_LABELS, ledger_kind_label
+from loans.ledger_chain import LedgerKind
+from loans.models import Decision, LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +123,50 @@ def test_an_inline_row_costs_no_query_of_its_own(world, admin_client):
 
     # then: the same queries whatever the number of rows (one fewer: the short loan's repayment)
     assert queries(long) <= queries(short)
+
+
+@pytest.mark.parametrize(("language", "drawdown", "decision"), [(EN, "Drawdown", "Automated decision"), (ZH, "放款", "自动审批决策")])
+def test_the_ledger_list_names_kinds_and_subjects_in_words(world, admin_client, language, drawdown, decision):
+    loan = world["loan"]
+    html = _get(admin_client, reverse("admin:loans_ledgerentry_changelist"), language)
+    assert _bare(html, drawdown) and _bare(html, decision)
+    assert not _bare(html, "drawdown") and not _bare(html, "decision.automated") and not _bare(html, "loans.loan")
+    # the subject by kind and number, linked to its page
+    noun = "Loan" if language == EN else "贷款"
+    assert f'<a href="{reverse("admin:loans_loan_change", args=[loan.pk])}">{noun} #{loan.pk}</a>' in html
+    # the filter offers the kinds in words; filtering by one still works
+    assert _bare(html, "Loan status changed" if language == EN else "贷款状态变更")  # no such entry: the filter's
+    filtered = _get(admin_client, reverse("admin:loans_ledgerentry_changelist") + "?kind=drawdown", language)
+    rows = filtered.split('id="result_list"', 1)[1].split("</table>", 1)[0]
+    assert _bare(rows, drawdown) and not _bare(rows, decision)
+    # an entry's own page
+    entry = LedgerEntry.objects.get(kind="drawdown")
+    page = _get(admin_client, reverse("admin:loans_ledgerentry_change", args=[entry.pk]), language)
+    assert _bare(page, drawdown) and f"#{entry.seq} {drawdown} — {noun} #{loan.pk}" in page
+    assert "drawdown loans.loan" not in page
+
+
+def test_every_kind_the_product_writes_has_words():
+    named = {v for k, v in vars(LedgerKind).items() if k.isupper() and k != "DECISION_PREFIX"}
+    named |= {f"{LedgerKind.DECISION_PREFIX}{kind}" for kind in Decision.Kind.values}
+    named.add("committee.case_closed")  # monitoring.committee, monitoring.proposals
+    assert named <= set(LEDGER_KIND_LABELS)
+    assert ledger_kind_label("some.future_kind") == "some.future_kind"
+
+
+@pytest.fixture
+def as_reader(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    from .conftest import staff
+
+    client.force_login(staff(django_user_model, "reader", perms=Permission.objects.filter(codename__startswith="view_")))
+    return client
+
+
+@pytest.mark.parametrize(("language", "drawdown", "decision"), [(EN, "Drawdown", "Automated decision"), (ZH, "放款", "自动审批决策")])
+def test_the_company_page_names_its_ledger_s_kinds_in_words(world, as_reader, language, drawdown, decision):
+    html = _get(as_reader, reverse("backoffice:company", args=[world["line"].company.pk]), language)
+    ledger = html.split('id="bo-ledger"', 1)[1]
+    assert _bare(ledger, drawdown) and _bare(ledger, decision)
+    assert not _bare(ledger, "drawdown") and not _bare(ledger, "decision.automated")
