@@ -99,6 +99,19 @@ def format_pd(value) -> str:
     return f"{rounded:,.{places}f}%"
 
 
+def format_figure(value, unit: str = "") -> str:
+    """An observed figure of credit data (a float in the snapshot): an amount in CNY as money
+    with separators (``50000000.0`` → ``¥50,000,000.00``), a whole number with separators
+    (``12000`` → ``12,000``), anything else with two decimals (``0.1234`` → ``0.12``)."""
+    d = _decimal(value)
+    if d is None:
+        return EMPTY
+    if unit in CURRENCY_SYMBOLS:
+        sign = "-" if d < 0 else ""
+        return f"{sign}{CURRENCY_SYMBOLS[unit]}{_group(abs(d), 2)}"
+    return _group(d, 0) if d == d.to_integral_value() else _group(d, 2)
+
+
 def _shanghai(value: dt.datetime) -> dt.datetime:
     if timezone.is_naive(value):
         value = timezone.make_aware(value, BUSINESS_TZ)

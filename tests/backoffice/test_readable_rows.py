@@ -170,3 +170,40 @@ def test_the_company_page_names_its_ledger_s_kinds_in_words(world, as_reader, la
     ledger = html.split('id="bo-ledger"', 1)[1]
     assert _bare(ledger, drawdown) and _bare(ledger, decision)
     assert not _bare(ledger, "drawdown") and not _bare(ledger, "decision.automated")
+
+
+@pytest.mark.parametrize("language", [EN, ZH])
+def test_the_company_page_reads_its_credit_data_in_words(world, as_reader, language):
+    html = _get(as_reader, reverse("backoffice:company", args=[world["line"].company.pk]), language)
+    if language == EN:
+        assert "Revenue over the last 12 months (tax filings)" in html and _bare(html, "Credit bureau")
+        assert "Lawsuits as defendant over the last 24 months" in html and "(count)" in html
+    else:
+        assert "近12个月营业收入（纳税申报）" in html and _bare(html, "征信机构")
+        assert "近24个月作为被告的诉讼数" in html and "(次数)" in html
+        assert "Revenue over the last" not in html and "(count)" not in html and "(ratio)" not in html
+    # revenue of 50 million with its separators and currency (was "50000000")
+    assert _bare(html, "¥50,000,000.00") and "50000000" not in html
+    assert not _bare(html, "bureau")
+
+
+@pytest.mark.parametrize("language", [EN, ZH])
+def test_the_credit_snapshot_list_shows_figures_and_sources_in_words(world, admin_client, language):
+    html = _get(admin_client, reverse("admin:scoring_companycreditsnapshot_changelist"), language)
+    assert _bare(html, "¥50,000,000.00") and "50000000.0" not in html
+    assert _bare(html, "Credit bureau" if language == EN else "征信机构") and not _bare(html, "bureau")
+
+
+def test_every_feature_unit_and_source_reads_in_chinese():
+    from django.utils import translation
+
+    from scoring.features import FEATURES_BY_KIND
+    from scoring.words import SOURCE_LABELS, feature_meaning, source_label, unit_label
+
+    features = [f for fs in FEATURES_BY_KIND.values() for f in fs]
+    with translation.override(ZH):
+        words = {f.name: feature_meaning(f) for f in features}
+        words |= {f"unit {f.unit}": unit_label(f.unit) for f in features}
+        words |= {f"source {s}": source_label(s) for s in SOURCE_LABELS}
+    assert [name for name, text in words.items() if not re.search(r"[\u4e00-\u9fff]", text)] == []
+    assert source_label("bench") == "bench"  # a source not named: as it is
