@@ -430,9 +430,12 @@ class CreditLineAdmin(GuardedModelAdmin):
                 credit_line_id=line.pk, amount=data["amount"], term_months=data["term_months"],
                 disbursed_on=data["disbursed_on"], idempotency_key=data["idempotency_key"] or None, actor=request.user,
             )
-            return f"Loan #{loan.pk} of {loan.principal} drawn on line #{line.pk}."
+            return _("Loan #%(loan)s of %(amount)s drawn on credit line #%(line)s.") % {
+                "loan": loan.pk, "amount": format_money(loan.principal), "line": line.pk}
 
-        return _form_view(self, request, line, DrawdownForm, f"Draw down on credit line #{line.pk} (available {line.available_amount})", perform)
+        title = _("Draw down on credit line #%(line)s (available %(amount)s)") % {
+            "line": line.pk, "amount": format_money(line.available_amount)}
+        return _form_view(self, request, line, DrawdownForm, title, perform)
 
 
 class InstallmentInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
@@ -488,9 +491,13 @@ class LoanAdmin(GuardedModelAdmin):
 
         def perform(data):
             r = loan_repayment_record(loan_id=loan.pk, amount=data["amount"], external_ref=data["external_ref"], received_on=data["received_on"], actor=request.user)
-            return f"Repayment {r.external_ref}: penalty {r.penalty_part}, interest {r.interest_part}, principal {r.principal_part}."
+            return _("Repayment %(ref)s: penalty %(penalty)s, interest %(interest)s, principal %(principal)s.") % {
+                "ref": r.external_ref, "penalty": format_money(r.penalty_part), "interest": format_money(r.interest_part),
+                "principal": format_money(r.principal_part)}
 
-        return _form_view(self, request, loan, RepaymentForm, f"Record a repayment on loan #{loan.pk} (outstanding principal {loan.outstanding_principal})", perform)
+        title = _("Record a repayment on loan #%(loan)s (outstanding principal %(amount)s)") % {
+            "loan": loan.pk, "amount": format_money(loan.outstanding_principal)}
+        return _form_view(self, request, loan, RepaymentForm, title, perform)
 
 
 @admin.register(Repayment)

@@ -87,6 +87,22 @@ def test_a_line_s_page_shows_what_is_available_as_money(world, admin_client):
     assert not _bare(html, str(line.available_amount))
 
 
+@pytest.mark.parametrize("language", [EN, ZH])
+def test_the_drawdown_and_repayment_forms_show_money_formatted(world, admin_client, language):
+    line, loan = world["line"], world["loan"]
+    loan.refresh_from_db()  # a repayment was recorded after the drawdown
+    drawdown = _get(admin_client, reverse("admin:loans_creditline_drawdown", args=[line.pk]), language)
+    repayment = _get(admin_client, reverse("admin:loans_loan_repayment", args=[loan.pk]), language)
+    available, outstanding = formatting.format_money(line.available_amount), formatting.format_money(loan.outstanding_principal)
+    if language == EN:
+        assert f"Draw down on credit line #{line.pk} (available {available})" in drawdown
+        assert f"Record a repayment on loan #{loan.pk} (outstanding principal {outstanding})" in repayment
+    else:
+        assert f"在授信额度 #{line.pk} 上提款（可用 {available}）" in drawdown
+        assert f"登记贷款 #{loan.pk} 的还款（剩余本金 {outstanding}）" in repayment
+    assert str(line.available_amount) not in drawdown and str(loan.outstanding_principal) not in repayment
+
+
 def test_a_related_party_is_named_in_the_reader_s_language(world, admin_client):
     company = world["line"].company
     html = _get(admin_client, reverse("admin:parties_company_change", args=[company.pk]), ZH)
@@ -180,7 +196,7 @@ def test_the_company_page_reads_its_credit_data_in_words(world, as_reader, langu
         assert "Lawsuits as defendant over the last 24 months" in html and "(count)" in html
     else:
         assert "近12个月营业收入（纳税申报）" in html and _bare(html, "征信机构")
-        assert "近24个月作为被告的诉讼数" in html and "(次数)" in html
+        assert "近24个月作为被告的诉讼数" in html and "（次数）" in html
         assert "Revenue over the last" not in html and "(count)" not in html and "(ratio)" not in html
     # revenue of 50 million with its separators and currency (was "50000000")
     assert _bare(html, "¥50,000,000.00") and "50000000" not in html
