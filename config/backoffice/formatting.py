@@ -78,6 +78,12 @@ def format_rate(value, places: int = 2) -> str:
     return EMPTY if d is None else f"{_group(d * HUNDRED, places)}%"
 
 
+def format_percent(value, places: int = 2) -> str:
+    """A share stored in percent (a haircut, an ownership): ``30`` → ``30.00%``."""
+    d = _decimal(value)
+    return EMPTY if d is None else f"{_group(d, places)}%"
+
+
 def format_pd(value) -> str:
     """A probability of default (a fraction) as a percentage with sensible precision.
 

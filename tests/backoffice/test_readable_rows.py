@@ -103,6 +103,16 @@ def test_the_drawdown_and_repayment_forms_show_money_formatted(world, admin_clie
     assert str(line.available_amount) not in drawdown and str(loan.outstanding_principal) not in repayment
 
 
+def test_a_share_in_percent_is_not_money(world, admin_client):
+    from loans.models import Collateral
+
+    collateral = Collateral.objects.get()
+    html = _get(admin_client, reverse("admin:loans_collateral_changelist"), ZH)
+    # a haircut of 30 % (was "¥30.00"), the lending value as money (was "56000.00")
+    assert _bare(html, "30.00%") and not _bare(html, "¥30.00")
+    assert _bare(html, formatting.format_money(collateral.lending_value)) and "可贷价值" in html
+
+
 def test_a_related_party_is_named_in_the_reader_s_language(world, admin_client):
     company = world["line"].company
     html = _get(admin_client, reverse("admin:parties_company_change", args=[company.pk]), ZH)
