@@ -233,3 +233,30 @@ def test_every_feature_unit_and_source_reads_in_chinese():
         words |= {f"source {s}": source_label(s) for s in SOURCE_LABELS}
     assert [name for name, text in words.items() if not re.search(r"[\u4e00-\u9fff]", text)] == []
     assert source_label("bench") == "bench"  # a source not named: as it is
+
+
+# What a page shows where a value escaped the readable formats: Django's own dates ("2026年12月3日",
+# "Dec. 3, 2026", "8:50 p.m."), an amount without separators, a rate as a fraction.
+ESCAPED = {
+    "a date in Django's Chinese format": re.compile(r"\d{4}年\d{1,2}月\d{1,2}日"),
+    "a date in Django's English format": re.compile(r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Oct|Nov|Dec)\. \d{1,2}, \d{4}"),
+    "a time in Django's English format": re.compile(r"\d (?:a|p)\.m\."),
+    "an amount without separators": re.compile(r">\s*-?\d{4,}\.\d{2}\s*<"),
+    "a rate as a fraction": re.compile(r">\s*0\.\d{6}\s*<"),
+}
+
+
+@pytest.mark.parametrize("language", [EN, ZH])
+def test_no_admin_page_shows_django_s_own_formats(world, admin_client, language):
+    # every list, and the page of its latest row, of every admin (the libraries' too)
+    found = []
+    for model in admin.site._registry:
+        opts = model._meta
+        urls = [reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")]
+        latest = model._default_manager.order_by("-pk").first()
+        if latest is not None:
+            urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[latest.pk]))
+        for url in urls:
+            html = _get(admin_client, url, language)
+            found += [(url, what, m) for what, pattern in ESCAPED.items() for m in pattern.findall(html)[:1]]
+    assert found == []
