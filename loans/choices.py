@@ -76,3 +76,26 @@ class CollateralKind(models.TextChoices):
 class SecurityStatus(models.TextChoices):
     PLEDGED = "pledged", _("Pledged")
     RELEASED = "released", _("Released")
+
+
+# The ledger's kinds of entry in words.  The kinds are open codes, not a choice list
+# (``loans.ledger_chain.LedgerKind``: a new kind needs no schema change), so they are named
+# here, and a kind not named yet is shown as its code.
+LEDGER_KIND_LABELS = {
+    "decision.automated": _("Automated decision"),
+    "decision.committee": _("Committee decision"),
+    "drawdown": _("Drawdown"),
+    "repayment": _("Repayment"),
+    "credit_line.limit_changed": _("Credit limit changed"),
+    "credit_line.status_changed": _("Credit line status changed"),
+    "loan.status_changed": _("Loan status changed"),
+    "post_loan_action.executed": _("Post-loan action executed"),
+    "committee.case_closed": _("Committee case closed"),
+    "ledger.chain_keyed": _("Ledger chain keyed"),
+}
+
+
+def ledger_kind_label(kind: str) -> str:
+    """``drawdown`` → "Drawdown" / "放款"; an unknown kind as its code."""
+    label = LEDGER_KIND_LABELS.get(kind)
+    return str(label) if label is not None else kind

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from config.backoffice.formatting import format_date, format_money
-from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
+from config.backoffice.permissions import GuardedModelAdmin, ReadableInlineMixin, ReadOnlyModelAdmin
 from loans.admin.four_eyes import VersionReviewAdmin
 from loans.admin.lending import _error_text, _run_on_each, close_lines
 from loans.errors import DomainError
@@ -53,7 +53,7 @@ from .rules import (
 )
 
 
-class FailedChunkInline(admin.TabularInline):
+class FailedChunkInline(ReadableInlineMixin, admin.TabularInline):
     model = ScoringChunk
     verbose_name_plural = "chunks not done"
     fields = ("phase", "id_from", "id_to", "status", "attempts", "error")
@@ -63,7 +63,8 @@ class FailedChunkInline(admin.TabularInline):
     max_num = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).exclude(status="done")
+        # Each row's title names its run's night: the run comes with the rows, not once a row.
+        return super().get_queryset(request).exclude(status="done").select_related("run")
 
 
 @admin.register(ScoringRun)
@@ -83,27 +84,27 @@ class ScoringRunAdmin(GuardedModelAdmin):
     def cleared_warnings(self, run):
         return wording.cleared_warning_text(run.counts) or "—"
 
-    @admin.display(description="chunks")
+    @admin.display(description=_("chunks"))
     def progress(self, run):
         return f"{run.chunks_done}/{run.chunks_total}"
 
-    @admin.display(description="persons")
+    @admin.display(description=_("persons"))
     def persons(self, run):
         return run.counts.get("persons")
 
-    @admin.display(description="companies")
+    @admin.display(description=_("companies"))
     def companies(self, run):
         return run.counts.get("companies")
 
-    @admin.display(description="alerts")
+    @admin.display(description=_("alerts"))
     def alerts(self, run):
         return run.counts.get("alerts")
 
-    @admin.display(description="seconds")
+    @admin.display(description=_("seconds"))
     def seconds_total(self, run):
         return run.timings.get("total")
 
-    @admin.display(description="error")
+    @admin.display(description=_("error"))
     def short_error(self, run):
         return (run.error[:80] + "…") if len(run.error) > 80 else run.error
 
@@ -821,7 +822,7 @@ class CommitteeVoteAdmin(ReadOnlyModelAdmin):
     list_select_related = ("case", "member")
 
 
-class SegmentInline(admin.TabularInline):
+class SegmentInline(ReadableInlineMixin, admin.TabularInline):
     model = PortfolioSegment
     fields = ("dimension", "key", "loans_count", "outstanding_principal", "accrued_interest", "penalties",
               "expected_loss", "lines_count", "lines_limit", "lines_drawn", "lines_available")
@@ -829,6 +830,10 @@ class SegmentInline(admin.TabularInline):
     extra = 0
     can_delete = False
     max_num = 0
+
+    def get_queryset(self, request):
+        # Each row's title names its snapshot's date: the snapshot comes with the rows.
+        return super().get_queryset(request).select_related("snapshot")
 
 
 SNAPSHOT_CSV_FIELDS = (

@@ -116,7 +116,9 @@ class ScoringChunk(models.Model):
         indexes = [models.Index(fields=["run", "phase", "status"], name="scoring_chunk_progress_idx")]
 
     def __str__(self) -> str:
-        return f"{self.phase} [{self.id_from}, {self.id_to}) of {self.run.as_of}: {self.status}"
+        return _("%(phase)s [%(id_from)s, %(id_to)s) of the night of %(as_of)s: %(status)s") % {
+            "phase": self.get_phase_display(), "id_from": self.id_from, "id_to": self.id_to, "as_of": self.run.as_of,
+            "status": self.get_status_display()}
 
 
 class Severity(models.TextChoices):
@@ -740,7 +742,9 @@ class PortfolioSegment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.snapshot.as_of} {self.dimension}={self.key or '-'}: {format_money(self.outstanding_principal)}"
+        return _("%(as_of)s, %(dimension)s %(key)s: %(amount)s") % {
+            "as_of": self.snapshot.as_of, "dimension": self.get_dimension_display(), "key": self.key or "—",
+            "amount": format_money(self.outstanding_principal)}
 
 
 class LoanPosition(models.Model):

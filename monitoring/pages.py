@@ -16,7 +16,8 @@ from django.db.models import Count, Q, Subquery, Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from loans.choices import CreditLineStatus, Role
+from config.backoffice.formatting import format_figure
+from loans.choices import CreditLineStatus, Role, ledger_kind_label
 from loans.models import (
     ApplicationEvent,
     BorrowerGroupMember,
@@ -36,6 +37,7 @@ from loans.services.policy import policy_snapshot
 from scoring.features import COMPANY_FEATURES, PERSON_FEATURES
 from scoring.models import CompanyCreditSnapshot, LatestScore, MonthlyScoreSummary, PersonCreditSnapshot, Score
 from scoring.reasons import texts_for
+from scoring.words import feature_meaning, source_label, unit_label
 
 from .dashboard import alert_model
 from .models import CommitteeCase, PostLoanAction
@@ -169,9 +171,21 @@ def monthly_history(kind: str, subject_id: int, *, limit: int = MONTHS) -> list[
 
 
 def _snapshots(model, fk: str, subject_id: int, features) -> dict:
+    """The latest observations, newest first, in words: each feature's meaning and unit in
+    the reader's language and its figures formatted (money with separators), one cell a date."""
     names = [f.name for f in features]
     rows = list(model.objects.filter(**{fk: subject_id}).order_by("-as_of").values("as_of", "source", *names)[:SNAPSHOTS])
-    return {"features": [(f.name, f.meaning, f.unit) for f in features], "rows": rows}
+    for row in rows:
+        row["source_label"] = source_label(row["source"])
+    return {
+        "features": [
+            # money needs no unit beside it: its figures carry the currency
+            (f.name, feature_meaning(f), "" if f.unit == "CNY" else unit_label(f.unit),
+             [format_figure(row[f.name], f.unit) for row in rows])
+            for f in features
+        ],
+        "rows": rows,
+    }
 
 
 def _alerts(kind: str, subject_id: int) -> list:
@@ -224,6 +238,7 @@ class LedgerRow:
 
     seq: int
     kind: str
+    kind_label: str
     created_at: object
     subject: str
     url: str | None
@@ -249,7 +264,7 @@ def _ledger(objects: list) -> list[LedgerRow]:
     for e in entries:
         obj = by_ref.get((e.subject_type, e.subject_id))
         rows.append(LedgerRow(
-            seq=e.seq, kind=e.kind, created_at=e.created_at,
+            seq=e.seq, kind=e.kind, kind_label=ledger_kind_label(e.kind), created_at=e.created_at,
             subject=str(obj) if obj is not None else f"{e.subject_type} #{e.subject_id}",
             url=admin_change_url(type(obj), obj.pk) if obj is not None else None,
         ))

@@ -12,7 +12,8 @@ from config.backoffice.filters import RecentDateFilter
 from config.backoffice.paginator import EstimatedCountPaginator, FilteredEstimatePaginator
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
-from . import services
+from . import services, words
+from .features import FEATURES_BY_KIND
 from .models import (
     CompanyCreditSnapshot,
     CreditOutcome,
@@ -229,13 +230,61 @@ class LatestScoreAdmin(ReadOnlyModelAdmin):
     paginator = FilteredEstimatePaginator
 
 
+class SourceFilter(admin.SimpleListFilter):
+    """Who sent the observation, in words (the named sources: no scan for distinct values)."""
+
+    title = _("source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return list(words.SOURCE_LABELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() else queryset
+
+
+_FIGURE_COLUMNS: dict = {}
+_FEATURES = {f.name: f for features in FEATURES_BY_KIND.values() for f in features}
+
+
+def _figure_column(model, name: str):
+    """A feature's figures as people read them (``¥50,000,000.00``, ``12,000``, ``0.35``), the
+    source in words; any other name as it is.  Made on first use, after the field names were
+    made translatable (config.backoffice.model_i18n), and the same function each time."""
+    key = (model, name)
+    if key in _FIGURE_COLUMNS:
+        return _FIGURE_COLUMNS[key]
+    feature = _FEATURES.get(name)
+    column = name
+    if feature is not None:
+        def column(obj, feature=feature):
+            return format_html('<span class="bo-num">{}</span>', formatting.format_figure(getattr(obj, feature.name), feature.unit))
+
+        column.__name__ = f"{name}_figure"
+        column = admin.display(description=model._meta.get_field(name).verbose_name, ordering=name)(column)
+    elif name == "source":
+        def column(obj):
+            return words.source_label(obj.source)
+
+        column.__name__ = "source_label"
+        column = admin.display(description=model._meta.get_field(name).verbose_name, ordering=name)(column)
+    _FIGURE_COLUMNS[key] = column
+    return column
+
+
 class _SnapshotAdmin(ReadOnlyModelAdmin):
     # One row per subject and date, indexed by subject first: no date hierarchy (it reads every
     # distinct date of the table); the date filter's choices (today, past 7 days, ...) cost nothing.
-    list_filter = ("as_of", "source")
+    list_filter = ("as_of", SourceFilter)
     list_per_page = 50
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def get_list_display(self, request):
+        return [_figure_column(self.model, n) if isinstance(n, str) else n for n in super().get_list_display(request)]
+
+    def get_fields(self, request, obj=None):
+        return [_figure_column(self.model, n) if isinstance(n, str) else n for n in super().get_fields(request, obj)]
 
 
 @admin.register(PersonCreditSnapshot)
@@ -243,7 +292,7 @@ class PersonCreditSnapshotAdmin(_SnapshotAdmin):
     list_display = ("person", "as_of", "in_default", "ontime_ratio_24m", "worst_dpd_24m", "debt_to_income", "source")
     list_select_related = ("person",)
     search_fields = ("=person__id",)
-    list_filter = ("as_of", "source", "in_default")
+    list_filter = ("as_of", SourceFilter, "in_default")
 
 
 @admin.register(CompanyCreditSnapshot)

@@ -16,6 +16,9 @@ import math
 import numbers
 from dataclasses import dataclass
 
+# Marks the meanings for the catalogue; the pages translate them (monitoring.wording).
+from django.utils.translation import gettext_noop as N_
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -44,64 +47,64 @@ COMPANY_DIMENSIONS = ("scale", "stability", "obligations", "compliance", "maturi
 PERSON_FEATURES: tuple[Feature, ...] = (
     # Credit history 信用历史
     Feature("credit_history_months", "credit_history", "months", 0, 900,
-            "Months since the first credit account was opened", "descending", integer=True),
+            N_("Months since the first credit account was opened"), "descending", integer=True),
     Feature("ontime_ratio_24m", "credit_history", "ratio", 0, 1,
-            "Share of instalments paid on time over the last 24 months", "descending"),
+            N_("Share of instalments paid on time over the last 24 months"), "descending"),
     Feature("worst_dpd_24m", "credit_history", "days", 0, 3650,
-            "Worst days past due on any account over the last 24 months", "ascending", integer=True),
+            N_("Worst days past due on any account over the last 24 months"), "ascending", integer=True),
     Feature("defaults_60m", "credit_history", "count", 0, 100,
-            "Defaults (90+ DPD or written off) over the last 60 months", "ascending", integer=True),
+            N_("Defaults (90+ DPD or written off) over the last 60 months"), "ascending", integer=True),
     # Behaviour and preferences 行为偏好
     Feature("online_payment_volume_12m", "behaviour", "CNY", 0, 1e9,
-            "Online payment volume over the last 12 months", "descending"),
+            N_("Online payment volume over the last 12 months"), "descending"),
     Feature("payment_regularity", "behaviour", "ratio", 0, 1,
-            "Regularity of recurring payments (1 = perfectly regular)", "descending"),
+            N_("Regularity of recurring payments (1 = perfectly regular)"), "descending"),
     Feature("spending_stability", "behaviour", "ratio", 0, 1,
-            "Stability of monthly spending (1 = perfectly stable)", "descending"),
+            N_("Stability of monthly spending (1 = perfectly stable)"), "descending"),
     # Ability to fulfil commitments 履约能力
     Feature("debt_to_income", "ability", "ratio", 0, 50,
-            "Monthly debt service divided by monthly income", "ascending"),
+            N_("Monthly debt service divided by monthly income"), "ascending"),
     Feature("monthly_income", "ability", "CNY", 0, 1e8,
-            "Verified monthly income", "descending"),
+            N_("Verified monthly income"), "descending"),
     # Identity traits 身份特质
     Feature("verification_level", "identity", "level", 0, 3,
-            "Identity verification level: 0 none, 1 ID, 2 ID + face, 3 ID + face + bank card",
+            N_("Identity verification level: 0 none, 1 ID, 2 ID + face, 3 ID + face + bank card"),
             "descending", integer=True),
     Feature("education_level", "identity", "level", 1, 5,
-            "Education: 1 primary, 2 secondary, 3 college, 4 bachelor, 5 postgraduate",
+            N_("Education: 1 primary, 2 secondary, 3 college, 4 bachelor, 5 postgraduate"),
             "descending", integer=True),
     Feature("address_tenure_months", "identity", "months", 0, 1200,
-            "Months at the current address", "descending", integer=True),
+            N_("Months at the current address"), "descending", integer=True),
     Feature("phone_tenure_months", "identity", "months", 0, 600,
-            "Months the mobile number has been in use", "descending", integer=True),
+            N_("Months the mobile number has been in use"), "descending", integer=True),
     # Social connections 人脉关系
     Feature("connections_with_defaults", "social", "count", 0, 10000,
-            "Close connections who are in default", "ascending", integer=True),
+            N_("Close connections who are in default"), "ascending", integer=True),
     Feature("connections_avg_score", "social", "score", 0, 950,
-            "Average credit score of close connections", "descending"),
+            N_("Average credit score of close connections"), "descending"),
 )
 
 COMPANY_FEATURES: tuple[Feature, ...] = (
     Feature("revenue_12m", "scale", "CNY", 0, 1e12,
-            "Revenue over the last 12 months (tax filings)", "descending"),
+            N_("Revenue over the last 12 months (tax filings)"), "descending"),
     Feature("tax_paid_12m", "scale", "CNY", 0, 1e11,
-            "Tax paid over the last 12 months", "descending"),
+            N_("Tax paid over the last 12 months"), "descending"),
     Feature("invoice_count_12m", "scale", "count", 0, 1e8,
-            "VAT invoices issued over the last 12 months", "descending", integer=True),
+            N_("VAT invoices issued over the last 12 months"), "descending", integer=True),
     Feature("revenue_trend", "stability", "ratio", -1, 10,
-            "Revenue growth, last 12 months against the 12 before (0.1 = +10 %)", "descending"),
+            N_("Revenue growth, last 12 months against the 12 before (0.1 = +10 %)"), "descending"),
     Feature("cashflow_volatility", "stability", "ratio", 0, 20,
-            "Coefficient of variation of monthly net cash flow", "ascending"),
+            N_("Coefficient of variation of monthly net cash flow"), "ascending"),
     Feature("customer_concentration", "stability", "ratio", 0, 1,
-            "Share of revenue from the largest customer", "ascending"),
+            N_("Share of revenue from the largest customer"), "ascending"),
     Feature("overdue_payables_ratio", "obligations", "ratio", 0, 10,
-            "Overdue payables divided by monthly revenue", "ascending"),
+            N_("Overdue payables divided by monthly revenue"), "ascending"),
     Feature("lawsuits_24m", "compliance", "count", 0, 10000,
-            "Lawsuits as defendant over the last 24 months", "ascending", integer=True),
+            N_("Lawsuits as defendant over the last 24 months"), "ascending", integer=True),
     Feature("admin_penalties_24m", "compliance", "count", 0, 10000,
-            "Administrative penalties over the last 24 months", "ascending", integer=True),
+            N_("Administrative penalties over the last 24 months"), "ascending", integer=True),
     Feature("years_in_business", "maturity", "years", 0, 200,
-            "Years since incorporation", "descending"),
+            N_("Years since incorporation"), "descending"),
 )
 
 FEATURES_BY_KIND: dict[str, tuple[Feature, ...]] = {

@@ -3,7 +3,8 @@
 ``GuardedModelAdmin.get_list_display`` passes each plain field name through
 :func:`readable_column`, which answers a display function for the fields people misread:
 
-* money (``DecimalField`` with 2 places) → ``¥1,234,567.00``;
+* money (``DecimalField`` with 2 places) → ``¥1,234,567.00``; a share in percent (``*_pct``) →
+  ``30.00%``;
 * rates (``DecimalField`` with 6 places: annual rates, spreads, caps) → ``15.00%``;
 * probabilities of default (float fields named ``pd`` / ``*_pd``) → ``0.48%``;
 * moments → ``2026-12-02 09:30`` in Asia/Shanghai; dates → ``2026-12-02``;
@@ -78,6 +79,9 @@ def _readable_column(model, name):
     field = _field(model, name)
     if field is None or not getattr(field, "concrete", False):
         return name
+    if isinstance(field, models.DecimalField) and name.endswith("_pct"):
+        # a share already in percent (haircut, ownership), not money though it has 2 places
+        return _make(name, field, lambda v: _right(formatting.format_percent(v)))
     if isinstance(field, models.DecimalField) and field.decimal_places == 2:
         return _make(name, field, lambda v: _right(formatting.format_money(v)))
     if isinstance(field, models.DecimalField) and field.decimal_places == 6:

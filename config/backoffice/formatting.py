@@ -78,6 +78,12 @@ def format_rate(value, places: int = 2) -> str:
     return EMPTY if d is None else f"{_group(d * HUNDRED, places)}%"
 
 
+def format_percent(value, places: int = 2) -> str:
+    """A share stored in percent (a haircut, an ownership): ``30`` → ``30.00%``."""
+    d = _decimal(value)
+    return EMPTY if d is None else f"{_group(d, places)}%"
+
+
 def format_pd(value) -> str:
     """A probability of default (a fraction) as a percentage with sensible precision.
 
@@ -97,6 +103,19 @@ def format_pd(value) -> str:
     if rounded == 0:
         return "<0.0001%"
     return f"{rounded:,.{places}f}%"
+
+
+def format_figure(value, unit: str = "") -> str:
+    """An observed figure of credit data (a float in the snapshot): an amount in CNY as money
+    with separators (``50000000.0`` → ``¥50,000,000.00``), a whole number with separators
+    (``12000`` → ``12,000``), anything else with two decimals (``0.1234`` → ``0.12``)."""
+    d = _decimal(value)
+    if d is None:
+        return EMPTY
+    if unit in CURRENCY_SYMBOLS:
+        sign = "-" if d < 0 else ""
+        return f"{sign}{CURRENCY_SYMBOLS[unit]}{_group(abs(d), 2)}"
+    return _group(d, 0) if d == d.to_integral_value() else _group(d, 2)
 
 
 def _shanghai(value: dt.datetime) -> dt.datetime:

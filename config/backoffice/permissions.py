@@ -114,7 +114,24 @@ class ReadableDetailMixin:
     a display function is rendered as the function says.  So each such read-only field is
     swapped, on the row's page only, for the list's column function
     (``columns.readable_column``: same label, same formatting), and named read-only so the
-    form leaves it out.  Editable fields stay form fields."""
+    form leaves it out.  Editable fields stay form fields.
+
+    An admin that answers its read-only fields itself (``get_readonly_fields`` per request:
+    none on the add form, all on the row's page) keeps the swap: its method is wrapped to name
+    the swapped functions read-only too (``__init_subclass__``)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("get_readonly_fields")
+        if own is None or getattr(own, "_adds_readable_columns", False):
+            return
+
+        def get_readonly_fields(self, request, obj=None):
+            names = list(own(self, request, obj))
+            return [*names, *(m for m in map(self._readable_moment, names) if m is not None and m not in names)]
+
+        get_readonly_fields._adds_readable_columns = True
+        cls.get_readonly_fields = update_wrapper(get_readonly_fields, own)
 
     def _readable_moment(self, name):
         from . import columns
@@ -134,13 +151,16 @@ class ReadableDetailMixin:
         moments = [m for m in map(self._readable_moment, names) if m is not None]
         return [*names, *moments]
 
+    get_readonly_fields._adds_readable_columns = True
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
         # Without the change permission Django shows every field read-only.
         everything = not self.has_change_permission(request, obj)
-        readonly = set(super().get_readonly_fields(request, obj))
+        # The names the admin answers (its own method included), not the swapped functions.
+        readonly = {n for n in self.get_readonly_fields(request, obj) if isinstance(n, str)}
         seen = set()
 
         def swap(name):
@@ -161,6 +181,16 @@ class ReadableDetailMixin:
                     fields.append(name)
             result.append((title, {**options, "fields": fields}))
         return result
+
+
+class ReadableInlineMixin(ReadableDetailMixin):
+    """A read-only inline's rows on the parent's page read as the lists do: ``2026-12-02``,
+    ``¥100,000.00``, ``9.00%`` (not "Dec. 2, 2026", "100000.00").  An inline builds its rows
+    from its fieldsets and read-only fields just as a row's page does, so the detail swap
+    applies to each row unchanged (``obj`` is the parent; every inline row is read-only when
+    the inline may not change).  The swap reads the row's own fields: no query is added."""
+
+    empty_value_display = "—"  # as the formatted columns show it (formatting.EMPTY)
 
 
 class ExportCsvMixin:
@@ -188,9 +218,11 @@ class GuardedModelAdmin(
     """The base of every ModelAdmin in the back office, in the theme's look (django-unfold).  Its
     "History" view shows the change history of a model that has one (``config.history``),
     Django's action log otherwise.  Lists show 50 rows a page (a page of 100 in the theme took
-    longer to render than its queries took to run)."""
+    longer to render than its queries took to run).  An empty value reads "—" as in the
+    formatted columns (not Django's "-")."""
 
     list_per_page = 50
+    empty_value_display = "—"
 
 
 class ReadOnlyModelAdmin(GuardedModelAdmin):

@@ -32,6 +32,8 @@ LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 USE_I18N = True
 # The project's catalogue (makemessages -l zh_Hans; the Makefile compiles it).
 LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
+# Dates as the lists write them, 2026-12-02, in both languages (config/formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Apps ---------------------------------------------------------------------------------
 DJANGO_APPS = [

@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from config.backoffice.formatting import format_money
 from config.backoffice.paginator import EstimatedCountPaginator
 from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
 
@@ -94,6 +95,10 @@ class RelatedPartyInline(admin.TabularInline):
     extra = 0
     autocomplete_fields = ["person"]
     fields = ["person", "role", "ownership_pct", "valid_from", "valid_to"]
+
+    def get_queryset(self, request):
+        # Each row's title names the person and the company: read with the rows, not once a row.
+        return super().get_queryset(request).select_related("person", "company")
 
 
 @admin.register(Partner)
@@ -352,6 +357,11 @@ class CollateralAdmin(GuardedModelAdmin):
     list_select_related = ["owner", "credit_line__company", "loan"]
     autocomplete_fields = ["owner"]
     raw_id_fields = ["credit_line", "loan"]
+
+    @admin.display(description=_("lending value"))
+    def lending_value(self, obj):
+        # a property of the row (appraised value less the haircut): formatted here as the fields are
+        return format_html('<span class="bo-num">{}</span>', format_money(obj.lending_value))
 
 
 @admin.register(Guarantee)

@@ -10,15 +10,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.backoffice.permissions import GuardedModelAdmin, ReadOnlyModelAdmin
+from config.backoffice.formatting import format_money
+from config.backoffice.permissions import GuardedModelAdmin, ReadableInlineMixin, ReadOnlyModelAdmin
 from config.backoffice.rows import TERM_SPREAD_COLUMNS, TIER_BAND_COLUMNS, RowsField
 from config.history.views import latest_changes_view
 
+from ..choices import LEDGER_KIND_LABELS, ledger_kind_label
 from ..errors import DomainError
 from ..models import (
     ApplicationEvent,
@@ -31,6 +33,7 @@ from ..models import (
     LoanApplication,
     Repayment,
 )
+from ..models.core import status_label
 from ..schedule import MAX_TERM_MONTHS
 from ..services import applications as app_services
 from ..services.lines import credit_line_close, credit_line_draw_down, credit_line_freeze, credit_line_unfreeze
@@ -62,16 +65,26 @@ class ReadOnlyMixin:
 # --- applications ---------------------------------------------------------------------------
 
 
-class ApplicationEventInline(ReadOnlyMixin, admin.TabularInline):
+class ApplicationEventInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = ApplicationEvent
-    fields = ["at", "from_status", "to_status", "actor", "note"]
+    fields = ["at", "from_status_label", "to_status_label", "actor", "note"]
     readonly_fields = fields
     extra = 0
 
+    # The statuses are stored as codes (no choices on the event): shown in words.
+    @admin.display(description=_("from status"), ordering="from_status")
+    def from_status_label(self, obj):
+        return status_label(obj.from_status) if obj.from_status else "—"
 
-class DecisionInline(ReadOnlyMixin, admin.TabularInline):
+    @admin.display(description=_("to status"), ordering="to_status")
+    def to_status_label(self, obj):
+        return status_label(obj.to_status)
+
+
+class DecisionInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = Decision
-    fields = ["created_at", "kind", "outcome", "score", "tier", "approved_limit", "annual_rate", "policy_version", "decided_by", "ledger_seq"]
+    # the score column names its tier ("610 · D"), as the lists do
+    fields = ["created_at", "kind", "outcome", "score", "approved_limit", "annual_rate", "policy_version", "decided_by", "ledger_seq"]
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -145,16 +158,20 @@ class LoanApplicationAdmin(GuardedModelAdmin):
     inlines = [DecisionInline, ApplicationEventInline]
     date_hierarchy = "created_at"
 
+    # After creation everything is read-only (changes go through the actions), and shown as
+    # the lists show it (ReadableDetailMixin swaps these names on the row's page).
+    readonly_fields = ["company", "product", "partner", "requested_amount", "term_months", "purpose", "status", "approved_limit",
+                       "annual_rate", "tier", "score", "submitted_at", "decided_at", "created_by"]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["company", "product", "partner", "requested_amount", "term_months", "purpose", "status", "approved_limit",
-                "annual_rate", "tier", "score", "submitted_at", "decided_at", "created_by"]
+        return super().get_readonly_fields(request, obj)
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["company", "product", "partner", "requested_amount", "term_months", "purpose"]
-        return self.get_readonly_fields(request, obj)
+        return list(self.readonly_fields)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -269,11 +286,47 @@ class CreditPolicyAdmin(VersionReviewAdmin):
                           % {"version": new.version}, messages.SUCCESS)
 
 
+class LedgerKindFilter(admin.SimpleListFilter):
+    """The kinds of entry in words, from the named kinds (no scan of the ledger for its
+    distinct kinds)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, label) for kind, label in LEDGER_KIND_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+def ledger_subject_link(entry: LedgerEntry):
+    """A ledger entry's subject by kind and number, linked to its page ("Loan #1"), from the
+    entry's own columns (no query)."""
+    model = entry.subject_model
+    if model is None:
+        return entry.subject_label
+    try:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[entry.subject_id])
+    except NoReverseMatch:  # a model without an admin page
+        return entry.subject_label
+    return format_html('<a href="{}">{}</a>', url, entry.subject_label)
+
+
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyModelAdmin):
-    list_display = ["seq", "kind", "subject_type", "subject_id", "entry_hash", "created_at"]
-    list_filter = ["kind"]
+    list_display = ["seq", "kind_label", "subject", "entry_hash", "created_at"]
+    list_filter = [LedgerKindFilter]
     search_fields = ["=seq", "=subject_id", "=entry_hash"]
+    fields = readonly_fields = ["seq", "kind_label", "subject", "created_at", "payload", "prev_hash", "content_hash", "entry_hash"]
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj):
+        return ledger_kind_label(obj.kind)
+
+    @admin.display(description=_("subject"), ordering="subject_type")
+    def subject(self, obj):
+        return ledger_subject_link(obj)
 
     def get_urls(self):
         # Beside the ledger: the latest changes to the tracked records (config/history); each
@@ -350,9 +403,7 @@ class CreditLineAdmin(GuardedModelAdmin):
 
     @admin.display(description=_("available"))
     def available(self, obj):
-        from config.backoffice.formatting import format_money
-
-        return format_money(obj.available_amount)  # as the limit and the drawn balance above it read
+        return format_money(obj.available_amount)
 
     # A drawdown opens a loan on the line.
     DRAW_DOWN_PERMISSIONS = ("loans.view_creditline", "loans.add_loan")
@@ -379,19 +430,22 @@ class CreditLineAdmin(GuardedModelAdmin):
                 credit_line_id=line.pk, amount=data["amount"], term_months=data["term_months"],
                 disbursed_on=data["disbursed_on"], idempotency_key=data["idempotency_key"] or None, actor=request.user,
             )
-            return f"Loan #{loan.pk} of {loan.principal} drawn on line #{line.pk}."
+            return _("Loan #%(loan)s of %(amount)s drawn on credit line #%(line)s.") % {
+                "loan": loan.pk, "amount": format_money(loan.principal), "line": line.pk}
 
-        return _form_view(self, request, line, DrawdownForm, f"Draw down on credit line #{line.pk} (available {line.available_amount})", perform)
+        title = _("Draw down on credit line #%(line)s (available %(amount)s)") % {
+            "line": line.pk, "amount": format_money(line.available_amount)}
+        return _form_view(self, request, line, DrawdownForm, title, perform)
 
 
-class InstallmentInline(ReadOnlyMixin, admin.TabularInline):
+class InstallmentInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = Installment
     fields = ["schedule_version", "number", "due_date", "principal_due", "interest_due", "penalty_due", "principal_paid", "interest_paid", "penalty_paid", "paid_on", "superseded_on"]
     readonly_fields = fields
     extra = 0
 
 
-class RepaymentInline(ReadOnlyMixin, admin.TabularInline):
+class RepaymentInline(ReadableInlineMixin, ReadOnlyMixin, admin.TabularInline):
     model = Repayment
     fields = ["received_on", "external_ref", "amount", "penalty_part", "interest_part", "principal_part"]
     readonly_fields = fields
@@ -437,9 +491,13 @@ class LoanAdmin(GuardedModelAdmin):
 
         def perform(data):
             r = loan_repayment_record(loan_id=loan.pk, amount=data["amount"], external_ref=data["external_ref"], received_on=data["received_on"], actor=request.user)
-            return f"Repayment {r.external_ref}: penalty {r.penalty_part}, interest {r.interest_part}, principal {r.principal_part}."
+            return _("Repayment %(ref)s: penalty %(penalty)s, interest %(interest)s, principal %(principal)s.") % {
+                "ref": r.external_ref, "penalty": format_money(r.penalty_part), "interest": format_money(r.interest_part),
+                "principal": format_money(r.principal_part)}
 
-        return _form_view(self, request, loan, RepaymentForm, f"Record a repayment on loan #{loan.pk} (outstanding principal {loan.outstanding_principal})", perform)
+        title = _("Record a repayment on loan #%(loan)s (outstanding principal %(amount)s)") % {
+            "loan": loan.pk, "amount": format_money(loan.outstanding_principal)}
+        return _form_view(self, request, loan, RepaymentForm, title, perform)
 
 
 @admin.register(Repayment)

@@ -154,6 +154,11 @@ def maker_of(*, actor=None, partner_id: int | None = None, system: str = "") -> 
     return f"system:{system or 'unattended'}"[:64]
 
 
+def status_label(status: str) -> str:
+    """An application status in words ("Submitted", "已提交"); an unknown value as it is."""
+    return str(ApplicationStatus(status).label) if status in ApplicationStatus.values else status
+
+
 class ApplicationEvent(models.Model):
     """History of an application's status: one row per transition."""
 
@@ -168,8 +173,8 @@ class ApplicationEvent(models.Model):
         ordering = ["application_id", "id"]
 
     def __str__(self) -> str:
-        moved = f"{self.from_status} → {self.to_status}" if self.from_status else self.to_status
-        return f"application #{self.application_id}: {moved}"
+        moved = f"{status_label(self.from_status)} → {status_label(self.to_status)}" if self.from_status else status_label(self.to_status)
+        return gettext("Application #%(id)s: %(moved)s") % {"id": self.application_id, "moved": moved}
 
 
 class CreditLine(TimeStamped):
@@ -327,8 +332,11 @@ class Installment(models.Model):
         ]
 
     def __str__(self) -> str:
-        superseded = f" (v{self.schedule_version}, superseded)" if self.superseded_on else ""
-        return f"#{self.number} due {self.due_date}{superseded}"
+        # The title of each row of a loan's installments: in the reader's language.
+        values = {"number": self.number, "date": self.due_date, "version": self.schedule_version}
+        if self.superseded_on:
+            return gettext("#%(number)s due %(date)s (v%(version)s, superseded)") % values
+        return gettext("#%(number)s due %(date)s") % values
 
     @property
     def amount_due(self) -> Decimal:

@@ -181,7 +181,8 @@ class Decision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Decision #{self.pk}: {self.outcome} (policy v{self.policy_version})"
+        return _("Decision #%(id)s: %(outcome)s (policy v%(version)s)") % {
+            "id": self.pk, "outcome": self.get_outcome_display(), "version": self.policy_version}
 
 
 class BorrowerGroupMember(models.Model):
@@ -228,4 +229,27 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.kind} {self.subject_type}:{self.subject_id}"
+        # "#7 Drawdown — Loan #1": the kind and the subject in words (no query).
+        from ..choices import ledger_kind_label
+
+        return f"#{self.seq} {ledger_kind_label(self.kind)} — {self.subject_label}"
+
+    @property
+    def subject_model(self):
+        """The model the entry is about (``subject_type`` is its label), or None if gone."""
+        from django.apps import apps
+
+        try:
+            return apps.get_model(self.subject_type)
+        except (LookupError, ValueError):
+            return None
+
+    @property
+    def subject_label(self) -> str:
+        """The subject by kind and number, "Loan #1" / "贷款 #1" (no query)."""
+        from django.utils.text import capfirst
+
+        model = self.subject_model
+        if model is None:
+            return f"{self.subject_type} #{self.subject_id}"
+        return f"{capfirst(model._meta.verbose_name)} #{self.subject_id}"

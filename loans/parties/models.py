@@ -249,7 +249,8 @@ class RelatedParty(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person.name} — {self.get_role_display()} of {self.company.legal_name}"
+        return _("%(person)s — %(role)s of %(company)s") % {
+            "person": self.person.name, "role": self.get_role_display(), "company": self.company.legal_name}
 
     def clean(self):
         super().clean()

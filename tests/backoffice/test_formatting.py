@@ -111,6 +111,22 @@ def test_counts_and_amounts():
     assert f.format_int(None) == "—"
 
 
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (5e7, "CNY", "¥50,000,000.00"),  # a snapshot's revenue is a float: no binary noise, separators
+        (1234.565, "CNY", "¥1,234.57"),
+        (12000.0, "count", "12,000"),
+        (7, "years", "7"),
+        (0.1234, "ratio", "0.12"),
+        (-0.05, "ratio", "-0.05"),
+        (None, "CNY", "—"),
+    ],
+)
+def test_credit_data_figures(value, unit, expected):
+    assert f.format_figure(value, unit) == expected
+
+
 def test_template_filters():
     out = Template(
         "{% load backoffice_format %}"
