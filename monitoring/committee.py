@@ -36,6 +36,7 @@ from loans.models import LoanApplication
 from loans.money import MoneyError, money, rate
 from loans.services.ledger import ledger_append
 
+from . import wording
 from .models import ALERT_LIVE_STATUSES, APPROVING, Alert, CaseStatus, CommitteeCase, CommitteeVote, VoteChoice
 
 VOTE_PERMISSION = "monitoring.vote"
@@ -485,7 +486,8 @@ def _action_memo(case: CommitteeCase) -> dict:
                  (_("Days past due"), loan.days_past_due), (_("Classification"), loan.get_classification_display())]
     if action.alert_id:
         alert = action.alert
-        rows.append((_("Alert"), f"{alert.rule} ({alert.get_severity_display()}) {alert.first_seen_on}–{alert.last_seen_on}"))
+        rows.append((_("Alert"), f"{wording.rule_label(alert.rule)} ({alert.get_severity_display()}) "
+                                 f"{alert.first_seen_on}–{alert.last_seen_on}"))
     return {"sections": [{"title": _("The proposed action"), "rows": rows}]}
 
 

@@ -12,6 +12,7 @@ from loans.services.groups import borrower_group_exposure
 
 from .models import ALERT_LIVE_STATUSES, Alert
 from .pages import derivation, rule_hits_in_words
+from .wording import rule_label
 
 
 def _m(value):
@@ -76,6 +77,7 @@ def application_memo(application_id: int) -> dict:
         Q(subject_kind="company", subject_id=company.pk) | Q(subject_kind="person", subject_id__in=person_ids),
         status__in=ALERT_LIVE_STATUSES,
     ).order_by("-last_seen_on")[:50]
+    names = {("company", company.pk): company.legal_name, **{("person", p.person_id): p.person.name for p in parties}}
     lines = CreditLine.objects.filter(company_id__in=group_ids or [company.pk]).select_related("company").order_by("company_id", "id")
     loans = Loan.objects.filter(credit_line__company_id__in=group_ids or [company.pk]).order_by("-days_past_due", "id")[:100]
     return {
@@ -100,7 +102,8 @@ def application_memo(application_id: int) -> dict:
         ],
         "group": {"companies": len(group_ids), "open_limits": _m(group_open_limits)},
         "alerts": [
-            {"as_of": a.last_seen_on, "rule": a.rule, "severity": a.get_severity_display(), "subject": f"{a.subject_kind} #{a.subject_id}",
+            {"as_of": a.last_seen_on, "rule": rule_label(a.rule), "severity": a.get_severity_display(),
+             "subject": names.get((a.subject_kind, a.subject_id), f"{a.subject_kind} #{a.subject_id}"),
              "old_score": a.old_score, "new_score": a.new_score, "status": a.get_status_display()}
             for a in alerts
         ],

@@ -396,6 +396,28 @@ def test_three_members_decide_on_the_case_page(referred, members, officer, clien
     assert client.post(reverse("admin:monitoring_committeecase_vote", args=[case.pk]), {"choice": "reject", "comment": "x"}).status_code == 403
 
 
+def test_the_memo_names_the_warnings_rule_and_subject_in_words(referred, members, client):
+    # given: a live warning on the referred company and one on its legal representative
+    from monitoring.models import Alert
+
+    company = referred.company
+    rep = company.related_parties.select_related("person").first()
+    Alert.objects.create(subject_kind="company", subject_id=company.pk, company_id=company.pk, rule="below_minimum",
+                         severity="high", first_seen_on=TODAY, last_seen_on=TODAY, old_score=640, new_score=580)
+    if rep is not None:
+        Alert.objects.create(subject_kind="person", subject_id=rep.person_id, rule="score_drop", severity="medium",
+                             first_seen_on=TODAY, last_seen_on=TODAY, old_score=700, new_score=640)
+    case = CommitteeCase.objects.get()
+    client.force_login(members[0])
+    body = client.get(reverse("admin:monitoring_committeecase_case", args=[case.pk])).content.decode()
+    # then: the rule by name and the subject by name (was "below_minimum (High) — company #12")
+    assert "Score below the minimum (High)" in body
+    assert "below_minimum (" not in body and f"company #{company.pk}" not in body
+    assert company.legal_name in body
+    if rep is not None:
+        assert f"person #{rep.person_id}" not in body and "score_drop" not in body
+
+
 def test_a_bad_vote_from_the_page_is_a_message_not_a_500(referred, members, client):
     case = CommitteeCase.objects.get()
     client.force_login(members[0])
