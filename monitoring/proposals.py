@@ -1,8 +1,9 @@
 """From warning to proposed action: the nightly proposals after the rules.
 
-``propose_actions(as_of)`` reads, in ONE statement, every open company warning with a policy
-row (rule, severity) and no open action yet, with the company's line (the most recent active
-or frozen one) and, for loan actions, its most overdue active loan.  Each candidate's terms
+``propose_actions(as_of)`` reads, in ONE statement, every open warning on a company, a line or a
+loan with a policy row (rule, severity) and no open action yet, with the line and loan it acts
+on: a company's most recent active or frozen line and most overdue active loan; a line
+warning's own line; a loan warning's own loan and its line.  Each candidate's terms
 are checked against its line or loan, and the proposals are written with one bulk INSERT that
 skips any alert already answered (the ``pla_one_system_proposal_per_alert`` constraint):
 a rerun proposes nothing new, and there is at most one system proposal per warning.
@@ -20,7 +21,7 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Case, Exists, OuterRef, Subquery, When
 
 from config.sqlnames import column_names
 from loans.choices import CreditLineStatus, LoanStatus
@@ -47,23 +48,33 @@ log = logging.getLogger(__name__)
 def propose_actions(as_of: datetime.date) -> dict:
     """Propose the policy's action for each open warning without one; {proposed, skipped}."""
     policy = ActionPolicy.objects.filter(rule=OuterRef("rule"), severity=OuterRef("severity"), is_active=True)
-    line = CreditLine.objects.filter(
-        company_id=OuterRef("subject_id"), status__in=[CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]
-    ).order_by("-id")
-    loan = Loan.objects.filter(company_id=OuterRef("subject_id"), status=LoanStatus.ACTIVE).order_by("-days_past_due", "-id")
+    open_line = [CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]
+    # A company's warning acts on its most recent open line and its most overdue active loan; a
+    # line's warning (collateral coverage) on that line; a loan's (days past due) on that loan.
+    line = CreditLine.objects.filter(company_id=OuterRef("company_id"), status__in=open_line).order_by("-id")
+    loan = Loan.objects.filter(company_id=OuterRef("company_id"), status=LoanStatus.ACTIVE).order_by("-days_past_due", "-id")
+    this_line = CreditLine.objects.filter(pk=OuterRef("subject_id"), status__in=open_line)
+    this_loan = Loan.objects.filter(pk=OuterRef("subject_id"), status=LoanStatus.ACTIVE)
+    loans_line = CreditLine.objects.filter(loans=OuterRef("subject_id"), status__in=open_line)
     answered = PostLoanAction.objects.filter(alert_id=OuterRef("pk")).filter(
         status__in=OPEN_ACTION_STATUSES
     )
     system_answered = PostLoanAction.objects.filter(alert_id=OuterRef("pk"), proposed_by__isnull=True)
     candidates = list(
-        Alert.objects.filter(subject_kind="company", status__in=OPEN_ALERT_STATUSES)
+        Alert.objects.filter(subject_kind__in=["company", "line", "loan"], status__in=OPEN_ALERT_STATUSES)
         .annotate(
             kind=Subquery(policy.values("action_kind")[:1]), params=Subquery(policy.values("params")[:1]),
-            line_id=Subquery(line.values("id")[:1]), loan_id=Subquery(loan.values("id")[:1]),
+            loan_id=Case(When(subject_kind="loan", then=Subquery(this_loan.values("id")[:1])),
+                         When(subject_kind="company", then=Subquery(loan.values("id")[:1]))),
+        )
+        .annotate(
+            line_id=Case(When(subject_kind="line", then=Subquery(this_line.values("id")[:1])),
+                         When(subject_kind="loan", then=Subquery(loans_line.values("id")[:1])),
+                         default=Subquery(line.values("id")[:1])),
         )
         .filter(kind__isnull=False, line_id__isnull=False)
         .exclude(Exists(answered)).exclude(Exists(system_answered))
-        .values_list("pk", "subject_id", "rule", "severity", "kind", "params", "line_id", "loan_id")
+        .values_list("pk", "company_id", "rule", "severity", "kind", "params", "line_id", "loan_id")
     )
     if not candidates:
         return {"actions_proposed": 0, "actions_skipped": 0, "committee_cases_opened": 0}
