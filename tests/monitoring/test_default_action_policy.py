@@ -10,7 +10,7 @@ from django.apps import apps
 
 from loans.choices import Role
 from loans.models import Collateral, Guarantee
-from monitoring.models import ActionPolicy, ActionStatus, Alert, PostLoanAction
+from monitoring.models import ActionPolicy, ActionStatus, PostLoanAction
 from monitoring.proposals import propose_actions
 from monitoring.rules import rules_evaluate
 from tests.factories import PersonFactory
