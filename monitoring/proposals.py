@@ -242,3 +242,84 @@ def _tell_partners(action_ids: list[int]) -> None:
         payload = {**action_payload(action), "withdrawn_at": action.decided_at, "withdrawn_reason": action.decision_note,
                    "alert_cleared_on": action.alert_cleared_on}
         webhook_emit(partner_id=partner_id, event_type=event, payload=payload, endpoints=endpoints[partner_id])
+
+
+# --- the system's freeze and the warning that explains it -------------------------------------
+#
+# The protective freeze runs when the scores are written (``monitoring.protection``), before the
+# night's rules raise ``below_minimum`` or ``related_party_deterioration``: it is recorded with
+# no alert.  After the rules (and after the night's own protective pass), one UPDATE links each
+# such freeze of the last two days to its company's live alert of the matching rule, read from
+# the freeze's reason (in any of the site's languages: an event-driven freeze is worded in the
+# language of the request that rescored).  The alert keeps at most one system action
+# (``pla_one_system_proposal_per_alert``): an alert that already has one is not linked, and of a
+# company's several frozen lines the first freeze is linked.
+
+
+def _freeze_reason_patterns() -> tuple[list[str], list[str]]:
+    """LIKE patterns of the protective freeze's two reasons in every language of the site."""
+    from django.conf import settings
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    low, party = [], []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            below = gettext("the company's latest score is below the policy minimum %(min)s")
+            low.append(below.split("%(min)s")[0].replace("%", "\\%") + "%")
+            party.append(gettext("a key person of the company (legal representative, actual controller or major "
+                                 "shareholder) is in default").replace("%", "\\%"))
+    return sorted(set(low)), sorted(set(party))
+
+
+@functools.cache
+def _link_freezes_sql(n_low: int, n_party: int) -> str:
+    """Built once; table and column names from the models' metadata."""
+    from .models import ActionKind
+    from .protection import OPEN_ALERT_STATUSES
+
+    table, alerts = PostLoanAction._meta.db_table, Alert._meta.db_table
+    ac, al = column_names(PostLoanAction), column_names(Alert)
+    live = ", ".join(f"'{s}'" for s in OPEN_ALERT_STATUSES)
+
+    def rule_of(p: str) -> str:
+        low = " OR ".join(f"{p}.{ac['reason']} LIKE %(low{i})s ESCAPE '\\'" for i in range(n_low))
+        party = " OR ".join(f"{p}.{ac['reason']} LIKE %(party{i})s ESCAPE '\\'" for i in range(n_party))
+        return f"(CASE WHEN {low} THEN 'below_minimum' WHEN {party} THEN 'related_party_deterioration' END)"
+
+    def unlinked(p: str) -> str:
+        return (f"{p}.{ac['kind']} = '{ActionKind.FREEZE_LINE.value}' AND {p}.{ac['proposed_by']} IS NULL "
+                f"AND {p}.{ac['executed_by']} IS NULL AND {p}.{ac['alert']} IS NULL AND {p}.{ac['executed_at']} >= %(since)s")
+
+    alert = (
+        f"SELECT a.{al['id']} FROM {alerts} a WHERE a.{al['subject_kind']} = 'company' "
+        f"AND a.{al['subject_id']} = {table}.{ac['company']} AND a.{al['status']} IN ({live}) "
+        f"AND a.{al['rule']} = {rule_of(table)} "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.{ac['alert']} = a.{al['id']} AND o.{ac['proposed_by']} IS NULL)"
+    )
+    return (
+        f"UPDATE {table} SET {ac['alert']} = ({alert} ORDER BY a.{al['id']} DESC LIMIT 1), {ac['updated_at']} = %(now)s "
+        f"WHERE {unlinked(table)} AND EXISTS ({alert}) "
+        f"AND {table}.{ac['id']} = (SELECT MIN(f.{ac['id']}) FROM {table} f WHERE f.{ac['company']} = {table}.{ac['company']} "
+        f"AND {unlinked('f')} AND {rule_of('f')} = {rule_of(table)})"
+    )
+
+
+def system_freezes_link_alerts(*, as_of: datetime.date) -> int:
+    """Link the system's freezes of ``as_of`` and the day before, recorded with no alert, to
+    their company's live alert of the rule that explains them; returns how many were linked.
+    Rerun-safe: a linked freeze is no longer looked at."""
+    from django.db import connection
+    from django.utils import timezone
+
+    low, party = _freeze_reason_patterns()
+    since = timezone.make_aware(datetime.datetime.combine(as_of - datetime.timedelta(days=1), datetime.time.min))
+    params = {"now": connection.ops.adapt_datetimefield_value(timezone.now()),
+              "since": connection.ops.adapt_datetimefield_value(since),
+              **{f"low{i}": p for i, p in enumerate(low)}, **{f"party{i}": p for i, p in enumerate(party)}}
+    with connection.cursor() as cursor:
+        cursor.execute(_link_freezes_sql(len(low), len(party)), params)
+        linked = cursor.rowcount
+    if linked:
+        log.info("system freezes linked to their warnings on %s: %s", as_of, linked)
+    return linked
