@@ -31,6 +31,8 @@ urlpatterns = [
     path("api/", include("loans.api.urls")),
 ]
 
-# JSON errors under /api/, Django's pages elsewhere; a 503 with Retry-After when the database is down.
+# JSON errors under /api/, Django's pages elsewhere (403: the admin's own look); a 503 with Retry-After when the database is down.
 handler400 = "loans.api.exceptions.bad_request"
+# A refused page in the admin's look (templates/403.html), JSON under /api/.
+handler403 = "config.backoffice.errors.permission_denied"
 handler500 = "loans.api.unavailable.server_error"

@@ -1,8 +1,9 @@
 """From warning to proposed action: the nightly proposals after the rules.
 
-``propose_actions(as_of)`` reads, in ONE statement, every open company warning with a policy
-row (rule, severity) and no open action yet, with the company's line (the most recent active
-or frozen one) and, for loan actions, its most overdue active loan.  Each candidate's terms
+``propose_actions(as_of)`` reads, in ONE statement, every open warning on a company, a line or a
+loan with a policy row (rule, severity) and no open action yet, with the line and loan it acts
+on: a company's most recent active or frozen line and most overdue active loan; a line
+warning's own line; a loan warning's own loan and its line.  Each candidate's terms
 are checked against its line or loan, and the proposals are written with one bulk INSERT that
 skips any alert already answered (the ``pla_one_system_proposal_per_alert`` constraint):
 a rerun proposes nothing new, and there is at most one system proposal per warning.
@@ -20,7 +21,7 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Case, Exists, OuterRef, Subquery, When
 
 from config.sqlnames import column_names
 from loans.choices import CreditLineStatus, LoanStatus
@@ -47,23 +48,33 @@ log = logging.getLogger(__name__)
 def propose_actions(as_of: datetime.date) -> dict:
     """Propose the policy's action for each open warning without one; {proposed, skipped}."""
     policy = ActionPolicy.objects.filter(rule=OuterRef("rule"), severity=OuterRef("severity"), is_active=True)
-    line = CreditLine.objects.filter(
-        company_id=OuterRef("subject_id"), status__in=[CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]
-    ).order_by("-id")
-    loan = Loan.objects.filter(company_id=OuterRef("subject_id"), status=LoanStatus.ACTIVE).order_by("-days_past_due", "-id")
+    open_line = [CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]
+    # A company's warning acts on its most recent open line and its most overdue active loan; a
+    # line's warning (collateral coverage) on that line; a loan's (days past due) on that loan.
+    line = CreditLine.objects.filter(company_id=OuterRef("company_id"), status__in=open_line).order_by("-id")
+    loan = Loan.objects.filter(company_id=OuterRef("company_id"), status=LoanStatus.ACTIVE).order_by("-days_past_due", "-id")
+    this_line = CreditLine.objects.filter(pk=OuterRef("subject_id"), status__in=open_line)
+    this_loan = Loan.objects.filter(pk=OuterRef("subject_id"), status=LoanStatus.ACTIVE)
+    loans_line = CreditLine.objects.filter(loans=OuterRef("subject_id"), status__in=open_line)
     answered = PostLoanAction.objects.filter(alert_id=OuterRef("pk")).filter(
         status__in=OPEN_ACTION_STATUSES
     )
     system_answered = PostLoanAction.objects.filter(alert_id=OuterRef("pk"), proposed_by__isnull=True)
     candidates = list(
-        Alert.objects.filter(subject_kind="company", status__in=OPEN_ALERT_STATUSES)
+        Alert.objects.filter(subject_kind__in=["company", "line", "loan"], status__in=OPEN_ALERT_STATUSES)
         .annotate(
             kind=Subquery(policy.values("action_kind")[:1]), params=Subquery(policy.values("params")[:1]),
-            line_id=Subquery(line.values("id")[:1]), loan_id=Subquery(loan.values("id")[:1]),
+            loan_id=Case(When(subject_kind="loan", then=Subquery(this_loan.values("id")[:1])),
+                         When(subject_kind="company", then=Subquery(loan.values("id")[:1]))),
+        )
+        .annotate(
+            line_id=Case(When(subject_kind="line", then=Subquery(this_line.values("id")[:1])),
+                         When(subject_kind="loan", then=Subquery(loans_line.values("id")[:1])),
+                         default=Subquery(line.values("id")[:1])),
         )
         .filter(kind__isnull=False, line_id__isnull=False)
         .exclude(Exists(answered)).exclude(Exists(system_answered))
-        .values_list("pk", "subject_id", "rule", "severity", "kind", "params", "line_id", "loan_id")
+        .values_list("pk", "company_id", "rule", "severity", "kind", "params", "line_id", "loan_id")
     )
     if not candidates:
         return {"actions_proposed": 0, "actions_skipped": 0, "committee_cases_opened": 0}
@@ -231,3 +242,84 @@ def _tell_partners(action_ids: list[int]) -> None:
         payload = {**action_payload(action), "withdrawn_at": action.decided_at, "withdrawn_reason": action.decision_note,
                    "alert_cleared_on": action.alert_cleared_on}
         webhook_emit(partner_id=partner_id, event_type=event, payload=payload, endpoints=endpoints[partner_id])
+
+
+# --- the system's freeze and the warning that explains it -------------------------------------
+#
+# The protective freeze runs when the scores are written (``monitoring.protection``), before the
+# night's rules raise ``below_minimum`` or ``related_party_deterioration``: it is recorded with
+# no alert.  After the rules (and after the night's own protective pass), one UPDATE links each
+# such freeze of the last two days to its company's live alert of the matching rule, read from
+# the freeze's reason (in any of the site's languages: an event-driven freeze is worded in the
+# language of the request that rescored).  The alert keeps at most one system action
+# (``pla_one_system_proposal_per_alert``): an alert that already has one is not linked, and of a
+# company's several frozen lines the first freeze is linked.
+
+
+def _freeze_reason_patterns() -> tuple[list[str], list[str]]:
+    """LIKE patterns of the protective freeze's two reasons in every language of the site."""
+    from django.conf import settings
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    low, party = [], []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            below = gettext("the company's latest score is below the policy minimum %(min)s")
+            low.append(below.split("%(min)s")[0].replace("%", "\\%") + "%")
+            party.append(gettext("a key person of the company (legal representative, actual controller or major "
+                                 "shareholder) is in default").replace("%", "\\%"))
+    return sorted(set(low)), sorted(set(party))
+
+
+@functools.cache
+def _link_freezes_sql(n_low: int, n_party: int) -> str:
+    """Built once; table and column names from the models' metadata."""
+    from .models import ActionKind
+    from .protection import OPEN_ALERT_STATUSES
+
+    table, alerts = PostLoanAction._meta.db_table, Alert._meta.db_table
+    ac, al = column_names(PostLoanAction), column_names(Alert)
+    live = ", ".join(f"'{s}'" for s in OPEN_ALERT_STATUSES)
+
+    def rule_of(p: str) -> str:
+        low = " OR ".join(f"{p}.{ac['reason']} LIKE %(low{i})s ESCAPE '\\'" for i in range(n_low))
+        party = " OR ".join(f"{p}.{ac['reason']} LIKE %(party{i})s ESCAPE '\\'" for i in range(n_party))
+        return f"(CASE WHEN {low} THEN 'below_minimum' WHEN {party} THEN 'related_party_deterioration' END)"
+
+    def unlinked(p: str) -> str:
+        return (f"{p}.{ac['kind']} = '{ActionKind.FREEZE_LINE.value}' AND {p}.{ac['proposed_by']} IS NULL "
+                f"AND {p}.{ac['executed_by']} IS NULL AND {p}.{ac['alert']} IS NULL AND {p}.{ac['executed_at']} >= %(since)s")
+
+    alert = (
+        f"SELECT a.{al['id']} FROM {alerts} a WHERE a.{al['subject_kind']} = 'company' "
+        f"AND a.{al['subject_id']} = {table}.{ac['company']} AND a.{al['status']} IN ({live}) "
+        f"AND a.{al['rule']} = {rule_of(table)} "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.{ac['alert']} = a.{al['id']} AND o.{ac['proposed_by']} IS NULL)"
+    )
+    return (
+        f"UPDATE {table} SET {ac['alert']} = ({alert} ORDER BY a.{al['id']} DESC LIMIT 1), {ac['updated_at']} = %(now)s "
+        f"WHERE {unlinked(table)} AND EXISTS ({alert}) "
+        f"AND {table}.{ac['id']} = (SELECT MIN(f.{ac['id']}) FROM {table} f WHERE f.{ac['company']} = {table}.{ac['company']} "
+        f"AND {unlinked('f')} AND {rule_of('f')} = {rule_of(table)})"
+    )
+
+
+def system_freezes_link_alerts(*, as_of: datetime.date) -> int:
+    """Link the system's freezes of ``as_of`` and the day before, recorded with no alert, to
+    their company's live alert of the rule that explains them; returns how many were linked.
+    Rerun-safe: a linked freeze is no longer looked at."""
+    from django.db import connection
+    from django.utils import timezone
+
+    low, party = _freeze_reason_patterns()
+    since = timezone.make_aware(datetime.datetime.combine(as_of - datetime.timedelta(days=1), datetime.time.min))
+    params = {"now": connection.ops.adapt_datetimefield_value(timezone.now()),
+              "since": connection.ops.adapt_datetimefield_value(since),
+              **{f"low{i}": p for i, p in enumerate(low)}, **{f"party{i}": p for i, p in enumerate(party)}}
+    with connection.cursor() as cursor:
+        cursor.execute(_link_freezes_sql(len(low), len(party)), params)
+        linked = cursor.rowcount
+    if linked:
+        log.info("system freezes linked to their warnings on %s: %s", as_of, linked)
+    return linked

@@ -842,6 +842,11 @@ def rules_evaluate_detailed(*, as_of: datetime.date, only: list[str] | None = No
 
         # what still waits for a warning resolved above, settled in the same transaction
         results.settled = actions_settle_for_cleared_alerts(as_of=as_of)
+        from .proposals import system_freezes_link_alerts
+
+        # the day's protective freezes (taken when the scores were written) to the warnings
+        # raised above that explain them
+        system_freezes_link_alerts(as_of=as_of)
     return results
 
 

@@ -454,6 +454,10 @@ def _run_inline_phase(run_id: int, phase: str) -> None:
             # After the rules: protective freezes at once, then the policy's proposals.
             mark = time.perf_counter()
             counts["lines_frozen"] = protect_companies(None, run.as_of)
+            if counts["lines_frozen"]:  # frozen after the rules: linked to their warnings now
+                from .proposals import system_freezes_link_alerts
+
+                system_freezes_link_alerts(as_of=run.as_of)
             counts["protection_seconds"] = round(time.perf_counter() - mark, 3)
             mark = time.perf_counter()
             counts.update(propose_actions(run.as_of))

@@ -39,6 +39,8 @@ def test_after_the_rules_the_night_freezes_and_proposes(make_line, django_user_m
     assert falling.status == CreditLineStatus.FROZEN
     freeze = PostLoanAction.objects.get(kind="freeze_line")
     assert freeze.status == ActionStatus.EXECUTED and freeze.proposed_by is None
+    # frozen after the rules: linked at once to the warning that explains it
+    assert freeze.alert.rule == "below_minimum"
     proposal = PostLoanAction.objects.get(kind="require_collateral")
     assert proposal.status == ActionStatus.PROPOSED and proposal.credit_line_id == watched.pk
     assert str(proposal.amount_needed) == "20000.00"  # the seeded policy: a fifth of the drawn balance

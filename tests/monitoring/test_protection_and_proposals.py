@@ -132,8 +132,9 @@ def test_a_drawdown_is_refused_while_a_blocking_warning_is_open(line):
 def test_the_policy_proposes_one_action_per_warning_and_a_rerun_adds_nothing(line):
     credit_line_draw_down(credit_line_id=line.pk, amount="100000", term_months=12, disbursed_on=TODAY)
     high, medium = warning(line.company_id, "high"), warning(line.company_id, "medium", rule="tier_downgrade")
-    ActionPolicy.objects.create(rule="tier_downgrade", severity="medium", action_kind="add_guarantee",
-                                params={"percent_of_drawn": 50, "due_in_days": 14})
+    # (migration 0016 seeds a row for tier_downgrade medium: this test's policy replaces its terms)
+    ActionPolicy.objects.update_or_create(rule="tier_downgrade", severity="medium", defaults={
+        "action_kind": "add_guarantee", "params": {"percent_of_drawn": 50, "due_in_days": 14}})
     # when
     assert propose_actions(TODAY) == {"actions_proposed": 2, "actions_skipped": 0, "committee_cases_opened": 0}
     # then: the seeded policy cuts 30 % on a high score drop, the new one asks for a guarantee
