@@ -499,10 +499,12 @@ def action_payload(action: PostLoanAction) -> dict:
 
 
 def post_loan_action_system_execute(
-    *, kind: str, credit_line_id: int, reason: str, on: datetime.date | None = None, alert_id: int | None = None
+    *, kind: str, credit_line_id: int, reason: str, on: datetime.date | None = None, alert_id: int | None = None,
+    cause: str | None = None,
 ) -> PostLoanAction:
     """A protective action the system takes at once (a freeze): recorded as proposed and
-    executed by the system (no person approves a protective freeze).
+    executed by the system (no person approves a protective freeze).  ``cause``: the warning
+    rule that reports the same condition, kept in the terms (``params["cause"]``).
 
     The line is locked first and the action is written already approved, then carried out as
     any execution is (``_carry_out``): the same checks, effect, records and webhooks as a
@@ -512,6 +514,8 @@ def post_loan_action_system_execute(
     with transaction.atomic():
         line, loan = _subjects(kind, credit_line_id, None, lock=True)
         terms = validate_terms(kind=kind, line=line, loan=loan, params={}, on=on)
+        if cause:
+            terms = {**terms, "cause": cause}
         if needs_committee(kind, terms):  # pragma: no cover - the system only freezes
             raise DomainError(_("A %(kind)s needs the credit committee; the system cannot take it alone.") % {"kind": kind},
                               field="kind", code="needs_committee")

@@ -39,10 +39,14 @@ from .models import (
     Alert,
     AlertStatus,
     PostLoanAction,
+    Severity,
 )
 from .protection import OPEN_ALERT_STATUSES
 
 log = logging.getLogger(__name__)
+
+
+SEVERITY_RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
 
 
 def propose_actions(as_of: datetime.date) -> dict:
@@ -77,14 +81,27 @@ def propose_actions(as_of: datetime.date) -> dict:
         .values_list("pk", "company_id", "rule", "severity", "kind", "params", "line_id", "loan_id")
     )
     if not candidates:
-        return {"actions_proposed": 0, "actions_skipped": 0, "committee_cases_opened": 0}
+        return {"actions_proposed": 0, "actions_skipped": 0, "actions_already_waiting": 0, "committee_cases_opened": 0}
     lines = CreditLine.objects.select_related("product").in_bulk([c[6] for c in candidates])
     loans = Loan.objects.in_bulk([c[7] for c in candidates if c[7]])
-    rows, skipped = [], 0
+    # One undecided action of a kind per line (or loan): a company with two warnings whose
+    # policy rows ask for the same measure gets it once, for its most severe warning; the other
+    # warning waits (it is proposed for once that action is decided, if the warning is still live).
+    waiting = set(
+        PostLoanAction.objects.filter(credit_line_id__in=lines.keys(), status__in=OPEN_ACTION_STATUSES)
+        .values_list("kind", "credit_line_id", "loan_id")
+    )
+    waiting = {(kind, line, loan if kind in LOAN_KINDS else None) for kind, line, loan in waiting}
+    candidates.sort(key=lambda c: (-SEVERITY_RANK.get(c[3], 0), c[0]))
+    rows, skipped, duplicates = [], 0, 0
     for alert_id, company_id, rule, severity, kind, params, line_id, loan_id in candidates:
         ln, lo = lines[line_id], loans.get(loan_id)
         if kind not in LOAN_KINDS and kind not in SECURITY_KINDS:
             lo = None
+        key = (kind, line_id, lo.pk if lo is not None and kind in LOAN_KINDS else None)
+        if key in waiting:
+            duplicates += 1
+            continue
         try:
             terms = validate_terms(kind=kind, line=ln, loan=lo, params=params or {}, on=as_of)
         except (ValidationError, DomainError) as exc:
@@ -101,12 +118,14 @@ def propose_actions(as_of: datetime.date) -> dict:
             action.amount_needed = Decimal(terms["amount_needed"])
             action.due_date = datetime.date.fromisoformat(terms["due_date"])
         rows.append(action)
+        waiting.add(key)
     created = PostLoanAction.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
     from .committee import committee_cases_open_for_actions
 
     # Recall, restructure, write-off and large cuts go to the credit committee at once.
     opened = committee_cases_open_for_actions()
-    return {"actions_proposed": len(created), "actions_skipped": skipped, "committee_cases_opened": opened}
+    return {"actions_proposed": len(created), "actions_skipped": skipped, "actions_already_waiting": duplicates,
+            "committee_cases_opened": opened}
 
 
 # --- when the warning clears by itself ---------------------------------------------------------
@@ -248,33 +267,25 @@ def _tell_partners(action_ids: list[int]) -> None:
 #
 # The protective freeze runs when the scores are written (``monitoring.protection``), before the
 # night's rules raise ``below_minimum`` or ``related_party_deterioration``: it is recorded with
-# no alert.  After the rules (and after the night's own protective pass), one UPDATE links each
-# such freeze of the last two days to its company's live alert of the matching rule, read from
-# the freeze's reason (in any of the site's languages: an event-driven freeze is worded in the
-# language of the request that rescored).  The alert keeps at most one system action
-# (``pla_one_system_proposal_per_alert``): an alert that already has one is not linked, and of a
-# company's several frozen lines the first freeze is linked.
+# no alert, and with its cause in its terms (``params["cause"]``: the rule that reports the same
+# condition).  After the rules (and after the night's own protective pass), one UPDATE links each
+# such freeze of the last two days to its company's live alert of that rule.  The alert keeps at
+# most one system action (``pla_one_system_proposal_per_alert``): an alert that already has one
+# is not linked, and of a company's several frozen lines the first freeze is linked.
 
 
-def _freeze_reason_patterns() -> tuple[list[str], list[str]]:
-    """LIKE patterns of the protective freeze's two reasons in every language of the site."""
-    from django.conf import settings
-    from django.utils import translation
-    from django.utils.translation import gettext
+def _json_text(column: str, key: str) -> str:
+    """SQL reading ``key`` of a JSON column as text, on this database."""
+    from django.db import connection
 
-    low, party = [], []
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            below = gettext("the company's latest score is below the policy minimum %(min)s")
-            low.append(below.split("%(min)s")[0].replace("%", "\\%") + "%")
-            party.append(gettext("a key person of the company (legal representative, actual controller or major "
-                                 "shareholder) is in default").replace("%", "\\%"))
-    return sorted(set(low)), sorted(set(party))
+    if connection.vendor == "postgresql":
+        return f"({column} ->> '{key}')"
+    return f"json_extract({column}, '$.{key}')"
 
 
 @functools.cache
-def _link_freezes_sql(n_low: int, n_party: int) -> str:
-    """Built once; table and column names from the models' metadata."""
+def _link_freezes_sql(vendor: str) -> str:
+    """Built once per database; table and column names from the models' metadata."""
     from .models import ActionKind
     from .protection import OPEN_ALERT_STATUSES
 
@@ -282,10 +293,8 @@ def _link_freezes_sql(n_low: int, n_party: int) -> str:
     ac, al = column_names(PostLoanAction), column_names(Alert)
     live = ", ".join(f"'{s}'" for s in OPEN_ALERT_STATUSES)
 
-    def rule_of(p: str) -> str:
-        low = " OR ".join(f"{p}.{ac['reason']} LIKE %(low{i})s ESCAPE '\\'" for i in range(n_low))
-        party = " OR ".join(f"{p}.{ac['reason']} LIKE %(party{i})s ESCAPE '\\'" for i in range(n_party))
-        return f"(CASE WHEN {low} THEN 'below_minimum' WHEN {party} THEN 'related_party_deterioration' END)"
+    def cause(p: str) -> str:
+        return _json_text(f"{p}.{ac['params']}", "cause")
 
     def unlinked(p: str) -> str:
         return (f"{p}.{ac['kind']} = '{ActionKind.FREEZE_LINE.value}' AND {p}.{ac['proposed_by']} IS NULL "
@@ -294,14 +303,14 @@ def _link_freezes_sql(n_low: int, n_party: int) -> str:
     alert = (
         f"SELECT a.{al['id']} FROM {alerts} a WHERE a.{al['subject_kind']} = 'company' "
         f"AND a.{al['subject_id']} = {table}.{ac['company']} AND a.{al['status']} IN ({live}) "
-        f"AND a.{al['rule']} = {rule_of(table)} "
+        f"AND a.{al['rule']} = {cause(table)} "
         f"AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.{ac['alert']} = a.{al['id']} AND o.{ac['proposed_by']} IS NULL)"
     )
     return (
         f"UPDATE {table} SET {ac['alert']} = ({alert} ORDER BY a.{al['id']} DESC LIMIT 1), {ac['updated_at']} = %(now)s "
         f"WHERE {unlinked(table)} AND EXISTS ({alert}) "
         f"AND {table}.{ac['id']} = (SELECT MIN(f.{ac['id']}) FROM {table} f WHERE f.{ac['company']} = {table}.{ac['company']} "
-        f"AND {unlinked('f')} AND {rule_of('f')} = {rule_of(table)})"
+        f"AND {unlinked('f')} AND {cause('f')} = {cause(table)})"
     )
 
 
@@ -312,13 +321,11 @@ def system_freezes_link_alerts(*, as_of: datetime.date) -> int:
     from django.db import connection
     from django.utils import timezone
 
-    low, party = _freeze_reason_patterns()
     since = timezone.make_aware(datetime.datetime.combine(as_of - datetime.timedelta(days=1), datetime.time.min))
     params = {"now": connection.ops.adapt_datetimefield_value(timezone.now()),
-              "since": connection.ops.adapt_datetimefield_value(since),
-              **{f"low{i}": p for i, p in enumerate(low)}, **{f"party{i}": p for i, p in enumerate(party)}}
+              "since": connection.ops.adapt_datetimefield_value(since)}
     with connection.cursor() as cursor:
-        cursor.execute(_link_freezes_sql(len(low), len(party)), params)
+        cursor.execute(_link_freezes_sql(connection.vendor), params)
         linked = cursor.rowcount
     if linked:
         log.info("system freezes linked to their warnings on %s: %s", as_of, linked)

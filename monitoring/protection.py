@@ -76,8 +76,15 @@ def _lines_to_protect_sql(n_ids: int | None) -> str:
     )
 
 
-def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[int, str]]:
-    """(active line id, reason) for the companies (all when None) that must be frozen.  One
+# Why the system froze a line, kept in the freeze's terms (``params["cause"]``) in the words of
+# the warning rule that reports the same condition, so that the night can link the freeze to
+# that warning (``proposals.system_freezes_link_alerts``) whatever language the reason is in.
+BELOW_MINIMUM = "below_minimum"
+KEY_PERSON_IN_DEFAULT = "related_party_deterioration"
+
+
+def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[int, str, str]]:
+    """(active line id, reason, cause) for the companies (all when None) that must be frozen.  One
     statement (the policy's minimum read inside it): this runs whenever company scores are
     written, in the request of event-driven rescoring; the policy row is read only when a line
     is to be frozen, for the reason's wording."""
@@ -109,7 +116,7 @@ def lines_to_protect(*, company_ids=None, as_of: datetime.date) -> list[tuple[in
     for line_id, low, _party in rows:
         reason = (_("the company's latest score is below the policy minimum %(min)s") % {"min": minimum}) if low else \
             _("a key person of the company (legal representative, actual controller or major shareholder) is in default")
-        out.append((line_id, reason))
+        out.append((line_id, reason, BELOW_MINIMUM if low else KEY_PERSON_IN_DEFAULT))
     return out
 
 
@@ -129,9 +136,10 @@ def protect_companies(company_ids=None, as_of: datetime.date | None = None) -> i
 
         jit_off_for_transaction()
     frozen = 0
-    for line_id, reason in lines_to_protect(company_ids=company_ids, as_of=as_of):
+    for line_id, reason, cause in lines_to_protect(company_ids=company_ids, as_of=as_of):
         try:
-            post_loan_action_system_execute(kind=ActionKind.FREEZE_LINE, credit_line_id=line_id, reason=reason, on=as_of)
+            post_loan_action_system_execute(kind=ActionKind.FREEZE_LINE, credit_line_id=line_id, reason=reason, on=as_of,
+                                            cause=cause)
             frozen += 1
         except DomainError as exc:  # moved meanwhile (frozen or closed by someone else)
             log.info("protective freeze of line %s skipped: %s", line_id, exc)

@@ -51,7 +51,7 @@ def test_a_freeze_for_a_key_person_in_default_worded_in_chinese_is_linked_to_the
     with translation.override("zh-hans"):
         company_scores_written.send(sender=None, company_ids=[line.company_id], as_of=TODAY)
     freeze = PostLoanAction.objects.get(kind="freeze_line")
-    assert "违约" in freeze.reason
+    assert "违约" in freeze.reason and freeze.params == {"cause": "related_party_deterioration"}
     # when the rules run
     rules_evaluate(as_of=TODAY)
     # then
@@ -78,7 +78,7 @@ def test_an_older_freeze_or_an_alert_already_answered_by_the_system_is_left_alon
     scored("company", line.company_id, 533)
     freeze = post_loan_action_system_execute(
         kind="freeze_line", credit_line_id=line.pk, on=TODAY,
-        reason="the company's latest score is below the policy minimum 600")
+        reason="the company's latest score is below the policy minimum 600", cause="below_minimum")
     # a freeze three days before the night's date: not the day's
     three_days_before = timezone.make_aware(datetime.datetime.combine(TODAY - datetime.timedelta(days=3), datetime.time(12)))
     PostLoanAction.objects.filter(pk=freeze.pk).update(executed_at=three_days_before)
@@ -89,7 +89,7 @@ def test_an_older_freeze_or_an_alert_already_answered_by_the_system_is_left_alon
     # an alert that already has the system's action keeps it alone
     warning = Alert.objects.get(rule="below_minimum")
     other = post_loan_action_system_execute(kind="freeze_line", credit_line_id=make_line(amount="100000").pk, on=TODAY,
-                                            reason="the company's latest score is below the policy minimum 600")
+                                            reason="the company's latest score is below the policy minimum 600", cause="below_minimum")
     PostLoanAction.objects.filter(pk=freeze.pk).update(alert=warning)
     assert system_freezes_link_alerts(as_of=TODAY) == 0
     other.refresh_from_db()

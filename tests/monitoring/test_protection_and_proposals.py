@@ -136,14 +136,16 @@ def test_the_policy_proposes_one_action_per_warning_and_a_rerun_adds_nothing(lin
     ActionPolicy.objects.update_or_create(rule="tier_downgrade", severity="medium", defaults={
         "action_kind": "add_guarantee", "params": {"percent_of_drawn": 50, "due_in_days": 14}})
     # when
-    assert propose_actions(TODAY) == {"actions_proposed": 2, "actions_skipped": 0, "committee_cases_opened": 0}
+    assert propose_actions(TODAY) == {"actions_proposed": 2, "actions_skipped": 0, "actions_already_waiting": 0,
+                                      "committee_cases_opened": 0}
     # then: the seeded policy cuts 30 % on a high score drop, the new one asks for a guarantee
     cut = PostLoanAction.objects.get(alert=high)
     assert (cut.kind, cut.status, cut.proposed_by, cut.params["new_limit"]) == ("reduce_limit", ActionStatus.PROPOSED, None, "350000.00")
     guarantee = PostLoanAction.objects.get(alert=medium)
     assert guarantee.amount_needed == Decimal("50000.00") and guarantee.due_date == TODAY + datetime.timedelta(days=14)
     # and a rerun proposes nothing new, even after the proposal was rejected
-    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 0, "committee_cases_opened": 0}
+    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 0, "actions_already_waiting": 0,
+                                      "committee_cases_opened": 0}
     PostLoanAction.objects.filter(pk=cut.pk).update(status=ActionStatus.REJECTED)
     assert propose_actions(TODAY)["actions_proposed"] == 0
     assert PostLoanAction.objects.count() == 2
@@ -152,7 +154,28 @@ def test_the_policy_proposes_one_action_per_warning_and_a_rerun_adds_nothing(lin
 def test_a_policy_whose_terms_do_not_fit_the_line_skips_the_warning(line):
     credit_line_draw_down(credit_line_id=line.pk, amount="450000", term_months=12, disbursed_on=TODAY)
     warning(line.company_id, "high")  # a 30 % cut would go below the drawn 450,000
-    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 1, "committee_cases_opened": 0}
+    assert propose_actions(TODAY) == {"actions_proposed": 0, "actions_skipped": 1, "actions_already_waiting": 0,
+                                      "committee_cases_opened": 0}
+
+
+def test_two_warnings_asking_for_the_same_measure_get_it_once_for_the_more_severe(line):
+    # given: a medium score drop (policy: collateral) and a medium tier downgrade (migration
+    # 0016: collateral too) on the same company, and a high red flag asking for a collateral too
+    credit_line_draw_down(credit_line_id=line.pk, amount="100000", term_months=12, disbursed_on=TODAY)
+    ActionPolicy.objects.update_or_create(rule="company_red_flags", severity="high", defaults={
+        "action_kind": "require_collateral", "params": {"percent_of_drawn": 30, "due_in_days": 30}})
+    drop, downgrade = warning(line.company_id, "medium"), warning(line.company_id, "medium", rule="tier_downgrade")
+    flags = warning(line.company_id, "high", rule="company_red_flags")
+    # when
+    counts = propose_actions(TODAY)
+    # then: one collateral request, for the high warning; the other two wait
+    assert (counts["actions_proposed"], counts["actions_already_waiting"]) == (1, 2)
+    only = PostLoanAction.objects.get()
+    assert (only.kind, only.alert_id, only.amount_needed) == ("require_collateral", flags.pk, Decimal("30000.00"))
+    # and once that request is decided, the next live warning gets its own
+    PostLoanAction.objects.filter(pk=only.pk).update(status=ActionStatus.REJECTED)
+    assert propose_actions(TODAY)["actions_proposed"] == 1
+    assert PostLoanAction.objects.exclude(pk=only.pk).get().alert_id == min(drop.pk, downgrade.pk)
 
 
 def test_a_policy_with_bad_terms_cannot_be_saved():
@@ -195,6 +218,6 @@ def test_a_nightly_chunk_of_ids_protects_the_same_lines_as_the_whole_book(line, 
     # when a chunk as large as the night's (its statement runs without JIT) names them among others
     ids = sorted({line.company_id, other.pk, *range(10**6, 10**6 + JIT_OFF_FROM)})
     # then it finds the same lines as the whole book, and a chunk without them finds none
-    assert [i for i, _ in lines_to_protect(company_ids=ids, as_of=TODAY)] == sorted([line.pk, second.pk])
-    assert [i for i, _ in lines_to_protect(company_ids=None, as_of=TODAY)] == sorted([line.pk, second.pk])
+    assert [i for i, *_ in lines_to_protect(company_ids=ids, as_of=TODAY)] == sorted([line.pk, second.pk])
+    assert [i for i, *_ in lines_to_protect(company_ids=None, as_of=TODAY)] == sorted([line.pk, second.pk])
     assert lines_to_protect(company_ids=range(10**6, 10**6 + JIT_OFF_FROM), as_of=TODAY) == []
