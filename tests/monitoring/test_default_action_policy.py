@@ -47,6 +47,11 @@ def test_a_night_after_bad_news_proposes_an_action_for_each_rule_of_the_default_
     late = book.company(drawn="100000.00")
     loan = book.loan(late, dpd=120, bucket="m3_plus")
 
+    # and the lender's own rows for the two rules the defaults leave to it (high volume)
+    assert not ActionPolicy.objects.filter(rule__in=["company_red_flags", "dpd_over"]).exists()
+    ActionPolicy.objects.create(rule="company_red_flags", severity="medium", action_kind="reduce_limit", params={"percent": 20})
+    ActionPolicy.objects.create(rule="dpd_over", severity="high", action_kind="restructure", params={"term_months": 24})
+
     # when the night runs its rules, then its proposals
     rules_evaluate(as_of=DAY)
     counts = propose_actions(DAY)
@@ -78,24 +83,25 @@ def test_a_night_after_bad_news_proposes_an_action_for_each_rule_of_the_default_
 
 
 def test_the_defaults_never_overwrite_an_edited_policy_and_the_reverse_removes_only_its_own_rows():
-    # given a database whose risk manager already set red flags to a guarantee, and has no other new rows
+    # given a database whose risk manager already set tier downgrades to a guarantee, and has no other new rows
     seeded = {(r, s) for r, s, _k, _p in migration.DEFAULT_POLICIES}
     ActionPolicy.objects.filter(rule__in=[r for r, _s in seeded]).delete()
-    ActionPolicy.objects.create(rule="company_red_flags", severity="medium", action_kind="add_guarantee",
+    ActionPolicy.objects.create(rule="tier_downgrade", severity="medium", action_kind="add_guarantee",
                                 params={"percent_of_drawn": 10, "due_in_days": 60})
     # when the migration runs
     migration.add_defaults(apps, None)
     # then the edited row is untouched and the others are added
     rows = {(p.rule, p.severity): p for p in ActionPolicy.objects.all()}
     assert seeded <= set(rows)
-    red = rows[("company_red_flags", "medium")]
-    assert (red.action_kind, red.params) == ("add_guarantee", {"percent_of_drawn": 10, "due_in_days": 60})
-    assert rows[("dpd_over", "high")].action_kind == "restructure"
+    edited = rows[("tier_downgrade", "medium")]
+    assert (edited.action_kind, edited.params) == ("add_guarantee", {"percent_of_drawn": 10, "due_in_days": 60})
+    assert rows[("related_party_deterioration", "high")].action_kind == "add_guarantee"
+    assert ("company_red_flags", "medium") not in rows and ("dpd_over", "high") not in rows  # left to the lender
     # and every default row passes the policy's own check of its terms
     for rule, severity in seeded:
         rows[(rule, severity)].full_clean()
     # when it is reversed: its own rows go, the edited one and the 0006 rows stay
     migration.remove_defaults(apps, None)
     left = set(ActionPolicy.objects.values_list("rule", "severity"))
-    assert left == {("company_red_flags", "medium"), ("score_drop", "high"), ("score_drop", "medium")}
+    assert left == {("tier_downgrade", "medium"), ("score_drop", "high"), ("score_drop", "medium")}
 
