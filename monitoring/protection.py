@@ -166,5 +166,7 @@ def blocking_alert_guard(line: CreditLine) -> str | None:
     )
     if found is None:
         return None
+    from .wording import rule_label
+
     return _("Credit line #%(line)s: the company has an open blocking warning (%(rule)s of %(as_of)s); no drawdown until it is resolved.") % {
-        "line": line.pk, "rule": found[0], "as_of": found[1]}
+        "line": line.pk, "rule": rule_label(found[0]), "as_of": found[1]}

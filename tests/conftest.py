@@ -32,3 +32,16 @@ def ledger_anchor(settings, tmp_path):
     path = tmp_path / "anchor" / "ledger-anchor.json"
     settings.LEDGER_ANCHOR_PATH = str(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """Each test starts and ends in the default language.  A page asked for in Chinese through
+    the test client leaves Chinese active in the thread (the locale middleware activates the
+    request's language), and the tests that ran after such a test read lazy labels in Chinese."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

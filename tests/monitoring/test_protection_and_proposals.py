@@ -123,7 +123,7 @@ def test_a_drawdown_is_refused_when_the_latest_score_is_below_the_minimum(line):
 
 def test_a_drawdown_is_refused_while_a_blocking_warning_is_open(line):
     w = warning(line.company_id)
-    with pytest.raises(DomainError, match="open blocking warning \\(score_drop"):
+    with pytest.raises(DomainError, match="open blocking warning \\(Score drop of "):
         credit_line_draw_down(credit_line_id=line.pk, amount="50000", term_months=12, disbursed_on=TODAY)
     Alert.objects.filter(pk=w.pk).update(status="resolved", closed_at=timezone.now(), close_reason="test")
     credit_line_draw_down(credit_line_id=line.pk, amount="50000", term_months=12, disbursed_on=TODAY)
