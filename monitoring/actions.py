@@ -509,7 +509,7 @@ def post_loan_action_system_execute(
     The line is locked first and the action is written already approved, then carried out as
     any execution is (``_carry_out``): the same checks, effect, records and webhooks as a
     proposal approved and executed, without proposing, approving and re-reading the action in
-    between (this runs in the request of event-driven rescoring: 23 statements became 17)."""
+    between (this runs in the request of event-driven rescoring: 23 statements became 13)."""
     on = on or timezone.localdate()
     with transaction.atomic():
         line, loan = _subjects(kind, credit_line_id, None, lock=True)
@@ -618,10 +618,11 @@ def actions_awaiting_approval(user, *, limit: int = 200):
     severe warning first, then the oldest; and approved actions still to be executed."""
     from django.db.models import Case, IntegerField, Value, When
 
+    from .models import SEVERITY_ORDER
+
     severity_rank = Case(
-        When(alert__severity="high", then=Value(0)), When(alert__severity="medium", then=Value(1)),
-        When(alert__severity="low", then=Value(2)), When(alert__severity="info", then=Value(3)),
-        default=Value(4), output_field=IntegerField(),
+        *[When(alert__severity=severity, then=Value(rank)) for rank, severity in enumerate(SEVERITY_ORDER)],
+        default=Value(len(SEVERITY_ORDER)), output_field=IntegerField(),
     )
     base = PostLoanAction.objects.select_related("company", "credit_line", "loan", "alert", "proposed_by", "approved_by")
     waiting = (

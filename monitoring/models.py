@@ -131,6 +131,10 @@ class Severity(models.TextChoices):
     HIGH = "high", _("High")
 
 
+# Most severe first: the order in which warnings are answered and queued.
+SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO)
+
+
 class AlertStatus(models.TextChoices):
     OPEN = "open", _("Open")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")

@@ -33,20 +33,17 @@ from .models import (
     LOAN_KINDS,
     OPEN_ACTION_STATUSES,
     SECURITY_KINDS,
+    SEVERITY_ORDER,
     WITHDRAWABLE_ACTION_STATUSES,
     ActionPolicy,
     ActionStatus,
     Alert,
     AlertStatus,
     PostLoanAction,
-    Severity,
 )
 from .protection import OPEN_ALERT_STATUSES
 
 log = logging.getLogger(__name__)
-
-
-SEVERITY_RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
 
 
 def propose_actions(as_of: datetime.date) -> dict:
@@ -92,7 +89,8 @@ def propose_actions(as_of: datetime.date) -> dict:
         .values_list("kind", "credit_line_id", "loan_id")
     )
     waiting = {(kind, line, loan if kind in LOAN_KINDS else None) for kind, line, loan in waiting}
-    candidates.sort(key=lambda c: (-SEVERITY_RANK.get(c[3], 0), c[0]))
+    rank = {severity: i for i, severity in enumerate(SEVERITY_ORDER)}
+    candidates.sort(key=lambda c: (rank.get(c[3], len(rank)), c[0]))
     rows, skipped, duplicates = [], 0, 0
     for alert_id, company_id, rule, severity, kind, params, line_id, loan_id in candidates:
         ln, lo = lines[line_id], loans.get(loan_id)
