@@ -107,3 +107,19 @@ def world(db, django_user_model):
     for obj in (referred, approved, line):
         obj.refresh_from_db()
     return {"referred": referred, "approved": approved, "line": line, "loan": loan}
+
+
+def two_companies_below_minimum():
+    """A book with two companies whose scores fell below the minimum on ``DAY`` (540 -> 620 on the
+    night before), the night's below_minimum warnings raised: (book, mine, systems, warning id by
+    company id).  The cleared-warning walks propose on the first and let the system on the second."""
+    from monitoring.models import Alert
+    from monitoring.rules import rules_evaluate
+    from tests.monitoring.test_rules import DAY, Book
+
+    book = Book()
+    mine, systems = book.company(), book.company()
+    for c in (mine, systems):
+        book.score("company", c.pk, 540, 620, day=DAY)
+    rules_evaluate(as_of=DAY, only=["below_minimum"])
+    return book, mine, systems, {a.subject_id: a.pk for a in Alert.objects.filter(rule="below_minimum")}

@@ -11,12 +11,11 @@ from django.utils import timezone
 
 from config.backoffice.roles import COMMITTEE_MEMBER, RISK_MANAGER, roles_sync
 from monitoring.actions import post_loan_action_propose
-from monitoring.models import Alert, CommitteeCase, Phase, RunStatus, ScoringRun
-from monitoring.rules import rules_evaluate
+from monitoring.models import CommitteeCase, Phase, RunStatus, ScoringRun
 from monitoring.services import scoring_run_continue
-from tests.monitoring.test_rules import DAY, Book
+from tests.monitoring.test_rules import DAY
 
-from .conftest import PASSWORD, log_in
+from .conftest import PASSWORD, log_in, two_companies_below_minimum
 
 D2 = DAY + datetime.timedelta(days=1)
 
@@ -29,12 +28,7 @@ def night(db, django_user_model):
     member = django_user_model.objects.create_user("member1", password=PASSWORD, is_staff=True)
     member.groups.add(Group.objects.get(name=COMMITTEE_MEMBER))
     django_user_model.objects.create_superuser("admin1", password=PASSWORD)
-    book = Book()
-    mine, systems = book.company(), book.company()
-    for c in (mine, systems):
-        book.score("company", c.pk, 540, 620, day=DAY)
-    rules_evaluate(as_of=DAY, only=["below_minimum"])
-    alert = {a.subject_id: a.pk for a in Alert.objects.filter(rule="below_minimum")}
+    book, mine, systems, alert = two_companies_below_minimum()
     by_person = post_loan_action_propose(
         kind="reduce_limit", credit_line_id=mine.line.pk, params={"percent": "60"}, alert_id=alert[mine.pk],
         actor=officer, reason="score fell below 600", on=DAY,

@@ -11,9 +11,9 @@ from config.backoffice.roles import RISK_MANAGER, roles_sync
 from monitoring.actions import post_loan_action_propose
 from monitoring.models import ActionStatus, PostLoanAction
 from monitoring.rules import rules_evaluate
-from tests.monitoring.test_rules import DAY, Book
+from tests.monitoring.test_rules import DAY
 
-from .conftest import PASSWORD, log_in
+from .conftest import PASSWORD, log_in, two_companies_below_minimum
 
 D2 = DAY + datetime.timedelta(days=1)
 
@@ -26,14 +26,7 @@ def cleared(db, django_user_model):
         user = django_user_model.objects.create_user(name, password=PASSWORD, is_staff=True)
         user.groups.add(Group.objects.get(name=RISK_MANAGER))
         users.append(user)
-    book = Book()
-    mine, systems = book.company(), book.company()
-    for c in (mine, systems):
-        book.score("company", c.pk, 540, 620, day=DAY)
-    rules_evaluate(as_of=DAY, only=["below_minimum"])
-    from monitoring.models import Alert
-
-    alert = {a.subject_id: a.pk for a in Alert.objects.filter(rule="below_minimum")}
+    book, mine, systems, alert = two_companies_below_minimum()
     by_person = post_loan_action_propose(
         kind="reduce_limit",
         credit_line_id=mine.line.pk,
